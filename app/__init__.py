@@ -1,0 +1,1 @@
+"""BHXH Assistant: answers citizens' social and health insurance questions."""

@@ -1,0 +1,253 @@
+"""The `bhxh-bot` command line."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import os
+import sys
+import uuid
+from pathlib import Path
+
+from sqlmodel import Session
+
+from app import storage
+from app.settings import ROOT, Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "date", None):
+        overrides["answer_date"] = dt.date.fromisoformat(args.date)
+    if getattr(args, "no_model", False):
+        overrides["semantic_model"] = "off"
+    return Settings(**overrides)
+
+
+def _topics_file(settings: Settings, given: str | None) -> Path | None:
+    if given:
+        return Path(given)
+    if settings.topics_file:
+        return settings.topics_file
+    bundled = settings.knowledge_base_dir / "topics.tsv"
+    return bundled if bundled.exists() else None
+
+
+def _configure_logging(settings: Settings) -> None:
+    from app.privacy import MaskingFilter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(MaskingFilter())
+    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler],
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+# --- commands ------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings(args)
+    _configure_logging(settings)
+    uvicorn.run("app.api:create_app", factory=True, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from app.service import ConversationService, Runtime
+
+    settings = _settings(args)
+    runtime = Runtime.start(settings)
+    conversation = args.conversation or f"cli-{uuid.uuid4().hex[:12]}"
+    reply, _ = ConversationService(runtime).handle("cli", conversation, args.message)
+    print(reply.text)
+    if args.verbose:
+        print(json.dumps({"outcome": reply.outcome, "entry_id": reply.entry_id, "score": round(reply.score, 4),
+                          "candidates": reply.candidates, "details": reply.details}, ensure_ascii=False),
+              file=sys.stderr)
+    return 0
+
+
+def _rate(num: int, den: int) -> str:
+    return f"{100.0 * num / den:5.1f}% ({num}/{den})" if den else "  n/a"
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from app.engine import Turn
+    from app.service import Runtime
+
+    settings = _settings(args)
+    runtime = Runtime.start(settings)
+    engine = runtime.engine
+    path = Path(args.file)
+    rows = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        print(f"error: cannot read {path}: {exc}", file=sys.stderr)
+        return 2
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            text = item["text"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            print(f"error: {path}:{n}: expected a JSON object with a 'text' key", file=sys.stderr)
+            return 2
+        reply = engine.answer(str(text), Turn(), day=settings.today())
+        rows.append((item, reply))
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as out:
+            for item, reply in rows:
+                out.write(json.dumps({"text": item["text"], "outcome": reply.outcome, "entry_id": reply.entry_id,
+                                      "candidates": reply.candidates, "score": round(reply.score, 4)},
+                                     ensure_ascii=False) + "\n")
+    labelled = [(item["expect"], reply, item["text"]) for item, reply in rows if item.get("expect")]
+    if not labelled:
+        print(f"{len(rows)} messages answered" + (f"; predictions in {args.out}" if args.out else ""))
+        return 0
+    in_scope = [(e, r, t) for e, r, t in labelled if not e.startswith("@")]
+    correct = sum(1 for e, r, _ in in_scope if r.outcome == "answered" and r.entry_id == e)
+    wrong = sum(1 for e, r, _ in in_scope if r.outcome == "answered" and r.entry_id != e)
+    top3 = sum(1 for e, r, _ in in_scope if e in r.candidates[:3])
+    oos = [(e, r, t) for e, r, t in labelled if e == "@escalate"]
+    oos_answered = sum(1 for _, r, _ in oos if r.outcome == "answered")
+    hand = [(e, r, t) for e, r, t in labelled if e == "@handoff"]
+    small = [(e, r, t) for e, r, t in labelled if e == "@smalltalk"]
+    outcomes = {}
+    for _, r, _ in labelled:
+        outcomes[r.outcome] = outcomes.get(r.outcome, 0) + 1
+    print(f"messages:              {len(labelled)} labelled ({len(in_scope)} in scope)")
+    print(f"in-scope accuracy:     {_rate(correct, len(in_scope))}")
+    print(f"wrong answers:         {_rate(wrong, len(in_scope))}")
+    print(f"top-3 recall:          {_rate(top3, len(in_scope))}")
+    print(f"out-of-scope answered: {_rate(oos_answered, len(oos))}")
+    print(f"handoff recall:        {_rate(sum(1 for _, r, _ in hand if r.outcome == 'handoff'), len(hand))}")
+    print(f"smalltalk recall:      {_rate(sum(1 for _, r, _ in small if r.outcome == 'smalltalk'), len(small))}")
+    print("outcomes:              " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+    if args.show_errors:
+        for e, r, t in labelled:
+            ok = (r.outcome == "answered" and r.entry_id == e) or (e == "@escalate" and r.outcome == "escalated") \
+                or (e == "@handoff" and r.outcome == "handoff") or (e == "@smalltalk" and r.outcome == "smalltalk")
+            if not ok:
+                print(f"  expect {e:28} got {r.outcome:9} {str(r.entry_id):24} {r.score:.3f} "
+                      f"{r.candidates[:3]} | {t}")
+    return 0
+
+
+def cmd_kb(args: argparse.Namespace) -> int:
+    from app.knowledge import load_directory, read_topic_ids, validate, write_directory
+
+    settings = _settings(args)
+    root = Path(args.dir) if getattr(args, "dir", None) else settings.knowledge_base_dir
+    day = settings.today()
+    if args.kb_command == "validate":
+        kb, errors = load_directory(root)
+        topics = _topics_file(settings, args.topics)
+        errors += validate(kb, day, read_topic_ids(topics) if topics else None)
+        if errors:
+            for err in errors:
+                print(f"error: {err}", file=sys.stderr)
+            print(f"{len(errors)} problem(s) found in {root}", file=sys.stderr)
+            return 1
+        params = len(kb.parameters.parameters)
+        print(f"ok: {len(kb.entries)} entries and {params} parameters in {root} are valid on {day.isoformat()}")
+        return 0
+    if args.kb_command == "import":
+        kb, errors = load_directory(root)
+        topics = _topics_file(settings, None)
+        errors += validate(kb, day, read_topic_ids(topics) if topics else None)
+        if errors:
+            for err in errors:
+                print(f"error: {err}", file=sys.stderr)
+            print("nothing imported: fix the errors above first", file=sys.stderr)
+            return 1
+        db = storage.make_engine(settings.database_url)
+        storage.init_db(db)
+        with Session(db) as session:
+            storage.save_kb(session, kb)
+        print(f"imported {len(kb.entries)} entries and {len(kb.parameters.parameters)} parameters from {root}")
+        return 0
+    if args.kb_command == "export":
+        db = storage.make_engine(settings.database_url)
+        storage.init_db(db)
+        with Session(db) as session:
+            if storage.kb_is_empty(session):
+                print("error: the database holds no knowledge base; run `bhxh-bot kb import` first", file=sys.stderr)
+                return 1
+            kb = storage.load_kb(session)
+        out = Path(args.out) if args.out else root
+        written = write_directory(kb, out)
+        print(f"exported {len(kb.entries)} entries and parameters to {out} ({len(written)} files)")
+        return 0
+    if args.kb_command == "render":
+        kb, errors = load_directory(root)
+        entry = kb.entries.get(args.entry_id)
+        if entry is None:
+            print(f"error: no entry '{args.entry_id}' in {root}", file=sys.stderr)
+            return 1
+        print(kb.renderer(day).entry_message(entry))
+        return 0
+    return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bhxh-bot", description="BHXH Assistant command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="run the web service")
+    p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("ask", help="answer one message and print the reply as the citizen sees it")
+    p.add_argument("message")
+    p.add_argument("--conversation", help="continue this conversation (follow-up questions)")
+    p.add_argument("--date", help="answer as on this day (YYYY-MM-DD)")
+    p.add_argument("--no-model", action="store_true", help="retrieve without the semantic model")
+    p.add_argument("-v", "--verbose", action="store_true", help="also print outcome and scores to stderr")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", help="measure answer quality on a JSON-lines file")
+    p.add_argument("file")
+    p.add_argument("--out", help="write one prediction per line to this file")
+    p.add_argument("--date", help="answer as on this day (YYYY-MM-DD)")
+    p.add_argument("--no-model", action="store_true", help="retrieve without the semantic model")
+    p.add_argument("--show-errors", action="store_true", help="list the messages that were not handled as expected")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("kb", help="knowledge base: validate, import, export, render")
+    kb_sub = p.add_subparsers(dest="kb_command", required=True)
+    v = kb_sub.add_parser("validate", help="check every entry and parameter")
+    v.add_argument("--dir", help="knowledge base directory (default: knowledge_base/)")
+    v.add_argument("--topics", help="topics TSV whose ids must all be present")
+    v.add_argument("--date", help="check placeholders on this day (YYYY-MM-DD)")
+    i = kb_sub.add_parser("import", help="load the files into the database (replaces the live knowledge base)")
+    i.add_argument("--dir", help="knowledge base directory (default: knowledge_base/)")
+    e = kb_sub.add_parser("export", help="write the live knowledge base back to files")
+    e.add_argument("--out", help="directory to write (default: knowledge_base/)")
+    r = kb_sub.add_parser("render", help="print one entry's answer as a citizen sees it today")
+    r.add_argument("entry_id")
+    r.add_argument("--dir", help="knowledge base directory (default: knowledge_base/)")
+    r.add_argument("--date", help="render as on this day (YYYY-MM-DD)")
+    p.set_defaults(func=cmd_kb)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["main", "build_parser", "ROOT"]

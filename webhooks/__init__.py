@@ -1,0 +1,1 @@
+"""Channel adapters (Zalo OA, Facebook Messenger): verify, parse, send."""
