@@ -125,14 +125,17 @@ def _money_value(m: re.Match[str]) -> Decimal | None:
 
 def extract_money(folded: str) -> list[Decimal]:
     """Amounts of money in a folded text, in đồng."""
-    amounts = []
+    found: list[tuple[int, Decimal]] = []
+    spans = []
     for m in _MONEY_RE.finditer(folded):
         value = _money_value(m)
         if value is not None:
-            amounts.append(value)
+            found.append((m.start(), value))
+            spans.append(m.span())
     for m in _PLAIN_BIG_RE.finditer(folded):
-        amounts.append(Decimal(re.sub(r"[.,]", "", m.group(1))))
-    return amounts
+        if not any(a <= m.start() < b for a, b in spans):
+            found.append((m.start(), Decimal(re.sub(r"[.,]", "", m.group(1)))))
+    return [value for _, value in sorted(found, key=lambda f: f[0])]
 
 
 def _replace_money(folded: str) -> str:

@@ -1,0 +1,116 @@
+"""`bhxh-bot kb validate|import|export|render` on the shipped knowledge base and on broken copies."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import ROOT
+
+KB = ROOT / "knowledge_base"
+TOPIC_IDS = [line.split("\t")[0] for line in (KB / "topics.tsv").read_text(encoding="utf-8").splitlines()[1:]]
+
+
+def copy_kb(tmp_path: Path) -> Path:
+    target = tmp_path / "kb"
+    shutil.copytree(KB, target)
+    return target
+
+
+def edit_entry(root: Path, entry_id: str, **changes) -> None:
+    path = root / "entries" / f"{entry_id}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data.update(changes)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def test_shipped_knowledge_base_is_valid_and_covers_every_topic(cli):
+    result = cli("kb", "validate")
+    assert result.stdout.startswith("ok:")
+    for topic_id in TOPIC_IDS:
+        assert (KB / "entries" / f"{topic_id}.yaml").exists(), topic_id
+
+
+def test_every_entry_has_enough_questions_and_renders_within_one_message(cli):
+    for topic_id in ["vtn-muc-dong", "hgd-muc-dong", "bhxh1l-rui-ro"]:
+        text = cli("kb", "render", topic_id).stdout
+        assert "Căn cứ:" in text
+        assert len(text.strip()) <= 2000
+
+
+def test_validate_names_file_and_field_for_each_problem(cli, tmp_path):
+    root = copy_kb(tmp_path)
+    edit_entry(root, "vtn-muc-dong", questions=["chỉ một câu"])
+    edit_entry(root, "hgd-muc-dong", answer="Mức đóng {{ vnd(p.khong_co_tham_so) }}")
+    edit_entry(root, "hssv-muc-dong", answer="Dài " * 1200)
+    dup = yaml.safe_load((root / "entries" / "vtn-ho-tro.yaml").read_text(encoding="utf-8"))["questions"][0]
+    other = yaml.safe_load((root / "entries" / "vtn-dang-ky.yaml").read_text(encoding="utf-8"))
+    edit_entry(root, "vtn-dang-ky", questions=[*other["questions"], dup])
+    (root / "entries" / "chung-vssid.yaml").unlink()
+    edit_entry(root, "chung-tra-cuu", id="chung-tra-cuu-2")
+    result = cli("kb", "validate", "--dir", str(root), check=False)
+    assert result.returncode == 1
+    err = result.stderr
+    assert "entries/vtn-muc-dong.yaml: field 'questions' has 1, at least 8 needed" in err
+    assert "entries/hgd-muc-dong.yaml: field 'answer': a placeholder does not resolve" in err
+    assert "khong_co_tham_so" in err
+    assert "entries/hssv-muc-dong.yaml: field 'answer': the rendered message is" in err
+    assert f"is also a question of entry 'vtn-ho-tro'" in err and "vtn-dang-ky.yaml" in err
+    assert "id 'chung-vssid' has no entry" in err
+    assert "chung-tra-cuu.yaml: field 'id' is 'chung-tra-cuu-2' but the file name says 'chung-tra-cuu'" in err
+
+
+def test_validate_rejects_typed_amounts_and_bad_parameters(cli, tmp_path):
+    root = copy_kb(tmp_path)
+    edit_entry(root, "hgd-muc-dong", answer="Người thứ nhất đóng 1.366.200 đồng một năm.")
+    params = yaml.safe_load((root / "parameters.yaml").read_text(encoding="utf-8"))
+    params["luong_co_so"]["values"].append({"value": "nhiều", "from": "2027-07-01", "legal_basis": "x",
+                                            "verified": True})
+    del params["bhyt_ty_le"]["values"][0]["legal_basis"]
+    (root / "parameters.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
+    result = cli("kb", "validate", "--dir", str(root), check=False)
+    assert result.returncode == 1
+    assert "hgd-muc-dong.yaml: field 'answer': an amount is typed" in result.stderr
+    assert "luong_co_so.values[4].value: missing or not a number" in result.stderr
+    assert "bhyt_ty_le.values[0].legal_basis: missing" in result.stderr
+
+
+def test_import_export_round_trip_keeps_every_entry_and_parameter(cli, tmp_path):
+    assert "imported" in cli("kb", "import").stdout
+    out = tmp_path / "exported"
+    shutil.copy(KB / "topics.tsv", tmp_path / "topics.tsv")
+    assert "exported" in cli("kb", "export", "--out", str(out)).stdout
+    exported = {p.stem for p in (out / "entries").glob("*.yaml")}
+    shipped = {p.stem for p in (KB / "entries").glob("*.yaml")}
+    assert exported == shipped
+    for entry_id in ["vtn-muc-dong", "bhxh1l-so-sanh"]:
+        a = yaml.safe_load((KB / "entries" / f"{entry_id}.yaml").read_text(encoding="utf-8"))
+        b = yaml.safe_load((out / "entries" / f"{entry_id}.yaml").read_text(encoding="utf-8"))
+        assert a["answer"].strip() == b["answer"].strip()
+        assert a["questions"] == b["questions"]
+    params_in = yaml.safe_load((KB / "parameters.yaml").read_text(encoding="utf-8"))
+    params_out = yaml.safe_load((out / "parameters.yaml").read_text(encoding="utf-8"))
+    assert params_in.keys() == params_out.keys()
+    assert [v["value"] for v in params_out["luong_co_so"]["values"]] == [1490000, 1800000, 2340000, 2530000]
+    for name in ("synonyms.yaml", "intents.yaml", "office.yaml", "topics.tsv"):
+        shutil.copy(KB / name, out / name)
+    assert cli("kb", "validate", "--dir", str(out)).stdout.startswith("ok:")
+
+
+def test_export_refuses_an_empty_database(cli, tmp_path):
+    result = cli("kb", "export", "--out", str(tmp_path / "x"), check=False)
+    assert result.returncode == 1
+    assert "holds no knowledge base" in result.stderr
+
+
+def test_import_of_a_broken_directory_changes_nothing(cli, tmp_path):
+    cli("kb", "import")
+    root = copy_kb(tmp_path)
+    edit_entry(root, "hgd-muc-dong", answer="{{ vnd(p.khong_co) }}")
+    result = cli("kb", "import", "--dir", str(root), check=False)
+    assert result.returncode == 1
+    assert "nothing imported" in result.stderr
+    text = cli("ask", "mua bhyt hộ gia đình 1 người bao nhiêu tiền 1 năm").stdout
+    assert "1.366.200 đồng" in text

@@ -1,0 +1,45 @@
+"""Vietnamese normalisation and personal-number masking (app.text, app.privacy)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from app.privacy import mask
+from app.text import Normalizer, canonical_tones, extract_money, fold
+
+
+def test_both_tone_placements_and_nfd_input_become_one_form():
+    assert canonical_tones("hòa thúy khỏe") == canonical_tones("hoà thuý khoẻ")
+    decomposed = "ho\u0061\u0300"  # 'hoà' typed with a combining grave accent
+    assert canonical_tones(decomposed) == canonical_tones("hòa")
+    assert fold("Bảo Hiểm Xã Hội ĐÀ NẴNG") == "bao hiem xa hoi da nang"
+
+
+@pytest.mark.parametrize("text,amount", [
+    ("1tr5", 1_500_000), ("2 triệu", 2_000_000), ("2.500.000đ", 2_500_000), ("10tr", 10_000_000),
+    ("3,5 triệu", 3_500_000), ("5 triệu rưỡi", 5_500_000), ("500k", 500_000), ("300 nghìn", 300_000),
+    ("4.680.000 đồng", 4_680_000),
+])
+def test_money_in_chat_spelling(text, amount):
+    norm = Normalizer()
+    assert extract_money(norm.surface(text)) == [Decimal(amount)]
+
+
+def test_synonyms_apply_in_order_and_do_not_repeat():
+    norm = Normalizer.from_sections({
+        "abbr": {"bao hiem xa hoi": ["bhxh"], "mot lan": ["1 lan"]},
+        "syn": {"rut bao hiem xa hoi mot lan": ["rut bao hiem xa hoi", "rut so"]},
+    })
+    assert norm.key("rút BHXH 1 lần") == "rut bao hiem xa hoi mot lan"
+    assert norm.key("RÚT SỔ") == "rut bao hiem xa hoi mot lan"
+
+
+def test_personal_numbers_are_masked():
+    text = "CCCD 001203004567, mã BHXH 7912345678, gọi 0905 123 456 hoặc +84 905 123 457"
+    masked = mask(text)
+    for digits in ("001203004567", "7912345678", "0905 123 456", "905 123 457"):
+        assert digits not in masked
+    assert "[CCCD ***567]" in masked and "[mã BHXH ***678]" in masked and "[SĐT ***456]" in masked
+    assert mask("đóng 15 năm, 2.530.000 đồng") == "đóng 15 năm, 2.530.000 đồng"
