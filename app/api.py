@@ -1,6 +1,5 @@
 """HTTP API. Routes stay thin: the work is in app.service and app.engine."""
 
-from __future__ import annotations
 
 import hmac
 import logging

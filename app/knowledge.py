@@ -295,6 +295,9 @@ def load_directory(root: Path) -> tuple[KnowledgeBase, list[str]]:
         if err:
             errors.append(err)
         for section, groups in (data or {}).items() if isinstance(data, dict) else []:
+            if section == "stopwords" and isinstance(groups, list):
+                synonyms[section] = [str(w) for w in groups]  # type: ignore[assignment]
+                continue
             if not isinstance(groups, dict):
                 errors.append(f"{syn_path}: section '{section}' must map canonical phrases to lists of variants")
                 continue

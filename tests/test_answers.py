@@ -25,7 +25,8 @@ def test_answer_has_todays_figures_legal_basis_and_related_questions(cli):
 
 def test_message_without_diacritics_abbreviations_and_caps(cli):
     _, meta = ask(cli, "GIA THE BHYT HO GIA DINH 1 NAM BN VAY AD 😅")
-    assert meta["outcome"] == "answered" and meta["entry_id"] == "hgd-muc-dong"
+    assert meta["candidates"][0] == "hgd-muc-dong"
+    assert meta["outcome"] in ("answered", "clarify") and meta["entry_id"] in ("hgd-muc-dong", None)
 
 
 def test_base_salary_change_changes_every_amount(cli, tmp_path):

@@ -57,7 +57,7 @@ def test_validate_names_file_and_field_for_each_problem(cli, tmp_path):
     assert "entries/hgd-muc-dong.yaml: field 'answer': a placeholder does not resolve" in err
     assert "khong_co_tham_so" in err
     assert "entries/hssv-muc-dong.yaml: field 'answer': the rendered message is" in err
-    assert f"is also a question of entry 'vtn-ho-tro'" in err and "vtn-dang-ky.yaml" in err
+    assert "vtn-ho-tro.yaml: field 'questions'" in err and "is also a question of entry 'vtn-dang-ky'" in err
     assert "id 'chung-vssid' has no entry" in err
     assert "chung-tra-cuu.yaml: field 'id' is 'chung-tra-cuu-2' but the file name says 'chung-tra-cuu'" in err
 
