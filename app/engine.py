@@ -62,6 +62,8 @@ class Reply:
     reason: str = ""
     details: list[dict[str, Any]] = field(default_factory=list)
     used_context: bool = False
+    context_text: str = ""  # the message with the earlier turn it was understood with
+
 
     @property
     def text(self) -> str:
@@ -73,7 +75,7 @@ class Reply:
         return "\n".join(lines)
 
     def next_turn(self, text: str) -> Turn:
-        return Turn(entry_id=self.entry_id, text=text, choices=[c.entry_id for c in self.choices])
+        return Turn(entry_id=self.entry_id, text=self.context_text or text, choices=[c.entry_id for c in self.choices])
 
 
 _FOLLOW_UP = re.compile(
@@ -163,12 +165,15 @@ class Engine:
         if context.text and (context.entry_id or context.choices):
             if _FOLLOW_UP.search(key) or len(key.split()) <= 6 or not self._confident(cands):
                 prev_key = self.normalizer.key(context.text)
-                combined = self._boost(self.index.search(prev_key + " " + key, top=10), context)
+                # the new words count twice: the earlier turn supplies the topic, not the question
+                combined = self._boost(self.index.search(f"{prev_key} {key} {key}", top=10), context)
                 if _FOLLOW_UP.search(key) or (self._confident(combined) and not self._confident(cands)):
                     cands, used_context = combined, True
 
         reply = self._decide(raw, key, cands, day)
         reply.used_context = used_context
+        if used_context:
+            reply.context_text = f"{context.text} {raw}"[-600:]
         if reply.outcome == ANSWERED and any(kind in ("cccd", "bhxh") for kind, _ in personal):
             # an ID or insurance code means a personal dossier: staff must look it up
             reply = self._escalate(cands, "tin nhắn có mã số cá nhân, cần cán bộ tra cứu")
@@ -182,9 +187,7 @@ class Engine:
             return cands
         for c in cands:
             entry = self.kb.entries.get(c.label)
-            if c.label == prev.id:
-                c.score += 0.06
-            elif entry is not None and (entry.topic == prev.topic or c.label in prev.related):
+            if c.label == prev.id or entry is not None and (entry.topic == prev.topic or c.label in prev.related):
                 c.score += 0.03
         return sorted(cands, key=lambda c: -c.score)
 
