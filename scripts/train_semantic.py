@@ -1,0 +1,249 @@
+"""Train the small semantic model used by retrieval, from the knowledge base only.
+
+    .venv/bin/python scripts/train_semantic.py            # writes models/bhxh-static/
+    .venv/bin/python scripts/train_semantic.py --holdout  # also reports accuracy on held-out KB questions
+
+Data: every entry is a class made of its title and alternative questions; every
+out-of-scope group and the handoff examples are classes of their own. All texts
+are normalised with `kb.normalizer().key()`, exactly as retrieval does.
+
+Model: a word-level tokenizer (`tokenizers`, whitespace pre-tokenizer, [UNK]) over
+that corpus, a `StaticEmbedding` (mean of learned word vectors) and `Normalize`.
+Training: MultipleNegativesRankingLoss on (anchor, positive) pairs = two texts of
+the same class, in batches that never hold two pairs of the same class (so there
+are no in-batch false negatives), with word dropout / [UNK] replacement so that
+unknown and missing words are expected. Fixed seed, CPU, one thread: the same
+knowledge base gives the same weights.
+
+With --holdout, every fifth question of each entry is kept out of training and
+then matched (nearest text, as retrieval does) against the rest; the model is
+then trained again on everything and saved. The evaluation set in /work/shared
+is never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from sentence_transformers import SentenceTransformer  # noqa: E402
+from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss  # noqa: E402
+from sentence_transformers.sentence_transformer.modules import Normalize, StaticEmbedding  # noqa: E402
+from tokenizers import Tokenizer, models, pre_tokenizers  # noqa: E402
+
+from app.knowledge import load_directory  # noqa: E402
+
+UNK = "[UNK]"
+HANDOFF = "@handoff"
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def load_classes(kb_dir: Path) -> dict[str, list[str]]:
+    """{label: [normalised text, ...]} from the knowledge base, duplicates removed, in a stable order."""
+    kb, errors = load_directory(kb_dir)
+    if errors:
+        raise SystemExit("knowledge base has errors:\n" + "\n".join(errors))
+    norm = kb.normalizer()
+    raw: dict[str, list[str]] = {}
+    for entry_id in sorted(kb.entries):
+        entry = kb.entries[entry_id]
+        raw[entry_id] = [entry.title, *entry.questions]
+    for group in kb.intents.get("out_of_scope") or []:
+        raw["@" + str(group["id"])] = [str(x) for x in group.get("examples") or []]
+    raw[HANDOFF] = [str(x) for x in (kb.intents.get("handoff") or {}).get("examples") or []]
+    classes = {}
+    for label, texts in raw.items():
+        keys = list(dict.fromkeys(k for k in (norm.key(t) for t in texts) if k.strip()))
+        if len(keys) >= 2:
+            classes[label] = keys
+    return classes
+
+
+def build_tokenizer(texts: list[str]) -> Tokenizer:
+    splitter = pre_tokenizers.Whitespace()
+    words = sorted({w for text in texts for w, _ in splitter.pre_tokenize_str(text)})
+    vocab = {UNK: 0} | {w: i + 1 for i, w in enumerate(words)}
+    tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token=UNK))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    return tokenizer
+
+
+def features(tokenizer: Tokenizer, texts: list[str], rng: random.Random | None = None,
+             drop: float = 0.0, unk: float = 0.0) -> dict[str, torch.Tensor]:
+    """StaticEmbedding inputs; during training some words are dropped or replaced by [UNK]."""
+    batch = []
+    for enc in tokenizer.encode_batch(texts, add_special_tokens=False):
+        ids = list(enc.ids)
+        if rng is not None and len(ids) > 1:
+            kept = []
+            for i in ids:
+                r = rng.random()
+                if r < drop:
+                    continue
+                kept.append(0 if r < drop + unk else i)
+            ids = kept or [ids[rng.randrange(len(ids))]]
+        batch.append(ids)
+    offsets = torch.tensor(np.cumsum([0] + [len(ids) for ids in batch[:-1]]), dtype=torch.long)
+    input_ids = torch.tensor([i for ids in batch for i in ids], dtype=torch.long)
+    return {"input_ids": input_ids, "offsets": offsets}
+
+
+def epoch_batches(classes: dict[str, list[str]], rng: random.Random, batch_size: int
+                  ) -> list[list[tuple[str, str]]]:
+    """Every text is an anchor once, with another text of its class as positive;
+    batches never contain two pairs of the same class."""
+    pairs = []
+    for label, texts in classes.items():
+        for i, anchor in enumerate(texts):
+            j = rng.randrange(len(texts) - 1)
+            pairs.append((label, anchor, texts[j + (j >= i)]))
+    rng.shuffle(pairs)
+    batches: list[list[tuple[str, str]]] = []
+    pending = pairs
+    while pending:
+        batch, labels, rest = [], set(), []
+        for pair in pending:
+            if len(batch) < batch_size and pair[0] not in labels:
+                batch.append((pair[1], pair[2]))
+                labels.add(pair[0])
+            else:
+                rest.append(pair)
+        if len(batch) > 1:
+            batches.append(batch)
+        pending = rest if len(batch) > 1 else []
+    return batches
+
+
+def train(classes: dict[str, list[str]], args: argparse.Namespace, quiet: bool = False
+          ) -> tuple[SentenceTransformer, dict]:
+    set_seed(args.seed)
+    rng = random.Random(args.seed)
+    all_texts = [t for texts in classes.values() for t in texts]
+    tokenizer = build_tokenizer(all_texts)
+    static = StaticEmbedding(tokenizer, embedding_dim=args.dim)
+    torch.nn.init.normal_(static.embedding.weight, std=0.1)
+    model = SentenceTransformer(modules=[static, Normalize()], device="cpu")
+    loss_fn = MultipleNegativesRankingLoss(model, scale=args.scale, directions=("query_to_doc", "doc_to_query"))
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    model.train()
+    n_pairs, last = 0, float("nan")
+    for epoch in range(args.epochs):
+        batches = epoch_batches(classes, rng, args.batch_size)
+        total = 0.0
+        for batch in batches:
+            anchors, positives = zip(*batch, strict=True)
+            fa = features(tokenizer, list(anchors), rng, args.word_drop, args.word_unk)
+            fp = features(tokenizer, list(positives), rng, args.word_drop, args.word_unk)
+            loss = loss_fn([fa, fp], None)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(batch)
+            n_pairs += len(batch)
+        last = total / sum(len(b) for b in batches)
+        if not quiet and (epoch % 10 == 0 or epoch == args.epochs - 1):
+            print(f"  epoch {epoch + 1:3d}/{args.epochs}: {len(batches)} batches, mean loss {last:.4f}")
+    model.eval()
+    return model, {"pairs": n_pairs, "final_loss": last, "vocab": tokenizer.get_vocab_size()}
+
+
+def holdout_report(classes: dict[str, list[str]], args: argparse.Namespace) -> None:
+    train_cls, held = {}, []
+    for label, texts in classes.items():
+        if label.startswith("@"):
+            train_cls[label] = texts
+            continue
+        questions = texts[1:]  # texts[0] is the title
+        out = questions[4::5]
+        train_cls[label] = [texts[0]] + [q for q in questions if q not in out]
+        held += [(label, q) for q in out]
+    model, stats = train(train_cls, args, quiet=True)
+    docs = [(label, t) for label, texts in train_cls.items() for t in texts]
+    doc_emb = model.encode([t for _, t in docs], normalize_embeddings=True, convert_to_numpy=True)
+    q_emb = model.encode([q for _, q in held], normalize_embeddings=True, convert_to_numpy=True)
+    sims = q_emb @ doc_emb.T
+    labels = sorted(train_cls)
+    pos = {lbl: i for i, lbl in enumerate(labels)}
+    per_label = np.full((len(held), len(labels)), -1.0)
+    for j, (label, _) in enumerate(docs):
+        per_label[:, pos[label]] = np.maximum(per_label[:, pos[label]], sims[:, j])
+    order = np.argsort(-per_label, axis=1)
+    gold = np.array([pos[label] for label, _ in held])
+    top1 = float(np.mean(order[:, 0] == gold))
+    top3 = float(np.mean([g in row[:3] for g, row in zip(gold, order, strict=True)]))
+    print(f"holdout: {len(held)} questions kept out, top-1 {top1:.1%}, top-3 {top3:.1%} "
+          f"(trained on {stats['pairs']} pairs, final loss {stats['final_loss']:.4f})")
+
+
+def dir_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--kb", type=Path, default=ROOT / "knowledge_base")
+    ap.add_argument("--out", type=Path, default=ROOT / "models" / "bhxh-static")
+    ap.add_argument("--dim", type=int, default=192)
+    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--batch-size", type=int, default=48)
+    ap.add_argument("--lr", type=float, default=0.02)
+    ap.add_argument("--scale", type=float, default=20.0)
+    ap.add_argument("--word-drop", type=float, default=0.1)
+    ap.add_argument("--word-unk", type=float, default=0.05)
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--holdout", action="store_true", help="first report accuracy on held-out KB questions")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+
+    started = time.perf_counter()
+    classes = load_classes(args.kb)
+    n_texts = sum(len(t) for t in classes.values())
+    n_entries = sum(not label.startswith("@") for label in classes)
+    print(f"knowledge base {args.kb}: {len(classes)} classes ({n_entries} entries, "
+          f"{len(classes) - n_entries} out-of-scope/handoff groups), {n_texts} normalised texts")
+    if args.holdout:
+        holdout_report(classes, args)
+    print(f"training: dim {args.dim}, {args.epochs} epochs, batch {args.batch_size}, lr {args.lr}, "
+          f"scale {args.scale}, word drop {args.word_drop}, [UNK] {args.word_unk}, seed {args.seed}")
+    model, stats = train(classes, args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    model.save(str(args.out), create_model_card=False)
+    (args.out / "README.md").write_text(
+        "# bhxh-static\n\n"
+        "Static word-embedding sentence model for BHXH Assistant retrieval (sentence-transformers "
+        "StaticEmbedding + Normalize).\nTrained only from `knowledge_base/` by `scripts/train_semantic.py`; "
+        "inputs must be `Normalizer.key()` text.\nDo not edit: retrain with "
+        "`.venv/bin/python scripts/train_semantic.py`.\n\n"
+        f"- vocabulary: {stats['vocab']} words, dimension {args.dim}\n"
+        f"- training: {stats['pairs']} pairs, {args.epochs} epochs, final loss {stats['final_loss']:.4f}, "
+        f"seed {args.seed}\n",
+        encoding="utf-8",
+    )
+    size = dir_size(args.out)
+    print(f"trained on {stats['pairs']} (anchor, positive) pairs over {args.epochs} epochs; "
+          f"final loss {stats['final_loss']:.4f}; vocabulary {stats['vocab']} words")
+    print(f"saved {args.out} ({size / 1024:.0f} KiB on disk) in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,94 @@
+"""The committed semantic model (models/bhxh-static, trained by scripts/train_semantic.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.knowledge import load_directory
+from app.retrieval import load_encoder
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "models" / "bhxh-static"
+SCRIPT = ROOT / "scripts" / "train_semantic.py"
+OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return load_encoder("auto")
+
+
+@pytest.fixture(scope="module")
+def kb():
+    kb, errors = load_directory(ROOT / "knowledge_base")
+    assert not errors
+    return kb
+
+
+def test_model_is_committed_and_small():
+    for name in ("modules.json", "model.safetensors", "tokenizer.json"):
+        assert (MODEL / name).is_file(), name
+    size = sum(p.stat().st_size for p in MODEL.rglob("*") if p.is_file())
+    assert size < 10 * 1024 * 1024
+
+
+def test_auto_loads_the_static_model(encoder):
+    from sentence_transformers.sentence_transformer.modules import StaticEmbedding
+
+    assert encoder is not None
+    modules = list(encoder.children())
+    assert isinstance(modules[0], StaticEmbedding)
+    assert not any(type(m).__name__ == "Transformer" for m in modules)  # not MiniLM
+
+
+def test_same_entry_is_closer_than_another_topic(encoder, kb):
+    norm = kb.normalizer()
+    entries = [e for _, e in sorted(kb.entries.items()) if len(e.questions) >= 2]
+    first_of_topic: dict[str, str] = {}
+    for e in entries:
+        first_of_topic.setdefault(e.topic, e.questions[0])
+    assert len(first_of_topic) >= 2
+
+    def emb(texts: list[str]) -> np.ndarray:
+        return encoder.encode([norm.key(t) for t in texts], normalize_embeddings=True, convert_to_numpy=True,
+                              show_progress_bar=False)
+
+    wins = 0
+    for e in entries:
+        other = next(q for topic, q in first_of_topic.items() if topic != e.topic)
+        a, b, c = emb([e.questions[0], e.questions[1], other])
+        wins += float(a @ b) > float(a @ c)
+    assert wins >= 0.9 * len(entries), f"{wins}/{len(entries)} entries"
+
+
+def test_loads_offline_in_a_fresh_process():
+    code = ("from sentence_transformers import SentenceTransformer; "
+            f"m = SentenceTransformer({str(MODEL)!r}, device='cpu'); "
+            "print(m.encode(['bao hiem xa hoi tu nguyen']).shape[1])")
+    out = subprocess.run([sys.executable, "-c", code], env=os.environ | OFFLINE, capture_output=True, text=True,
+                         timeout=120, check=True)
+    assert 128 <= int(out.stdout.split()[-1]) <= 256
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_training_is_deterministic(tmp_path):
+    digests = []
+    for run in ("a", "b"):
+        subprocess.run([sys.executable, str(SCRIPT), "--epochs", "2", "--out", str(tmp_path / run)],
+                       env=os.environ | OFFLINE, capture_output=True, text=True, timeout=300, check=True)
+        digests.append(_digest(tmp_path / run))
+    assert digests[0] == digests[1]
+    assert "model.safetensors" in digests[0]
