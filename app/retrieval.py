@@ -30,10 +30,10 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Weights:
-    lexical: float = 0.35
-    char: float = 0.25
-    fuzzy: float = 0.15
-    semantic: float = 0.25
+    lexical: float = 0.25
+    char: float = 0.15
+    fuzzy: float = 0.10
+    semantic: float = 0.50
 
 
 @dataclass
@@ -152,6 +152,46 @@ class Index:
 
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "bhxh-static"
+_STATIC_MODULES = ["StaticEmbedding", "Normalize"]
+
+
+class StaticEncoder:
+    """Inference for a saved sentence-transformers StaticEmbedding + Normalize model, without torch.
+
+    The model is trained and saved with sentence-transformers (scripts/train_semantic.py); at
+    run time the mean of its word vectors is computed here with numpy, which gives the same
+    vectors (tests/test_semantic_model.py checks it) and keeps cold start to the first answer
+    short: importing torch and sentence-transformers alone takes several seconds.
+    """
+
+    def __init__(self, path: Path):
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        self.path = path
+        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        weights = load_file(str(path / "model.safetensors"))
+        self.weights = np.asarray(weights["embedding.weight"], dtype=np.float32)
+
+    @staticmethod
+    def handles(path: Path) -> bool:
+        import json
+
+        try:
+            modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        kinds = [str(m.get("type", "")).rsplit(".", 1)[-1] for m in modules]
+        return kinds == _STATIC_MODULES and (path / "model.safetensors").exists()
+
+    def encode(self, texts: list[str], normalize_embeddings: bool = True, **_: object) -> np.ndarray:
+        out = np.zeros((len(texts), self.weights.shape[1]), dtype=np.float32)
+        for i, enc in enumerate(self.tokenizer.encode_batch(list(texts), add_special_tokens=False)):
+            if enc.ids:
+                out[i] = self.weights[enc.ids].mean(axis=0)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-12)
 
 
 def load_encoder(setting: str):
@@ -167,6 +207,9 @@ def load_encoder(setting: str):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
+        path_obj = MODEL_DIR if setting == "auto" else Path(setting)
+        if setting != "minilm" and StaticEncoder.handles(path_obj):
+            return StaticEncoder(path_obj)
         from sentence_transformers import SentenceTransformer
 
         if setting == "auto":

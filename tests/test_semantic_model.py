@@ -41,13 +41,18 @@ def test_model_is_committed_and_small():
     assert size < 10 * 1024 * 1024
 
 
-def test_auto_loads_the_static_model(encoder):
-    from sentence_transformers.sentence_transformer.modules import StaticEmbedding
+def test_auto_loads_the_static_model_and_matches_sentence_transformers(encoder):
+    from sentence_transformers import SentenceTransformer
 
-    assert encoder is not None
-    modules = list(encoder.children())
-    assert isinstance(modules[0], StaticEmbedding)
-    assert not any(type(m).__name__ == "Transformer" for m in modules)  # not MiniLM
+    from app.retrieval import StaticEncoder
+
+    assert isinstance(encoder, StaticEncoder)  # not MiniLM, and no torch needed to answer
+    reference = SentenceTransformer(str(MODEL), device="cpu")
+    assert [type(m).__name__ for m in reference.children()] == ["StaticEmbedding", "Normalize"]
+    texts = ["bao hiem xa hoi tu nguyen la gi", "muc dong bao hiem y te ho gia dinh", "tu khong co trong tu dien", ""]
+    ours = encoder.encode(texts)
+    theirs = reference.encode(texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    assert np.allclose(ours, theirs, atol=1e-6)
 
 
 def test_same_entry_is_closer_than_another_topic(encoder, kb):
