@@ -21,11 +21,28 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
-from sklearn.feature_extraction.text import TfidfVectorizer
+from scipy import sparse
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer, TfidfVectorizer
+from sklearn.pipeline import make_pipeline
 
 from app.text import MONEY_MARK, Normalizer
 
 log = logging.getLogger(__name__)
+
+# Above SHORTLIST_ALL labels, only the SHORTLIST best by word postings and by semantic
+# centroid (their union) are scored with every signal.
+SHORTLIST_ALL = 200
+SHORTLIST = 60
+
+
+def _release_free_memory() -> None:
+    """Hand the index build's freed temporaries back to the OS (glibc keeps them otherwise)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 @dataclass(frozen=True)
@@ -77,15 +94,37 @@ class Index:
         starts = np.flatnonzero(np.r_[True, self.doc_label[1:] != self.doc_label[:-1]])
         self._starts = starts
         self.word_vec = TfidfVectorizer(analyzer="word", token_pattern=r"\S+", ngram_range=(1, 2),
-                                        sublinear_tf=True, min_df=1)
-        self.word_matrix = self.word_vec.fit_transform(self.keys)
-        self.char_vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=1)
-        self.char_matrix = self.char_vec.fit_transform(self.keys)
+                                        sublinear_tf=True, min_df=1, dtype=np.float32)
+        # column (posting-list) form: a query reads only its own terms' postings
+        self.word_csc = self.word_vec.fit_transform(self.keys).tocsc()
+        # hashed character n-grams: no vocabulary to hold in memory, and built in chunks so that a
+        # large knowledge base never has all its n-gram strings alive at once
+        hashing = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), n_features=2**20, alternate_sign=False,
+                                    norm=None, dtype=np.float32)
+        chunks = [hashing.transform(self.keys[i : i + 5000]) for i in range(0, len(self.keys), 5000)]
+        df = np.zeros(hashing.n_features, dtype=np.int64)
+        for chunk in chunks:
+            df += np.bincount(chunk.indices, minlength=hashing.n_features)
+        idf = TfidfTransformer(sublinear_tf=True)
+        idf.idf_ = np.log((1 + len(self.keys)) / (1 + df)) + 1  # sklearn's smoothed idf, computed chunk by chunk
+        self.char_vec = make_pipeline(hashing, idf)
+        weighted = []
+        while chunks:
+            weighted.append(idf.transform(chunks.pop(0)).astype(np.float32))
+        self.char_matrix = sparse.vstack(weighted, format="csr")
+        del weighted
         self.vocabulary = sorted({tok for key in self.keys for tok in key.split()})
         self._vocab_set = set(self.vocabulary)
+        self._ends = np.r_[starts[1:], len(self.documents)]
         self.embeddings = None
         if self.encoder is not None:
-            self.embeddings = self._encode(self.keys)
+            vectors = self._encode(self.keys)
+            sums = np.add.reduceat(vectors, self._starts, axis=0)
+            self.centroids = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+            # half precision at rest; the few shortlisted rows are widened per query
+            self.embeddings = vectors.astype(np.float16)
+            del vectors
+        _release_free_memory()
         self._correct = lru_cache(maxsize=20000)(self._correct_token)
 
     # --- signals ------------------------------------------------------------------
@@ -106,48 +145,54 @@ class Index:
         """Replace words the knowledge base never uses by its nearest word (typos)."""
         return " ".join(self._correct(tok) for tok in key.split())
 
-    def _per_label(self, doc_scores: np.ndarray) -> np.ndarray:
-        return np.maximum.reduceat(doc_scores, self._starts)
+    def _shortlist(self, word: np.ndarray, qvec: np.ndarray | None) -> np.ndarray:
+        """Positions of the labels worth scoring in full: all of them for a small knowledge
+        base; for a large one the best by word postings and by semantic entry centroid."""
+        n = len(self.labels)
+        if n <= SHORTLIST_ALL:
+            return np.arange(n)
+        picks = [np.argpartition(-np.maximum.reduceat(word, self._starts), SHORTLIST)[:SHORTLIST]]
+        if qvec is not None:
+            picks.append(np.argpartition(-(self.centroids @ qvec), SHORTLIST)[:SHORTLIST])
+        return np.unique(np.concatenate(picks))
 
-    def search(self, key: str, top: int = 8, allowed: set[str] | None = None) -> list[Candidate]:
+    def search(self, key: str, top: int = 8) -> list[Candidate]:
         """Candidates for a normalised message, best first."""
         if not key.strip() or not self.documents:
             return []
         key = self.correct(key)
-        word = (self.word_matrix @ self.word_vec.transform([key]).T).toarray().ravel()
-        char = (self.char_matrix @ self.char_vec.transform([key]).T).toarray().ravel()
-        sem = np.zeros_like(word)
-        if self.embeddings is not None:
-            sem = self.embeddings @ self._encode([key])[0]
-            sem = np.clip(sem, 0.0, 1.0)
+        qword = self.word_vec.transform([key])
+        # postings of the query's terms only (column slices), not a scan of every question
+        word = np.asarray(self.word_csc[:, qword.indices] @ qword.data).ravel()
+        qvec = self._encode([key])[0] if self.embeddings is not None else None
+        labels = self._shortlist(word, qvec)
+        docs = np.concatenate([np.arange(self._starts[p], self._ends[p]) for p in labels])
+        word = word[docs]
+        char = (self.char_matrix[docs] @ self.char_vec.transform([key]).T).toarray().ravel()
         w = self.weights
-        sem_weight = w.semantic if self.embeddings is not None else 0.0
+        sem = np.zeros_like(word)
+        sem_weight = 0.0
+        if qvec is not None:
+            sem = np.clip(self.embeddings[docs].astype(np.float32) @ qvec, 0.0, 1.0)
+            sem_weight = w.semantic
         partial = w.lexical * word + w.char * char + sem_weight * sem
-        # fuzzy on the most promising documents only (cheap at any size)
-        shortlist = np.argpartition(-partial, min(len(partial) - 1, 60))[:60]
+        # fuzzy similarity on the most promising questions only
         fuzzy = np.zeros_like(word)
-        for i in shortlist:
-            fuzzy[i] = fuzz.WRatio(key, self.keys[i]) / 100.0
-        total = partial + w.fuzzy * fuzzy
-        norm = w.lexical + w.char + w.fuzzy + sem_weight
-        total = total / norm
-        by_label = self._per_label(total)
-        order = np.argsort(-by_label)
+        for i in np.argpartition(-partial, min(len(partial) - 1, 60))[:60]:
+            fuzzy[i] = fuzz.WRatio(key, self.keys[docs[i]]) / 100.0
+        total = (partial + w.fuzzy * fuzzy) / (w.lexical + w.char + w.fuzzy + sem_weight)
+        # docs are grouped by label: per-label maxima over the shortlisted groups
+        sizes = self._ends[labels] - self._starts[labels]
+        bounds = np.r_[0, np.cumsum(sizes)[:-1]]
+        by_label = np.maximum.reduceat(total, bounds)
         out = []
-        for pos in order:
-            label = self.labels[pos]
-            if allowed is not None and label not in allowed:
-                continue
-            lo = self._starts[pos]
-            hi = self._starts[pos + 1] if pos + 1 < len(self._starts) else len(self.documents)
-            best = lo + int(np.argmax(total[lo:hi]))
+        for j in np.argsort(-by_label)[:top]:
+            lo, hi = bounds[j], bounds[j] + sizes[j]
             out.append(Candidate(
-                label=label, score=float(by_label[pos]), lexical=float(word[lo:hi].max()),
+                label=self.labels[labels[j]], score=float(by_label[j]), lexical=float(word[lo:hi].max()),
                 char=float(char[lo:hi].max()), fuzzy=float(fuzzy[lo:hi].max()), semantic=float(sem[lo:hi].max()),
-                best_question=self.documents[best].text,
+                best_question=self.documents[docs[lo + int(np.argmax(total[lo:hi]))]].text,
             ))
-            if len(out) >= top:
-                break
         return out
 
 
@@ -185,11 +230,14 @@ class StaticEncoder:
         kinds = [str(m.get("type", "")).rsplit(".", 1)[-1] for m in modules]
         return kinds == _STATIC_MODULES and (path / "model.safetensors").exists()
 
-    def encode(self, texts: list[str], normalize_embeddings: bool = True, **_: object) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int = 1024, **_: object) -> np.ndarray:
+        texts = list(texts)
         out = np.zeros((len(texts), self.weights.shape[1]), dtype=np.float32)
-        for i, enc in enumerate(self.tokenizer.encode_batch(list(texts), add_special_tokens=False)):
-            if enc.ids:
-                out[i] = self.weights[enc.ids].mean(axis=0)
+        for start in range(0, len(texts), batch_size):
+            batch = self.tokenizer.encode_batch(texts[start : start + batch_size], add_special_tokens=False)
+            for i, enc in enumerate(batch, start):
+                if enc.ids:
+                    out[i] = self.weights[enc.ids].mean(axis=0)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)
 
