@@ -99,6 +99,15 @@ class Inputs:
     male: bool | None
     start_year: int | None
 
+    def over(self, earlier: Inputs) -> Inputs:
+        """These inputs, completed with an earlier message's where this one says nothing."""
+        return Inputs(
+            amounts=self.amounts or earlier.amounts, years=self.years or earlier.years,
+            months=self.months or earlier.months, people=self.people or earlier.people,
+            group=self.group or earlier.group, male=self.male if self.male is not None else earlier.male,
+            start_year=self.start_year if self.start_year is not None else earlier.start_year,
+        )
+
     @property
     def has_numbers(self) -> bool:
         return bool(self.amounts or self.years or self.people or self.months)

@@ -85,6 +85,8 @@ class Reply:
         return Turn(entry_id=self.entry_id, text=self.context_text or text, choices=[c.entry_id for c in self.choices])
 
 
+# "còn X thì sao", "vậy còn X", "X thì thế nào": the previous question, asked about X
+_ELLIPSIS = re.compile(r"^(?:vay |the |nhung )?con\b|\bthi sao\b|\bthi the nao\b|\bthi nhu the nao\b|\bthi ra sao\b")
 _FOLLOW_UP = re.compile(
     r"^(?:con|the|vay|vay thi|the thi|neu|nhung|ma|con neu|truong hop|con truong hop|con voi)\b|"
     r"\bthi sao\b|\bthi the nao\b|\bthi nhu the nao\b|\bduoc khong\b$"
@@ -170,23 +172,42 @@ class Engine:
 
         personal = find_personal_numbers(raw)
         cands = self.index.search(key, top=10)
-        used_context = False
-        if context.text and (context.entry_id or context.choices):
-            if _FOLLOW_UP.search(key) or len(key.split()) <= 6 or not self._confident(cands):
-                prev_key = self.normalizer.key(context.text)
-                # the new words count twice: the earlier turn supplies the topic, not the question
-                combined = self._boost(self.index.search(f"{prev_key} {key} {key}", top=10), context)
-                if _FOLLOW_UP.search(key) or (self._confident(combined) and not self._confident(cands)):
-                    cands, used_context = combined, True
+        cands, used_context = self._with_context(key, cands, context)
 
-        reply = self._decide(raw, key, cands, day)
-        reply.used_context = used_context
-        if used_context:
+        previous = context.text if used_context == "question" else ""
+        reply = self._decide(raw, key, cands, day, previous)
+        reply.used_context = used_context == "question"
+        if used_context == "question":
             reply.context_text = f"{context.text} {raw}"[-600:]
         if reply.outcome == ANSWERED and any(kind in ("cccd", "bhxh") for kind, _ in personal):
             # an ID or insurance code means a personal dossier: staff must look it up
             reply = self._escalate(cands, "tin nhắn có mã số cá nhân, cần cán bộ tra cứu")
         return reply
+
+    def _with_context(self, key: str, cands: list[Candidate], context: Turn) -> tuple[list[Candidate], str]:
+        """Read a follow-up in the light of the previous turn.
+
+        "còn hộ cận nghèo thì sao?" repeats the previous question with another subject: it is
+        searched together with that question. "thế đóng 6 tháng một lần được không" is a new
+        question on the same subject: it is searched with the previous entry's topic only.
+        Returns the candidates and how the context was used ("question", "topic" or "").
+        """
+        prev = self.kb.entries.get(context.entry_id or "")
+        if not context.text or prev is None:
+            return cands, ""
+        follow_up = bool(_FOLLOW_UP.search(key))
+        if not (follow_up or len(key.split()) <= 6 or not self._confident(cands)):
+            return cands, ""
+        if _ELLIPSIS.search(key):
+            prev_key = self.normalizer.key(context.text)
+            # the new words count twice: the earlier question supplies the rest of the question
+            combined = self._boost(self.index.search(f"{prev_key} {key} {key}", top=10), context)
+            return combined, "question"
+        subject = self.normalizer.key(prev.title if prev.topic == "Chung" else prev.topic)
+        topical = self._boost(self.index.search(f"{key} {subject}", top=10), context)
+        if follow_up or (self._confident(topical) and not self._confident(cands)):
+            return topical, "topic"
+        return cands, ""
 
     def _boost(self, cands: list[Candidate], context: Turn) -> list[Candidate]:
         """Follow-ups: the previous entry and its topic come first when scores are close
@@ -217,7 +238,7 @@ class Engine:
                      candidates=[c.label for c in entries[:5]], score=entries[0].score if entries else 0.0,
                      reason=reason, details=[c.as_dict() for c in cands[:5]])
 
-    def _decide(self, raw: str, key: str, cands: list[Candidate], day: dt.date) -> Reply:
+    def _decide(self, raw: str, key: str, cands: list[Candidate], day: dt.date, previous: str = "") -> Reply:
         t = self.thresholds
         entries = self._entries(cands)
         if not entries:
@@ -233,7 +254,7 @@ class Engine:
             return self._escalate(cands, self.out_of_scope[oos.label])
         second = entries[1].score if len(entries) > 1 else 0.0
         if best.score >= t.answer and best.score - second >= t.margin:
-            reply = self._answer_entry(self.kb.entries[best.label], raw, day, entries, best.score)
+            reply = self._answer_entry(self.kb.entries[best.label], raw, day, entries, best.score, previous)
             reply.details = [c.as_dict() for c in cands[:5]]
             return reply
         if best.score >= t.clarify:
@@ -251,11 +272,14 @@ class Engine:
                              details=[c.as_dict() for c in cands[:5]])
         return self._escalate(cands, "không đủ chắc chắn để trả lời")
 
-    def _answer_entry(self, entry: Entry, raw: str, day: dt.date, entries: list[Candidate], score: float) -> Reply:
+    def _answer_entry(self, entry: Entry, raw: str, day: dt.date, entries: list[Candidate], score: float,
+                      previous: str = "") -> Reply:
         renderer = self.kb.renderer(day)
         body = None
         if entry.calculator in CALCULATORS:
             inputs = read_inputs(self.normalizer.surface(raw))
+            if previous:  # "còn hộ cận nghèo thì sao?": the earlier numbers, with what this message changes
+                inputs = inputs.over(read_inputs(self.normalizer.surface(previous)))
             if inputs.has_numbers:
                 try:
                     working = CALCULATORS[entry.calculator](renderer.formulas, inputs, day.year)

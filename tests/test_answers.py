@@ -87,6 +87,22 @@ def test_follow_up_is_understood_from_the_previous_turn(cli):
     assert first["entry_id"] == "vtn-ho-tro"
     text, second = ask(cli, "còn hộ cận nghèo thì sao?", "--conversation", "c1")
     assert second["outcome"] == "answered" and second["entry_id"] == "vtn-ho-tro"
+    # a new question on the same subject takes only the subject from earlier turns
+    _, third = ask(cli, "thế đóng 6 tháng một lần được không", "--conversation", "c1")
+    assert third["outcome"] == "answered" and third["entry_id"] == "vtn-phuong-thuc"
+    _, fourth = ask(cli, "vậy đăng ký ở đâu", "--conversation", "c1")
+    assert fourth["outcome"] == "answered" and fourth["entry_id"] == "vtn-dang-ky"
+
+
+def test_follow_up_recomputes_with_the_earlier_numbers(cli):
+    text, _ = ask(cli, "thu nhập 5 triệu thì mỗi tháng đóng bhxh tự nguyện bao nhiêu", "--conversation", "c3")
+    assert "1.034.000 đồng/tháng" in text  # 1.100.000 - 66.000 (others, 20%)
+    text, meta = ask(cli, "còn hộ cận nghèo thì sao?", "--conversation", "c3")
+    assert meta["entry_id"] in ("vtn-tinh-tien", "vtn-muc-dong", "vtn-ho-tro")
+    assert "968.000 đồng/tháng" in text  # 1.100.000 - 132.000 (near-poor, 40%)
+    ask(cli, "nhà em 3 người mua bhyt hộ gia đình hết bao nhiêu", "--conversation", "c3")
+    text, _ = ask(cli, "còn 5 người thì sao", "--conversation", "c3")
+    assert "Tổng cộng: 4.371.840 đồng/năm" in text
 
 
 def test_a_number_picks_one_of_the_offered_choices(cli):
