@@ -156,6 +156,11 @@ def cmd_kb(args: argparse.Namespace) -> int:
             return 1
         params = len(kb.parameters.parameters)
         print(f"ok: {len(kb.entries)} entries and {params} parameters in {root} are valid on {day.isoformat()}")
+        from app.retrieval import model_is_current
+
+        if model_is_current(kb) is False:
+            print("warning: models/bhxh-static was trained on a different knowledge base; retrain it with "
+                  "`python scripts/train_semantic.py` so new words are understood", file=sys.stderr)
         return 0
     if args.kb_command == "import":
         kb, errors = load_directory(root)

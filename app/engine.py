@@ -22,6 +22,18 @@ OUTCOMES = (ANSWERED, CLARIFY, ESCALATED, HANDOFF, SMALLTALK)
 HANDOFF_LABEL = "@handoff"
 
 
+def labelled_texts(kb: KnowledgeBase) -> dict[str, list[str]]:
+    """What retrieval indexes (and the semantic model is trained on): each entry's title and
+    questions under its id; out-of-scope examples under '@<group id>'; requests for a person
+    under '@handoff'."""
+    intents = kb.intents or {}
+    texts = {entry_id: [kb.entries[entry_id].title, *kb.entries[entry_id].questions] for entry_id in sorted(kb.entries)}
+    for group in intents.get("out_of_scope") or []:
+        texts["@" + str(group["id"])] = [str(x) for x in group.get("examples") or []]
+    texts[HANDOFF_LABEL] = [str(x) for x in (intents.get("handoff") or {}).get("examples") or []]
+    return texts
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """Calibrated on ../shared/eval/dev.jsonl for few wrong answers first (README, Answer quality).
@@ -101,19 +113,9 @@ class Engine:
             thresholds = Thresholds() if encoder is not None else Thresholds.lexical_only()
         self.thresholds = thresholds
         intents = kb.intents or {}
-        docs: list[Document] = []
-        for entry in kb.entries.values():
-            for q in [entry.title, *entry.questions]:
-                docs.append(Document(entry.id, q, self.normalizer.key(q)))
-        self.out_of_scope: dict[str, str] = {}
-        for group in intents.get("out_of_scope") or []:
-            label = "@" + str(group["id"])
-            self.out_of_scope[label] = str(group.get("reason") or "")
-            for q in group.get("examples") or []:
-                docs.append(Document(label, q, self.normalizer.key(q)))
+        docs = [Document(label, q, self.normalizer.key(q)) for label, texts in labelled_texts(kb).items() for q in texts]
+        self.out_of_scope = {"@" + str(g["id"]): str(g.get("reason") or "") for g in intents.get("out_of_scope") or []}
         handoff = intents.get("handoff") or {}
-        for q in handoff.get("examples") or []:
-            docs.append(Document(HANDOFF_LABEL, q, self.normalizer.key(q)))
         self.index = Index(self.normalizer, docs, encoder=encoder)
         self.handoff_phrases = [self.normalizer.key(p) for p in handoff.get("phrases") or []]
         small = intents.get("smalltalk") or {}

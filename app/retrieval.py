@@ -197,6 +197,36 @@ class Index:
 
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "bhxh-static"
+FINGERPRINT_FILE = "training_corpus.sha256"
+
+
+def training_corpus(kb) -> dict[str, list[str]]:
+    """{label: [normalised text, ...]}: the texts the semantic model learns, duplicates removed."""
+    from app.engine import labelled_texts
+
+    norm = kb.normalizer()
+    classes = {}
+    for label, texts in labelled_texts(kb).items():
+        keys = list(dict.fromkeys(k for k in (norm.key(t) for t in texts) if k.strip()))
+        if len(keys) >= 2:
+            classes[label] = keys
+    return classes
+
+
+def corpus_fingerprint(classes: dict[str, list[str]]) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(classes, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def model_is_current(kb, model_dir: Path = MODEL_DIR) -> bool | None:
+    """Whether the model was trained on this knowledge base (None when there is no model)."""
+    try:
+        saved = (model_dir / FINGERPRINT_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None if not model_dir.exists() else False
+    return saved == corpus_fingerprint(training_corpus(kb))
 _STATIC_MODULES = ["StaticEmbedding", "Normalize"]
 
 

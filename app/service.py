@@ -13,7 +13,7 @@ from app import models, storage
 from app.engine import ESCALATED, HANDOFF, Engine, Reply, Turn
 from app.knowledge import KnowledgeBase, load_directory
 from app.models import utcnow
-from app.retrieval import load_encoder
+from app.retrieval import load_encoder, model_is_current
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,9 @@ class Runtime:
             kb = storage.load_kb(session)
         if encoder is None and load_model:
             encoder = load_encoder(settings.semantic_model)
+            if encoder is not None and settings.semantic_model == "auto" and model_is_current(kb) is False:
+                log.warning("the semantic model was trained on a different knowledge base; "
+                            "retrain it with scripts/train_semantic.py")
         return cls(settings=settings, db=db, engine=Engine(kb, encoder=encoder))
 
     def reload(self) -> None:

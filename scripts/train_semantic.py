@@ -45,9 +45,9 @@ from sentence_transformers.sentence_transformer.modules import Normalize, Static
 from tokenizers import Tokenizer, models, pre_tokenizers  # noqa: E402
 
 from app.knowledge import load_directory  # noqa: E402
+from app.retrieval import FINGERPRINT_FILE, corpus_fingerprint, training_corpus  # noqa: E402
 
 UNK = "[UNK]"
-HANDOFF = "@handoff"
 
 
 def set_seed(seed: int) -> None:
@@ -61,20 +61,7 @@ def load_classes(kb_dir: Path) -> dict[str, list[str]]:
     kb, errors = load_directory(kb_dir)
     if errors:
         raise SystemExit("knowledge base has errors:\n" + "\n".join(errors))
-    norm = kb.normalizer()
-    raw: dict[str, list[str]] = {}
-    for entry_id in sorted(kb.entries):
-        entry = kb.entries[entry_id]
-        raw[entry_id] = [entry.title, *entry.questions]
-    for group in kb.intents.get("out_of_scope") or []:
-        raw["@" + str(group["id"])] = [str(x) for x in group.get("examples") or []]
-    raw[HANDOFF] = [str(x) for x in (kb.intents.get("handoff") or {}).get("examples") or []]
-    classes = {}
-    for label, texts in raw.items():
-        keys = list(dict.fromkeys(k for k in (norm.key(t) for t in texts) if k.strip()))
-        if len(keys) >= 2:
-            classes[label] = keys
-    return classes
+    return training_corpus(kb)
 
 
 def build_tokenizer(texts: list[str]) -> Tokenizer:
@@ -227,6 +214,7 @@ def main() -> int:
     model, stats = train(classes, args)
     args.out.mkdir(parents=True, exist_ok=True)
     model.save(str(args.out), create_model_card=False)
+    (args.out / FINGERPRINT_FILE).write_text(corpus_fingerprint(classes) + "\n", encoding="utf-8")
     (args.out / "README.md").write_text(
         "# bhxh-static\n\n"
         "Static word-embedding sentence model for BHXH Assistant retrieval (sentence-transformers "
