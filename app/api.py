@@ -1,15 +1,22 @@
-"""HTTP API. Routes stay thin: the work is in app.service and app.engine."""
-
+"""HTTP API and webhooks. Routes stay thin: the work is in app.service, app.delivery and webhooks/."""
 
 import hmac
 import logging
+from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
+from app.delivery import Delivery, WindowClosed
 from app.service import ConversationService, Runtime
 from app.settings import Settings, get_settings
+from app.tokens import StoredTokens
+from webhooks.base import ChannelError
+from webhooks.messenger import MessengerChannel
+from webhooks.zalo import ZaloChannel
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +46,25 @@ class AskResponse(BaseModel):
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(title="BHXH Assistant", version="0.1.0")
+    runtime = runtime or Runtime.start(settings)
+    delivery = Delivery(runtime, build_channels(runtime))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        for name, channel in delivery.channels.items():
+            if channel.enabled:
+                log.info("channel %s enabled", name)
+            else:
+                log.warning("channel %s disabled: %s", name, DISABLED[name])
+        if settings.run_workers:
+            delivery.start()
+        yield
+        delivery.stop()
+
+    app = FastAPI(title="BHXH Assistant", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
-    app.state.runtime = runtime or Runtime.start(settings)
+    app.state.runtime = runtime
+    app.state.delivery = delivery
 
     def get_runtime(request: Request) -> Runtime:
         return request.app.state.runtime
@@ -72,4 +95,91 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             conversation_id=conversation,
         )
 
+    # --- webhooks -------------------------------------------------------------------
+
+    async def read_body(request: Request) -> bytes:
+        limit = settings.webhook_max_bytes
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise HTTPException(status_code=413, detail=f"body larger than {limit} bytes")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise HTTPException(status_code=413, detail=f"body larger than {limit} bytes")
+        return body
+
+    async def receive(name: str, request: Request) -> JSONResponse:
+        channel = delivery.channels[name]
+        if not channel.enabled:
+            return JSONResponse({"detail": f"{name} channel is disabled: {DISABLED[name]}"}, status_code=503)
+        raw = await read_body(request)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        if name == "zalo" and "x-zevent-signature" not in headers and raw.strip() in (b"", b"{}"):
+            return JSONResponse({"ok": True})  # Zalo's unsigned check when the webhook URL is saved
+        if not channel.verify(raw, headers):  # on the raw bytes, before anything is parsed or stored
+            return JSONResponse({"detail": "missing or invalid signature"}, status_code=401)
+        try:
+            events = channel.parse(raw)
+        except ChannelError as exc:
+            return JSONResponse({"detail": f"malformed {name} event: {exc}"}, status_code=400)
+        stored = await run_in_threadpool(delivery.store, events)
+        return JSONResponse({"ok": True, "new": stored.new, "duplicates": stored.duplicates})
+
+    @app.post("/webhooks/zalo")
+    async def zalo_webhook(request: Request) -> JSONResponse:
+        return await receive("zalo", request)
+
+    @app.post("/webhooks/facebook")
+    async def facebook_webhook(request: Request) -> JSONResponse:
+        return await receive("messenger", request)
+
+    @app.get("/webhooks/facebook")
+    def facebook_handshake(mode: Annotated[str, Query(alias="hub.mode")] = "",
+                           token: Annotated[str, Query(alias="hub.verify_token")] = "",
+                           challenge: Annotated[str, Query(alias="hub.challenge")] = ""):
+        expected = settings.fb_verify_token
+        if mode == "subscribe" and expected and hmac.compare_digest(token.encode(), expected.encode()):
+            return PlainTextResponse(challenge)
+        return PlainTextResponse("verification failed", status_code=403)
+
+    # --- staff replies (the staff console builds on these) ----------------------------
+
+    class StaffReply(BaseModel):
+        text: str = Field(min_length=1, max_length=MAX_TEXT)
+        staff: str = Field(default="", max_length=120)
+
+    @app.post("/api/v1/conversations/{conversation_id}/replies", dependencies=[Depends(require_admin)])
+    def staff_reply(conversation_id: int, body: StaffReply) -> dict:
+        try:
+            ids = delivery.staff_reply(conversation_id, body.text, body.staff)
+        except WindowClosed as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from None
+        except AttributeError:
+            raise HTTPException(status_code=404, detail="no such conversation") from None
+        return {"queued": ids}
+
+    @app.post("/api/v1/conversations/{conversation_id}/release", dependencies=[Depends(require_admin)])
+    def release(conversation_id: int) -> dict:
+        try:
+            delivery.release(conversation_id)
+        except AttributeError:
+            raise HTTPException(status_code=404, detail="no such conversation") from None
+        return {"released": True}
+
     return app
+
+
+DISABLED = {
+    "zalo": "set ZALO_APP_ID and ZALO_OA_SECRET_KEY (and ZALO_APP_SECRET, ZALO_ACCESS_TOKEN, ZALO_REFRESH_TOKEN to reply)",
+    "messenger": "set FB_APP_SECRET and FB_PAGE_ACCESS_TOKEN (and FB_VERIFY_TOKEN for the handshake)",
+}
+
+
+def build_channels(runtime: Runtime) -> dict:
+    settings = runtime.settings
+    zalo = ZaloChannel(settings)
+    tokens = StoredTokens(runtime.db, "zalo", zalo.refresh_tokens)
+    tokens.seed(settings.zalo_access_token, settings.zalo_refresh_token)
+    zalo.tokens = tokens
+    return {"zalo": zalo, "messenger": MessengerChannel(settings)}

@@ -298,5 +298,19 @@ class Engine:
         return Reply(ANSWERED, body, entry_id=entry.id, candidates=[c.label for c in entries[:5]] or [entry.id],
                      score=score, choices=[self._choice(r) for r in related], choices_prompt=prompt)
 
+    def answer_choice(self, entry_id: str, day: dt.date | None = None) -> Reply | None:
+        """A choice the citizen tapped (quick reply, postback): that entry, no retrieval."""
+        entry = self.kb.entries.get(entry_id)
+        if entry is None:
+            return None
+        return self._answer_entry(entry, "", day or dt.date.today(), [], 1.0)
+
+    def welcome(self) -> Reply:
+        """Greeting for a new follower, with a few common questions to start from."""
+        small = self.small_replies
+        starters = [e for e in ("vtn-muc-dong", "hgd-muc-dong", "hssv-muc-dong", "bhxh1l-dieu-kien") if e in self.kb.entries]
+        return Reply(SMALLTALK, self._fmt(small.get("greeting", "")), choices=[self._choice(e) for e in starters],
+                     choices_prompt=(self.kb.intents or {}).get("related_prompt", ""), reason="follow")
+
     def non_text_reply(self) -> str:
         return self._fmt((self.kb.intents or {}).get("non_text_reply", ""))

@@ -68,6 +68,12 @@ class Conversation(SQLModel, table=True):
     last_entry_id: str | None = Field(default=None, max_length=80)
     last_text: str | None = Field(default=None, sa_column=Column(Text))
     last_choices: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    # the last message the bot answered, for "Hữu ích / Chưa đúng" feedback
+    last_answer_message_id: int | None = None
+    # silent while staff handle it: after a handoff, an escalation or a staff reply
+    bot_paused_until: dt.datetime | None = None
+    # the platform id of the citizen's last message (Zalo quotes it in replies)
+    last_platform_message_id: str | None = Field(default=None, max_length=200)
 
 
 class Message(SQLModel, table=True):
@@ -93,3 +99,75 @@ class Escalation(SQLModel, table=True):
     reason: str = Field(default="", max_length=200)
     created_at: dt.datetime = Field(default_factory=utcnow, index=True)
     resolved_at: dt.datetime | None = None
+
+
+# --- Channels ----------------------------------------------------------------------
+
+
+class InboundRecord(SQLModel, table=True):
+    """Every webhook event, stored before it is acknowledged; the unique key drops redeliveries."""
+
+    __tablename__ = "inbound_event"
+    __table_args__ = (UniqueConstraint("channel", "dedupe_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    dedupe_key: str = Field(max_length=250)
+    kind: str = Field(max_length=20)
+    user_id: str = Field(max_length=120)
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    payload: str | None = Field(default=None, sa_column=Column(Text))
+    platform_message_id: str | None = Field(default=None, max_length=200, index=True)
+    staff_id: str | None = Field(default=None, max_length=120)
+    received_at: dt.datetime = Field(default_factory=utcnow)
+    status: str = Field(default="pending", max_length=12, index=True)  # pending | done | failed
+    attempts: int = 0
+    error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A reply is written here before it is sent; the sender retries until sent or failed."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    channel: str = Field(max_length=20)
+    recipient: str = Field(max_length=120)
+    author: str = Field(max_length=10)  # bot | staff
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    tag: str | None = Field(default=None, max_length=30)  # HUMAN_AGENT for late staff replies on Messenger
+    paid: bool = False  # Zalo consultation message sent 48 h - 7 days after the citizen's last message
+    reply_to: str | None = Field(default=None, max_length=200)
+    status: str = Field(default="pending", max_length=12, index=True)  # pending | sending | sent | failed
+    attempts: int = 0
+    next_attempt_at: dt.datetime = Field(default_factory=utcnow, index=True)
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    error_code: str | None = Field(default=None, max_length=40)
+    platform_message_id: str | None = Field(default=None, max_length=200, index=True)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    sent_at: dt.datetime | None = None
+    escalation_id: int | None = Field(default=None, foreign_key="escalation.id")
+
+
+class ChannelToken(SQLModel, table=True):
+    """The current access/refresh token pair of a channel (Zalo's refresh token is single-use)."""
+
+    __tablename__ = "channel_token"
+
+    channel: str = Field(primary_key=True, max_length=20)
+    access_token: str = Field(sa_column=Column(Text, nullable=False))
+    refresh_token: str = Field(sa_column=Column(Text, nullable=False))
+    expires_at: dt.datetime
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+    refreshes: int = 0
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class Feedback(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    message_id: int | None = Field(default=None, foreign_key="message.id")
+    entry_id: str | None = Field(default=None, max_length=80, index=True)
+    helpful: bool
+    created_at: dt.datetime = Field(default_factory=utcnow)

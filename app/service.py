@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from dataclasses import dataclass
@@ -72,21 +73,38 @@ def _conversation_lock(conversation_id: int) -> threading.Lock:
         return _locks.setdefault(conversation_id, threading.Lock())
 
 
+@dataclass
+class Handled:
+    reply: Reply
+    conversation_id: int
+    message_id: int  # the citizen's message
+    escalation_id: int | None = None
+
+
 class ConversationService:
     """Answers a citizen's message in its conversation and stores everything that happened."""
 
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
 
-    def handle(self, channel: str, external_id: str, text: str) -> tuple[Reply, int]:
+    def handle(self, channel: str, external_id: str, text: str, chosen_entry: str | None = None,
+               platform_message_id: str | None = None) -> tuple[Reply, int]:
+        done = self.handle_turn(channel, external_id, text, chosen_entry, platform_message_id)
+        return done.reply, done.conversation_id
+
+    def handle_turn(self, channel: str, external_id: str, text: str, chosen_entry: str | None = None,
+                    platform_message_id: str | None = None) -> Handled:
         rt = self.runtime
         with Session(rt.db) as session:
-            conv = storage.get_conversation(session, channel, external_id)
-            conv_id = conv.id
+            conv_id = storage.get_conversation(session, channel, external_id).id
         with _conversation_lock(conv_id), Session(rt.db) as session:
             conv = session.get(models.Conversation, conv_id)
             turn = Turn(entry_id=conv.last_entry_id, text=conv.last_text, choices=list(conv.last_choices or []))
-            reply = rt.engine.answer(text, turn, day=rt.settings.today())
+            reply = None
+            if chosen_entry:
+                reply = rt.engine.answer_choice(chosen_entry, day=rt.settings.today())
+            if reply is None:
+                reply = rt.engine.answer(text, turn, day=rt.settings.today())
             now = utcnow()
             inbound = models.Message(conversation_id=conv_id, direction="in", author="citizen", text=text,
                                      created_at=now, outcome=reply.outcome, entry_id=reply.entry_id,
@@ -97,16 +115,23 @@ class ConversationService:
             session.flush()
             session.add(models.Message(conversation_id=conv_id, direction="out", author="bot", text=reply.text,
                                        created_at=now, outcome=reply.outcome, entry_id=reply.entry_id))
+            escalation = None
             if reply.outcome in (ESCALATED, HANDOFF):
-                session.add(models.Escalation(conversation_id=conv_id, message_id=inbound.id, kind=reply.outcome,
-                                              reason=reply.reason[:200]))
+                escalation = models.Escalation(conversation_id=conv_id, message_id=inbound.id, kind=reply.outcome,
+                                               reason=reply.reason[:200])
+                session.add(escalation)
+                # staff take it from here: the bot stays silent until released or the quiet time passes
+                conv.bot_paused_until = now + dt.timedelta(hours=rt.settings.bot_quiet_hours)
             if reply.outcome in ("answered", "clarify"):
                 nxt = reply.next_turn(text)
                 conv.last_entry_id, conv.last_text, conv.last_choices = nxt.entry_id, nxt.text, nxt.choices
             elif reply.outcome != "smalltalk":
                 conv.last_entry_id, conv.last_text, conv.last_choices = None, None, []
+            conv.last_answer_message_id = inbound.id if reply.outcome == "answered" else None
             conv.updated_at = now
             conv.last_inbound_at = now
+            if platform_message_id:
+                conv.last_platform_message_id = platform_message_id
             session.add(conv)
             session.commit()
-        return reply, conv_id
+            return Handled(reply, conv_id, inbound.id, escalation.id if escalation else None)

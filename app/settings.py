@@ -25,6 +25,42 @@ class Settings(BaseSettings):
     semantic_model: str = "auto"
     log_level: str = "INFO"
 
+    # Zalo OA (disabled while ZALO_APP_ID / ZALO_OA_SECRET_KEY are unset)
+    zalo_app_id: str = ""
+    zalo_oa_secret_key: str = ""
+    zalo_app_secret: str = ""
+    zalo_access_token: str = ""
+    zalo_refresh_token: str = ""
+    zalo_api_base: str = "https://openapi.zalo.me"
+    zalo_oauth_base: str = "https://oauth.zaloapp.com"
+    # Facebook Page / Messenger (disabled while FB_APP_SECRET / FB_PAGE_ACCESS_TOKEN are unset)
+    fb_app_id: str = ""
+    fb_app_secret: str = ""
+    fb_verify_token: str = ""
+    fb_page_access_token: str = ""
+    fb_graph_base: str = "https://graph.facebook.com"
+    fb_graph_version: str = "v25.0"
+    # The page passed Meta's App Review for the HUMAN_AGENT tag (staff replies from 24 h to 7 days)
+    fb_human_agent_approved: bool = False
+
+    # Delivery
+    http_timeout_seconds: float = 10.0
+    webhook_max_bytes: int = 256 * 1024
+    max_message_chars: int = 4000
+    send_max_attempts: int = 8
+    # After a handoff, an escalation or a staff reply the bot stays silent this long (or until released)
+    bot_quiet_hours: float = 24.0
+    # Start the inbound and outbox workers inside the web process
+    run_workers: bool = True
+
+    @property
+    def zalo_enabled(self) -> bool:
+        return bool(self.zalo_app_id and self.zalo_oa_secret_key)
+
+    @property
+    def messenger_enabled(self) -> bool:
+        return bool(self.fb_app_secret and self.fb_page_access_token)
+
     def today(self) -> dt.date:
         return self.answer_date or dt.date.today()
 
