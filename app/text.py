@@ -216,7 +216,8 @@ class Normalizer:
 
     def expand(self, folded: str) -> str:
         # repeated letters from chat ("nhieuuu") collapse to one
-        folded = re.sub(r"([a-z])\1{2,}", r"\1", folded)
+        # vowels and final letters stretched in chat ("nhieuuu", "oiii") collapse; "cccd" stays
+        folded = re.sub(r"([aeiouy])\1{2,}|([a-z])\2{3,}", lambda m: m.group(1) or m.group(2), folded)
         for table, pattern in self.passes:
             folded = pattern.sub(lambda m, t=table: t[m.group(0)], folded)
         if self.stopwords:

@@ -97,3 +97,9 @@ def test_training_is_deterministic(tmp_path):
         digests.append(_digest(tmp_path / run))
     assert digests[0] == digests[1]
     assert "model.safetensors" in digests[0]
+
+
+def test_committed_model_was_trained_on_the_committed_knowledge_base(kb):
+    from app.retrieval import model_is_current
+
+    assert model_is_current(kb), "knowledge base changed: run `python scripts/train_semantic.py` and commit the model"
