@@ -94,31 +94,50 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class AppServer:
+    """The real service under uvicorn on a loopback port, in its own process."""
+
+    def __init__(self, database_url: str, log_path: Path, **env: str):
+        self.database_url = database_url
+        self.log_path = log_path
+        self.env = env
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> AppServer:
+        log = open(self.log_path, "a")  # noqa: SIM115 - closed when the process ends
+        self.proc = subprocess.Popen([str(BIN), "serve", "--host", "127.0.0.1", "--port", str(self.port)], cwd=ROOT,
+                                     env=base_env(self.database_url, **self.env), stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("server exited:\n" + self.log_path.read_text())
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.proc.kill()
+        raise AssertionError("server did not start:\n" + self.log_path.read_text())
+
+    def stop(self, kill: bool = False) -> None:
+        if self.proc is None:
+            return
+        if kill:
+            self.proc.kill()
+        else:
+            self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.proc = None
+
+
 @pytest.fixture
 def server(database_url, tmp_path):
-    """The real service under uvicorn on a loopback port."""
-    port = free_port()
     token = "test-admin-token"
-    log = open(tmp_path / "server.log", "w")
-    proc = subprocess.Popen([str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT,
-                            env=base_env(database_url, ADMIN_API_TOKEN=token), stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError("server exited:\n" + (tmp_path / "server.log").read_text())
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        raise AssertionError("server did not start:\n" + (tmp_path / "server.log").read_text())
-    yield {"url": url, "token": token, "database_url": database_url, "log": tmp_path / "server.log"}
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    app = AppServer(database_url, tmp_path / "server.log", ADMIN_API_TOKEN=token).start()
+    yield {"url": app.url, "token": token, "database_url": database_url, "log": app.log_path}
+    app.stop()
