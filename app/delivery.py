@@ -132,7 +132,14 @@ class Delivery:
             conv = storage.get_conversation(session, record.channel, record.user_id)
             conv_id = conv.id
             if record.kind == OWN_ECHO:
-                return  # our own send coming back
+                # our own send coming back: confirms delivery (it may arrive before the send call returns)
+                if record.platform_message_id:
+                    session.exec(update(models.OutboxMessage)
+                                 .where(models.OutboxMessage.channel == record.channel,
+                                        models.OutboxMessage.platform_message_id == record.platform_message_id)
+                                 .values(echoed_at=now))
+                    session.commit()
+                return
             if record.kind == STAFF_ECHO:
                 # a person replied in the platform's own inbox: record it and keep the bot out of the way
                 session.add(models.Message(conversation_id=conv_id, direction="out", author="staff", text=record.text))

@@ -147,6 +147,7 @@ class OutboxMessage(SQLModel, table=True):
     platform_message_id: str | None = Field(default=None, max_length=200, index=True)
     created_at: dt.datetime = Field(default_factory=utcnow)
     sent_at: dt.datetime | None = None
+    echoed_at: dt.datetime | None = None  # the platform's echo of this send came back
     escalation_id: int | None = Field(default=None, foreign_key="escalation.id")
 
 

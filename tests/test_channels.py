@@ -149,16 +149,25 @@ def test_zalo_token_is_refreshed_once_and_rotated(app, fake):
     assert httpx.get(fake.url + "/_fake/tokens").json()["refreshes"] == 1
 
 
-def test_transient_failures_are_retried_until_sent_once(app, fake):
-    httpx.post(fake.url + "/_fake/fail", json={"platform": "zalo", "mode": "http500", "count": 2})
-    post_zalo(app, fp.zalo_user_text("bhxh tự nguyện là gì", "9009"))
-    replies = wait_for(lambda: sent(fake, "9009"), timeout=30)
+@pytest.mark.parametrize("platform,mode", [("zalo", "http500"), ("zalo", "rate_limit"), ("messenger", "rate_limit"),
+                                           ("messenger", "http500")])
+def test_transient_failures_are_retried_until_sent_once(app, fake, platform, mode):
+    user = f"98{len(platform)}{len(mode)}"
+    httpx.post(fake.url + "/_fake/fail", json={"platform": platform, "mode": mode, "count": 2})
+    if platform == "zalo":
+        post_zalo(app, fp.zalo_user_text("bhxh tự nguyện là gì", user))
+    else:
+        post_fb(app, fp.messenger_text("bhxh tự nguyện là gì", user))
+    replies = wait_for(lambda: sent(fake, user), timeout=30)
     assert replies
     time.sleep(1)
-    assert len(sent(fake, "9009")) == len(replies)
+    assert len(sent(fake, user)) == len(replies)
     with db_session(app) as session:
-        rows = session.exec(select(models.OutboxMessage).where(models.OutboxMessage.recipient == "9009")).all()
+        rows = session.exec(select(models.OutboxMessage).where(models.OutboxMessage.recipient == user)
+                            .order_by(models.OutboxMessage.id)).all()
         assert rows and all(r.status == "sent" for r in rows) and rows[0].attempts == 3
+        # the platform's echo of our own send is matched to the outbox row
+        assert wait_for(lambda: session.refresh(rows[0]) or rows[0].echoed_at is not None, timeout=5)
 
 
 def test_permanent_failure_stops_and_shows_on_an_escalation(app, fake):
