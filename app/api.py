@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             else:
                 log.warning("channel %s disabled: %s", name, DISABLED[name])
         if settings.run_workers:
-            delivery.start()
+            delivery.start(alone=True)
         yield
         delivery.stop()
 

@@ -56,6 +56,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Answer stored webhook events and deliver the outbox, without serving HTTP."""
+    import signal
+
+    from app.api import build_channels
+    from app.delivery import Delivery
+    from app.service import Runtime
+
+    settings = _settings(args)
+    _configure_logging(settings)
+    runtime = Runtime.start(settings)
+    delivery = Delivery(runtime, build_channels(runtime))
+    delivery.idle_wait = args.poll
+    # other workers may be running: only stale claims are taken back
+    delivery.start(inbound=not args.outbox_only, outbox=not args.inbound_only, alone=False)
+    signal.signal(signal.SIGTERM, lambda *_: delivery.stop())
+    print(f"worker running (inbound: {not args.outbox_only}, outbox: {not args.inbound_only})", flush=True)
+    try:
+        delivery.wait()
+    except KeyboardInterrupt:
+        delivery.stop()
+    return 0
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from app.service import ConversationService, Runtime
 
@@ -208,6 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="answer webhook events and send replies (use with RUN_WORKERS=false serve)")
+    p.add_argument("--poll", type=float, default=0.05, help="seconds between database polls when idle")
+    p.add_argument("--inbound-only", action="store_true")
+    p.add_argument("--outbox-only", action="store_true")
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("ask", help="answer one message and print the reply as the citizen sees it")
     p.add_argument("message")

@@ -10,6 +10,8 @@ import datetime as dt
 import logging
 import random
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +41,8 @@ from webhooks.base import (
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 300.0
+# a claim older than this belongs to a worker that died (sends time out long before)
+STALE_CLAIM = 120.0
 _FEEDBACK_WORDS = {"huu ich": True, "chua dung": False}
 
 
@@ -65,6 +69,10 @@ class Delivery:
         self._wake_outbox = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        # how long an idle loop sleeps; woken at once by this process's webhooks, so a separate
+        # worker process (`bhxh-bot worker`) polls the database at this interval
+        self.idle_wait = 0.5
+        self._senders = ThreadPoolExecutor(max_workers=runtime.settings.send_concurrency, thread_name_prefix="send")
 
     @property
     def db(self):
@@ -98,12 +106,17 @@ class Delivery:
         return Stored(new, dup)
 
     def process_pending(self, limit: int = 100) -> int:
+        table = models.InboundRecord
         with Session(self.db) as session:
-            ids = list(session.exec(select(models.InboundRecord.id).where(models.InboundRecord.status == "pending")
-                                    .order_by(models.InboundRecord.id).limit(limit)))
+            rows = list(session.exec(select(table.id, table.channel, table.user_id, table.status)
+                                     .where(table.status.in_(("pending", "working"))).order_by(table.id).limit(limit * 5)))
         done = 0
-        for record_id in ids:
-            if not self._claim(models.InboundRecord, record_id, "pending", "working"):
+        busy: set[tuple[str, str]] = set()
+        for record_id, channel, user, status in rows:
+            if (channel, user) in busy:
+                continue  # one message per citizen at a time, in order, across workers and processes
+            busy.add((channel, user))
+            if status != "pending" or not self._claim(table, record_id, "pending", "working"):
                 continue  # another worker has it
             with Session(self.db) as session:
                 record = session.get(models.InboundRecord, record_id)
@@ -122,7 +135,8 @@ class Delivery:
 
     def _claim(self, table, row_id: int, old: str, new: str) -> bool:
         with Session(self.db) as session:
-            result = session.exec(update(table).where(table.id == row_id, table.status == old).values(status=new))
+            result = session.exec(update(table).where(table.id == row_id, table.status == old)
+                                  .values(status=new, claimed_at=utcnow()))
             session.commit()
             return result.rowcount == 1
 
@@ -264,7 +278,7 @@ class Delivery:
                 .order_by(models.OutboxMessage.id).limit(limit * 5)
             ))
         blocked: set[int] = set()
-        sent = 0
+        claimed = []
         for row_id, conv_id, next_at in rows:
             if conv_id in blocked:
                 continue
@@ -273,11 +287,12 @@ class Delivery:
                 continue
             if not self._claim(models.OutboxMessage, row_id, "pending", "sending"):
                 continue
-            self._send_one(row_id)
-            sent += 1
-            if sent >= limit:
+            claimed.append(row_id)
+            if len(claimed) >= limit:
                 break
-        return sent
+        # at most one row per conversation is in this batch, so sending them concurrently keeps the order
+        list(self._senders.map(self._send_one, claimed))
+        return len(claimed)
 
     def _send_one(self, row_id: int) -> None:
         with Session(self.db) as session:
@@ -322,21 +337,37 @@ class Delivery:
 
     # --- workers ---------------------------------------------------------------------
 
-    def recover(self) -> None:
-        """After a crash: events being answered are answered again; sends in flight are retried."""
-        with Session(self.db) as session:
-            session.exec(update(models.InboundRecord).where(models.InboundRecord.status == "working")
-                         .values(status="pending"))
-            session.exec(update(models.OutboxMessage).where(models.OutboxMessage.status == "sending")
-                         .values(status="pending"))
-            session.commit()
+    def recover(self, older_than: float = 0.0) -> int:
+        """After a crash: events being answered are answered again; sends in flight are retried.
 
-    def start(self) -> None:
-        self.recover()
-        for target, wake in ((self.process_pending, self._wake_inbound), (self.send_due, self._wake_outbox)):
+        With `older_than`, only claims older than that many seconds are taken back, so that a
+        live worker in another process keeps what it is working on."""
+        cutoff = utcnow() - dt.timedelta(seconds=older_than)
+        taken = 0
+        with Session(self.db) as session:
+            for table, status in ((models.InboundRecord, "working"), (models.OutboxMessage, "sending")):
+                stale = (table.claimed_at.is_(None)) | (table.claimed_at <= cutoff)
+                taken += session.exec(update(table).where(table.status == status, stale).values(status="pending")).rowcount
+            session.commit()
+        if taken:
+            log.warning("took back %d events or sends left in flight", taken)
+        return taken
+
+    def start(self, inbound: bool = True, outbox: bool = True, alone: bool = True) -> None:
+        """`alone`: no other worker process shares this database, so everything in flight is ours
+        to take back now; otherwise only stale claims are, periodically."""
+        self.recover(0.0 if alone else STALE_CLAIM)
+        loops = ([(self.process_pending, self._wake_inbound)] if inbound else []) + \
+                ([(self.send_due, self._wake_outbox)] if outbox else [])
+        for target, wake in loops:
             t = threading.Thread(target=self._loop, args=(target, wake), daemon=True, name=target.__name__)
             t.start()
             self._threads.append(t)
+
+    def wait(self) -> None:
+        for t in self._threads:
+            while t.is_alive():
+                t.join(timeout=1)
 
     def stop(self) -> None:
         self._stop.set()
@@ -346,14 +377,21 @@ class Delivery:
             t.join(timeout=10)
 
     def _loop(self, work, wake: threading.Event) -> None:
+        last_recovery = 0.0
         while not self._stop.is_set():
+            if time.monotonic() - last_recovery > STALE_CLAIM / 2:
+                last_recovery = time.monotonic()
+                try:
+                    self.recover(STALE_CLAIM)  # claims of a worker that died meanwhile
+                except Exception:
+                    log.exception("recovery failed")
             try:
                 busy = work()
             except Exception:
                 log.exception("%s failed; retrying", work.__name__)
                 busy = 0
             if not busy:
-                wake.wait(0.5)
+                wake.wait(self.idle_wait)
                 wake.clear()
             if work == self.process_pending and busy:
                 self._wake_outbox.set()

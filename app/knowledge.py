@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +185,12 @@ class RenderError(ValueError):
     pass
 
 
+@lru_cache(maxsize=4096)
+def _compiled(source: str):
+    """Answer templates are compiled once (compiling costs more than rendering)."""
+    return _env.from_string(source)
+
+
 class Renderer:
     """Renders answers with the parameters in force on one day."""
 
@@ -226,7 +233,7 @@ class Renderer:
 
     def render_template(self, source: str) -> str:
         try:
-            text = _env.from_string(source).render(self.namespace())
+            text = _compiled(source).render(self.namespace())
         except (TemplateError, AttributeError, TypeError, KeyError, ValueError, ArithmeticError) as exc:
             raise RenderError(str(exc)) from exc
         return re.sub(r"\n{3,}", "\n\n", text).strip()

@@ -120,7 +120,8 @@ class InboundRecord(SQLModel, table=True):
     platform_message_id: str | None = Field(default=None, max_length=200, index=True)
     staff_id: str | None = Field(default=None, max_length=120)
     received_at: dt.datetime = Field(default_factory=utcnow)
-    status: str = Field(default="pending", max_length=12, index=True)  # pending | done | failed
+    status: str = Field(default="pending", max_length=12, index=True)  # pending | working | done | failed
+    claimed_at: dt.datetime | None = None  # when a worker took it (stale claims are taken back)
     attempts: int = 0
     error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
 
@@ -140,6 +141,7 @@ class OutboxMessage(SQLModel, table=True):
     paid: bool = False  # Zalo consultation message sent 48 h - 7 days after the citizen's last message
     reply_to: str | None = Field(default=None, max_length=200)
     status: str = Field(default="pending", max_length=12, index=True)  # pending | sending | sent | failed
+    claimed_at: dt.datetime | None = None
     attempts: int = 0
     next_attempt_at: dt.datetime = Field(default_factory=utcnow, index=True)
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))

@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     webhook_max_bytes: int = 256 * 1024
     max_message_chars: int = 4000
     send_max_attempts: int = 8
+    send_concurrency: int = 8  # platform calls in flight at once (never two of one conversation)
     # After a handoff, an escalation or a staff reply the bot stays silent this long (or until released)
     bot_quiet_hours: float = 24.0
     # Start the inbound and outbox workers inside the web process

@@ -1,0 +1,215 @@
+"""Load test of the channels: signed webhooks at a target rate through the real app and the fake platforms.
+
+    python scripts/bench_channels.py [--rate 200] [--seconds 60] [--redeliver 0.05] [--database-url URL]
+                                     [--app http://127.0.0.1:8000 --fake http://127.0.0.1:9000]
+
+Without --app it starts the fake platforms (in this process) and the app (`bhxh-bot serve`, its own
+process, SQLite in a temporary directory unless --database-url is given). Every message comes from a
+different citizen, half on Zalo and half on Messenger; a share of the webhooks is delivered twice, as
+the platforms do on retries. Prints ack latency p50/p99, end-to-end latency (webhook sent to reply
+received by the fake platform) p50/p99, reply throughput, and the counts of lost and duplicated replies.
+All traffic stays on 127.0.0.1; the run is bounded by --seconds and --drain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT))
+
+import fake_platforms as fp  # noqa: E402
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def questions() -> list[str]:
+    from app.knowledge import load_directory
+
+    kb, _ = load_directory(ROOT / "knowledge_base")
+    return [q for e in kb.entries.values() for q in e.questions]
+
+
+def app_env(fake_url: str, database_url: str, workers: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url, HF_HUB_OFFLINE="1", LOG_LEVEL="WARNING",
+        ZALO_APP_ID=fp.ZALO_APP_ID, ZALO_OA_SECRET_KEY=fp.ZALO_OA_SECRET_KEY, ZALO_APP_SECRET=fp.ZALO_APP_SECRET,
+        ZALO_ACCESS_TOKEN="zalo-at-0", ZALO_REFRESH_TOKEN="zalo-rt-0", ZALO_API_BASE=fake_url, ZALO_OAUTH_BASE=fake_url,
+        FB_APP_ID=fp.FB_APP_ID, FB_APP_SECRET=fp.FB_APP_SECRET, FB_PAGE_ACCESS_TOKEN=fp.FB_PAGE_ACCESS_TOKEN,
+        FB_GRAPH_BASE=fake_url, FB_GRAPH_VERSION=fp.FB_GRAPH_VERSION,
+        RUN_WORKERS="false" if workers else "true",
+    )
+    return env
+
+
+BIN = Path(sys.executable).parent / "bhxh-bot"
+
+
+def start_app(env: dict[str, str], port: int, log_path: Path) -> subprocess.Popen:
+    proc = subprocess.Popen([str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=ROOT,
+                            stdout=open(log_path, "w"), stderr=subprocess.STDOUT)  # noqa: SIM115
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit("app exited:\n" + log_path.read_text())
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit("app did not start")
+
+
+async def send_all(app_url: str, rate: float, seconds: float, redeliver: float, texts: list[str], run_id: str):
+    rng = random.Random(7)
+    total = int(rate * seconds)
+    acks: list[float] = []
+    statuses: dict[int, int] = defaultdict(int)
+    sent_at: dict[str, float] = {}
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+
+        async def post(url: str, raw: bytes, headers: dict[str, str]) -> None:
+            t = time.perf_counter()
+            try:
+                r = await client.post(url, content=raw, headers=headers)
+                statuses[r.status_code] += 1
+            except httpx.HTTPError:
+                statuses[0] += 1
+            acks.append((time.perf_counter() - t) * 1000)
+
+        tasks = []
+        start = time.perf_counter()
+        for i in range(total):
+            target = start + i / rate
+            delay = target - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            user = f"{run_id}{i:06d}"
+            text = rng.choice(texts)
+            if i % 2 == 0:
+                raw, headers = fp.zalo_signed(fp.zalo_user_text(text, user, msg_id=f"bench-{user}"))
+                url = app_url + "/webhooks/zalo"
+            else:
+                raw, headers = fp.messenger_signed(fp.messenger_text(text, user, mid=f"m_bench-{user}"))
+                url = app_url + "/webhooks/facebook"
+            sent_at[user] = time.time()
+            tasks.append(asyncio.create_task(post(url, raw, headers)))
+            if rng.random() < redeliver:  # the platform retries: the same event again
+                tasks.append(asyncio.create_task(post(url, raw, headers)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+    return acks, statuses, sent_at, elapsed
+
+
+def collect(fake_url: str, sent_at: dict[str, float], drain: float) -> tuple[dict[str, list[dict]], float]:
+    deadline = time.time() + drain
+    replies: dict[str, list[dict]] = defaultdict(list)
+    since = 0
+    while True:
+        batch = httpx.get(fake_url + "/_fake/sent", params={"since": since}, timeout=30).json()
+        for m in batch:
+            since = max(since, int(m.get("seq", 0)) + 1)
+            if m["recipient"] in sent_at:
+                replies[m["recipient"]].append(m)
+        if len(replies) >= len(sent_at) or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    time.sleep(2.0)  # late duplicates would show up here
+    for m in httpx.get(fake_url + "/_fake/sent", params={"since": since}, timeout=30).json():
+        if m["recipient"] in sent_at:
+            replies[m["recipient"]].append(m)
+    return replies, time.time()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rate", type=float, default=200.0, help="webhooks per second")
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--redeliver", type=float, default=0.05, help="share of webhooks delivered twice")
+    ap.add_argument("--drain", type=float, default=300.0, help="seconds to wait for the last replies")
+    ap.add_argument("--database-url", default="")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="separate `bhxh-bot worker` processes (0: the workers run inside the web process)")
+    ap.add_argument("--app", default="", help="an app already running against --fake")
+    ap.add_argument("--fake", default="")
+    args = ap.parse_args()
+
+    texts = questions()
+    run_id = f"{random.randrange(10**6):06d}"
+    fake_server = None
+    proc = None
+    workers: list[subprocess.Popen] = []
+    tmp = tempfile.TemporaryDirectory()
+    try:
+        if args.app:
+            app_url, fake_url = args.app.rstrip("/"), args.fake.rstrip("/")
+        else:
+            fake_server = fp.FakePlatformsServer(fp.FakeConfig(zalo_rps=0, messenger_rps=0)).start()
+            fake_url = fake_server.url
+            with __import__("socket").socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            database_url = args.database_url or f"sqlite:///{tmp.name}/bench.db"
+            env = app_env(fake_url, database_url, args.workers)
+            proc = start_app(env, port, Path(tmp.name) / "app.log")
+            for i in range(args.workers):
+                workers.append(subprocess.Popen([str(BIN), "worker"], env=env, cwd=ROOT,
+                                                stdout=open(Path(tmp.name) / f"worker{i}.log", "w"),  # noqa: SIM115
+                                                stderr=subprocess.STDOUT))
+            app_url = f"http://127.0.0.1:{port}"
+            time.sleep(3 if workers else 0)  # workers load the engine
+        print(f"workers: {args.workers or 'in the web process'}")
+        print(f"sending {int(args.rate * args.seconds)} webhooks at {args.rate:.0f}/s for {args.seconds:.0f} s "
+              f"({args.redeliver:.0%} delivered twice) to {app_url}")
+        acks, statuses, sent_at, elapsed = asyncio.run(
+            send_all(app_url, args.rate, args.seconds, args.redeliver, texts, run_id))
+        replies, finished = collect(fake_url, sent_at, args.drain)
+    finally:
+        for p in [*workers, proc]:
+            if p is not None:
+                p.terminate()
+                p.wait(timeout=15)
+        if fake_server is not None:
+            fake_server.stop()
+        tmp.cleanup()
+
+    lost = [u for u in sent_at if u not in replies]
+    duplicated = [u for u, ms in replies.items() if len({m["text"] for m in ms}) < len(ms)]
+    e2e = [(min(m["at"] for m in ms) - sent_at[u]) * 1000 for u, ms in replies.items()]
+    last = max((max(m["at"] for m in ms) for ms in replies.values()), default=finished)
+    first = min(sent_at.values())
+    print(f"webhooks sent: {len(acks)} in {elapsed:.1f} s ({len(acks) / elapsed:.0f}/s); statuses {dict(statuses)}")
+    print(f"ack latency: p50 {percentile(acks, 0.5):.1f} ms, p99 {percentile(acks, 0.99):.1f} ms, "
+          f"max {max(acks):.1f} ms")
+    if e2e:
+        print(f"end-to-end latency (webhook to reply at the platform): p50 {statistics.median(e2e):.0f} ms, "
+              f"p99 {percentile(e2e, 0.99):.0f} ms")
+    print(f"replies: {len(replies)} citizens answered; throughput {len(replies) / max(last - first, 1e-9):.0f} "
+          f"answered messages/s over {last - first:.1f} s")
+    print(f"lost: {len(lost)}; duplicated: {len(duplicated)}")
+    return 0 if not lost and not duplicated else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
