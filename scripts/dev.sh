@@ -2,6 +2,8 @@
 # One-command set-up on a fresh machine.
 #   bash scripts/dev.sh serve   install, then run the service on SQLite with the bundled model and sample KB
 #   bash scripts/dev.sh test    install, then run ruff, the knowledge-base check and the tests (SQLite and PostgreSQL)
+#   bash scripts/dev.sh demo    install, then run the fake Zalo/Meta platforms on :9000 and the service on :8000
+#                               wired to them; chat with: .venv/bin/python scripts/fake_platforms.py citizen
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,8 +31,23 @@ case "${1:-serve}" in
     bhxh-bot kb validate
     exec pytest "$@"
     ;;
+  demo)
+    python scripts/fake_platforms.py serve --port 9000 \
+      --echo-zalo-to http://127.0.0.1:8000/webhooks/zalo --echo-messenger-to http://127.0.0.1:8000/webhooks/facebook &
+    fake=$!
+    trap 'kill $fake 2>/dev/null' EXIT
+    # a fresh demo database: the fake platforms start from their initial tokens every time
+    rm -f data/demo.db data/demo.db-wal data/demo.db-shm
+    export DATABASE_URL=sqlite:///data/demo.db
+    export ZALO_APP_ID=1234567890123456789 ZALO_OA_SECRET_KEY=test_oa_secret_key ZALO_APP_SECRET=test_app_secret_zalo \
+      ZALO_ACCESS_TOKEN=zalo-at-0 ZALO_REFRESH_TOKEN=zalo-rt-0 \
+      ZALO_API_BASE=http://127.0.0.1:9000 ZALO_OAUTH_BASE=http://127.0.0.1:9000 \
+      FB_APP_ID=555000111 FB_APP_SECRET=test_app_secret FB_PAGE_ACCESS_TOKEN=fb-page-token FB_VERIFY_TOKEN=demo \
+      FB_GRAPH_BASE=http://127.0.0.1:9000
+    bhxh-bot serve --host 127.0.0.1 --port 8000
+    ;;
   *)
-    echo "usage: bash scripts/dev.sh [serve|test]" >&2
+    echo "usage: bash scripts/dev.sh [serve|test|demo]" >&2
     exit 2
     ;;
 esac
