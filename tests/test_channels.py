@@ -77,6 +77,12 @@ def db_session(app) -> Session:
     return Session(storage.make_engine(app.database_url))
 
 
+def failed_sends(app, recipient: str) -> list[models.OutboxMessage]:
+    with db_session(app) as session:
+        return session.exec(select(models.OutboxMessage).where(models.OutboxMessage.recipient == recipient,
+                                                               models.OutboxMessage.status == "failed")).all()
+
+
 # --- Zalo -----------------------------------------------------------------------------------
 
 
@@ -174,12 +180,7 @@ def test_permanent_failure_stops_and_shows_on_an_escalation(app, fake):
     httpx.post(fake.url + "/_fake/fail", json={"platform": "zalo", "mode": "outside_window", "count": 5})
     post_zalo(app, fp.zalo_user_text("bhxh tự nguyện là gì", "9010"))
 
-    def failed():
-        with db_session(app) as session:
-            return session.exec(select(models.OutboxMessage).where(models.OutboxMessage.recipient == "9010",
-                                                                   models.OutboxMessage.status == "failed")).all()
-
-    rows = wait_for(failed)
+    rows = wait_for(lambda: failed_sends(app, "9010"))
     assert rows and rows[0].attempts == 1 and rows[0].error_code == "-230"
     with db_session(app) as session:
         esc = session.get(models.Escalation, rows[0].escalation_id)
@@ -233,12 +234,7 @@ def test_messenger_permanent_error_551(app, fake):
     httpx.post(fake.url + "/_fake/fail", json={"platform": "messenger", "mode": "blocked", "count": 5})
     post_fb(app, fp.messenger_text("bhyt hộ gia đình bao nhiêu tiền", "7004"))
 
-    def failed():
-        with db_session(app) as session:
-            return session.exec(select(models.OutboxMessage).where(models.OutboxMessage.recipient == "7004",
-                                                                   models.OutboxMessage.status == "failed")).all()
-
-    rows = wait_for(failed)
+    rows = wait_for(lambda: failed_sends(app, "7004"))
     assert rows[0].error_code == "551" and rows[0].attempts == 1
 
 
