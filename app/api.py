@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
-from app.delivery import Delivery, WindowClosed
+from app.delivery import Delivery, NoSuchConversation, WindowClosed
 from app.service import ConversationService, Runtime
 from app.settings import Settings, get_settings
 from app.tokens import StoredTokens
@@ -155,7 +155,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             ids = delivery.staff_reply(conversation_id, body.text, body.staff)
         except WindowClosed as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from None
-        except AttributeError:
+        except NoSuchConversation:
             raise HTTPException(status_code=404, detail="no such conversation") from None
         return {"queued": ids}
 
@@ -163,7 +163,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     def release(conversation_id: int) -> dict:
         try:
             delivery.release(conversation_id)
-        except AttributeError:
+        except NoSuchConversation:
             raise HTTPException(status_code=404, detail="no such conversation") from None
         return {"released": True}
 

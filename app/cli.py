@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 from app import storage
-from app.settings import ROOT, Settings
+from app.settings import Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -284,5 +284,3 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     sys.exit(main())
 
-
-__all__ = ["main", "build_parser", "ROOT"]

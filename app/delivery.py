@@ -46,6 +46,10 @@ STALE_CLAIM = 120.0
 _FEEDBACK_WORDS = {"huu ich": True, "chua dung": False}
 
 
+class NoSuchConversation(LookupError):
+    pass
+
+
 class WindowClosed(RuntimeError):
     """A staff reply the platform would refuse; the message says why, in Vietnamese."""
 
@@ -252,6 +256,7 @@ class Delivery:
 
     def staff_reply(self, conversation_id: int, text: str, staff: str = "") -> list[int]:
         """A staff member's reply, through the conversation's channel, within its window."""
+        self._conversation(conversation_id)
         ids = self.enqueue(conversation_id, OutgoingMessage(text), "staff")
         with Session(self.db) as session:
             conv = session.get(models.Conversation, conversation_id)
@@ -263,11 +268,17 @@ class Delivery:
 
     def release(self, conversation_id: int) -> None:
         """Hand the conversation back to the bot."""
+        self._conversation(conversation_id)
         with Session(self.db) as session:
             conv = session.get(models.Conversation, conversation_id)
             conv.bot_paused_until = None
             session.add(conv)
             session.commit()
+
+    def _conversation(self, conversation_id: int) -> None:
+        with Session(self.db) as session:
+            if session.get(models.Conversation, conversation_id) is None:
+                raise NoSuchConversation(f"no conversation {conversation_id}")
 
     def send_due(self, limit: int = 100) -> int:
         now = utcnow()

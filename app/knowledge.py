@@ -176,6 +176,22 @@ class KnowledgeBase:
         return Renderer(self, day)
 
 
+def fingerprint(kb: KnowledgeBase) -> str:
+    """One hash of everything in a knowledge base: equal for the files and the database copy
+    imported from them, different as soon as either is edited."""
+    import hashlib
+    import json
+
+    content = {
+        "entries": {k: e.to_dict() for k, e in sorted(kb.entries.items())},
+        "parameters": dump_parameters(kb.parameters),
+        "synonyms": kb.synonyms,
+        "intents": kb.intents,
+        "office": vars(kb.office),
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()
+
+
 # --- Rendering ------------------------------------------------------------------
 
 _env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)

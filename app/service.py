@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from app import models, storage
 from app.engine import ESCALATED, HANDOFF, Engine, Reply, Turn
-from app.knowledge import KnowledgeBase, load_directory
+from app.knowledge import KnowledgeBase, fingerprint, load_directory
 from app.models import utcnow
 from app.retrieval import load_encoder, model_is_current
 from app.settings import Settings
@@ -33,6 +33,24 @@ def import_directory(db: DbEngine, settings: Settings) -> KnowledgeBase:
     return kb
 
 
+def _follow_files(db: DbEngine, settings: Settings, live: KnowledgeBase, imported: str | None) -> KnowledgeBase:
+    """The reviewed files changed (a new release, a git pull) while the database copy is still
+    exactly what was last imported: import the files. Edits made in the database are never
+    overwritten; then the files wait for `bhxh-bot kb import`."""
+    files, errors = load_directory(settings.knowledge_base_dir)
+    if errors or fingerprint(files) == fingerprint(live):
+        return live
+    if imported is not None and imported == fingerprint(live):
+        log.info("knowledge base files changed since the last import: importing %s", settings.knowledge_base_dir)
+        with Session(db) as session:
+            storage.save_kb(session, files)
+        with Session(db) as session:
+            return storage.load_kb(session)
+    log.warning("knowledge base files differ from the database, which has its own edits: keeping the database; "
+                "`bhxh-bot kb export` to review them, `bhxh-bot kb import` to take the files")
+    return live
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -50,6 +68,9 @@ class Runtime:
             import_directory(db, settings)
         with Session(db) as session:
             kb = storage.load_kb(session)
+            imported = storage.imported_fingerprint(session)
+        if not empty:
+            kb = _follow_files(db, settings, kb, imported)
         if encoder is None and load_model:
             encoder = load_encoder(settings.semantic_model)
             if encoder is not None and settings.semantic_model == "auto" and model_is_current(kb) is False:

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from app import models
-from app.knowledge import KnowledgeBase, Office, entry_from_dict
+from app.knowledge import KnowledgeBase, Office, entry_from_dict, fingerprint
 from app.parameters import Parameter, ParameterSet, ParameterValue
 from app.privacy import mask
 
@@ -83,7 +83,14 @@ def save_kb(session: Session, kb: KnowledgeBase) -> None:
     session.add(models.KnowledgeDocument(name="synonyms", content=kb.synonyms))
     session.add(models.KnowledgeDocument(name="intents", content=_jsonable(kb.intents)))
     session.add(models.KnowledgeDocument(name="office", content=vars(kb.office)))
+    # what was imported, to tell later whether the database copy was edited since
+    session.add(models.KnowledgeDocument(name="imported", content={"fingerprint": fingerprint(kb)}))
     session.commit()
+
+
+def imported_fingerprint(session: Session) -> str | None:
+    doc = session.get(models.KnowledgeDocument, "imported")
+    return str(doc.content.get("fingerprint")) if doc is not None else None
 
 
 def load_kb(session: Session) -> KnowledgeBase:

@@ -294,6 +294,7 @@ def test_staff_replies_follow_the_windows(app, fake):
     age_conversation(app, zalo_conv.id, 8 * 24)
     refused = staff_reply(app, zalo_conv.id, "Quá muộn")
     assert refused.status_code == 409 and "7 ngày" in refused.json()["detail"]
+    assert staff_reply(app, 999999, "Không có cuộc trò chuyện này").status_code == 404
 
 
 def test_human_agent_tag_when_the_page_is_approved(database_url, tmp_path, fake):

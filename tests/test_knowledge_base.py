@@ -114,3 +114,37 @@ def test_import_of_a_broken_directory_changes_nothing(cli, tmp_path):
     assert "nothing imported" in result.stderr
     text = cli("ask", "mua bhyt hộ gia đình 1 người bao nhiêu tiền 1 năm").stdout
     assert "1.366.200 đồng" in text
+
+
+def _answer_with(root: Path, entry_id: str, marker: str) -> None:
+    data = yaml.safe_load((root / "entries" / f"{entry_id}.yaml").read_text(encoding="utf-8"))
+    edit_entry(root, entry_id, answer=data["answer"].rstrip() + f"\n{marker}")
+
+
+def test_changed_files_are_followed_until_the_database_is_edited(cli, tmp_path):
+    from sqlmodel import Session, select
+
+    from app import models, storage
+
+    root = copy_kb(tmp_path)
+    env = {"KNOWLEDGE_BASE_DIR": str(root)}
+    question = "mua thẻ bhyt hộ gia đình ở đâu"
+    assert "Bản sửa số một." not in cli("ask", question, env=env).stdout
+    # a new release of the files, the database untouched since it imported them: the files win
+    _answer_with(root, "hgd-mua-o-dau", "Bản sửa số một.")
+    assert "Bản sửa số một." in cli("ask", question, env=env).stdout
+    # an edit made in the database (as the staff console will) is never overwritten by the files
+    db = storage.make_engine(cli.database_url)
+    with Session(db) as session:
+        row = session.exec(select(models.KnowledgeEntry).where(models.KnowledgeEntry.id == "hgd-mua-o-dau")).one()
+        row.content = {**row.content, "answer": row.content["answer"] + "\nSửa trong cơ sở dữ liệu."}
+        session.add(row)
+        session.commit()
+    db.dispose()
+    _answer_with(root, "hgd-mua-o-dau", "Bản sửa số hai.")
+    result = cli("ask", question, env=env)
+    assert "Sửa trong cơ sở dữ liệu." in result.stdout and "Bản sửa số hai." not in result.stdout
+    assert "keeping the database" in result.stderr
+    # until someone imports the files on purpose
+    cli("kb", "import", "--dir", str(root))
+    assert "Bản sửa số hai." in cli("ask", question, env=env).stdout
