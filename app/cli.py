@@ -198,7 +198,7 @@ def cmd_kb(args: argparse.Namespace) -> int:
         db = storage.make_engine(settings.database_url)
         storage.init_db(db)
         with Session(db) as session:
-            storage.save_kb(session, kb)
+            storage.save_kb(session, kb, source=str(root.resolve()))
         print(f"imported {len(kb.entries)} entries and {len(kb.parameters.parameters)} parameters from {root}")
         return 0
     if args.kb_command == "export":

@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session
@@ -29,13 +30,14 @@ def import_directory(db: DbEngine, settings: Settings) -> KnowledgeBase:
     if errors:
         raise KnowledgeBaseError("knowledge base has errors:\n" + "\n".join(errors))
     with Session(db) as session:
-        storage.save_kb(session, kb)
+        storage.save_kb(session, kb, source=str(Path(settings.knowledge_base_dir).resolve()))
     return kb
 
 
 def _follow_files(db: DbEngine, settings: Settings, live: KnowledgeBase, imported: str | None) -> KnowledgeBase:
     """The reviewed files changed (a new release, a git pull) while the database copy is still
-    exactly what was last imported: import the files. Edits made in the database are never
+    exactly what was last imported from them: import the files. A database imported from
+    another directory (`kb import --dir`) is left alone. Edits made in the database are never
     overwritten; then the files wait for `bhxh-bot kb import`."""
     files, errors = load_directory(settings.knowledge_base_dir)
     if errors or fingerprint(files) == fingerprint(live):
@@ -43,7 +45,7 @@ def _follow_files(db: DbEngine, settings: Settings, live: KnowledgeBase, importe
     if imported is not None and imported == fingerprint(live):
         log.info("knowledge base files changed since the last import: importing %s", settings.knowledge_base_dir)
         with Session(db) as session:
-            storage.save_kb(session, files)
+            storage.save_kb(session, files, source=str(Path(settings.knowledge_base_dir).resolve()))
         with Session(db) as session:
             return storage.load_kb(session)
     log.warning("knowledge base files differ from the database, which has its own edits: keeping the database; "
@@ -68,8 +70,8 @@ class Runtime:
             import_directory(db, settings)
         with Session(db) as session:
             kb = storage.load_kb(session)
-            imported = storage.imported_fingerprint(session)
-        if not empty:
+            imported, source = storage.imported_from(session)
+        if not empty and source == str(Path(settings.knowledge_base_dir).resolve()):
             kb = _follow_files(db, settings, kb, imported)
         if encoder is None and load_model:
             encoder = load_encoder(settings.semantic_model)

@@ -61,7 +61,7 @@ def kb_is_empty(session: Session) -> bool:
     return session.exec(select(models.KnowledgeEntry).limit(1)).first() is None
 
 
-def save_kb(session: Session, kb: KnowledgeBase) -> None:
+def save_kb(session: Session, kb: KnowledgeBase, source: str = "") -> None:
     """Replace the live knowledge base with `kb` (one transaction)."""
     session.exec(delete(models.KnowledgeEntry))
     session.exec(delete(models.ParameterValueRow))
@@ -84,13 +84,16 @@ def save_kb(session: Session, kb: KnowledgeBase) -> None:
     session.add(models.KnowledgeDocument(name="intents", content=_jsonable(kb.intents)))
     session.add(models.KnowledgeDocument(name="office", content=vars(kb.office)))
     # what was imported, to tell later whether the database copy was edited since
-    session.add(models.KnowledgeDocument(name="imported", content={"fingerprint": fingerprint(kb)}))
+    session.add(models.KnowledgeDocument(name="imported", content={"fingerprint": fingerprint(kb), "source": source}))
     session.commit()
 
 
-def imported_fingerprint(session: Session) -> str | None:
+def imported_from(session: Session) -> tuple[str | None, str]:
+    """The fingerprint of the last import and the directory it came from."""
     doc = session.get(models.KnowledgeDocument, "imported")
-    return str(doc.content.get("fingerprint")) if doc is not None else None
+    if doc is None:
+        return None, ""
+    return str(doc.content.get("fingerprint")), str(doc.content.get("source") or "")
 
 
 def load_kb(session: Session) -> KnowledgeBase:
