@@ -1,12 +1,12 @@
 """HTTP API and webhooks. Routes stay thin: the work is in app.service, app.delivery and webhooks/."""
 
+import asyncio
 import hmac
 import logging
 from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
@@ -123,7 +123,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             events = channel.parse(raw)
         except ChannelError as exc:
             return JSONResponse({"detail": f"malformed {name} event: {exc}"}, status_code=400)
-        stored = await run_in_threadpool(delivery.store, events)
+        # durable before the acknowledgement; the writer thread commits concurrent webhooks together
+        stored = await asyncio.wrap_future(delivery.submit(events))
         return JSONResponse({"ok": True, "new": stored.new, "duplicates": stored.duplicates})
 
     @app.post("/webhooks/zalo")

@@ -52,7 +52,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     _configure_logging(settings)
-    uvicorn.run("app.api:create_app", factory=True, host=args.host, port=args.port, log_level="info")
+    uvicorn.run("app.api:create_app", factory=True, host=args.host, port=args.port,
+                log_level=settings.log_level.lower())
     return 0
 
 

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import queue
 import random
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from app import models, storage
+from app.engine import Reply
 from app.models import utcnow
 from app.service import ConversationService, Runtime
 from app.text import fold
@@ -36,6 +38,7 @@ from webhooks.base import (
     Choice,
     InboundEvent,
     OutgoingMessage,
+    SendResult,
 )
 
 log = logging.getLogger(__name__)
@@ -64,18 +67,124 @@ def _choices(reply) -> list[Choice]:
     return [Choice(c.title, c.short_title, c.entry_id) for c in reply.choices]
 
 
+def _clean(text: str | None) -> str | None:
+    # PostgreSQL text cannot hold NUL; nothing a citizen typed is lost by dropping it
+    return text.replace("\x00", "") if text else text
+
+
+class EventLog:
+    """Stores webhook events with group commit.
+
+    Concurrent webhook requests hand their events to one writer thread, which stores everything
+    waiting in a single INSERT .. ON CONFLICT DO NOTHING and one commit, then releases the
+    requests. A request is acknowledged only after its events are durable; a redelivered event
+    (same channel and platform id) is dropped by the unique key, across processes too. One
+    writer instead of one transaction per request keeps SQLite's single write lock uncontended
+    and PostgreSQL's commits few."""
+
+    MAX_BATCH = 400
+
+    def __init__(self, db, on_new=None):
+        self.db = db
+        self.on_new = on_new
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._guard = threading.Lock()
+
+    def submit(self, events: list[InboundEvent]) -> Future:
+        future: Future = Future()
+        rows = [self._row(ev) for ev in events]
+        if not rows:
+            future.set_result(Stored(0, 0))
+            return future
+        with self._guard:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, daemon=True, name="event-log")
+                self._thread.start()
+        self._queue.put((rows, future))
+        return future
+
+    def close(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout=10)
+
+    @staticmethod
+    def _row(ev: InboundEvent) -> dict[str, Any]:
+        record = models.InboundRecord(
+            channel=ev.channel, dedupe_key=_clean(ev.dedupe_key)[:250], kind=ev.kind, user_id=_clean(ev.user_id)[:120],
+            text=_clean(ev.text) or "", payload=_clean(ev.payload), platform_message_id=_clean(ev.platform_message_id),
+            staff_id=_clean(ev.staff_id), status="pending" if ev.kind != "ignored" else "done",
+        )
+        return record.model_dump(exclude={"id"})
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)
+                    break
+                batch.append(item)
+            try:
+                results = self._write([rows for rows, _ in batch])
+            except Exception:
+                log.exception("storing %d webhook requests together failed; storing them one by one", len(batch))
+                for rows, future in batch:
+                    try:
+                        future.set_result(self._write([rows])[0])
+                    except Exception as exc:
+                        future.set_exception(exc)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                future.set_result(result)
+
+    def _write(self, requests: list[list[dict[str, Any]]]) -> list[Stored]:
+        unique: dict[tuple[str, str], dict[str, Any]] = {}
+        for rows in requests:
+            for row in rows:
+                unique.setdefault((row["channel"], row["dedupe_key"]), row)
+        table = models.InboundRecord.__table__
+        insert = postgresql.insert if self.db.dialect.name == "postgresql" else sqlite.insert
+        stmt = (insert(table).values(list(unique.values()))
+                .on_conflict_do_nothing(index_elements=["channel", "dedupe_key"])
+                .returning(table.c.channel, table.c.dedupe_key))
+        with self.db.begin() as conn:
+            inserted = {(channel, key) for channel, key in conn.execute(stmt)}
+        results, credited = [], set()
+        for rows in requests:
+            new = 0
+            for row in rows:
+                key = (row["channel"], row["dedupe_key"])
+                if key in inserted and key not in credited:
+                    credited.add(key)
+                    new += 1
+            results.append(Stored(new, len(rows) - new))
+        if inserted and self.on_new is not None:
+            self.on_new()
+        return results
+
+
 class Delivery:
     def __init__(self, runtime: Runtime, channels: dict[str, Channel]):
         self.runtime = runtime
         self.channels = channels
         self.conversations = ConversationService(runtime)
         self._wake_inbound = threading.Event()
+        self.events = EventLog(runtime.db, on_new=self._wake_inbound.set)
         self._wake_outbox = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         # how long an idle loop sleeps; woken at once by this process's webhooks, so a separate
         # worker process (`bhxh-bot worker`) polls the database at this interval
-        self.idle_wait = 0.5
+        self.idle_wait = 0.2
         self._senders = ThreadPoolExecutor(max_workers=runtime.settings.send_concurrency, thread_name_prefix="send")
 
     @property
@@ -88,133 +197,167 @@ class Delivery:
 
     # --- inbound: store first, answer later -----------------------------------------
 
+    def submit(self, events: list[InboundEvent]) -> Future:
+        """Persist webhook events (group commit); the future resolves once they are durable."""
+        return self.events.submit(events)
+
     def store(self, events: list[InboundEvent]) -> Stored:
         """Persist webhook events; a redelivered event (same platform id) is dropped here."""
-        new = dup = 0
-        with Session(self.db) as session:
-            for ev in events:
-                record = models.InboundRecord(
-                    channel=ev.channel, dedupe_key=ev.dedupe_key[:250], kind=ev.kind, user_id=ev.user_id[:120],
-                    text=ev.text, payload=ev.payload, platform_message_id=ev.platform_message_id,
-                    staff_id=ev.staff_id, status="pending" if ev.kind != "ignored" else "done",
-                )
-                try:
-                    with session.begin_nested():
-                        session.add(record)
-                    new += 1
-                except IntegrityError:
-                    dup += 1
-            session.commit()
-        if new:
-            self._wake_inbound.set()
-        return Stored(new, dup)
+        return self.events.submit(events).result()
 
-    def process_pending(self, limit: int = 100) -> int:
+    def process_pending(self, limit: int = 64) -> int:
+        """Answer a batch of stored events: at most one per citizen, in order, across workers and processes.
+
+        The answers are worked out first, with no write lock held; then the whole batch is stored
+        in one transaction (replies, escalations, outbox rows and the events' status together, so a
+        crash never leaves an event answered but not marked done)."""
         table = models.InboundRecord
         with Session(self.db) as session:
             rows = list(session.exec(select(table.id, table.channel, table.user_id, table.status)
                                      .where(table.status.in_(("pending", "working"))).order_by(table.id).limit(limit * 5)))
-        done = 0
-        busy: set[tuple[str, str]] = set()
+        first: list[int] = []
+        seen: set[tuple[str, str]] = set()
         for record_id, channel, user, status in rows:
-            if (channel, user) in busy:
-                continue  # one message per citizen at a time, in order, across workers and processes
-            busy.add((channel, user))
-            if status != "pending" or not self._claim(table, record_id, "pending", "working"):
-                continue  # another worker has it
-            with Session(self.db) as session:
-                record = session.get(models.InboundRecord, record_id)
+            if (channel, user) in seen:
+                continue  # a later message of a citizen waits for the earlier one
+            seen.add((channel, user))
+            if status == "pending":
+                first.append(record_id)
+            if len(first) >= limit:
+                break
+        claimed = self._claim(table, first, "pending", "working")
+        if not claimed:
+            return 0
+        with Session(self.db) as session:
+            records = list(session.exec(select(table).where(table.id.in_(claimed)).order_by(table.id)))
+            conversations = storage.find_conversations(session, {(r.channel, r.user_id) for r in records})
+            replies = {r.id: self._answer(r, conversations.get((r.channel, r.user_id))) for r in records}
             try:
-                self._handle(record)
-                status, error = "done", ""
-            except Exception as exc:  # one bad event never stops the worker
+                for record in records:
+                    self._handle(session, record, conversations.get((record.channel, record.user_id)), replies[record.id])
+                    record.status, record.error, record.attempts = "done", "", record.attempts + 1
+                    session.add(record)
+                session.commit()
+                return len(records)
+            except Exception:
+                session.rollback()
+                log.exception("a batch of %d events failed; storing them one by one", len(records))
+        for record_id in claimed:  # one bad event never holds up the others
+            self._handle_alone(record_id, replies.get(record_id))
+        return len(claimed)
+
+    def _handle_alone(self, record_id: int, reply: Reply | None) -> None:
+        table = models.InboundRecord
+        with Session(self.db) as session:
+            record = session.get(table, record_id)
+            try:
+                conv = storage.find_conversation(session, record.channel, record.user_id)
+                self._handle(session, record, conv, reply)
+                record.status, record.error = "done", ""
+            except Exception as exc:
                 log.exception("inbound event %s failed", record_id)
-                status, error = "failed", repr(exc)[:500]
-            with Session(self.db) as session:
-                session.exec(update(models.InboundRecord).where(models.InboundRecord.id == record_id)
-                             .values(status=status, error=error, attempts=models.InboundRecord.attempts + 1))
-                session.commit()
-            done += 1
-        return done
-
-    def _claim(self, table, row_id: int, old: str, new: str) -> bool:
-        with Session(self.db) as session:
-            result = session.exec(update(table).where(table.id == row_id, table.status == old)
-                                  .values(status=new, claimed_at=utcnow()))
+                session.rollback()
+                record = session.get(table, record_id)
+                record.status, record.error = "failed", repr(exc)[:500]
+            record.attempts += 1
+            session.add(record)
             session.commit()
-            return result.rowcount == 1
 
-    def _handle(self, record: models.InboundRecord) -> None:
+    def _claim(self, table, ids: list[int], old: str, new: str) -> list[int]:
+        """Take rows from `old` to `new` status; returns the ids this worker got (others were taken)."""
+        if not ids:
+            return []
+        where = (table.id.in_(ids), table.status == old)
+        if self.db.dialect.name == "postgresql":
+            # skip rows another instance holds instead of queueing behind its lock
+            locked = select(table.id).where(*where).with_for_update(skip_locked=True)
+            where = (table.id.in_(locked), table.status == old)
+        with Session(self.db) as session:
+            got = [row[0] for row in session.exec(update(table).where(*where)
+                                                   .values(status=new, claimed_at=utcnow()).returning(table.id))]
+            session.commit()
+        return sorted(got)
+
+    def _answer(self, record: models.InboundRecord, conv: models.Conversation | None) -> Reply | None:
+        """The engine's reply to a text event, worked out before any write; None where none is needed."""
+        if record.kind != TEXT or self._feedback(record) is not None:
+            return None
+        chosen = self._chosen(record)
+        try:
+            return self.conversations.reply_for(conv or models.Conversation(), record.text or (record.payload or ""), chosen)
+        except Exception:
+            log.exception("answering event %s failed", record.id)
+            return None
+
+    def _chosen(self, record: models.InboundRecord) -> str | None:
+        return record.payload if record.payload and record.payload in self.runtime.engine.kb.entries else None
+
+    def _handle(self, session: Session, record: models.InboundRecord, conv: models.Conversation | None,
+                reply: Reply | None) -> None:
+        """Store what an event means for its conversation and queue the bot's reply (no commit)."""
         now = utcnow()
-        with Session(self.db) as session:
-            conv = storage.get_conversation(session, record.channel, record.user_id)
-            conv_id = conv.id
-            if record.kind == OWN_ECHO:
-                # our own send coming back: confirms delivery (it may arrive before the send call returns)
-                if record.platform_message_id:
-                    session.exec(update(models.OutboxMessage)
-                                 .where(models.OutboxMessage.channel == record.channel,
-                                        models.OutboxMessage.platform_message_id == record.platform_message_id)
-                                 .values(echoed_at=now))
-                    session.commit()
-                return
-            if record.kind == STAFF_ECHO:
-                # a person replied in the platform's own inbox: record it and keep the bot out of the way
-                session.add(models.Message(conversation_id=conv_id, direction="out", author="staff", text=record.text))
-                conv.bot_paused_until = now + dt.timedelta(hours=self.settings.bot_quiet_hours)
-                session.add(conv)
-                session.commit()
-                return
-            conv.last_inbound_at = now
+        if record.kind == OWN_ECHO:
+            # our own send coming back: confirms delivery (it may arrive before the send call returns)
             if record.platform_message_id:
-                conv.last_platform_message_id = record.platform_message_id
+                session.exec(update(models.OutboxMessage)
+                             .where(models.OutboxMessage.channel == record.channel,
+                                    models.OutboxMessage.platform_message_id == record.platform_message_id)
+                             .values(echoed_at=now))
+            return
+        if conv is None:
+            conv = models.Conversation(channel=record.channel, external_id=record.user_id)
             session.add(conv)
-            session.commit()
-            paused = aware(conv.bot_paused_until) is not None and aware(conv.bot_paused_until) > now
-            if paused:
-                text = record.text or "[tin nhắn không phải chữ]"
-                session.add(models.Message(conversation_id=conv_id, direction="in", author="citizen", text=text))
-                session.commit()
-                return
-            if record.kind == FOLLOW:
-                reply = self.runtime.engine.welcome()
-                session.add(models.Message(conversation_id=conv_id, direction="out", author="bot", text=reply.text,
-                                           outcome=reply.outcome))
-                session.commit()
-                self.enqueue(conv_id, OutgoingMessage(reply.body, _choices(reply), reply.choices_prompt), "bot")
-                return
-            if record.kind == NON_TEXT:
-                text = self.runtime.engine.non_text_reply()
-                session.add(models.Message(conversation_id=conv_id, direction="in", author="citizen",
-                                           text=record.text or "[hình ảnh, nhãn dán hoặc tệp]"))
-                session.add(models.Message(conversation_id=conv_id, direction="out", author="bot", text=text))
-                session.commit()
-                self.enqueue(conv_id, OutgoingMessage(text), "bot")
-                return
-            helpful = self._feedback(record)
-            if helpful is not None and conv.last_answer_message_id:
-                answered = session.get(models.Message, conv.last_answer_message_id)
-                session.add(models.Feedback(conversation_id=conv_id, message_id=conv.last_answer_message_id,
-                                            entry_id=answered.entry_id if answered else None, helpful=helpful))
-                conv.last_answer_message_id = None
-                session.add(conv)
-                text = ("Cảm ơn bạn đã góp ý!" if helpful else
-                        "Cảm ơn bạn đã góp ý. Bạn có thể nhắn lại câu hỏi chi tiết hơn, hoặc nhắn \"gặp cán bộ\" "
-                        "để được cán bộ trả lời.")
-                session.add(models.Message(conversation_id=conv_id, direction="in", author="citizen",
-                                           text=record.text or ("Hữu ích" if helpful else "Chưa đúng")))
-                session.add(models.Message(conversation_id=conv_id, direction="out", author="bot", text=text))
-                session.commit()
-                self.enqueue(conv_id, OutgoingMessage(text), "bot")
-                return
-        chosen = record.payload if record.payload and record.payload in self.runtime.engine.kb.entries else None
+            session.flush()
+        conv_id = conv.id
+        if record.kind == STAFF_ECHO:
+            # a person replied in the platform's own inbox: record it and keep the bot out of the way
+            session.add(models.Message(conversation_id=conv_id, direction="out", author="staff", text=record.text))
+            conv.bot_paused_until = now + dt.timedelta(hours=self.settings.bot_quiet_hours)
+            session.add(conv)
+            return
+        conv.last_inbound_at = now
+        if record.platform_message_id:
+            conv.last_platform_message_id = record.platform_message_id
+        session.add(conv)
+        paused = aware(conv.bot_paused_until) is not None and aware(conv.bot_paused_until) > now
+        if paused:
+            text = record.text or "[tin nhắn không phải chữ]"
+            session.add(models.Message(conversation_id=conv_id, direction="in", author="citizen", text=text))
+            return
+        if record.kind == FOLLOW:
+            welcome = self.runtime.engine.welcome()
+            session.add(models.Message(conversation_id=conv_id, direction="out", author="bot", text=welcome.text,
+                                       outcome=welcome.outcome))
+            self._enqueue(session, conv, OutgoingMessage(welcome.body, _choices(welcome), welcome.choices_prompt), "bot")
+            return
+        if record.kind == NON_TEXT:
+            text = self.runtime.engine.non_text_reply()
+            session.add(models.Message(conversation_id=conv_id, direction="in", author="citizen",
+                                       text=record.text or "[hình ảnh, nhãn dán hoặc tệp]"))
+            session.add(models.Message(conversation_id=conv_id, direction="out", author="bot", text=text))
+            self._enqueue(session, conv, OutgoingMessage(text), "bot")
+            return
+        helpful = self._feedback(record)
+        if helpful is not None and conv.last_answer_message_id:
+            answered = session.get(models.Message, conv.last_answer_message_id)
+            session.add(models.Feedback(conversation_id=conv_id, message_id=conv.last_answer_message_id,
+                                        entry_id=answered.entry_id if answered else None, helpful=helpful))
+            conv.last_answer_message_id = None
+            text = ("Cảm ơn bạn đã góp ý!" if helpful else
+                    "Cảm ơn bạn đã góp ý. Bạn có thể nhắn lại câu hỏi chi tiết hơn, hoặc nhắn \"gặp cán bộ\" "
+                    "để được cán bộ trả lời.")
+            session.add(models.Message(conversation_id=conv_id, direction="in", author="citizen",
+                                       text=record.text or ("Hữu ích" if helpful else "Chưa đúng")))
+            session.add(models.Message(conversation_id=conv_id, direction="out", author="bot", text=text))
+            self._enqueue(session, conv, OutgoingMessage(text), "bot")
+            return
         text = record.text or (record.payload or "")
-        done = self.conversations.handle_turn(record.channel, record.user_id, text, chosen_entry=chosen,
-                                              platform_message_id=record.platform_message_id)
-        reply = done.reply
-        self.enqueue(done.conversation_id,
-                     OutgoingMessage(reply.body, _choices(reply), reply.choices_prompt, feedback=reply.outcome == "answered"),
-                     "bot", escalation_id=done.escalation_id)
+        if reply is None:
+            reply = self.conversations.reply_for(conv, text, self._chosen(record))
+        done = self.conversations.record_turn(session, conv, text, reply, platform_message_id=record.platform_message_id)
+        self._enqueue(session, conv,
+                      OutgoingMessage(reply.body, _choices(reply), reply.choices_prompt, feedback=reply.outcome == "answered"),
+                      "bot", escalation_id=done.escalation_id)
 
     @staticmethod
     def _feedback(record: models.InboundRecord) -> bool | None:
@@ -231,40 +374,47 @@ class Delivery:
         """Write the reply to the outbox (one row per platform message) if its window allows it."""
         with Session(self.db) as session:
             conv = session.get(models.Conversation, conversation_id)
-            channel = self.channels.get(conv.channel)
-            if channel is None:
-                return []  # cli / api conversations: the reply was returned directly
-            window = decide(conv.channel, conv.last_inbound_at, utcnow(), author, self.settings.fb_human_agent_approved)
-            if not window.allowed:
-                if author == "staff":
-                    raise WindowClosed(window.reason)
-                log.warning("bot reply to conversation %s not sent: %s", conversation_id, window.reason)
-                return []
-            ids = []
-            reply_to = conv.last_platform_message_id if conv.channel == "zalo" and author == "bot" else None
-            for part in channel.render(message):
-                row = models.OutboxMessage(conversation_id=conversation_id, channel=conv.channel, recipient=conv.external_id,
-                                           author=author, payload=part, tag=window.tag, paid=window.paid,
-                                           reply_to=reply_to, escalation_id=escalation_id)
-                session.add(row)
-                session.flush()
-                ids.append(row.id)
-                reply_to = None
+            if conv is None:
+                raise NoSuchConversation(f"no conversation {conversation_id}")
+            rows = self._enqueue(session, conv, message, author, escalation_id)
             session.commit()
+            return [row.id for row in rows]
+
+    def _enqueue(self, session: Session, conv: models.Conversation, message: OutgoingMessage, author: str,
+                 escalation_id: int | None = None) -> list[models.OutboxMessage]:
+        channel = self.channels.get(conv.channel)
+        if channel is None:
+            return []  # cli / api conversations: the reply was returned directly
+        window = decide(conv.channel, conv.last_inbound_at, utcnow(), author, self.settings.fb_human_agent_approved)
+        if not window.allowed:
+            if author == "staff":
+                raise WindowClosed(window.reason)
+            log.warning("bot reply to conversation %s not sent: %s", conv.id, window.reason)
+            return []
+        rows = []
+        reply_to = conv.last_platform_message_id if conv.channel == "zalo" and author == "bot" else None
+        for part in channel.render(message):
+            rows.append(models.OutboxMessage(conversation_id=conv.id, channel=conv.channel, recipient=conv.external_id,
+                                             author=author, payload=part, tag=window.tag, paid=window.paid,
+                                             reply_to=reply_to, escalation_id=escalation_id))
+            reply_to = None
+        session.add_all(rows)
+        session.flush()
         self._wake_outbox.set()
-        return ids
+        return rows
 
     def staff_reply(self, conversation_id: int, text: str, staff: str = "") -> list[int]:
         """A staff member's reply, through the conversation's channel, within its window."""
-        self._conversation(conversation_id)
-        ids = self.enqueue(conversation_id, OutgoingMessage(text), "staff")
         with Session(self.db) as session:
             conv = session.get(models.Conversation, conversation_id)
+            if conv is None:
+                raise NoSuchConversation(f"no conversation {conversation_id}")
+            rows = self._enqueue(session, conv, OutgoingMessage(text), "staff")
             session.add(models.Message(conversation_id=conversation_id, direction="out", author="staff", text=text))
             conv.bot_paused_until = utcnow() + dt.timedelta(hours=self.settings.bot_quiet_hours)
             session.add(conv)
             session.commit()
-        return ids
+            return [row.id for row in rows]
 
     def release(self, conversation_id: int) -> None:
         """Hand the conversation back to the bot."""
@@ -281,51 +431,60 @@ class Delivery:
                 raise NoSuchConversation(f"no conversation {conversation_id}")
 
     def send_due(self, limit: int = 100) -> int:
+        """Send a batch of due outbox rows: the oldest unsent row of each conversation, concurrently."""
         now = utcnow()
+        table = models.OutboxMessage
         with Session(self.db) as session:
-            rows = list(session.exec(
-                select(models.OutboxMessage.id, models.OutboxMessage.conversation_id, models.OutboxMessage.next_attempt_at)
-                .where(models.OutboxMessage.status.in_(("pending", "sending")))
-                .order_by(models.OutboxMessage.id).limit(limit * 5)
-            ))
+            rows = list(session.exec(select(table.id, table.conversation_id, table.next_attempt_at, table.status)
+                                     .where(table.status.in_(("pending", "sending"))).order_by(table.id).limit(limit * 5)))
+        due: list[int] = []
         blocked: set[int] = set()
-        claimed = []
-        for row_id, conv_id, next_at in rows:
+        for row_id, conv_id, next_at, status in rows:
             if conv_id in blocked:
                 continue
             blocked.add(conv_id)  # later rows of this conversation wait for this one: order is kept
-            if aware(next_at) > now:
-                continue
-            if not self._claim(models.OutboxMessage, row_id, "pending", "sending"):
-                continue
-            claimed.append(row_id)
-            if len(claimed) >= limit:
+            if status == "pending" and aware(next_at) <= now:
+                due.append(row_id)
+            if len(due) >= limit:
                 break
+        claimed = self._claim(table, due, "pending", "sending")
+        if not claimed:
+            return 0
+        with Session(self.db) as session:
+            jobs = [(r.id, r.channel, r.recipient, r.payload, r.tag, r.reply_to)
+                    for r in session.exec(select(table).where(table.id.in_(claimed)))]
         # at most one row per conversation is in this batch, so sending them concurrently keeps the order
-        list(self._senders.map(self._send_one, claimed))
+        results = dict(zip([j[0] for j in jobs], self._senders.map(self._send, jobs), strict=True))
+        with Session(self.db) as session:
+            for row in session.exec(select(table).where(table.id.in_(claimed)).order_by(table.id)).all():
+                self._record_send(session, row, results[row.id])
+            session.commit()
         return len(claimed)
 
-    def _send_one(self, row_id: int) -> None:
-        with Session(self.db) as session:
-            row = session.get(models.OutboxMessage, row_id)
-            channel = self.channels[row.channel]
-            result = channel.send(row.recipient, row.payload, tag=row.tag, reply_to=row.reply_to)
-            row.attempts += 1
-            if result.ok:
-                row.status, row.sent_at = "sent", utcnow()
-                row.platform_message_id = result.platform_message_id
-                row.error_code, row.last_error = None, ""
-            elif result.transient and row.attempts < self.settings.send_max_attempts:
-                delay = min(MAX_BACKOFF, 2.0 ** row.attempts) * random.uniform(0.8, 1.2)
-                row.status = "pending"
-                row.next_attempt_at = utcnow() + dt.timedelta(seconds=delay)
-                row.error_code, row.last_error = result.error_code, result.error_message[:500]
-            else:
-                row.status = "failed"
-                row.error_code, row.last_error = result.error_code, result.error_message[:500]
-                self._show_failure(session, row, result.window_closed)
-            session.add(row)
-            session.commit()
+    def _send(self, job: tuple) -> SendResult:
+        _, channel, recipient, payload, tag, reply_to = job
+        try:
+            return self.channels[channel].send(recipient, payload, tag=tag, reply_to=reply_to)
+        except Exception as exc:  # a bug or an unexpected reply: retried like a transient failure
+            log.exception("send failed")
+            return SendResult(ok=False, transient=True, error_message=repr(exc)[:500])
+
+    def _record_send(self, session: Session, row: models.OutboxMessage, result: SendResult) -> None:
+        row.attempts += 1
+        if result.ok:
+            row.status, row.sent_at = "sent", utcnow()
+            row.platform_message_id = result.platform_message_id
+            row.error_code, row.last_error = None, ""
+        elif result.transient and row.attempts < self.settings.send_max_attempts:
+            delay = min(MAX_BACKOFF, 2.0 ** row.attempts) * random.uniform(0.8, 1.2)
+            row.status = "pending"
+            row.next_attempt_at = utcnow() + dt.timedelta(seconds=delay)
+            row.error_code, row.last_error = result.error_code, result.error_message[:500]
+        else:
+            row.status = "failed"
+            row.error_code, row.last_error = result.error_code, result.error_message[:500]
+            self._show_failure(session, row, result.window_closed)
+        session.add(row)
 
     def _show_failure(self, session: Session, row: models.OutboxMessage, window_closed: bool) -> None:
         """A reply that can never be delivered goes onto an open escalation, for staff to see."""
@@ -381,6 +540,7 @@ class Delivery:
                 t.join(timeout=1)
 
     def stop(self) -> None:
+        self.events.close()
         self._stop.set()
         self._wake_inbound.set()
         self._wake_outbox.set()

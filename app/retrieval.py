@@ -23,7 +23,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer, TfidfVectorizer
-from sklearn.pipeline import make_pipeline
+from sklearn.utils import murmurhash3_32
 
 from app.text import MONEY_MARK, Normalizer
 
@@ -77,6 +77,62 @@ class Document:
     key: str  # normalised
 
 
+def column_dot(matrix: sparse.csc_matrix, idx: np.ndarray, data: np.ndarray) -> np.ndarray:
+    """`matrix[:, idx] @ data` for a CSC matrix, reading only those columns' postings."""
+    n = matrix.shape[0]
+    if len(idx) == 0:
+        return np.zeros(n, dtype=np.float32)
+    starts, ends = matrix.indptr[idx], matrix.indptr[idx + 1]
+    rows = np.concatenate([matrix.indices[a:b] for a, b in zip(starts, ends, strict=True)])
+    values = np.concatenate([matrix.data[a:b] * w for a, b, w in zip(starts, ends, data, strict=True)])
+    return np.bincount(rows, weights=values, minlength=n).astype(np.float32)
+
+
+class QueryVectors:
+    """One short query's TF-IDF vectors, computed exactly as the fitted sklearn vectorizers do, without
+    their per-call input validation (which costs more than the scoring itself on a short message).
+    tests/test_retrieval.py checks both against sklearn."""
+
+    def __init__(self, word: TfidfVectorizer, char: HashingVectorizer, char_idf: np.ndarray):
+        self.vocabulary = word.vocabulary_
+        self.word_idf = word.idf_.astype(np.float64)
+        self.word_ngrams = word.ngram_range
+        self.char_analyzer = char.build_analyzer()
+        self.n_features = char.n_features
+        self.char_idf = char_idf
+
+    @staticmethod
+    def _weighted(counts: dict[int, int], idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if not counts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        idx = np.fromiter(counts, dtype=np.int64, count=len(counts))
+        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        data = (1.0 + np.log(tf)) * idf[idx]  # sublinear tf, then l2 norm
+        data /= max(float(np.linalg.norm(data)), 1e-12)
+        order = np.argsort(idx)
+        return idx[order], data[order].astype(np.float32)
+
+    def word(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        tokens = key.lower().split()
+        lo, hi = self.word_ngrams
+        counts: dict[int, int] = {}
+        for n in range(lo, hi + 1):
+            for i in range(len(tokens) - n + 1):
+                j = self.vocabulary.get(" ".join(tokens[i : i + n]))
+                if j is not None:
+                    counts[j] = counts.get(j, 0) + 1
+        return self._weighted(counts, self.word_idf)
+
+    def char(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        counts: dict[int, int] = {}
+        n = self.n_features
+        for gram in self.char_analyzer(key):
+            h = murmurhash3_32(gram, seed=0)
+            j = (2147483647 - (n - 1)) % n if h == -2147483648 else abs(h) % n
+            counts[j] = counts.get(j, 0) + 1
+        return self._weighted(counts, self.char_idf)
+
+
 @dataclass
 class Index:
     normalizer: Normalizer
@@ -107,11 +163,14 @@ class Index:
             df += np.bincount(chunk.indices, minlength=hashing.n_features)
         idf = TfidfTransformer(sublinear_tf=True)
         idf.idf_ = np.log((1 + len(self.keys)) / (1 + df)) + 1  # sklearn's smoothed idf, computed chunk by chunk
-        self.char_vec = make_pipeline(hashing, idf)
+        self.query = QueryVectors(self.word_vec, hashing, idf.idf_)
         weighted = []
         while chunks:
             weighted.append(idf.transform(chunks.pop(0)).astype(np.float32))
-        self.char_matrix = sparse.vstack(weighted, format="csr")
+        # a small knowledge base is scored whole, through the query's n-gram columns; a large one
+        # row by row over its shortlist
+        self._score_all = len(self.labels) <= SHORTLIST_ALL
+        self.char_matrix = sparse.vstack(weighted, format="csc" if self._score_all else "csr")
         del weighted
         self.vocabulary = sorted({tok for key in self.keys for tok in key.split()})
         self._vocab_set = set(self.vocabulary)
@@ -122,7 +181,7 @@ class Index:
             sums = np.add.reduceat(vectors, self._starts, axis=0)
             self.centroids = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
             # half precision at rest; the few shortlisted rows are widened per query
-            self.embeddings = vectors.astype(np.float16)
+            self.embeddings = vectors if self._score_all else vectors.astype(np.float16)
             del vectors
         _release_free_memory()
         self._correct = lru_cache(maxsize=20000)(self._correct_token)
@@ -161,19 +220,27 @@ class Index:
         if not key.strip() or not self.documents:
             return []
         key = self.correct(key)
-        qword = self.word_vec.transform([key])
+        word_idx, word_data = self.query.word(key)
         # postings of the query's terms only (column slices), not a scan of every question
-        word = np.asarray(self.word_csc[:, qword.indices] @ qword.data).ravel()
+        word = column_dot(self.word_csc, word_idx, word_data)
         qvec = self._encode([key])[0] if self.embeddings is not None else None
-        labels = self._shortlist(word, qvec)
-        docs = np.concatenate([np.arange(self._starts[p], self._ends[p]) for p in labels])
-        word = word[docs]
-        char = (self.char_matrix[docs] @ self.char_vec.transform([key]).T).toarray().ravel()
+        char_idx, char_data = self.query.char(key)
+        if self._score_all:
+            labels = np.arange(len(self.labels))
+            docs = np.arange(len(self.documents))
+            char = column_dot(self.char_matrix, char_idx, char_data)
+            embeddings = self.embeddings
+        else:
+            labels = self._shortlist(word, qvec)
+            docs = np.concatenate([np.arange(self._starts[p], self._ends[p]) for p in labels])
+            word = word[docs]
+            char = np.asarray(self.char_matrix[docs][:, char_idx] @ char_data).ravel()
+            embeddings = self.embeddings[docs].astype(np.float32) if self.embeddings is not None else None
         w = self.weights
         sem = np.zeros_like(word)
         sem_weight = 0.0
         if qvec is not None:
-            sem = np.clip(self.embeddings[docs].astype(np.float32) @ qvec, 0.0, 1.0)
+            sem = np.clip(embeddings @ qvec, 0.0, 1.0)
             sem_weight = w.semantic
         partial = w.lexical * word + w.char * char + sem_weight * sem
         # fuzzy similarity on the most promising questions only

@@ -87,13 +87,13 @@ class Runtime:
         self.engine = Engine(kb, encoder=self.engine.index.encoder)
 
 
-_locks: dict[int, threading.Lock] = {}
+_locks: dict[tuple[str, str], threading.Lock] = {}
 _locks_guard = threading.Lock()
 
 
-def _conversation_lock(conversation_id: int) -> threading.Lock:
+def _conversation_lock(channel: str, external_id: str) -> threading.Lock:
     with _locks_guard:
-        return _locks.setdefault(conversation_id, threading.Lock())
+        return _locks.setdefault((channel, external_id), threading.Lock())
 
 
 @dataclass
@@ -105,7 +105,10 @@ class Handled:
 
 
 class ConversationService:
-    """Answers a citizen's message in its conversation and stores everything that happened."""
+    """Answers a citizen's message in its conversation and stores everything that happened.
+
+    Answering (`reply_for`, CPU only) and storing (`record_turn`, database only) are separate steps,
+    so that a worker can answer a whole batch before it takes the database's write lock."""
 
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
@@ -117,44 +120,60 @@ class ConversationService:
 
     def handle_turn(self, channel: str, external_id: str, text: str, chosen_entry: str | None = None,
                     platform_message_id: str | None = None) -> Handled:
-        rt = self.runtime
-        with Session(rt.db) as session:
-            conv_id = storage.get_conversation(session, channel, external_id).id
-        with _conversation_lock(conv_id), Session(rt.db) as session:
-            conv = session.get(models.Conversation, conv_id)
-            turn = Turn(entry_id=conv.last_entry_id, text=conv.last_text, choices=list(conv.last_choices or []))
-            reply = None
-            if chosen_entry:
-                reply = rt.engine.answer_choice(chosen_entry, day=rt.settings.today())
-            if reply is None:
-                reply = rt.engine.answer(text, turn, day=rt.settings.today())
-            now = utcnow()
-            inbound = models.Message(conversation_id=conv_id, direction="in", author="citizen", text=text,
-                                     created_at=now, outcome=reply.outcome, entry_id=reply.entry_id,
-                                     score=round(reply.score, 4), candidates=reply.candidates,
-                                     scores={"details": reply.details, "reason": reply.reason,
-                                             "used_context": reply.used_context})
-            session.add(inbound)
-            session.flush()
-            session.add(models.Message(conversation_id=conv_id, direction="out", author="bot", text=reply.text,
-                                       created_at=now, outcome=reply.outcome, entry_id=reply.entry_id))
-            escalation = None
-            if reply.outcome in (ESCALATED, HANDOFF):
-                escalation = models.Escalation(conversation_id=conv_id, message_id=inbound.id, kind=reply.outcome,
-                                               reason=reply.reason[:200])
-                session.add(escalation)
-                # staff take it from here: the bot stays silent until released or the quiet time passes
-                conv.bot_paused_until = now + dt.timedelta(hours=rt.settings.bot_quiet_hours)
-            if reply.outcome in ("answered", "clarify"):
-                nxt = reply.next_turn(text)
-                conv.last_entry_id, conv.last_text, conv.last_choices = nxt.entry_id, nxt.text, nxt.choices
-            elif reply.outcome != "smalltalk":
-                conv.last_entry_id, conv.last_text, conv.last_choices = None, None, []
-            conv.last_answer_message_id = inbound.id if reply.outcome == "answered" else None
-            conv.updated_at = now
-            conv.last_inbound_at = now
-            if platform_message_id:
-                conv.last_platform_message_id = platform_message_id
-            session.add(conv)
+        with _conversation_lock(channel, external_id), Session(self.runtime.db) as session:
+            conv = storage.find_conversation(session, channel, external_id)
+            conv = conv or models.Conversation(channel=channel, external_id=external_id)
+            reply = self.reply_for(conv, text, chosen_entry)
+            done = self.record_turn(session, conv, text, reply, platform_message_id)
             session.commit()
-            return Handled(reply, conv_id, inbound.id, escalation.id if escalation else None)
+            return done
+
+    def reply_for(self, conv: models.Conversation, text: str, chosen_entry: str | None = None) -> Reply:
+        """The bot's reply to `text` in the context of the conversation's previous turn."""
+        rt = self.runtime
+        turn = Turn(entry_id=conv.last_entry_id, text=conv.last_text, choices=list(conv.last_choices or []))
+        reply = None
+        if chosen_entry:
+            reply = rt.engine.answer_choice(chosen_entry, day=rt.settings.today())
+        if reply is None:
+            reply = rt.engine.answer(text, turn, day=rt.settings.today())
+        return reply
+
+    def record_turn(self, session: Session, conv: models.Conversation, text: str, reply: Reply,
+                    platform_message_id: str | None = None) -> Handled:
+        """Store the citizen's message, the bot's reply, any escalation and the new context (no commit)."""
+        rt = self.runtime
+        now = utcnow()
+        if conv.id is None:
+            session.add(conv)
+            session.flush()
+        conv_id = conv.id
+        inbound = models.Message(conversation_id=conv_id, direction="in", author="citizen", text=text,
+                                 created_at=now, outcome=reply.outcome, entry_id=reply.entry_id,
+                                 score=round(reply.score, 4), candidates=reply.candidates,
+                                 scores={"details": reply.details, "reason": reply.reason,
+                                         "used_context": reply.used_context})
+        session.add(inbound)
+        session.flush()
+        session.add(models.Message(conversation_id=conv_id, direction="out", author="bot", text=reply.text,
+                                   created_at=now, outcome=reply.outcome, entry_id=reply.entry_id))
+        escalation = None
+        if reply.outcome in (ESCALATED, HANDOFF):
+            escalation = models.Escalation(conversation_id=conv_id, message_id=inbound.id, kind=reply.outcome,
+                                           reason=reply.reason[:200])
+            session.add(escalation)
+            # staff take it from here: the bot stays silent until released or the quiet time passes
+            conv.bot_paused_until = now + dt.timedelta(hours=rt.settings.bot_quiet_hours)
+        if reply.outcome in ("answered", "clarify"):
+            nxt = reply.next_turn(text)
+            conv.last_entry_id, conv.last_text, conv.last_choices = nxt.entry_id, nxt.text, nxt.choices
+        elif reply.outcome != "smalltalk":
+            conv.last_entry_id, conv.last_text, conv.last_choices = None, None, []
+        conv.last_answer_message_id = inbound.id if reply.outcome == "answered" else None
+        conv.updated_at = now
+        conv.last_inbound_at = now
+        if platform_message_id:
+            conv.last_platform_message_id = platform_message_id
+        session.add(conv)
+        session.flush()
+        return Handled(reply, conv_id, inbound.id, escalation.id if escalation else None)

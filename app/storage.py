@@ -118,17 +118,20 @@ def load_kb(session: Session) -> KnowledgeBase:
 # --- Conversations -----------------------------------------------------------------
 
 
-def get_conversation(session: Session, channel: str, external_id: str) -> models.Conversation:
-    conv = session.exec(
+def find_conversation(session: Session, channel: str, external_id: str) -> models.Conversation | None:
+    return session.exec(
         select(models.Conversation).where(models.Conversation.channel == channel,
                                           models.Conversation.external_id == external_id)
     ).first()
-    if conv is None:
-        conv = models.Conversation(channel=channel, external_id=external_id)
-        session.add(conv)
-        session.commit()
-        session.refresh(conv)
-    return conv
+
+
+def find_conversations(session: Session, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], models.Conversation]:
+    """The existing conversations among (channel, external id) pairs, in one query."""
+    if not pairs:
+        return {}
+    rows = session.exec(select(models.Conversation)
+                        .where(models.Conversation.external_id.in_(sorted({ext for _, ext in pairs}))))
+    return {(c.channel, c.external_id): c for c in rows if (c.channel, c.external_id) in pairs}
 
 
 def conversation_messages(session: Session, conversation_id: int) -> list[models.Message]:

@@ -41,6 +41,15 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc); NaN elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
 def questions() -> list[str]:
     from app.knowledge import load_directory
 
@@ -182,9 +191,12 @@ def main() -> int:
         print(f"workers: {args.workers or 'in the web process'}")
         print(f"sending {int(args.rate * args.seconds)} webhooks at {args.rate:.0f}/s for {args.seconds:.0f} s "
               f"({args.redeliver:.0%} delivered twice) to {app_url}")
+        procs = {"web": [proc] if proc else [], "workers": workers}
+        cpu_before = {k: sum(cpu_seconds(p.pid) for p in ps) for k, ps in procs.items()}
         acks, statuses, sent_at, elapsed = asyncio.run(
             send_all(app_url, args.rate, args.seconds, args.redeliver, texts, run_id))
         replies, finished = collect(fake_url, sent_at, args.drain)
+        cpu_used = {k: sum(cpu_seconds(p.pid) for p in ps) - cpu_before[k] for k, ps in procs.items()}
     finally:
         for p in [*workers, proc]:
             if p is not None:
@@ -207,6 +219,8 @@ def main() -> int:
               f"p99 {percentile(e2e, 0.99):.0f} ms")
     print(f"replies: {len(replies)} citizens answered; throughput {len(replies) / max(last - first, 1e-9):.0f} "
           f"answered messages/s over {last - first:.1f} s")
+    if proc is not None and sent_at:
+        print("CPU per message: " + ", ".join(f"{k} {1000 * v / len(sent_at):.1f} ms" for k, v in cpu_used.items() if v == v))
     print(f"lost: {len(lost)}; duplicated: {len(duplicated)}")
     return 0 if not lost and not duplicated else 1
 
