@@ -233,6 +233,13 @@ class Delivery:
             conversations = storage.find_conversations(session, {(r.channel, r.user_id) for r in records})
             replies = {r.id: self._answer(r, conversations.get((r.channel, r.user_id))) for r in records}
             try:
+                # the batch's new conversations in one insert, so that nothing below needs a flush
+                new = {(r.channel, r.user_id): models.Conversation(channel=r.channel, external_id=r.user_id)
+                       for r in records if r.kind != OWN_ECHO and (r.channel, r.user_id) not in conversations}
+                if new:
+                    session.add_all(new.values())
+                    session.flush()
+                    conversations.update(new)
                 for record in records:
                     self._handle(session, record, conversations.get((record.channel, record.user_id)), replies[record.id])
                     record.status, record.error, record.attempts = "done", "", record.attempts + 1
@@ -338,11 +345,12 @@ class Delivery:
             self._enqueue(session, conv, OutgoingMessage(text), "bot")
             return
         helpful = self._feedback(record)
-        if helpful is not None and conv.last_answer_message_id:
-            answered = session.get(models.Message, conv.last_answer_message_id)
-            session.add(models.Feedback(conversation_id=conv_id, message_id=conv.last_answer_message_id,
-                                        entry_id=answered.entry_id if answered else None, helpful=helpful))
-            conv.last_answer_message_id = None
+        answered = self._last_answered(session, conv_id) if helpful is not None else None
+        if answered is not None:
+            # about the bot's latest answer; the feedback message below ends that turn, so a second
+            # "Hữu ích" is read as an ordinary message
+            session.add(models.Feedback(conversation_id=conv_id, message_id=answered.id, entry_id=answered.entry_id,
+                                        helpful=helpful))
             text = ("Cảm ơn bạn đã góp ý!" if helpful else
                     "Cảm ơn bạn đã góp ý. Bạn có thể nhắn lại câu hỏi chi tiết hơn, hoặc nhắn \"gặp cán bộ\" "
                     "để được cán bộ trả lời.")
@@ -358,6 +366,14 @@ class Delivery:
         self._enqueue(session, conv,
                       OutgoingMessage(reply.body, _choices(reply), reply.choices_prompt, feedback=reply.outcome == "answered"),
                       "bot", escalation_id=done.escalation_id)
+
+    @staticmethod
+    def _last_answered(session: Session, conv_id: int) -> models.Message | None:
+        """The citizen's latest message, if the bot answered it."""
+        last = session.exec(select(models.Message)
+                            .where(models.Message.conversation_id == conv_id, models.Message.direction == "in")
+                            .order_by(models.Message.id.desc()).limit(1)).first()
+        return last if last is not None and last.outcome == "answered" else None
 
     @staticmethod
     def _feedback(record: models.InboundRecord) -> bool | None:
@@ -377,8 +393,10 @@ class Delivery:
             if conv is None:
                 raise NoSuchConversation(f"no conversation {conversation_id}")
             rows = self._enqueue(session, conv, message, author, escalation_id)
+            session.flush()
+            ids = [row.id for row in rows]
             session.commit()
-            return [row.id for row in rows]
+            return ids
 
     def _enqueue(self, session: Session, conv: models.Conversation, message: OutgoingMessage, author: str,
                  escalation_id: int | None = None) -> list[models.OutboxMessage]:
@@ -399,7 +417,6 @@ class Delivery:
                                              reply_to=reply_to, escalation_id=escalation_id))
             reply_to = None
         session.add_all(rows)
-        session.flush()
         self._wake_outbox.set()
         return rows
 
@@ -413,8 +430,10 @@ class Delivery:
             session.add(models.Message(conversation_id=conversation_id, direction="out", author="staff", text=text))
             conv.bot_paused_until = utcnow() + dt.timedelta(hours=self.settings.bot_quiet_hours)
             session.add(conv)
+            session.flush()
+            ids = [row.id for row in rows]
             session.commit()
-            return [row.id for row in rows]
+            return ids
 
     def release(self, conversation_id: int) -> None:
         """Hand the conversation back to the bot."""

@@ -68,8 +68,6 @@ class Conversation(SQLModel, table=True):
     last_entry_id: str | None = Field(default=None, max_length=80)
     last_text: str | None = Field(default=None, sa_column=Column(Text))
     last_choices: list[str] | None = Field(default=None, sa_column=Column(JSON))
-    # the last message the bot answered, for "Hữu ích / Chưa đúng" feedback
-    last_answer_message_id: int | None = None
     # silent while staff handle it: after a handoff, an escalation or a staff reply
     bot_paused_until: dt.datetime | None = None
     # the platform id of the citizen's last message (Zalo quotes it in replies)

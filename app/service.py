@@ -100,8 +100,12 @@ def _conversation_lock(channel: str, external_id: str) -> threading.Lock:
 class Handled:
     reply: Reply
     conversation_id: int
-    message_id: int  # the citizen's message
-    escalation_id: int | None = None
+    message: models.Message  # the citizen's message (its id is set once the session flushes)
+    escalation: models.Escalation | None = None
+
+    @property
+    def escalation_id(self) -> int | None:
+        return self.escalation.id if self.escalation is not None else None
 
 
 class ConversationService:
@@ -154,14 +158,15 @@ class ConversationService:
                                  scores={"details": reply.details, "reason": reply.reason,
                                          "used_context": reply.used_context})
         session.add(inbound)
-        session.flush()
         session.add(models.Message(conversation_id=conv_id, direction="out", author="bot", text=reply.text,
                                    created_at=now, outcome=reply.outcome, entry_id=reply.entry_id))
         escalation = None
         if reply.outcome in (ESCALATED, HANDOFF):
+            session.flush()  # the escalation points at the citizen's message
             escalation = models.Escalation(conversation_id=conv_id, message_id=inbound.id, kind=reply.outcome,
                                            reason=reply.reason[:200])
             session.add(escalation)
+            session.flush()  # staff see it, and a failed send is recorded on it, by id
             # staff take it from here: the bot stays silent until released or the quiet time passes
             conv.bot_paused_until = now + dt.timedelta(hours=rt.settings.bot_quiet_hours)
         if reply.outcome in ("answered", "clarify"):
@@ -169,11 +174,9 @@ class ConversationService:
             conv.last_entry_id, conv.last_text, conv.last_choices = nxt.entry_id, nxt.text, nxt.choices
         elif reply.outcome != "smalltalk":
             conv.last_entry_id, conv.last_text, conv.last_choices = None, None, []
-        conv.last_answer_message_id = inbound.id if reply.outcome == "answered" else None
         conv.updated_at = now
         conv.last_inbound_at = now
         if platform_message_id:
             conv.last_platform_message_id = platform_message_id
         session.add(conv)
-        session.flush()
-        return Handled(reply, conv_id, inbound.id, escalation.id if escalation else None)
+        return Handled(reply, conv_id, inbound, escalation)

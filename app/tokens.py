@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from sqlalchemy.engine import Engine as DbEngine
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 
 REFRESH_AHEAD = dt.timedelta(hours=2)  # access tokens live 25 h: refresh proactively
 UNKNOWN_EXPIRY = dt.timedelta(hours=12)  # a token from the environment: assume it is half used
+# how long a process trusts its copy of the stored token before reading it again (another
+# process may have refreshed it; a send with a stale token gets -216 and refreshes anyway)
+CACHE_SECONDS = 5.0
 
 
 class StoredTokens:
@@ -32,6 +36,7 @@ class StoredTokens:
         self.channel = channel
         self.exchange = exchange
         self._lock = threading.Lock()
+        self._cached: tuple[str, dt.datetime, bool, float] | None = None  # token, expiry, refreshable, read at
 
     def seed(self, access_token: str, refresh_token: str) -> None:
         """Store the configured pair once; later pairs come from refreshes and win over the environment."""
@@ -50,12 +55,16 @@ class StoredTokens:
         return session.exec(query).first()
 
     def access_token(self) -> str:
-        with Session(self.db) as session:
-            row = self._row(session)
-            if row is None:
-                return ""
-            token, expires_at = row.access_token, aware(row.expires_at)
-        if expires_at - utcnow() < REFRESH_AHEAD and row.refresh_token:
+        cached = self._cached
+        if cached is None or time.monotonic() - cached[3] > CACHE_SECONDS:
+            with Session(self.db) as session:
+                row = self._row(session)
+                if row is None:
+                    return ""
+                cached = (row.access_token, aware(row.expires_at), bool(row.refresh_token), time.monotonic())
+            self._cached = cached
+        token, expires_at, refreshable, _ = cached
+        if expires_at - utcnow() < REFRESH_AHEAD and refreshable:
             try:
                 return self.refresh(token)
             except OAuthError as exc:
@@ -68,6 +77,7 @@ class StoredTokens:
             if row is None:
                 raise OAuthError("no token stored for " + self.channel)
             if row.access_token != stale_access_token and aware(row.expires_at) - utcnow() >= REFRESH_AHEAD:
+                self._cached = (row.access_token, aware(row.expires_at), True, time.monotonic())
                 return row.access_token  # another worker refreshed while we waited
             try:
                 pair = self.exchange(row.refresh_token)
@@ -75,6 +85,7 @@ class StoredTokens:
                 row.last_error = str(exc)[:500]
                 session.add(row)
                 session.commit()
+                self._cached = None
                 log.error("%s token refresh failed, staff must re-authorise the app: %s", self.channel, exc)
                 raise
             row.access_token, row.refresh_token = pair.access_token, pair.refresh_token
@@ -84,5 +95,6 @@ class StoredTokens:
             row.last_error = ""
             session.add(row)
             session.commit()  # the new single-use refresh token is safe before anything uses the pair
+            self._cached = (pair.access_token, aware(row.expires_at), True, time.monotonic())
             log.info("%s access token refreshed", self.channel)
             return pair.access_token

@@ -89,6 +89,19 @@ def start_app(env: dict[str, str], port: int, log_path: Path) -> subprocess.Pope
     raise SystemExit("app did not start")
 
 
+def wait_healthy(url: str, proc: subprocess.Popen) -> None:
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{url} exited")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not start")
+
+
 async def send_all(app_url: str, rate: float, seconds: float, redeliver: float, texts: list[str], run_id: str):
     rng = random.Random(7)
     total = int(rate * seconds)
@@ -166,7 +179,7 @@ def main() -> int:
 
     texts = questions()
     run_id = f"{random.randrange(10**6):06d}"
-    fake_server = None
+    fake_proc = None
     proc = None
     workers: list[subprocess.Popen] = []
     tmp = tempfile.TemporaryDirectory()
@@ -174,8 +187,16 @@ def main() -> int:
         if args.app:
             app_url, fake_url = args.app.rstrip("/"), args.fake.rstrip("/")
         else:
-            fake_server = fp.FakePlatformsServer(fp.FakeConfig(zalo_rps=0, messenger_rps=0)).start()
-            fake_url = fake_server.url
+            # the fake platforms run in their own process, so that the load generator here and the
+            # fake's handling of the replies do not share one interpreter lock
+            with __import__("socket").socket() as s:
+                s.bind(("127.0.0.1", 0))
+                fake_port = s.getsockname()[1]
+            fake_proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "fake_platforms.py"), "serve",
+                                          "--port", str(fake_port), "--zalo-rps", "0", "--messenger-rps", "0"],
+                                         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            fake_url = f"http://127.0.0.1:{fake_port}"
+            wait_healthy(fake_url + "/_fake/sent", fake_proc)
             with __import__("socket").socket() as s:
                 s.bind(("127.0.0.1", 0))
                 port = s.getsockname()[1]
@@ -202,8 +223,9 @@ def main() -> int:
             if p is not None:
                 p.terminate()
                 p.wait(timeout=15)
-        if fake_server is not None:
-            fake_server.stop()
+        if fake_proc is not None:
+            fake_proc.terminate()
+            fake_proc.wait(timeout=15)
         tmp.cleanup()
 
     lost = [u for u in sent_at if u not in replies]
