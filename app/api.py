@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             else:
                 log.warning("channel %s disabled: %s", name, DISABLED[name])
         if settings.run_workers:
-            delivery.start(alone=True)
+            delivery.start(alone=not settings.shared_database)
         yield
         delivery.stop()
 

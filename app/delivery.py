@@ -44,8 +44,8 @@ from webhooks.base import (
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 300.0
-# a claim older than this belongs to a worker that died (sends time out long before)
-STALE_CLAIM = 120.0
+FLOOD_NOTICE = ("Bạn đã gửi nhiều tin nhắn trong thời gian ngắn. Các tin nhắn đã được ghi nhận; "
+                "vui lòng chờ khoảng một phút rồi gửi lại câu hỏi để được trả lời.")
 _FEEDBACK_WORDS = {"huu ich": True, "chua dung": False}
 
 
@@ -231,7 +231,9 @@ class Delivery:
         with Session(self.db) as session:
             records = list(session.exec(select(table).where(table.id.in_(claimed)).order_by(table.id)))
             conversations = storage.find_conversations(session, {(r.channel, r.user_id) for r in records})
-            replies = {r.id: self._answer(r, conversations.get((r.channel, r.user_id))) for r in records}
+            flood = self._flooding(session, records)
+            replies = {r.id: None if r.id in flood else self._answer(r, conversations.get((r.channel, r.user_id)))
+                       for r in records}
             try:
                 # the batch's new conversations in one insert, so that nothing below needs a flush
                 new = {(r.channel, r.user_id): models.Conversation(channel=r.channel, external_id=r.user_id)
@@ -241,7 +243,8 @@ class Delivery:
                     session.flush()
                     conversations.update(new)
                 for record in records:
-                    self._handle(session, record, conversations.get((record.channel, record.user_id)), replies[record.id])
+                    self._handle(session, record, conversations.get((record.channel, record.user_id)), replies[record.id],
+                                 flood.get(record.id))
                     record.status, record.error, record.attempts = "done", "", record.attempts + 1
                     session.add(record)
                 session.commit()
@@ -259,7 +262,7 @@ class Delivery:
             record = session.get(table, record_id)
             try:
                 conv = storage.find_conversation(session, record.channel, record.user_id)
-                self._handle(session, record, conv, reply)
+                self._handle(session, record, conv, reply, self._flooding(session, [record]).get(record_id))
                 record.status, record.error = "done", ""
             except Exception as exc:
                 log.exception("inbound event %s failed", record_id)
@@ -285,6 +288,28 @@ class Delivery:
             session.commit()
         return sorted(got)
 
+    def _flooding(self, session: Session, records: list[models.InboundRecord]) -> dict[int, str]:
+        """Events from citizens over their per-minute limit: the first one over gets a notice
+        ("notice"), the rest no reply ("drop") until a minute has passed. Decided before any answering."""
+        limit = self.settings.citizen_messages_per_minute
+        counted = [r for r in records if r.kind in (TEXT, NON_TEXT)]
+        if limit <= 0 or not counted:
+            return {}
+        table = models.InboundRecord
+        window = dt.timedelta(minutes=1)
+        since = min(aware(r.received_at) for r in counted) - window
+        recent = session.exec(select(table.channel, table.user_id, table.id, table.received_at)
+                              .where(table.user_id.in_({r.user_id for r in counted}), table.received_at >= since,
+                                     table.kind.in_((TEXT, NON_TEXT)))).all()
+        verdicts = {}
+        for r in counted:
+            at = aware(r.received_at)
+            n = sum(1 for channel, user, rid, received in recent
+                    if channel == r.channel and user == r.user_id and rid <= r.id and at - window <= aware(received) <= at)
+            if n > limit:
+                verdicts[r.id] = "notice" if n == limit + 1 else "drop"
+        return verdicts
+
     def _answer(self, record: models.InboundRecord, conv: models.Conversation | None) -> Reply | None:
         """The engine's reply to a text event, worked out before any write; None where none is needed."""
         if record.kind != TEXT or self._feedback(record) is not None:
@@ -300,7 +325,7 @@ class Delivery:
         return record.payload if record.payload and record.payload in self.runtime.engine.kb.entries else None
 
     def _handle(self, session: Session, record: models.InboundRecord, conv: models.Conversation | None,
-                reply: Reply | None) -> None:
+                reply: Reply | None, flood: str | None = None) -> None:
         """Store what an event means for its conversation and queue the bot's reply (no commit)."""
         now = utcnow()
         if record.kind == OWN_ECHO:
@@ -330,6 +355,14 @@ class Delivery:
         if paused:
             text = record.text or "[tin nhắn không phải chữ]"
             session.add(models.Message(conversation_id=conv_id, direction="in", author="citizen", text=text))
+            return
+        if flood is not None:
+            # stored for staff, never answered by the engine; one notice per flood
+            session.add(models.Message(conversation_id=conv_id, direction="in", author="citizen",
+                                       text=record.text or "[tin nhắn không phải chữ]", outcome="flood"))
+            if flood == "notice":
+                session.add(models.Message(conversation_id=conv_id, direction="out", author="bot", text=FLOOD_NOTICE))
+                self._enqueue(session, conv, OutgoingMessage(FLOOD_NOTICE), "bot")
             return
         if record.kind == FOLLOW:
             welcome = self.runtime.engine.welcome()
@@ -545,7 +578,7 @@ class Delivery:
     def start(self, inbound: bool = True, outbox: bool = True, alone: bool = True) -> None:
         """`alone`: no other worker process shares this database, so everything in flight is ours
         to take back now; otherwise only stale claims are, periodically."""
-        self.recover(0.0 if alone else STALE_CLAIM)
+        self.recover(0.0 if alone else self.settings.claim_timeout_seconds)
         loops = ([(self.process_pending, self._wake_inbound)] if inbound else []) + \
                 ([(self.send_due, self._wake_outbox)] if outbox else [])
         for target, wake in loops:
@@ -569,10 +602,11 @@ class Delivery:
     def _loop(self, work, wake: threading.Event) -> None:
         last_recovery = 0.0
         while not self._stop.is_set():
-            if time.monotonic() - last_recovery > STALE_CLAIM / 2:
+            stale = self.settings.claim_timeout_seconds
+            if time.monotonic() - last_recovery > stale / 2:
                 last_recovery = time.monotonic()
                 try:
-                    self.recover(STALE_CLAIM)  # claims of a worker that died meanwhile
+                    self.recover(stale)  # claims of a worker that died meanwhile
                 except Exception:
                     log.exception("recovery failed")
             try:

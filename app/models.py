@@ -112,7 +112,7 @@ class InboundRecord(SQLModel, table=True):
     channel: str = Field(max_length=20)
     dedupe_key: str = Field(max_length=250)
     kind: str = Field(max_length=20)
-    user_id: str = Field(max_length=120)
+    user_id: str = Field(max_length=120, index=True)
     text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     payload: str | None = Field(default=None, sa_column=Column(Text))
     platform_message_id: str | None = Field(default=None, max_length=200, index=True)

@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     bot_quiet_hours: float = 24.0
     # Start the inbound and outbox workers inside the web process
     run_workers: bool = True
+    # Several app instances or `bhxh-bot worker` processes share this database: at start-up only
+    # claims older than claim_timeout_seconds are taken back (a lone instance takes back all of its own)
+    shared_database: bool = False
+    # a claimed event or send older than this belongs to a worker that died (sends time out long before)
+    claim_timeout_seconds: float = 120.0
+    # A citizen sending more than this many messages a minute gets one notice, then is not
+    # answered until the minute has passed (the messages are still stored)
+    citizen_messages_per_minute: int = 20
 
     @property
     def zalo_enabled(self) -> bool:

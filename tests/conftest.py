@@ -141,3 +141,13 @@ def server(database_url, tmp_path):
     app = AppServer(database_url, tmp_path / "server.log", ADMIN_API_TOKEN=token).start()
     yield {"url": app.url, "token": token, "database_url": database_url, "log": app.log_path}
     app.stop()
+
+
+@pytest.fixture
+def fake():
+    """The fake Zalo and Meta platforms (scripts/fake_platforms.py) on a loopback port, without rate limits."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import fake_platforms as fp
+
+    with fp.FakePlatformsServer(fp.FakeConfig(zalo_rps=0, messenger_rps=0)) as server:
+        yield server

@@ -20,12 +20,6 @@ import fake_platforms as fp  # noqa: E402
 TOKEN = "test-admin-token"
 
 
-@pytest.fixture
-def fake():
-    with fp.FakePlatformsServer(fp.FakeConfig(zalo_rps=0, messenger_rps=0)) as server:
-        yield server
-
-
 def app_env(fake_url: str, **extra: str) -> dict[str, str]:
     env = dict(
         ADMIN_API_TOKEN=TOKEN,
