@@ -288,6 +288,21 @@ class Delivery:
             session.commit()
         return sorted(got)
 
+    @staticmethod
+    def _settle_doubt(session: Session, record: models.InboundRecord, now: dt.datetime) -> None:
+        """An echo of a send cut off by a crash proves it arrived: the oldest such send to this
+        citizen with the same text is marked sent instead of being sent again."""
+        table = models.OutboxMessage
+        doubtful = session.exec(select(table).where(table.channel == record.channel, table.recipient == record.user_id,
+                                                    table.in_doubt.is_(True), table.status == "pending")
+                                .order_by(table.id)).all()
+        for row in doubtful:
+            if (row.payload or {}).get("text") == record.text:
+                row.status, row.in_doubt, row.sent_at, row.echoed_at = "sent", False, now, now
+                row.platform_message_id = row.platform_message_id or record.platform_message_id
+                session.add(row)
+                return
+
     def _flooding(self, session: Session, records: list[models.InboundRecord]) -> dict[int, str]:
         """Events from citizens over their per-minute limit: the first one over gets a notice
         ("notice"), the rest no reply ("drop") until a minute has passed. Decided before any answering."""
@@ -335,6 +350,7 @@ class Delivery:
                              .where(models.OutboxMessage.channel == record.channel,
                                     models.OutboxMessage.platform_message_id == record.platform_message_id)
                              .values(echoed_at=now))
+            self._settle_doubt(session, record, now)
             return
         if conv is None:
             conv = models.Conversation(channel=record.channel, external_id=record.user_id)
@@ -523,6 +539,7 @@ class Delivery:
 
     def _record_send(self, session: Session, row: models.OutboxMessage, result: SendResult) -> None:
         row.attempts += 1
+        row.in_doubt = False
         if result.ok:
             row.status, row.sent_at = "sent", utcnow()
             row.platform_message_id = result.platform_message_id
@@ -564,12 +581,20 @@ class Delivery:
 
         With `older_than`, only claims older than that many seconds are taken back, so that a
         live worker in another process keeps what it is working on."""
-        cutoff = utcnow() - dt.timedelta(seconds=older_than)
-        taken = 0
+        now = utcnow()
+        cutoff = now - dt.timedelta(seconds=older_than)
         with Session(self.db) as session:
-            for table, status in ((models.InboundRecord, "working"), (models.OutboxMessage, "sending")):
-                stale = (table.claimed_at.is_(None)) | (table.claimed_at <= cutoff)
-                taken += session.exec(update(table).where(table.status == status, stale).values(status="pending")).rowcount
+            # an event's effects commit together with its status, so one still "working" had none
+            inbound, outbox = models.InboundRecord, models.OutboxMessage
+            taken = session.exec(update(inbound).where(inbound.status == "working",
+                                                       inbound.claimed_at.is_(None) | (inbound.claimed_at <= cutoff))
+                                 .values(status="pending")).rowcount
+            # a send may have reached the platform before the crash: wait for its echo first
+            taken += session.exec(update(outbox).where(outbox.status == "sending",
+                                                       outbox.claimed_at.is_(None) | (outbox.claimed_at <= cutoff))
+                                  .values(status="pending", in_doubt=True,
+                                          next_attempt_at=now + dt.timedelta(seconds=self.settings.send_doubt_seconds))
+                                  ).rowcount
             session.commit()
         if taken:
             log.warning("took back %d events or sends left in flight", taken)

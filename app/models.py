@@ -148,6 +148,9 @@ class OutboxMessage(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow)
     sent_at: dt.datetime | None = None
     echoed_at: dt.datetime | None = None  # the platform's echo of this send came back
+    # a send cut off by a crash: it may have reached the citizen. Its echo settles it; without an
+    # echo it is sent again once SEND_DOUBT_SECONDS have passed
+    in_doubt: bool = False
     escalation_id: int | None = Field(default=None, foreign_key="escalation.id")
 
 

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     shared_database: bool = False
     # a claimed event or send older than this belongs to a worker that died (sends time out long before)
     claim_timeout_seconds: float = 120.0
+    # a send cut off by a crash waits this long for the platform's echo (which proves it arrived)
+    # before it is sent again; platforms redeliver webhooks the app missed while it was down
+    send_doubt_seconds: float = 90.0
     # A citizen sending more than this many messages a minute gets one notice, then is not
     # answered until the minute has passed (the messages are still stored)
     citizen_messages_per_minute: int = 20

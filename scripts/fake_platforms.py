@@ -108,7 +108,7 @@ GET  /_fake/fail                                     pending injected failures
 POST /_fake/fail     {"platform","mode","count"=1,"seconds"?,"deliver"?=false}   queue failures (count 0 clears)
 POST /_fake/down     {"platform": zalo|zalo_oauth|messenger|all, "down": true|false}   outage: answers 503
 POST /_fake/expire_access_token                      current Zalo access token -> -220 from now on
-POST /_fake/config   {"echo_zalo_to","echo_messenger_to","echo_delay","zalo_rps","messenger_rps"}
+POST /_fake/config   {"echo_zalo_to","echo_messenger_to","echo_delay","echo_retry_delays","zalo_rps","messenger_rps"}
 POST /_fake/staff_reply {"platform","recipient","text","admin_id"?}   echo of a reply typed in the platform inbox
 POST /_fake/reset                                    back to the start-up state (records, failures, tokens, config)
 """
@@ -132,6 +132,9 @@ class FakeConfig:
     echo_zalo_to: str | None = None  # e.g. http://127.0.0.1:8000/webhooks/zalo
     echo_messenger_to: str | None = None  # e.g. http://127.0.0.1:8000/webhooks/facebook
     echo_delay: float = 0.05  # seconds between an accepted send and its echo webhook
+    # both platforms deliver a webhook again when the app does not answer 200 (Zalo from 30 s, Meta
+    # from about 20 s, for hours: channels.md 1.4 and 2.4); here the delays between attempts, shortened
+    echo_retry_delays: str = "1,2,4,8,15"
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -550,13 +553,19 @@ def create_app(config: FakeConfig | None = None) -> FastAPI:
         async def deliver() -> None:
             await asyncio.sleep(state.config.echo_delay)
             entry = {"platform": platform, "url": url, "message_id": message_id, "at": round(time.time(), 3),
-                     "status": None, "error": None, "body": json.loads(raw)}
+                     "status": None, "error": None, "attempts": 0, "body": json.loads(raw)}
             state.echoes.append(entry)
-            try:
-                r = await clients["echo"].post(url, content=raw, headers=headers)
-                entry["status"] = r.status_code
-            except Exception as exc:  # the app may be down: that is its problem, not ours
-                entry["error"] = f"{type(exc).__name__}: {exc}"
+            delays = [float(d) for d in str(state.config.echo_retry_delays or "").split(",") if d.strip()]
+            for wait in [0.0, *delays]:
+                await asyncio.sleep(wait)
+                entry["attempts"] += 1
+                try:
+                    r = await clients["echo"].post(url, content=raw, headers=headers)
+                    entry["status"], entry["error"] = r.status_code, None
+                    if r.status_code == 200:
+                        return
+                except Exception as exc:  # the app may be down: delivered again later, as the platforms do
+                    entry["error"] = f"{type(exc).__name__}: {exc}"
 
         task = asyncio.get_running_loop().create_task(deliver())
         state.echo_tasks.add(task)
@@ -926,7 +935,7 @@ def create_app(config: FakeConfig | None = None) -> FastAPI:
     @app.post("/_fake/config")
     async def set_config(request: Request) -> Response:
         data = await json_body(request)
-        allowed = {"echo_zalo_to", "echo_messenger_to", "echo_delay", "zalo_rps", "messenger_rps"}
+        allowed = {"echo_zalo_to", "echo_messenger_to", "echo_delay", "echo_retry_delays", "zalo_rps", "messenger_rps"}
         unknown = set(data) - allowed
         if unknown:
             return bad(f"unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
