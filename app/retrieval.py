@@ -153,36 +153,60 @@ class Index:
                                         sublinear_tf=True, min_df=1, dtype=np.float32)
         # column (posting-list) form: a query reads only its own terms' postings
         self.word_csc = self.word_vec.fit_transform(self.keys).tocsc()
-        # hashed character n-grams: no vocabulary to hold in memory, and built in chunks so that a
-        # large knowledge base never has all its n-gram strings alive at once
+        # hashed character n-grams: no vocabulary to hold in memory. Two passes over chunks of
+        # questions (document frequencies, then the weighted rows written straight into the final
+        # arrays), so that a large knowledge base never holds more than one chunk besides the result
         hashing = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), n_features=2**20, alternate_sign=False,
                                     norm=None, dtype=np.float32)
-        chunks = [hashing.transform(self.keys[i : i + 5000]) for i in range(0, len(self.keys), 5000)]
+        step = 5000
         df = np.zeros(hashing.n_features, dtype=np.int64)
-        for chunk in chunks:
+        nnz = 0
+        for i in range(0, len(self.keys), step):
+            chunk = hashing.transform(self.keys[i : i + step])
             df += np.bincount(chunk.indices, minlength=hashing.n_features)
+            nnz += chunk.nnz
         idf = TfidfTransformer(sublinear_tf=True)
         idf.idf_ = np.log((1 + len(self.keys)) / (1 + df)) + 1  # sklearn's smoothed idf, computed chunk by chunk
+        del df
         self.query = QueryVectors(self.word_vec, hashing, idf.idf_)
-        weighted = []
-        while chunks:
-            weighted.append(idf.transform(chunks.pop(0)).astype(np.float32))
+        data = np.empty(nnz, dtype=np.float32)
+        indices = np.empty(nnz, dtype=np.int32)
+        indptr = np.zeros(len(self.keys) + 1, dtype=np.int64)
+        at = 0
+        for i in range(0, len(self.keys), step):
+            chunk = idf.transform(hashing.transform(self.keys[i : i + step])).tocsr()
+            data[at : at + chunk.nnz] = chunk.data
+            indices[at : at + chunk.nnz] = chunk.indices
+            indptr[i + 1 : i + 1 + chunk.shape[0]] = chunk.indptr[1:] + at
+            at += chunk.nnz
+            del chunk
+        weighted = sparse.csr_matrix((data, indices, indptr), shape=(len(self.keys), hashing.n_features))
+        del data, indices, indptr
         # a small knowledge base is scored whole, through the query's n-gram columns; a large one
         # row by row over its shortlist
         self._score_all = len(self.labels) <= SHORTLIST_ALL
-        self.char_matrix = sparse.vstack(weighted, format="csc" if self._score_all else "csr")
+        self.char_matrix = weighted.tocsc() if self._score_all else weighted
         del weighted
         self.vocabulary = sorted({tok for key in self.keys for tok in key.split()})
         self._vocab_set = set(self.vocabulary)
         self._ends = np.r_[starts[1:], len(self.documents)]
         self.embeddings = None
         if self.encoder is not None:
-            vectors = self._encode(self.keys)
-            sums = np.add.reduceat(vectors, self._starts, axis=0)
-            self.centroids = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
-            # half precision at rest; the few shortlisted rows are widened per query
-            self.embeddings = vectors if self._score_all else vectors.astype(np.float16)
-            del vectors
+            # encoded in chunks straight into the stored array: half precision at rest for a large
+            # knowledge base (the few shortlisted rows are widened per query)
+            step = 20000
+            sums = None
+            for i in range(0, len(self.keys), step):
+                vectors = self._encode(self.keys[i : i + step])
+                if sums is None:
+                    sums = np.zeros((len(self.labels), vectors.shape[1]), dtype=np.float32)
+                    self.embeddings = np.empty((len(self.keys), vectors.shape[1]),
+                                               dtype=np.float32 if self._score_all else np.float16)
+                self.embeddings[i : i + len(vectors)] = vectors
+                np.add.at(sums, self.doc_label[i : i + len(vectors)], vectors)
+                del vectors
+            if sums is not None:
+                self.centroids = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
         _release_free_memory()
         self._correct = lru_cache(maxsize=20000)(self._correct_token)
 
@@ -234,7 +258,9 @@ class Index:
             labels = self._shortlist(word, qvec)
             docs = np.concatenate([np.arange(self._starts[p], self._ends[p]) for p in labels])
             word = word[docs]
-            char = np.asarray(self.char_matrix[docs][:, char_idx] @ char_data).ravel()
+            query = np.zeros(self.char_matrix.shape[1], dtype=np.float32)
+            query[char_idx] = char_data
+            char = self.char_matrix[docs] @ query
             embeddings = self.embeddings[docs].astype(np.float32) if self.embeddings is not None else None
         w = self.weights
         sem = np.zeros_like(word)
