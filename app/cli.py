@@ -67,6 +67,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     _configure_logging(settings)
+    if args.nice and hasattr(os, "nice"):
+        os.nice(args.nice)
     runtime = Runtime.start(settings)
     delivery = Delivery(runtime, build_channels(runtime))
     delivery.idle_wait = args.poll
@@ -238,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--poll", type=float, default=0.05, help="seconds between database polls when idle")
     p.add_argument("--inbound-only", action="store_true")
     p.add_argument("--outbox-only", action="store_true")
+    p.add_argument("--nice", type=int, default=10,
+                   help="lower this process's CPU priority by N, so that webhook acknowledgements on the same "
+                        "machine never wait behind answering (0 to keep it)")
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("ask", help="answer one message and print the reply as the citizen sees it")
