@@ -199,14 +199,14 @@ def cmd_kb(args: argparse.Namespace) -> int:
             print("nothing imported: fix the errors above first", file=sys.stderr)
             return 1
         db = storage.make_engine(settings.database_url)
-        storage.init_db(db)
+        storage.init_db(db, upgrade=settings.db_upgrade_on_start)
         with Session(db) as session:
             storage.save_kb(session, kb, source=str(root.resolve()))
         print(f"imported {len(kb.entries)} entries and {len(kb.parameters.parameters)} parameters from {root}")
         return 0
     if args.kb_command == "export":
         db = storage.make_engine(settings.database_url)
-        storage.init_db(db)
+        storage.init_db(db, upgrade=settings.db_upgrade_on_start)
         with Session(db) as session:
             if storage.kb_is_empty(session):
                 print("error: the database holds no knowledge base; run `bhxh-bot kb import` first", file=sys.stderr)
@@ -224,6 +224,47 @@ def cmd_kb(args: argparse.Namespace) -> int:
             return 1
         print(kb.renderer(day).entry_message(entry))
         return 0
+    return 2
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from app import migrate
+
+    if args.db_command == "revision":
+        path = migrate.revision(args.message)
+        print(f"wrote {path}: read it, adjust it, and commit it with the model change")
+        return 0
+    settings = _settings(args)
+    db = storage.make_engine(settings.database_url)
+    try:
+        if args.db_command == "upgrade":
+            before, after = migrate.upgrade(db, args.revision)
+            print(f"database schema at revision {after}" + ("" if before == after else f" (was {before or 'empty'})"))
+            return 0
+        if args.db_command == "current":
+            have, want = migrate.current(db), migrate.head()
+            print(f"database: {have or 'none'}; newest: {want}" + ("" if have == want else " (run `bhxh-bot db upgrade`)"))
+            return 0 if have == want else 1
+        if args.db_command == "check":
+            have, want = migrate.current(db), migrate.head()
+            if have != want:
+                print(f"error: database at revision {have or 'none'}, newest is {want}: run `bhxh-bot db upgrade` first",
+                      file=sys.stderr)
+                return 1
+            diffs = migrate.check(db)
+            if diffs:
+                for diff in diffs:
+                    print(f"differs: {diff}", file=sys.stderr)
+                print("the models differ from the migrations: add one with `bhxh-bot db revision -m \"...\"`",
+                      file=sys.stderr)
+                return 1
+            print(f"ok: the database at revision {have} matches the models")
+            return 0
+    except migrate.SchemaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()
     return 2
 
 
@@ -276,6 +317,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--dir", help="knowledge base directory (default: knowledge_base/)")
     r.add_argument("--date", help="render as on this day (YYYY-MM-DD)")
     p.set_defaults(func=cmd_kb)
+
+    p = sub.add_parser("db", help="database schema: upgrade, current, check, revision")
+    db_sub = p.add_subparsers(dest="db_command", required=True)
+    u = db_sub.add_parser("upgrade", help="apply the migrations (adopts a database made before migrations)")
+    u.add_argument("revision", nargs="?", default="head")
+    db_sub.add_parser("current", help="print the database's revision and the newest one (exit 1 if behind)")
+    db_sub.add_parser("check", help="exit 1 if the migrated schema differs from the models")
+    rv = db_sub.add_parser("revision", help="write a new migration for model changes (developers)")
+    rv.add_argument("-m", "--message", required=True)
+    p.set_defaults(func=cmd_db)
     return parser
 
 

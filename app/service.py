@@ -62,7 +62,7 @@ class Runtime:
     @classmethod
     def start(cls, settings: Settings, encoder=None, load_model: bool = True) -> Runtime:
         db = storage.make_engine(settings.database_url)
-        storage.init_db(db)
+        storage.init_db(db, upgrade=settings.db_upgrade_on_start)
         with Session(db) as session:
             empty = storage.kb_is_empty(session)
         if empty:

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     # Semantic retrieval: "auto" loads the bundled model; "off" keeps lexical + fuzzy only.
     semantic_model: str = "auto"
     log_level: str = "INFO"
+    # Start-up runs `bhxh-bot db upgrade`; turn off to upgrade as a separate deployment step
+    db_upgrade_on_start: bool = True
 
     # Zalo OA (disabled while ZALO_APP_ID / ZALO_OA_SECRET_KEY are unset)
     zalo_app_id: str = ""

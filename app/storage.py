@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import delete, event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlmodel import Session, create_engine, select
 
 from app import models
 from app.knowledge import KnowledgeBase, Office, entry_from_dict, fingerprint
@@ -40,8 +40,12 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def init_db(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
+def init_db(engine: Engine, upgrade: bool = True) -> None:
+    """Bring the schema up to date with the migrations (app/migrations/), or with `upgrade=False`
+    refuse to run on an out-of-date schema."""
+    from app import migrate
+
+    migrate.ensure(engine, upgrade_on_start=upgrade)
 
 
 # --- Knowledge base ----------------------------------------------------------------
