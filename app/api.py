@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         delivery.stop()
 
     app = FastAPI(title="BHXH Assistant", version="0.1.0", lifespan=lifespan)
+    install_ops(app)  # /readyz, /metrics, request metrics (app/ops.py, app/middleware.py)
     app.state.settings = settings
     app.state.runtime = runtime
     app.state.delivery = delivery
@@ -175,6 +176,14 @@ DISABLED = {
     "zalo": "set ZALO_APP_ID and ZALO_OA_SECRET_KEY (and ZALO_APP_SECRET, ZALO_ACCESS_TOKEN, ZALO_REFRESH_TOKEN to reply)",
     "messenger": "set FB_APP_SECRET and FB_PAGE_ACCESS_TOKEN (and FB_VERIFY_TOKEN for the handshake)",
 }
+
+
+def install_ops(app: FastAPI) -> None:
+    from app.middleware import RequestMetrics
+    from app.ops import router
+
+    app.include_router(router)
+    app.add_middleware(RequestMetrics)
 
 
 def build_channels(runtime: Runtime) -> dict:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import logging
 import os
 import sys
 import uuid
@@ -36,12 +35,9 @@ def _topics_file(settings: Settings, given: str | None) -> Path | None:
 
 
 def _configure_logging(settings: Settings) -> None:
-    from app.privacy import MaskingFilter
+    from app import logs
 
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(MaskingFilter())
-    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler],
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings)  # LOG_FORMAT text|json; personal numbers masked, secrets redacted
 
 
 # --- commands ------------------------------------------------------------------------
@@ -52,8 +48,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     _configure_logging(settings)
+    # log_config=None: uvicorn's own loggers go through ours (masking, redaction, JSON)
     uvicorn.run("app.api:create_app", factory=True, host=args.host, port=args.port,
-                log_level=settings.log_level.lower())
+                log_level=settings.log_level.lower(), log_config=None,
+                proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
     return 0
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from app import models, storage
+from app import metrics, models, storage
 from app.engine import Reply
 from app.models import utcnow
 from app.service import ConversationService, Runtime
@@ -553,6 +553,7 @@ class Delivery:
             row.status = "failed"
             row.error_code, row.last_error = result.error_code, result.error_message[:500]
             self._show_failure(session, row, result.window_closed)
+        metrics.send_result(row.channel, row.status, result.error_code)
         session.add(row)
 
     def _show_failure(self, session: Session, row: models.OutboxMessage, window_closed: bool) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session
 
-from app import models, storage
+from app import metrics, models, storage
 from app.engine import ESCALATED, HANDOFF, Engine, Reply, Turn
 from app.knowledge import KnowledgeBase, fingerprint, load_directory
 from app.models import utcnow
@@ -135,12 +135,14 @@ class ConversationService:
     def reply_for(self, conv: models.Conversation, text: str, chosen_entry: str | None = None) -> Reply:
         """The bot's reply to `text` in the context of the conversation's previous turn."""
         rt = self.runtime
+        timer = metrics.Timer()
         turn = Turn(entry_id=conv.last_entry_id, text=conv.last_text, choices=list(conv.last_choices or []))
         reply = None
         if chosen_entry:
             reply = rt.engine.answer_choice(chosen_entry, day=rt.settings.today())
         if reply is None:
             reply = rt.engine.answer(text, turn, day=rt.settings.today())
+        metrics.answered(conv.channel, reply.outcome, timer.seconds)
         return reply
 
     def record_turn(self, session: Session, conv: models.Conversation, text: str, reply: Reply,

@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     # Semantic retrieval: "auto" loads the bundled model; "off" keeps lexical + fuzzy only.
     semantic_model: str = "auto"
     log_level: str = "INFO"
+    # text: "time level logger: message"; json: one JSON object per line (ts, level, logger, message, ...)
+    log_format: str = "text"
+    # When set, GET /metrics needs "Authorization: Bearer <token>"; otherwise keep /metrics off the public proxy
+    metrics_token: str = ""
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's setting; "*" behind a private proxy)
+    forwarded_allow_ips: str = "127.0.0.1"
     # Start-up runs `bhxh-bot db upgrade`; turn off to upgrade as a separate deployment step
     db_upgrade_on_start: bool = True
 

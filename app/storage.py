@@ -36,7 +36,8 @@ def make_engine(url: str) -> Engine:
     else:
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url[len("postgresql://") :]
-        engine = create_engine(url, pool_pre_ping=True)
+        # a database that does not answer fails fast (readiness checks, start-up) instead of hanging
+        engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
     return engine
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session, select
 
+from app import metrics
 from app.models import ChannelToken, utcnow
 from app.windows import aware
 from webhooks.zalo import OAuthError, TokenPair
@@ -86,6 +87,7 @@ class StoredTokens:
                 session.add(row)
                 session.commit()
                 self._cached = None
+                metrics.token_refreshed(self.channel, ok=False)
                 log.error("%s token refresh failed, staff must re-authorise the app: %s", self.channel, exc)
                 raise
             row.access_token, row.refresh_token = pair.access_token, pair.refresh_token
@@ -96,5 +98,6 @@ class StoredTokens:
             session.add(row)
             session.commit()  # the new single-use refresh token is safe before anything uses the pair
             self._cached = (pair.access_token, aware(row.expires_at), True, time.monotonic())
+            metrics.token_refreshed(self.channel, ok=True)
             log.info("%s access token refreshed", self.channel)
             return pair.access_token
