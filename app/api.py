@@ -6,26 +6,30 @@ import logging
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from app.delivery import Delivery, NoSuchConversation, WindowClosed
 from app.service import ConversationService, Runtime
 from app.settings import Settings, get_settings
 from app.tokens import StoredTokens
-from webhooks.base import ChannelError
+from webhooks.base import ChannelError, clean_text
 from webhooks.messenger import MessengerChannel
 from webhooks.zalo import ZaloChannel
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 4000
+# conversation.id is a 32-bit INTEGER column: a larger id is a 422, not a database overflow
+ConversationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class AskRequest(BaseModel):
     text: str = Field(min_length=1, max_length=MAX_TEXT)
     conversation_id: str | None = Field(default=None, max_length=120)
+
+    _clean = field_validator("text", "conversation_id")(lambda v: clean_text(v) if isinstance(v, str) else v)
 
 
 class ChoiceOut(BaseModel):
@@ -62,8 +66,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         delivery.stop()
 
     app = FastAPI(title="BHXH Assistant", version="0.1.0", lifespan=lifespan)
-    install_ops(app)  # /readyz, /metrics, request metrics (app/ops.py, app/middleware.py)
     app.state.settings = settings
+    install_ops(app, settings)  # /readyz, /metrics; metrics, security headers, rate and size limits (app/middleware.py)
     app.state.runtime = runtime
     app.state.delivery = delivery
 
@@ -151,8 +155,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         text: str = Field(min_length=1, max_length=MAX_TEXT)
         staff: str = Field(default="", max_length=120)
 
+        _clean = field_validator("text", "staff")(lambda v: clean_text(v) if isinstance(v, str) else v)
+
     @app.post("/api/v1/conversations/{conversation_id}/replies", dependencies=[Depends(require_admin)])
-    def staff_reply(conversation_id: int, body: StaffReply) -> dict:
+    def staff_reply(conversation_id: ConversationId, body: StaffReply) -> dict:
         try:
             ids = delivery.staff_reply(conversation_id, body.text, body.staff)
         except WindowClosed as exc:
@@ -162,7 +168,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         return {"queued": ids}
 
     @app.post("/api/v1/conversations/{conversation_id}/release", dependencies=[Depends(require_admin)])
-    def release(conversation_id: int) -> dict:
+    def release(conversation_id: ConversationId) -> dict:
         try:
             delivery.release(conversation_id)
         except NoSuchConversation:
@@ -178,11 +184,18 @@ DISABLED = {
 }
 
 
-def install_ops(app: FastAPI) -> None:
-    from app.middleware import RequestMetrics
+def install_ops(app: FastAPI, settings: Settings) -> None:
+    from app.middleware import BodyLimit, RateLimit, RequestMetrics, SecurityHeaders
     from app.ops import router
+    from app.ratelimit import RateLimiter
 
     app.include_router(router)
+    # the staff console's login calls app.ratelimit.limit_login(request, username)
+    app.state.login_limiter = RateLimiter(settings.login_rate_per_minute, burst=settings.login_rate_burst)
+    # added innermost first: a request meets metrics, then headers, then the rate limit, then the size limit
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes, webhook_max_bytes=settings.webhook_max_bytes)
+    app.add_middleware(RateLimit, limiter=RateLimiter(settings.api_rate_per_minute, burst=settings.api_rate_burst))
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestMetrics)
 
 

@@ -234,6 +234,10 @@ class Engine:
         t = self.thresholds
         return entries[0].score >= t.answer and entries[0].score - second >= t.margin
 
+    def escalate(self, reason: str) -> Reply:
+        """Staff will answer (the standard escalation reply), without searching."""
+        return self._escalate([], reason)
+
     def _escalate(self, cands: list[Candidate], reason: str) -> Reply:
         entries = self._entries(cands)
         return Reply(ESCALATED, self._fmt((self.kb.intents or {}).get("escalate_reply", "")),

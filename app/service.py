@@ -140,6 +140,8 @@ class ConversationService:
         reply = None
         if chosen_entry:
             reply = rt.engine.answer_choice(chosen_entry, day=rt.settings.today())
+        if reply is None and len(text) > rt.settings.max_message_chars:  # a letter, not a question: staff read it
+            reply = rt.engine.escalate(f"tin nhắn dài hơn {rt.settings.max_message_chars} ký tự, cần cán bộ đọc")
         if reply is None:
             reply = rt.engine.answer(text, turn, day=rt.settings.today())
         metrics.answered(conv.channel, reply.outcome, timer.seconds)

@@ -54,7 +54,16 @@ class Settings(BaseSettings):
     # Delivery
     http_timeout_seconds: float = 10.0
     webhook_max_bytes: int = 256 * 1024
+    # Every other endpoint's request body limit (413 beyond it, checked before the body is read)
+    max_request_bytes: int = 64 * 1024
+    # A citizen message longer than this is not searched: it goes to staff as a personal case
     max_message_chars: int = 4000
+    # Per client IP on /api/...: sustained requests per minute and the burst allowed (0 turns it off)
+    api_rate_per_minute: float = 120
+    api_rate_burst: int = 30
+    # Staff console login attempts per IP and per user name (app.ratelimit.limit_login)
+    login_rate_per_minute: float = 5
+    login_rate_burst: int = 5
     send_max_attempts: int = 8
     send_concurrency: int = 8  # platform calls in flight at once (never two of one conversation)
     # After a handoff, an escalation or a staff reply the bot stays silent this long (or until released)

@@ -4,6 +4,8 @@
 #   bash scripts/dev.sh test    install, then run ruff, the knowledge-base check and the tests (SQLite and PostgreSQL)
 #   bash scripts/dev.sh demo    install, then run the fake Zalo/Meta platforms on :9000 and the service on :8000
 #                               wired to them; chat with: .venv/bin/python scripts/fake_platforms.py citizen
+#   bash scripts/dev.sh audit   install, then check every installed dependency against the PyPI/OSV advisory
+#                               databases (pip-audit; needs access to pypi.org or osv.dev, fails if it has none)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,8 +48,13 @@ case "${1:-serve}" in
       FB_GRAPH_BASE=http://127.0.0.1:9000
     bhxh-bot serve --host 127.0.0.1 --port 8000
     ;;
+  audit)
+    # --strict: a dependency that could not be checked (no access to the advisory database) is a failure,
+    # not a silent pass; --skip-editable: this project itself is not on PyPI
+    exec pip-audit --strict --skip-editable --progress-spinner off "${@:2}"
+    ;;
   *)
-    echo "usage: bash scripts/dev.sh [serve|test|demo]" >&2
+    echo "usage: bash scripts/dev.sh [serve|test|demo|audit]" >&2
     exit 2
     ;;
 esac

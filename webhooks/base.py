@@ -7,6 +7,7 @@ and the second into platform API calls.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -64,6 +65,53 @@ class SendResult:
 
 class ChannelError(ValueError):
     """A webhook body that cannot be understood: answered with 400 and the reason."""
+
+
+# the columns the events are stored in (app.models.InboundRecord)
+_ID_LIMITS = {"user_id": 120, "platform_message_id": 200, "staff_id": 120}
+_KEY_LIMIT = 250
+_NOT_IN_IDS = re.compile(r"[\x00-\x1f\x7f{}\[\]'\"\s]")
+
+
+def clean_text(text: str) -> str:
+    """Storable text: NUL bytes dropped (PostgreSQL refuses them), lone UTF-16 surrogates (valid
+    JSON escapes, invalid UTF-8) replaced by '?'."""
+    text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def checked_parse(parse):
+    """Wraps a channel's `parse`: a body of an unexpected shape (a list where an object belongs, an
+    id that is an object or too long for its column) is a ChannelError (400),
+    never a crash and never stored. NUL bytes are dropped from texts (PostgreSQL refuses them)."""
+
+    def wrapper(self, raw: bytes) -> list[InboundEvent]:
+        try:
+            events = parse(self, raw)
+        except ChannelError:
+            raise
+        except (TypeError, AttributeError, ValueError, KeyError, OverflowError) as exc:
+            raise ChannelError(f"unexpected event structure ({type(exc).__name__})") from None
+        for event in events:
+            for name, limit in _ID_LIMITS.items():
+                value = getattr(event, name)
+                value = None if value is None else clean_text(value)
+                setattr(event, name, value)
+                if value is not None and (len(value) > limit or _NOT_IN_IDS.search(value)):
+                    raise ChannelError(f"{name} is not a platform id")
+            if len(event.dedupe_key) > _KEY_LIMIT or clean_text(event.dedupe_key) != event.dedupe_key:
+                event.dedupe_key = "sha256:" + hashlib.sha256(event.dedupe_key.encode("utf-8", "replace")).hexdigest()
+            event.text = clean_text(event.text)
+            if event.payload is not None:
+                event.payload = clean_text(event.payload)
+        return events
+
+    wrapper.__doc__ = parse.__doc__
+    return wrapper
 
 
 class Channel(Protocol):

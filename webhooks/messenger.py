@@ -26,6 +26,7 @@ from webhooks.base import (
     InboundEvent,
     OutgoingMessage,
     SendResult,
+    checked_parse,
     split_text,
 )
 
@@ -60,6 +61,7 @@ class MessengerChannel:
             return False
         return hmac.compare_digest(given.encode(), signature(self.settings.fb_app_secret, raw).encode())
 
+    @checked_parse
     def parse(self, raw: bytes) -> list[InboundEvent]:
         try:
             body = json.loads(raw)

@@ -26,6 +26,7 @@ from webhooks.base import (
     InboundEvent,
     OutgoingMessage,
     SendResult,
+    checked_parse,
     split_text,
 )
 
@@ -91,6 +92,7 @@ class ZaloChannel:
             for ts in candidates if ts
         )
 
+    @checked_parse
     def parse(self, raw: bytes) -> list[InboundEvent]:
         try:
             body = json.loads(raw)
