@@ -27,8 +27,8 @@ log = logging.getLogger(__name__)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 MESSAGES = Counter("bhxh_messages_total", "Citizen messages answered, by channel and outcome", ["channel", "outcome"])
-ANSWER_SECONDS = Histogram("bhxh_answer_seconds", "Time to answer one message (retrieval, decision, storage)",
-                           ["channel"], buckets=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10))
+ANSWER_SECONDS = Histogram("bhxh_answer_seconds", "Time to compute one reply (normalise, retrieve, decide, render)",
+                           buckets=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10))
 HTTP_REQUESTS = Counter("bhxh_http_requests_total", "HTTP requests by route template and status code", ["route", "status"])
 SENDS = Counter("bhxh_sends_total", "Platform send attempts, by channel and result (sent, retry, failed)",
                 ["channel", "result"])
@@ -48,9 +48,14 @@ def _safe(fn):
 
 
 @_safe
-def answered(channel: str, outcome: str, seconds: float) -> None:
-    MESSAGES.labels(channel, outcome).inc()
-    ANSWER_SECONDS.labels(channel).observe(seconds)
+def reply_computed(seconds: float) -> None:
+    ANSWER_SECONDS.observe(seconds)
+
+
+@_safe
+def answered(channel: str, outcome: str) -> None:
+    """A citizen's message and the bot's reply were stored."""
+    MESSAGES.labels(channel or "unknown", outcome).inc()
 
 
 @_safe

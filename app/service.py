@@ -144,7 +144,7 @@ class ConversationService:
             reply = rt.engine.escalate(f"tin nhắn dài hơn {rt.settings.max_message_chars} ký tự, cần cán bộ đọc")
         if reply is None:
             reply = rt.engine.answer(text, turn, day=rt.settings.today())
-        metrics.answered(conv.channel, reply.outcome, timer.seconds)
+        metrics.reply_computed(timer.seconds)
         return reply
 
     def record_turn(self, session: Session, conv: models.Conversation, text: str, reply: Reply,
@@ -183,4 +183,5 @@ class ConversationService:
         if platform_message_id:
             conv.last_platform_message_id = platform_message_id
         session.add(conv)
+        metrics.answered(conv.channel, reply.outcome)
         return Handled(reply, conv_id, inbound, escalation)

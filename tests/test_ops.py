@@ -55,8 +55,8 @@ def test_ready_and_metrics_count_answers_outcomes_and_latency(server):
     assert value(after, "bhxh_messages_total", channel="api", outcome="answered") == \
         value(before, "bhxh_messages_total", channel="api", outcome="answered") + 1
     assert value(after, "bhxh_messages_total", channel="api", outcome="escalated") == 1
-    assert value(after, "bhxh_answer_seconds_count", channel="api") == 2
-    assert 0 < value(after, "bhxh_answer_seconds_sum", channel="api") < 10
+    assert value(after, "bhxh_answer_seconds_count") == 2
+    assert 0 < value(after, "bhxh_answer_seconds_sum") < 10
     assert value(after, "bhxh_http_requests_total", route="/api/v1/ask", status="200") == 2
     assert value(after, "bhxh_outbox_depth", status="pending") == 0
     assert value(after, "bhxh_outbox_oldest_pending_seconds") == 0
