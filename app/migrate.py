@@ -2,9 +2,9 @@
 
 `upgrade` brings any database to the newest revision: an empty one, one at an older revision,
 or one created by the old `SQLModel.metadata.create_all` (tables but no `alembic_version`),
-which is adopted: what the old code would have created is checked against the initial
-revision, tables and columns it lacks are added, and it is stamped with the initial revision
-before the later ones run. Several processes starting at once take turns (an advisory lock on
+which is adopted: it is matched against the newest revision's schema, then the initial one;
+tables, nullable columns and indexes it lacks are added, and it is stamped with the revision it
+matched before the later ones run. Several processes starting at once take turns (an advisory lock on
 PostgreSQL, a lock file beside a SQLite database).
 """
 
@@ -109,11 +109,8 @@ def _describe(diff: Any) -> str:
     return f"{kind} {'.'.join(names)}".strip()
 
 
-def _adopt(conn: Connection) -> None:
-    """A database made by `create_all` before migrations existed: add what an older release's
-    `create_all` could not (new tables, new columns, new indexes), refuse anything else, and
-    stamp it with the initial revision."""
-    schema = initial_schema()
+def _plan(conn: Connection, schema: MetaData) -> tuple[list[str], list[Any]]:
+    """What differs between the database and `schema`: problems, and additions that can be made."""
     problems, additions = [], []
     for diff in _diff(conn, schema):
         kind = diff[0] if isinstance(diff, tuple) else "modify"
@@ -129,9 +126,23 @@ def _adopt(conn: Connection) -> None:
             continue  # a table of someone else's in the same database: not ours to judge
         else:
             problems.append(_describe(diff))
-    if problems:  # checked before anything changes (SQLite does not roll DDL back here)
+    return problems, additions
+
+
+def _adopt(conn: Connection) -> None:
+    """A database made by `create_all` before migrations existed: find the newest revision whose
+    schema it has, give it the tables, nullable columns and indexes an older `create_all` could
+    not add, and stamp it with that revision; refuse anything else, before changing anything."""
+    candidates = [(head(), SQLModel.metadata), (INITIAL, initial_schema())]
+    tried = []
+    for revision, schema in candidates:
+        problems, additions = _plan(conn, schema)
+        if not problems:
+            break
+        tried.append(f"revision {revision}: " + "; ".join(problems))
+    else:  # checked before anything changes (SQLite does not roll DDL back here)
         raise SchemaError("the database has tables but no migration history, and they differ from what this "
-                          "application created: " + "; ".join(problems))
+                          "application created: " + " | ".join(tried))
     ops = Operations(MigrationContext.configure(conn))
     added = []
     for kind, *rest in additions:
@@ -143,8 +154,8 @@ def _adopt(conn: Connection) -> None:
         else:
             rest[0].create(conn)
             added.append(f"{kind.removeprefix('add_')} {rest[0].name}")
-    command.stamp(alembic_config(conn), INITIAL)
-    log.warning("database created before migrations: adopted at revision %s%s", INITIAL,
+    command.stamp(alembic_config(conn), revision)
+    log.warning("database created before migrations: adopted at revision %s%s", revision,
                 f" (added {', '.join(added)})" if added else "")
 
 
@@ -155,6 +166,7 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
             before = MigrationContext.configure(conn).get_current_revision()
             if before is None and set(inspect(conn).get_table_names()) & set(initial_schema().tables):
                 _adopt(conn)
+                before = MigrationContext.configure(conn).get_current_revision()
         with engine.begin() as conn:
             command.upgrade(alembic_config(conn), revision)
         after = current(engine)

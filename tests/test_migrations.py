@@ -32,7 +32,7 @@ def scalar(url: str, sql: str):
 
 def test_migrations_produce_exactly_the_models_schema(cli):
     out = cli("db", "upgrade").stdout
-    assert "revision 0001" in out and "was empty" in out
+    assert f"revision {migrate.head()}" in out and "was empty" in out
     assert tables(cli.database_url) == set(SQLModel.metadata.tables) | {"alembic_version"}
     # alembic's compare_metadata, as `alembic check` does: nothing differs, types included
     engine = storage.make_engine(cli.database_url)
@@ -62,9 +62,9 @@ def test_a_database_made_by_create_all_is_adopted_with_its_rows(cli):
         conn.execute(sa.insert(models.Conversation.__table__).values(
             channel="zalo", external_id="citizen-1", created_at=models.utcnow(), updated_at=models.utcnow()))
     engine.dispose()
-    out = cli("db", "upgrade").stdout
-    assert "revision 0001" in out
-    assert scalar(cli.database_url, "SELECT version_num FROM alembic_version") == "0001"
+    result = cli("db", "upgrade")
+    assert f"adopted at revision {migrate.head()}" in result.stderr  # it has the newest schema already
+    assert scalar(cli.database_url, "SELECT version_num FROM alembic_version") == migrate.head()
     assert scalar(cli.database_url, "SELECT external_id FROM conversation") == "citizen-1"
     assert cli("db", "check").returncode == 0
 
@@ -90,9 +90,29 @@ def test_an_older_release_database_gets_the_tables_and_columns_it_lacks(cli):
     assert "outbox" not in tables(cli.database_url)
 
     result = cli("db", "upgrade")
-    assert "adopted at revision 0001" in result.stderr and "column conversation.bot_paused_until" in result.stderr
+    assert "adopted at revision" in result.stderr and "column conversation.bot_paused_until" in result.stderr
     assert tables(cli.database_url) == set(SQLModel.metadata.tables) | {"alembic_version"}
     assert scalar(cli.database_url, "SELECT external_id FROM conversation") == "old-1"
+    assert "matches the models" in cli("db", "check").stdout
+
+
+def test_the_previous_release_database_is_adopted_at_0001_then_upgraded(cli):
+    engine = storage.make_engine(cli.database_url)
+    migrate.initial_schema().create_all(engine)  # what create_all made before the delivery rewrite
+    now = models.utcnow()
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO conversation (channel, external_id, created_at, updated_at, "
+                             "last_answer_message_id) VALUES ('zalo', 'z-1', :now, :now, 7)"), {"now": now})
+        conn.execute(sa.text("INSERT INTO outbox (conversation_id, channel, recipient, author, payload, paid, status, "
+                             "attempts, next_attempt_at, last_error, created_at) VALUES (1, 'zalo', 'z-1', 'bot', "
+                             "'{}', false, 'pending', 0, :now, '', :now)"), {"now": now})
+    engine.dispose()
+    result = cli("db", "upgrade")
+    assert "adopted at revision 0001" in result.stderr and "was 0001" in result.stdout
+    assert scalar(cli.database_url, "SELECT version_num FROM alembic_version") == migrate.head() != "0001"
+    assert scalar(cli.database_url, "SELECT count(*) FROM outbox WHERE in_doubt = false") == 1  # the old row
+    assert "last_answer_message_id" not in {c["name"] for c in sa.inspect(storage.make_engine(cli.database_url))
+                                            .get_columns("conversation")}
     assert "matches the models" in cli("db", "check").stdout
 
 
