@@ -1,0 +1,405 @@
+"""Console HTTP routes: thin. Access checks, CSRF and form parsing here; the work is in
+app.console.auth and app.console.inbox."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from app.console import auth, inbox
+from app.console.auth import Current
+from app.delivery import NoSuchConversation, WindowClosed
+
+HERE = Path(__file__).resolve().parent
+STATIC = {p.name: p for p in (HERE / "static").iterdir() if p.is_file()}
+COOKIE = "bhxh_console"
+LOGIN_COOKIE = "bhxh_login_csrf"
+MAX_FORM = 64 * 1024
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
+                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+templates.filters["json_vi"] = lambda value: json.dumps(value, ensure_ascii=False, default=str)
+
+
+class Denied(Exception):
+    def __init__(self, response: Response):
+        self.response = response
+
+
+def _html(name: str, request: Request, status: int = 200, cur: Current | None = None, **ctx) -> HTMLResponse:
+    body = templates.get_template(name).render(request=request, me=cur.user if cur else None,
+                                               csrf=cur.csrf_token if cur else "", **ctx)
+    return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/console/api/") or "application/json" in request.headers.get("accept", "")
+
+
+def _error(request: Request, status: int, message: str, cur: Current | None = None) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"detail": message}, status_code=status, headers=SECURITY_HEADERS)
+    return _html("error.html", request, status, cur, message=message)
+
+
+def _ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https" or request.app.state.settings.console_secure_cookies
+
+
+def _state(request: Request):
+    return request.app.state
+
+
+def _user(request: Request, role: str = "staff") -> Current:
+    """The logged-in user, or Denied: a redirect to the login page (or 401 for the API) when not
+    logged in, 403 when the role is not enough."""
+    cur = auth.current(_state(request).runtime.db, request.cookies.get(COOKIE))
+    if cur is None:
+        if _wants_json(request):
+            raise Denied(JSONResponse({"detail": "Chưa đăng nhập."}, status_code=401, headers=SECURITY_HEADERS))
+        nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise Denied(RedirectResponse("/console/login?" + urlencode({"next": nxt}), status_code=303))
+    if role == "admin" and not cur.is_admin:
+        raise Denied(_error(request, 403, "Bạn không có quyền truy cập trang này (chỉ dành cho quản trị viên).", cur))
+    return cur
+
+
+async def _form(request: Request) -> dict[str, str]:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_FORM:
+        raise Denied(_error(request, 413, "Nội dung gửi lên quá lớn."))
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM:
+            raise Denied(_error(request, 413, "Nội dung gửi lên quá lớn."))
+    ctype = request.headers.get("content-type", "")
+    if body and "application/json" in ctype:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise Denied(_error(request, 400, "Dữ liệu JSON không hợp lệ.")) from None
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    parsed = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    return {k: v[-1] for k, v in parsed.items()}
+
+
+async def _post(request: Request, role: str = "staff") -> tuple[Current, dict[str, str]]:
+    """A state-changing request: logged in, the right role, and the session's CSRF token in the
+    form field `csrf_token` or the `X-CSRF-Token` header."""
+    cur = await run_in_threadpool(_user, request, role)
+    form = await _form(request)
+    given = form.get("csrf_token") or request.headers.get("x-csrf-token")
+    if not auth.csrf_ok(cur.csrf_token, given):
+        raise Denied(_error(request, 403, "Phiên làm việc không hợp lệ (thiếu hoặc sai mã chống giả mạo CSRF). "
+                                          "Hãy tải lại trang rồi thử lại.", cur))
+    return cur, form
+
+
+def _back(path: str, **params: str) -> RedirectResponse:
+    query = urlencode({k: v for k, v in params.items() if v})
+    return RedirectResponse(path + (f"?{query}" if query else ""), status_code=303)
+
+
+def _safe_next(value: str | None) -> str:
+    if value and value.startswith("/console/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/console/inbox"
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(prefix="/console", include_in_schema=False)
+
+    def guarded(fn):
+        """Turn Denied into its response."""
+        import functools
+
+        if _is_async(fn):
+            @functools.wraps(fn)
+            async def async_wrapper(*args, **kwargs):
+                try:
+                    return await fn(*args, **kwargs)
+                except Denied as d:
+                    return d.response
+            return async_wrapper
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except Denied as d:
+                return d.response
+        return wrapper
+
+    # --- static files (vendored, served by the app: no CDN) --------------------------------
+
+    @router.get("/static/{name}")
+    def static(name: str) -> Response:
+        path = STATIC.get(name)
+        if path is None:
+            return Response("not found", status_code=404)
+        return FileResponse(path, headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"})
+
+    # --- login and logout ---------------------------------------------------------------------
+
+    @router.get("")
+    @router.get("/")
+    def home() -> Response:
+        return RedirectResponse("/console/inbox", status_code=303)
+
+    def login_page(request: Request, status: int = 200, error: str = "", email: str = "", nxt: str = "") -> Response:
+        token = secrets.token_urlsafe(32)
+        response = _html("login.html", request, status, error=error, email=email, login_csrf=token,
+                         next=_safe_next(nxt or request.query_params.get("next")))
+        response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request),
+                            path="/console/login")
+        return response
+
+    @router.get("/login")
+    def login_form(request: Request) -> Response:
+        return login_page(request)
+
+    @router.post("/login")
+    async def login_submit(request: Request) -> Response:
+        try:
+            form = await _form(request)
+        except Denied as d:
+            return d.response
+        email, nxt = form.get("email", ""), form.get("next", "")
+        expected = request.cookies.get(LOGIN_COOKIE, "")
+        if not expected or not auth.csrf_ok(expected, form.get("csrf_token")):
+            return login_page(request, 403, "Phiên đăng nhập đã hết hạn hoặc thiếu mã CSRF. Vui lòng đăng nhập lại.",
+                              email, nxt)
+        state = _state(request)
+        try:
+            done = await run_in_threadpool(auth.login, state.runtime.db, state.settings, email, form.get("password", ""),
+                                           _ip(request))
+        except auth.Throttled as exc:
+            return login_page(request, 429, str(exc), email, nxt)
+        if done is None:
+            return login_page(request, 401, "Sai e-mail hoặc mật khẩu.", email, nxt)
+        response = RedirectResponse(_safe_next(nxt), status_code=303)
+        response.set_cookie(COOKIE, done.token, httponly=True, samesite="lax", secure=_secure(request), path="/console",
+                            max_age=int(state.settings.console_session_hours * 3600))
+        response.delete_cookie(LOGIN_COOKIE, path="/console/login")
+        return response
+
+    @router.post("/logout")
+    @guarded
+    async def logout(request: Request) -> Response:
+        await _post(request)
+        await run_in_threadpool(auth.logout, _state(request).runtime.db, request.cookies.get(COOKIE))
+        response = RedirectResponse("/console/login", status_code=303)
+        response.delete_cookie(COOKIE, path="/console")
+        return response
+
+    # --- inbox ----------------------------------------------------------------------------------
+
+    def filters(request: Request) -> dict[str, str]:
+        q = request.query_params
+        status = q.get("status", "open")
+        return {"status": status if status in inbox.STATUSES else "open", "channel": q.get("channel", ""),
+                "topic": q.get("topic", "")}
+
+    def items(request: Request, cur: Current, f: dict[str, str]) -> list[inbox.InboxItem]:
+        state = _state(request)
+        return inbox.inbox(state.runtime.db, state.runtime.engine.kb, state.settings, cur.user.id, **f)
+
+    @router.get("/inbox")
+    @guarded
+    def inbox_page(request: Request) -> Response:
+        cur = _user(request)
+        f = filters(request)
+        state = _state(request)
+        return _html("inbox.html", request, cur=cur, items=items(request, cur, f), f=f, statuses=inbox.STATUSES,
+                     channels=inbox.CHANNELS, topics=inbox.topics(state.runtime.engine.kb),
+                     poll_url="/console/inbox/rows?" + urlencode(f), poll_ms=int(state.settings.console_poll_seconds * 1000))
+
+    @router.get("/inbox/rows")
+    @guarded
+    def inbox_rows(request: Request) -> Response:
+        """The table body alone, for the page to refresh itself without reloading."""
+        cur = _user(request)
+        rows = items(request, cur, filters(request))
+        response = _html("_rows.html", request, cur=cur, items=rows)
+        response.headers["X-Item-Count"] = str(len(rows))
+        return response
+
+    @router.get("/api/escalations")
+    @guarded
+    def escalations_api(request: Request) -> Response:
+        cur = _user(request)
+        return JSONResponse([i.as_dict() for i in items(request, cur, filters(request))], headers=SECURITY_HEADERS)
+
+    # --- conversation ---------------------------------------------------------------------------
+
+    def conversation_page(request: Request, cur: Current, conversation_id: int, status: int = 200, error: str = "",
+                          draft: str = "", notice: str = "") -> Response:
+        state = _state(request)
+        try:
+            view = inbox.conversation(state.runtime.db, state.runtime.engine.kb, state.settings, conversation_id,
+                                      cur.user.id)
+        except NoSuchConversation:
+            return _error(request, 404, "Không có cuộc trò chuyện này.", cur)
+        return _html("conversation.html", request, status, cur=cur, c=view, error=error, draft=draft, notice=notice)
+
+    @router.get("/conversations/{conversation_id}")
+    @guarded
+    def conversation_view(request: Request, conversation_id: int) -> Response:
+        cur = _user(request)
+        draft, error = "", ""
+        entry = request.query_params.get("canned")
+        if entry:
+            state = _state(request)
+            try:
+                draft = inbox.canned(state.runtime.engine.kb, state.settings, entry)
+            except inbox.ActionError as exc:
+                error = str(exc)
+        return conversation_page(request, cur, conversation_id, error=error, draft=draft,
+                                 notice=NOTICES.get(request.query_params.get("done", ""), ""))
+
+    @router.get("/api/canned/{entry_id}")
+    @guarded
+    def canned_api(request: Request, entry_id: str) -> Response:
+        _user(request)
+        state = _state(request)
+        try:
+            return JSONResponse({"text": inbox.canned(state.runtime.engine.kb, state.settings, entry_id)})
+        except inbox.ActionError as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    async def action(request: Request, conversation_id: int, name: str) -> Response:
+        cur, form = await _post(request)
+        state = _state(request)
+        db = state.runtime.db
+        try:
+            if name == "reply":
+                await run_in_threadpool(inbox.reply, state.delivery, conversation_id, cur.user, form.get("text", ""))
+            elif name == "assign":
+                await run_in_threadpool(inbox.assign, db, conversation_id, cur.user.id)
+            elif name == "note":
+                await run_in_threadpool(inbox.add_note, db, conversation_id, cur.user.id, form.get("text", ""))
+            elif name == "resolve":
+                await run_in_threadpool(inbox.resolve, db, conversation_id, cur.user.id)
+            elif name == "release":
+                await run_in_threadpool(inbox.release, state.delivery, conversation_id)
+        except NoSuchConversation:
+            return _error(request, 404, "Không có cuộc trò chuyện này.", cur)
+        except (WindowClosed, inbox.ActionError) as exc:
+            status = 409 if isinstance(exc, WindowClosed) else 400
+            prefix = "Không gửi được: " if isinstance(exc, WindowClosed) else ""
+            if _wants_json(request):
+                return JSONResponse({"detail": prefix + str(exc)}, status_code=status)
+            # the typed text is kept in the box: nothing is lost
+            return conversation_page(request, cur, conversation_id, status, error=prefix + str(exc),
+                                     draft=form.get("text", "") if name == "reply" else "")
+        if _wants_json(request):
+            return JSONResponse({"ok": True})
+        return _back(f"/console/conversations/{conversation_id}", done=name)
+
+    for name in ("reply", "assign", "note", "resolve", "release"):
+        def make(name=name):
+            @guarded
+            async def handler(request: Request, conversation_id: int) -> Response:
+                return await action(request, conversation_id, name)
+            handler.__name__ = f"conversation_{name}"
+            return handler
+        router.add_api_route(f"/conversations/{{conversation_id}}/{name}", make(), methods=["POST"])
+
+    # --- admin: users and the audit log ------------------------------------------------------
+
+    def users_page(request: Request, cur: Current, status: int = 200, error: str = "", notice: str = "",
+                   form: dict[str, str] | None = None) -> Response:
+        db = _state(request).runtime.db
+        return _html("users.html", request, status, cur=cur, users=auth.list_users(db), error=error, notice=notice,
+                     form=form or {}, roles=ROLE_LABELS)
+
+    @router.get("/users")
+    @guarded
+    def users(request: Request) -> Response:
+        cur = _user(request, "admin")
+        return users_page(request, cur, notice=NOTICES.get(request.query_params.get("done", ""), ""))
+
+    @router.post("/users")
+    @guarded
+    async def users_create(request: Request) -> Response:
+        cur, form = await _post(request, "admin")
+        try:
+            await run_in_threadpool(auth.create_user, _state(request).runtime.db, form.get("email", ""),
+                                    form.get("role", ""), form.get("password", ""), cur.user)
+        except auth.UserError as exc:
+            keep = {"email": form.get("email", ""), "role": form.get("role", "")}
+            return users_page(request, cur, 400, error=str(exc), form=keep)
+        return _back("/console/users", done="user_created")
+
+    @router.post("/users/{user_id}")
+    @guarded
+    async def users_update(request: Request, user_id: int) -> Response:
+        cur, form = await _post(request, "admin")
+        active = {"1": True, "0": False}.get(form.get("active", ""))
+        try:
+            await run_in_threadpool(auth.update_user, _state(request).runtime.db, user_id, cur.user,
+                                    form.get("role") or None, active, form.get("password") or None)
+        except auth.UserError as exc:
+            return users_page(request, cur, 400, error=str(exc))
+        return _back("/console/users", done="user_updated")
+
+    @router.get("/audit")
+    @guarded
+    def audit_page(request: Request) -> Response:
+        cur = _user(request, "admin")
+        rows = auth.audit_entries(_state(request).runtime.db)
+        return _html("audit.html", request, cur=cur, rows=rows, local=inbox.local)
+
+    @router.get("/api/users")
+    @guarded
+    def users_api(request: Request) -> Response:
+        _user(request, "admin")
+        return JSONResponse([{"id": u.id, "email": u.email, "role": u.role, "active": u.active}
+                             for u in auth.list_users(_state(request).runtime.db)], headers=SECURITY_HEADERS)
+
+    @router.get("/api/audit")
+    @guarded
+    def audit_api(request: Request) -> Response:
+        _user(request, "admin")
+        return JSONResponse([{"at": r.at.isoformat(), "actor": r.actor, "action": r.action, "target": r.target,
+                              "changes": r.changes} for r in auth.audit_entries(_state(request).runtime.db)],
+                            headers=SECURITY_HEADERS)
+
+    return router
+
+
+def _is_async(fn) -> bool:
+    import inspect
+
+    return inspect.iscoroutinefunction(fn)
+
+
+ROLE_LABELS = {"staff": "Cán bộ", "admin": "Quản trị viên"}
+NOTICES = {
+    "reply": "Đã đưa tin trả lời vào hàng đợi gửi.",
+    "assign": "Bạn đã nhận xử lý cuộc trò chuyện này.",
+    "note": "Đã thêm ghi chú.",
+    "resolve": "Đã đánh dấu là đã xử lý.",
+    "release": "Đã trả cuộc trò chuyện cho trợ lý tự động.",
+    "user_created": "Đã tạo người dùng.",
+    "user_updated": "Đã cập nhật người dùng.",
+}
