@@ -78,7 +78,10 @@ def window_of(conv: models.Conversation, settings: Settings, now: dt.datetime) -
 def topic_of(kb: KnowledgeBase, msg: models.Message | None) -> str:
     if msg is None:
         return OTHER
-    label = msg.entry_id or (msg.candidates[0] if msg.candidates else None)
+    # the closest thing retrieval found, out-of-scope groups ("@...") included
+    details = (msg.scores or {}).get("details") or []
+    closest = details[0].get("label") if details and isinstance(details[0], dict) else None
+    label = msg.entry_id or closest or (msg.candidates[0] if msg.candidates else None)
     if not label:
         return OTHER
     if label.startswith("@"):
@@ -141,7 +144,8 @@ def inbox(db: Engine, kb: KnowledgeBase, settings: Settings, user_id: int, statu
             items.append(InboxItem(
                 escalation_id=e.id, conversation_id=c.id, channel=c.channel, channel_label=CHANNELS.get(c.channel, c.channel),
                 kind=e.kind, kind_label=KINDS.get(e.kind, e.kind), status=e.status, question=mask(m.text),
-                outcome=OUTCOMES.get(m.outcome or "", m.outcome or ""), score=m.score, topic=item_topic,
+                outcome=OUTCOMES.get(m.outcome or "", m.outcome or ""), score=None if m.outcome == "handoff" else m.score,
+                topic=item_topic,
                 created_at=local(e.created_at), waiting=duration(end - aware(e.created_at)),
                 window=window_of(c, settings, now), assigned_to=emails.get(e.assigned_to, "") if e.assigned_to else "",
             ))
