@@ -3,6 +3,7 @@ app.console.auth and app.console.inbox."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 from pathlib import Path
@@ -13,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from app.console import auth, inbox
+from app.console import auth, dashboard, inbox
 from app.console.auth import Current
 from app.delivery import NoSuchConversation, WindowClosed
 
@@ -368,6 +369,41 @@ def build_router() -> APIRouter:
         cur = _user(request, "admin")
         rows = auth.audit_entries(_state(request).runtime.db)
         return _html("audit.html", request, cur=cur, rows=rows, local=inbox.local)
+
+    # --- admin: dashboard ----------------------------------------------------------------------
+
+    def dashboard_range(request: Request):
+        q = request.query_params
+        return dashboard.parse_range(q.get("from"), q.get("to"), dt.datetime.now(inbox.VN_TZ).date())
+
+    @router.get("/dashboard")
+    @guarded
+    def dashboard_page(request: Request) -> Response:
+        cur = _user(request, "admin")
+        state = _state(request)
+        error, status = "", 200
+        try:
+            first, last = dashboard_range(request)
+        except dashboard.RangeError as exc:
+            error, status = str(exc), 400
+            first, last = dashboard.parse_range(None, None, dt.datetime.now(inbox.VN_TZ).date())
+        s = dashboard.stats(state.runtime.db, state.runtime.engine.kb, first, last)
+        return _html("dashboard.html", request, status, cur=cur, s=s, charts=dashboard.charts(s), error=error,
+                     csv_url="/console/dashboard.csv?" + urlencode({"from": first.isoformat(), "to": last.isoformat()}))
+
+    @router.get("/dashboard.csv")
+    @guarded
+    def dashboard_csv(request: Request) -> Response:
+        _user(request, "admin")
+        try:
+            first, last = dashboard_range(request)
+        except dashboard.RangeError as exc:
+            return _error(request, 400, str(exc))
+        state = _state(request)
+        s = dashboard.stats(state.runtime.db, state.runtime.engine.kb, first, last)
+        name = f"thong-ke-{first.isoformat()}-{last.isoformat()}.csv"
+        return Response("\ufeff" + dashboard.to_csv(s), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"', **SECURITY_HEADERS})
 
     @router.get("/api/users")
     @guarded
