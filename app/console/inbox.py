@@ -27,6 +27,8 @@ KINDS = {"escalated": "Bot không trả lời được", "handoff": "Muốn gặ
 OUTCOMES = {"answered": "Đã trả lời", "clarify": "Hỏi lại", "escalated": "Chuyển cán bộ", "handoff": "Gặp cán bộ",
             "smalltalk": "Chào hỏi"}
 AUTHORS = {"citizen": "Công dân", "bot": "Trợ lý", "staff": "Cán bộ"}
+# reasons the engine stores in English, shown to staff in Vietnamese
+REASONS = {"citizen asked for a person": "Công dân yêu cầu gặp cán bộ"}
 OUT_OF_SCOPE = "Ngoài phạm vi"
 OTHER = "Khác"
 
@@ -224,7 +226,8 @@ def conversation(db: Engine, kb: KnowledgeBase, settings: Settings, conversation
         return ConversationView(
             id=conv.id, channel=conv.channel, channel_label=CHANNELS.get(conv.channel, conv.channel),
             external_id=conv.external_id, lines=lines,
-            escalations=[EscalationView(e.id, KINDS.get(e.kind, e.kind), e.status, e.reason, local(e.created_at),
+            escalations=[EscalationView(e.id, KINDS.get(e.kind, e.kind), e.status, REASONS.get(e.reason, e.reason),
+                                        local(e.created_at),
                                         emails.get(e.assigned_to, "") if e.assigned_to else "", local(e.resolved_at))
                          for e in escs],
             notes=notes, window=window_of(conv, settings, now),
