@@ -3,17 +3,22 @@ Over HTTP against the real service under uvicorn, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
+from sqlmodel import Session, select
 
+from app import models, storage
 from tests.conftest import AppServer
 from tests.console_support import ADMIN, STAFF, ConsoleClient, add_default_users, add_user
+
+TOKEN = "test-admin-token"
 
 
 @pytest.fixture
 def console(database_url, tmp_path, cli):
     add_default_users(cli)
     server = AppServer(database_url, tmp_path / "console.log", LOGIN_MAX_FAILURES="3",
-                       LOGIN_MAX_FAILURES_PER_IP="6").start()
+                       LOGIN_MAX_FAILURES_PER_IP="6", ADMIN_API_TOKEN=TOKEN).start()
     yield server
     server.stop()
 
@@ -154,3 +159,40 @@ def test_admin_manages_users_and_every_change_is_audited(console):
     assert update["changes"] == {"active": [True, False]}
     page = admin.get("/console/audit")
     assert page.status_code == 200 and "moi@bhxh.example.vn" in page.text and "Nhật ký thay đổi" in page.text
+
+
+def test_kb_import_is_audited(cli, database_url):
+    cli("kb", "import")
+    db = storage.make_engine(database_url)
+    with Session(db) as session:
+        rows = session.exec(select(models.AuditLog)).all()
+        assert [r.action for r in rows] == ["kb.import"]
+        assert rows[0].actor == "cli" and rows[0].changes["entries"] >= 40
+    db.dispose()
+
+
+def test_conversation_actions_refuse_bad_input_with_a_clear_error(console):
+    r = httpx.post(console.url + "/api/v1/ask", json={"text": "cho tôi gặp nhân viên", "conversation_id": "v1"},
+                   headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
+    assert r.json()["outcome"] == "handoff"
+    escalations = logged_in(console, *STAFF).get("/console/api/escalations").json()
+    assert len(escalations) == 1 and escalations[0]["kind"] == "handoff" and escalations[0]["channel"] == "api"
+    conv = escalations[0]["conversation_id"]
+    staff = logged_in(console, *STAFF)
+    empty = staff.post(f"/console/conversations/{conv}/reply", {"text": "   "})
+    assert empty.status_code == 400 and "Nội dung trả lời trống." in empty.text
+    long_text = "a" * 4001
+    too_long = staff.post(f"/console/conversations/{conv}/reply", {"text": long_text})
+    assert too_long.status_code == 400 and "tối đa 4000" in too_long.text and long_text in too_long.text  # kept
+    assert staff.post("/console/conversations/999999/reply", {"text": "xin chào"}).status_code == 404
+    assert staff.get("/console/conversations/999999").status_code == 404
+    assert staff.post(f"/console/conversations/{conv}/resolve").status_code == 303
+    again = staff.post(f"/console/conversations/{conv}/resolve")
+    assert again.status_code == 400 and "không còn yêu cầu nào đang mở" in again.text
+    # canned replies without JavaScript: the page comes back with the answer in the reply box
+    canned = staff.get(f"/console/conversations/{conv}", params={"canned": "vtn-khai-niem"})
+    assert canned.status_code == 200 and "Căn cứ:" in canned.text.split('id="reply-text"')[1].split("</textarea>")[0]
+    missing = staff.get(f"/console/conversations/{conv}", params={"canned": "khong-co"})
+    assert "Không có mục kiến thức này." in missing.text
+    assert staff.get("/console/api/escalations", params={"status": "open"}).json() == []
+    assert len(staff.get("/console/api/escalations", params={"status": "resolved"}).json()) == 1
