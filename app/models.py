@@ -247,3 +247,20 @@ class ConversationNote(SQLModel, table=True):
     author_id: int = Field(foreign_key="staff_user.id")
     text: str = Field(sa_column=Column(Text, nullable=False))
     created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class EntryVersion(SQLModel, table=True):
+    """Every saved state of a knowledge-base entry edited in the console. At most one draft per
+    entry; the bot answers only from `knowledge_entry`, which publishing writes."""
+
+    __tablename__ = "entry_version"
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: str = Field(max_length=80, index=True)
+    number: int  # 1, 2, ... per entry
+    state: str = Field(max_length=12, index=True)  # draft | published | archived
+    content: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    note: str = Field(default="", max_length=300)  # "bản gốc", "khôi phục bản 2", ...
+    author_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    published_at: dt.datetime | None = None

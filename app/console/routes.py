@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from app.console import auth, dashboard, inbox
+from app.console import auth, dashboard, inbox, kbedit
 from app.console.auth import Current
 from app.delivery import NoSuchConversation, WindowClosed
 
@@ -405,6 +405,92 @@ def build_router() -> APIRouter:
         return Response("\ufeff" + dashboard.to_csv(s), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"', **SECURITY_HEADERS})
 
+    # --- admin: knowledge base -------------------------------------------------------------------
+
+    @router.get("/kb")
+    @guarded
+    def kb_list(request: Request) -> Response:
+        cur = _user(request, "admin")
+        q = request.query_params.get("q", "")
+        return _html("kb_list.html", request, cur=cur, q=q, rows=kbedit.search(_state(request).runtime.db, q))
+
+    def kb_page(request: Request, cur: Current, entry_id: str, status: int = 200, form: dict[str, str] | None = None,
+                error: str = "", notice: str = "", draft: bool | None = None) -> Response:
+        state = _state(request)
+        try:
+            current = kbedit.editing(state.runtime.db, entry_id)
+        except kbedit.EditError as exc:
+            return _error(request, 404, str(exc), cur)
+        form = form if form is not None else current.form
+        errors, preview = kbedit.check(state.runtime.engine.kb, entry_id, kbedit.from_form({"id": entry_id}, form),
+                                       state.settings.today())
+        return _html("kb_edit.html", request, status, cur=cur, entry_id=entry_id, form=form, errors=errors, preview=preview,
+                     labels=kbedit.LABELS, topics=kbedit.TOPICS, error=error, notice=notice,
+                     draft=current.draft if draft is None else draft, day=state.settings.today())
+
+    @router.get("/kb/{entry_id}")
+    @guarded
+    def kb_edit(request: Request, entry_id: str) -> Response:
+        cur = _user(request, "admin")
+        return kb_page(request, cur, entry_id, notice=NOTICES.get(request.query_params.get("done", ""), ""))
+
+    @router.post("/kb/{entry_id}")
+    @guarded
+    async def kb_submit(request: Request, entry_id: str) -> Response:
+        cur, form = await _post(request, "admin")
+        state = _state(request)
+        db, action = state.runtime.db, form.get("action", "save")
+        try:
+            if action == "preview":
+                return await run_in_threadpool(kb_page, request, cur, entry_id, 200, form)
+            if action == "discard":
+                await run_in_threadpool(kbedit.discard_draft, db, entry_id, cur.user)
+                return _back(f"/console/kb/{entry_id}", done="draft_discarded")
+            await run_in_threadpool(kbedit.save_draft, db, entry_id, form, cur.user)  # nothing typed is lost
+            if action == "publish":
+                await run_in_threadpool(kbedit.publish, db, state.runtime.engine.kb, entry_id, cur.user,
+                                        state.settings.today())
+                await run_in_threadpool(state.runtime.reload)  # the bot answers from the new version now
+                return _back(f"/console/kb/{entry_id}", done="published")
+        except kbedit.EditError as exc:
+            return await run_in_threadpool(kb_page, request, cur, entry_id, 400, form, str(exc))
+        return _back(f"/console/kb/{entry_id}", done="draft_saved")
+
+    @router.post("/api/kb/{entry_id}/preview")
+    @guarded
+    async def kb_preview(request: Request, entry_id: str) -> Response:
+        _, form = await _post(request, "admin")
+        state = _state(request)
+        errors, preview = kbedit.check(state.runtime.engine.kb, entry_id, kbedit.from_form({"id": entry_id}, form),
+                                       state.settings.today())
+        return JSONResponse({"preview": preview, "errors": errors}, headers=SECURITY_HEADERS)
+
+    @router.get("/kb/{entry_id}/history")
+    @guarded
+    def kb_history(request: Request, entry_id: str) -> Response:
+        cur = _user(request, "admin")
+        try:
+            versions = kbedit.history(_state(request).runtime.db, entry_id)
+        except kbedit.EditError as exc:
+            return _error(request, 404, str(exc), cur)
+        return _html("kb_history.html", request, cur=cur, entry_id=entry_id, versions=versions, local=inbox.local,
+                     notice=NOTICES.get(request.query_params.get("done", ""), ""), error="")
+
+    @router.post("/kb/{entry_id}/rollback/{version_id}")
+    @guarded
+    async def kb_rollback(request: Request, entry_id: str, version_id: int) -> Response:
+        cur, _ = await _post(request, "admin")
+        state = _state(request)
+        try:
+            await run_in_threadpool(kbedit.rollback, state.runtime.db, state.runtime.engine.kb, entry_id, version_id,
+                                    cur.user, state.settings.today())
+        except kbedit.EditError as exc:
+            versions = kbedit.history(state.runtime.db, entry_id)
+            return _html("kb_history.html", request, 400, cur=cur, entry_id=entry_id, versions=versions,
+                         local=inbox.local, notice="", error=str(exc))
+        await run_in_threadpool(state.runtime.reload)
+        return _back(f"/console/kb/{entry_id}/history", done="rolled_back")
+
     @router.get("/api/users")
     @guarded
     def users_api(request: Request) -> Response:
@@ -436,6 +522,10 @@ NOTICES = {
     "note": "Đã thêm ghi chú.",
     "resolve": "Đã đánh dấu là đã xử lý.",
     "release": "Đã trả cuộc trò chuyện cho trợ lý tự động.",
+    "draft_saved": "Đã lưu bản nháp. Trợ lý vẫn trả lời theo bản đang dùng cho đến khi xuất bản.",
+    "draft_discarded": "Đã bỏ bản nháp.",
+    "published": "Đã xuất bản. Trợ lý trả lời theo nội dung mới từ bây giờ.",
+    "rolled_back": "Đã khôi phục phiên bản cũ; trợ lý trả lời theo nội dung này từ bây giờ.",
     "user_created": "Đã tạo người dùng.",
     "user_updated": "Đã cập nhật người dùng.",
 }

@@ -47,8 +47,44 @@
     });
   }
 
+  // The knowledge-base editor previews the answer (and its errors) as the admin types.
+  function livePreview() {
+    var form = document.getElementById("kb-form");
+    var out = document.getElementById("preview");
+    if (!form || !out || !form.dataset.preview) return;
+    var timer = null;
+    function refresh() {
+      var body = new URLSearchParams(new FormData(form));
+      fetch(form.dataset.preview, {
+        method: "POST", credentials: "same-origin", body: body,
+        headers: { "X-CSRF-Token": form.elements.csrf_token.value, "Accept": "application/json" }
+      }).then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
+        if (!data) return;
+        out.textContent = data.preview || "Chưa hiển thị được: xem các lỗi bên trái.";
+        form.querySelectorAll(".field-error").forEach(function (p) { p.remove(); });
+        Object.keys(data.errors || {}).forEach(function (name) {
+          var field = form.elements[name];
+          var label = field && field.closest ? field.closest("label") : null;
+          if (!label) return;
+          data.errors[name].slice().reverse().forEach(function (msg) {
+            var p = document.createElement("p");
+            p.className = "field-error";
+            p.dataset.field = name;
+            p.textContent = msg;
+            label.insertAdjacentElement("afterend", p);
+          });
+        });
+      }).catch(function () {});
+    }
+    form.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(refresh, 400);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     pollRows();
     cannedReplies();
+    livePreview();
   });
 })();
