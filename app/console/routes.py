@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from app.console import auth, dashboard, inbox, kbedit
+from app.console import auth, dashboard, inbox, kbedit, params
 from app.console.auth import Current
 from app.delivery import NoSuchConversation, WindowClosed
 
@@ -491,6 +491,39 @@ def build_router() -> APIRouter:
         await run_in_threadpool(state.runtime.reload)
         return _back(f"/console/kb/{entry_id}/history", done="rolled_back")
 
+    # --- admin: parameters ------------------------------------------------------------------------
+
+    def params_page(request: Request, cur: Current, status: int = 200, form: dict[str, str] | None = None,
+                    errors: dict[str, str] | None = None, changes: list | None = None, notice: str = "") -> Response:
+        state = _state(request)
+        kb = state.runtime.engine.kb
+        return _html("parameters.html", request, status, cur=cur, rows=params.listing(kb, state.settings.today()),
+                     form=form or {}, errors=errors or {}, changes=changes, notice=notice, day=state.settings.today())
+
+    @router.get("/parameters")
+    @guarded
+    def parameters_page(request: Request) -> Response:
+        cur = _user(request, "admin")
+        return params_page(request, cur, notice=NOTICES.get(request.query_params.get("done", ""), ""))
+
+    @router.post("/parameters")
+    @guarded
+    async def parameters_submit(request: Request) -> Response:
+        cur, form = await _post(request, "admin")
+        state = _state(request)
+        kb = state.runtime.engine.kb
+        keep = {k: v for k, v in form.items() if k != "csrf_token"}
+        try:
+            new = params.parse(kb, form)
+            if form.get("action") == "save":
+                await run_in_threadpool(params.add, state.runtime.db, kb, new, cur.user)
+                await run_in_threadpool(state.runtime.reload)  # answers use it from its effective date
+                return _back("/console/parameters", done="param_added")
+            changes = await run_in_threadpool(params.preview, kb, new)
+        except params.ParamError as exc:
+            return params_page(request, cur, 400, keep, exc.errors)
+        return params_page(request, cur, 200, keep, changes=changes)
+
     @router.get("/api/users")
     @guarded
     def users_api(request: Request) -> Response:
@@ -526,6 +559,7 @@ NOTICES = {
     "draft_discarded": "Đã bỏ bản nháp.",
     "published": "Đã xuất bản. Trợ lý trả lời theo nội dung mới từ bây giờ.",
     "rolled_back": "Đã khôi phục phiên bản cũ; trợ lý trả lời theo nội dung này từ bây giờ.",
+    "param_added": "Đã thêm giá trị mới; các câu trả lời dùng giá trị này từ ngày hiệu lực.",
     "user_created": "Đã tạo người dùng.",
     "user_updated": "Đã cập nhật người dùng.",
 }
