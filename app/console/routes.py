@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from app.console import auth, dashboard, inbox, kbedit, params
+from app.console import auth, dashboard, inbox, kbcsv, kbedit, params
 from app.console.auth import Current
 from app.delivery import NoSuchConversation, WindowClosed
 
@@ -23,6 +23,7 @@ STATIC = {p.name: p for p in (HERE / "static").iterdir() if p.is_file()}
 COOKIE = "bhxh_console"
 LOGIN_COOKIE = "bhxh_login_csrf"
 MAX_FORM = 64 * 1024
+MAX_UPLOAD = 5 * 1024 * 1024
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
     "X-Frame-Options": "DENY",
@@ -83,15 +84,16 @@ def _user(request: Request, role: str = "staff") -> Current:
     return cur
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def _form(request: Request, limit: int = MAX_FORM) -> dict:
+    """The request's fields: URL-encoded, JSON or multipart (an uploaded file's field holds bytes)."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_FORM:
-        raise Denied(_error(request, 413, "Nội dung gửi lên quá lớn."))
+    if declared.isdigit() and int(declared) > limit:
+        raise Denied(_error(request, 413, f"Nội dung gửi lên quá lớn (tối đa {limit // 1024} KB)."))
     body = b""
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_FORM:
-            raise Denied(_error(request, 413, "Nội dung gửi lên quá lớn."))
+        if len(body) > limit:
+            raise Denied(_error(request, 413, f"Nội dung gửi lên quá lớn (tối đa {limit // 1024} KB)."))
     ctype = request.headers.get("content-type", "")
     if body and "application/json" in ctype:
         try:
@@ -99,15 +101,35 @@ async def _form(request: Request) -> dict[str, str]:
         except ValueError:
             raise Denied(_error(request, 400, "Dữ liệu JSON không hợp lệ.")) from None
         return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    if "multipart/form-data" in ctype:
+        return _multipart(body, ctype)
     parsed = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
     return {k: v[-1] for k, v in parsed.items()}
 
 
-async def _post(request: Request, role: str = "staff") -> tuple[Current, dict[str, str]]:
+def _multipart(body: bytes, ctype: str) -> dict:
+    """multipart/form-data with the standard library's MIME parser (no extra dependency)."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + ctype.encode("latin-1") + b"\r\n\r\n" + body)
+    fields: dict = {}
+    if not message.is_multipart():
+        return fields
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            continue
+        payload = part.get_payload(decode=True) or b""
+        fields[name] = payload if part.get_filename() is not None else payload.decode("utf-8", errors="replace")
+    return fields
+
+
+async def _post(request: Request, role: str = "staff", limit: int = MAX_FORM) -> tuple[Current, dict]:
     """A state-changing request: logged in, the right role, and the session's CSRF token in the
     form field `csrf_token` or the `X-CSRF-Token` header."""
     cur = await run_in_threadpool(_user, request, role)
-    form = await _form(request)
+    form = await _form(request, limit)
     given = form.get("csrf_token") or request.headers.get("x-csrf-token")
     if not auth.csrf_ok(cur.csrf_token, given):
         raise Denied(_error(request, 403, "Phiên làm việc không hợp lệ (thiếu hoặc sai mã chống giả mạo CSRF). "
@@ -427,6 +449,40 @@ def build_router() -> APIRouter:
         return _html("kb_edit.html", request, status, cur=cur, entry_id=entry_id, form=form, errors=errors, preview=preview,
                      labels=kbedit.LABELS, topics=kbedit.TOPICS, error=error, notice=notice,
                      draft=current.draft if draft is None else draft, day=state.settings.today())
+
+    @router.get("/kb/export.csv")
+    @guarded
+    def kb_export_csv(request: Request) -> Response:
+        _user(request, "admin")
+        name = f"kho-kien-thuc-{dt.date.today().isoformat()}.csv"
+        return Response(kbcsv.export_csv(_state(request).runtime.db), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"', **SECURITY_HEADERS})
+
+    @router.get("/kb/import")
+    @guarded
+    def kb_import_form(request: Request) -> Response:
+        cur = _user(request, "admin")
+        return _html("kb_import.html", request, cur=cur, report=None, dry_run=True, error="")
+
+    @router.post("/kb/import")
+    @guarded
+    async def kb_import(request: Request) -> Response:
+        cur, form = await _post(request, "admin", limit=MAX_UPLOAD)
+        data = form.get("file")
+        if not isinstance(data, bytes) or not data:
+            return _html("kb_import.html", request, 400, cur=cur, report=None, dry_run=True,
+                         error="Hãy chọn một tệp CSV.")
+        state = _state(request)
+        dry_run = form.get("dry_run") == "1"
+        kb, day, db = state.runtime.engine.kb, state.settings.today(), state.runtime.db
+        if dry_run:
+            report, _ = await run_in_threadpool(kbcsv.check, db, kb, data, day)
+        else:
+            report = await run_in_threadpool(kbcsv.apply, db, kb, data, day, cur.user)
+            if report.applied:
+                await run_in_threadpool(state.runtime.reload)
+        return _html("kb_import.html", request, 200 if report.ok else 400, cur=cur, report=report, dry_run=dry_run,
+                     error="")
 
     @router.get("/kb/{entry_id}")
     @guarded
