@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from app import models
 from app.console.auth import audit
-from app.knowledge import TOPICS, KnowledgeBase, RenderError, dump_yaml, entry_from_dict, validate
+from app.knowledge import ID_RE, TOPICS, KnowledgeBase, RenderError, dump_yaml, entry_from_dict, validate
 from app.models import utcnow
 from app.text import fold
 
@@ -141,6 +141,12 @@ def search(db: Engine, query: str = "") -> list[EntryRow]:
     with Session(db) as session:
         drafts = set(session.exec(select(models.EntryVersion.entry_id).where(models.EntryVersion.state == "draft")))
         rows = []
+        live_ids = set(session.exec(select(models.KnowledgeEntry.id)))
+        for v in session.exec(select(models.EntryVersion).where(models.EntryVersion.state == "draft")
+                              .order_by(models.EntryVersion.entry_id)):
+            text = " ".join(fold(f"{v.entry_id} {v.content.get('title', '')}").split())
+            if v.entry_id not in live_ids and (not q or q in text):
+                rows.append(EntryRow(v.entry_id, str(v.content.get("topic") or ""), str(v.content.get("title") or ""), True))
         for e in session.exec(select(models.KnowledgeEntry).order_by(models.KnowledgeEntry.topic, models.KnowledgeEntry.id)):
             if q:
                 haystack = fold(" ".join([e.id, e.title, e.topic, *[str(x) for x in e.content.get("questions") or []]]))
@@ -157,6 +163,17 @@ def live_content(session: Session, entry_id: str) -> dict[str, Any]:
     return dict(row.content)
 
 
+def base_content(session: Session, entry_id: str) -> dict[str, Any]:
+    """The live entry, or for a new entry not yet published its draft."""
+    row = session.get(models.KnowledgeEntry, entry_id)
+    if row is not None:
+        return dict(row.content)
+    draft = _draft(session, entry_id)
+    if draft is None:
+        raise EditError("Không có mục kiến thức này.")
+    return dict(draft.content)
+
+
 def _draft(session: Session, entry_id: str) -> models.EntryVersion | None:
     return session.exec(select(models.EntryVersion).where(models.EntryVersion.entry_id == entry_id,
                                                           models.EntryVersion.state == "draft")).first()
@@ -170,7 +187,7 @@ def _next_number(session: Session, entry_id: str) -> int:
 def _baseline(session: Session, entry_id: str) -> None:
     """The first edit of an entry records what was live before it, so it can be rolled back to."""
     exists = session.exec(select(models.EntryVersion.id).where(models.EntryVersion.entry_id == entry_id)).first()
-    if exists is None:
+    if exists is None and session.get(models.KnowledgeEntry, entry_id) is not None:
         session.add(models.EntryVersion(entry_id=entry_id, number=1, state="published", note="Bản trước khi sửa trên giao diện",
                                         content=live_content(session, entry_id), published_at=utcnow()))
         session.flush()
@@ -185,7 +202,7 @@ class Editing:
 
 def editing(db: Engine, entry_id: str) -> Editing:
     with Session(db) as session:
-        live = live_content(session, entry_id)
+        live = base_content(session, entry_id)
         draft = _draft(session, entry_id)
         if draft is not None:
             return Editing(to_form(draft.content), True, draft.number)
@@ -195,7 +212,7 @@ def editing(db: Engine, entry_id: str) -> Editing:
 def save_draft(db: Engine, entry_id: str, form: dict[str, str], user: models.User) -> dict[str, Any]:
     """Keep the form as the entry's draft (even with errors: a draft is work in progress)."""
     with Session(db) as session:
-        live = live_content(session, entry_id)
+        live = base_content(session, entry_id)
         content = from_form(live, form)
         _baseline(session, entry_id)
         draft = _draft(session, entry_id)
@@ -229,6 +246,8 @@ def _make_live(session: Session, kb: KnowledgeBase, entry_id: str, content: dict
     if errors:
         raise EditError("Chưa xuất bản được: còn lỗi ở " + ", ".join(LABELS.get(f, f) for f in errors) + ".")
     row = session.get(models.KnowledgeEntry, entry_id)
+    if row is None:  # a new entry's first publication
+        row = models.KnowledgeEntry(id=entry_id, topic=content["topic"], title=content["title"], content={})
     before = dict(row.content)
     row.content, row.title, row.topic, row.updated_at = content, content["title"], content["topic"], utcnow()
     session.add(row)
@@ -282,7 +301,7 @@ class VersionView:
 
 def history(db: Engine, entry_id: str) -> list[VersionView]:
     with Session(db) as session:
-        live_content(session, entry_id)
+        base_content(session, entry_id)
         emails = {u.id: u.email for u in session.exec(select(models.User))}
         versions = list(session.exec(select(models.EntryVersion).where(models.EntryVersion.entry_id == entry_id)
                                      .order_by(models.EntryVersion.number)))
@@ -306,3 +325,45 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str]]:
         css = {"+": "add", "-": "del", "@": "hunk"}.get(line[:1], "same")
         lines.append((css, line))
     return lines
+
+
+def create_draft(db: Engine, form: dict[str, str], user: models.User) -> str:
+    """A new entry, as a draft (published from the editor like any other)."""
+    entry_id = (form.get("id") or "").strip().lower()
+    if not ID_RE.match(entry_id) or len(entry_id) > 80:
+        raise EditError("Mã mục chỉ gồm chữ thường không dấu, số và dấu gạch ngang (ví dụ: vtn-ho-kinh-doanh).")
+    with Session(db) as session:
+        if session.get(models.KnowledgeEntry, entry_id) is not None or _draft(session, entry_id) is not None:
+            raise EditError(f"Đã có mục '{entry_id}'.")
+        content = from_form({"id": entry_id}, form)
+        session.add(models.EntryVersion(entry_id=entry_id, number=_next_number(session, entry_id), state="draft",
+                                        content=content, note="Mục mới", author_id=user.id))
+        audit(session, user, "kb.create", entry_id, {"fields": [f for f in FIELDS if content.get(f)]})
+        session.commit()
+    return entry_id
+
+
+def add_question(db: Engine, kb: KnowledgeBase, entry_id: str, question: str, user: models.User, day: dt.date) -> int:
+    """Publish the entry again with one more alternative question."""
+    question = " ".join((question or "").split())
+    if not question:
+        raise EditError("Câu hỏi trống.")
+    with Session(db) as session:
+        if _draft(session, entry_id) is not None:
+            raise EditError(f"Mục '{entry_id}' đang có bản nháp; hãy xuất bản hoặc bỏ bản nháp trước.")
+        content = live_content(session, entry_id)
+        if any(fold(q) == fold(question) for q in content.get("questions") or []):
+            raise EditError(f"Mục '{entry_id}' đã có câu hỏi này.")
+        content["questions"] = [*(content.get("questions") or []), question]
+        _baseline(session, entry_id)
+        errors, _ = check(kb, entry_id, content, day)
+        if errors:
+            raise EditError(" ".join(m for msgs in errors.values() for m in msgs))
+        _make_live(session, kb, entry_id, content, day)
+        number = _next_number(session, entry_id)
+        session.add(models.EntryVersion(entry_id=entry_id, number=number, state="published", content=content,
+                                        note="Thêm câu hỏi công dân chưa được trả lời", author_id=user.id,
+                                        published_at=utcnow()))
+        audit(session, user, "kb.add_question", entry_id, {"version": number, "question": question})
+        session.commit()
+        return number

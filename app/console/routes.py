@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from app.console import auth, dashboard, inbox, kbcsv, kbedit, params
+from app.console import auth, dashboard, inbox, kbcsv, kbedit, params, unanswered
 from app.console.auth import Current
 from app.delivery import NoSuchConversation, WindowClosed
 
@@ -450,6 +450,62 @@ def build_router() -> APIRouter:
                      labels=kbedit.LABELS, topics=kbedit.TOPICS, error=error, notice=notice,
                      draft=current.draft if draft is None else draft, day=state.settings.today())
 
+    @router.get("/kb/new")
+    @guarded
+    def kb_new_form(request: Request) -> Response:
+        cur = _user(request, "admin")
+        form = {"questions": request.query_params.get("question", ""), "topic": kbedit.TOPICS[0]}
+        return _html("kb_new.html", request, cur=cur, form=form, labels=kbedit.LABELS, topics=kbedit.TOPICS, error="")
+
+    @router.post("/kb/new")
+    @guarded
+    async def kb_new(request: Request) -> Response:
+        cur, form = await _post(request, "admin")
+        try:
+            entry_id = await run_in_threadpool(kbedit.create_draft, _state(request).runtime.db, form, cur.user)
+        except kbedit.EditError as exc:
+            keep = {k: v for k, v in form.items() if k != "csrf_token"}
+            return _html("kb_new.html", request, 400, cur=cur, form=keep, labels=kbedit.LABELS, topics=kbedit.TOPICS,
+                         error=str(exc))
+        return _back(f"/console/kb/{entry_id}", done="draft_saved")
+
+    # --- admin: what the bot could not answer --------------------------------------------------
+
+    def unanswered_page(request: Request, cur: Current, status: int = 200, error: str = "", notice: str = "") -> Response:
+        state = _state(request)
+        q = request.query_params
+        today = dt.datetime.now(inbox.VN_TZ).date()
+        try:
+            first, last = dashboard.parse_range(q.get("from") or (today - dt.timedelta(days=89)).isoformat(), q.get("to"),
+                                                today)
+        except dashboard.RangeError as exc:
+            error, status = str(exc), 400
+            first, last = today - dt.timedelta(days=89), today
+        found = unanswered.groups(state.runtime.db, state.runtime.engine, first, last)
+        kb = state.runtime.engine.kb
+        entries = sorted(((e.id, f"{e.topic} — {e.title}") for e in kb.entries.values()), key=lambda x: x[1])
+        return _html("unanswered.html", request, status, cur=cur, groups=found, entries=entries, first=first, last=last,
+                     error=error, notice=notice, urlencode=urlencode)
+
+    @router.get("/unanswered")
+    @guarded
+    def unanswered_list(request: Request) -> Response:
+        cur = _user(request, "admin")
+        return unanswered_page(request, cur, notice=NOTICES.get(request.query_params.get("done", ""), ""))
+
+    @router.post("/unanswered/add")
+    @guarded
+    async def unanswered_add(request: Request) -> Response:
+        cur, form = await _post(request, "admin")
+        state = _state(request)
+        try:
+            await run_in_threadpool(kbedit.add_question, state.runtime.db, state.runtime.engine.kb, form.get("entry_id", ""),
+                                    form.get("question", ""), cur.user, state.settings.today())
+        except kbedit.EditError as exc:
+            return await run_in_threadpool(unanswered_page, request, cur, 400, str(exc))
+        await run_in_threadpool(state.runtime.reload)
+        return _back("/console/unanswered", done="question_added")
+
     @router.get("/kb/export.csv")
     @guarded
     def kb_export_csv(request: Request) -> Response:
@@ -616,6 +672,7 @@ NOTICES = {
     "published": "Đã xuất bản. Trợ lý trả lời theo nội dung mới từ bây giờ.",
     "rolled_back": "Đã khôi phục phiên bản cũ; trợ lý trả lời theo nội dung này từ bây giờ.",
     "param_added": "Đã thêm giá trị mới; các câu trả lời dùng giá trị này từ ngày hiệu lực.",
+    "question_added": "Đã thêm câu hỏi vào mục và xuất bản; trợ lý nhận ra câu hỏi này từ bây giờ.",
     "user_created": "Đã tạo người dùng.",
     "user_updated": "Đã cập nhật người dùng.",
 }
