@@ -62,7 +62,8 @@ def test_dashboard_counts_charts_and_csv(database_url, tmp_path, cli):
         assert '<span class="n" id="feedback">1 / 1</span>' in page.text
         assert '<span class="n" id="unanswered">0</span>' in page.text
         assert 'id="median-first-reply">chưa có' not in page.text
-        assert page.text.count("<svg") == 4 and "2 (67%)" in page.text and "Đã trả lời" in page.text
+        assert page.text.count("<svg") == 5 and "2 (67%)" in page.text and "Đã trả lời" in page.text
+        assert f"Cuối ngày {today:%d/%m/%Y}: 1 yêu cầu còn mở." in page.text  # the handoff, answered but not resolved
         assert "BHXH tự nguyện" in page.text  # a top topic
 
         def csv_rows(first: dt.date) -> list[dict]:

@@ -62,6 +62,7 @@ class Stats:
     helpful: int
     not_helpful: int
     channels: list[str] = field(default_factory=list)
+    backlog: dict[dt.date, int] = field(default_factory=dict)  # escalations still open at the end of each day
 
     @property
     def total(self) -> int:
@@ -104,13 +105,21 @@ def stats(db: Engine, kb: KnowledgeBase, first: dt.date, last: dt.date) -> Stats
                 unanswered += 1
             else:
                 waits.append((aware(first_staff) - aware(e.created_at)).total_seconds())
+        # the backlog: escalations opened by the end of a day and not yet resolved then
+        spans = [(aware(c), aware(r)) for c, r in session.exec(
+            select(models.Escalation.created_at, models.Escalation.resolved_at).where(models.Escalation.created_at < end))]
+        backlog = {}
+        for i in range((last - first).days + 1):
+            day_end = _bounds(first + dt.timedelta(days=i), first + dt.timedelta(days=i))[1]
+            backlog[first + dt.timedelta(days=i)] = sum(1 for c, r in spans if c < day_end and (r is None or r >= day_end))
         fb = session.exec(select(models.Feedback.helpful).where(models.Feedback.created_at >= start,
                                                                 models.Feedback.created_at < end)).all()
     days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
     channels = sorted({c for counter in per_day.values() for c in counter}, key=lambda c: list(CHANNELS).index(c)
                       if c in CHANNELS else 99)
     return Stats(first, last, days, per_day, outcomes_by, outcomes, topics.most_common(10), waits, unanswered,
-                 helpful=sum(1 for h in fb if h), not_helpful=sum(1 for h in fb if not h), channels=channels)
+                 helpful=sum(1 for h in fb if h), not_helpful=sum(1 for h in fb if not h), channels=channels,
+                 backlog=backlog)
 
 
 # --- charts: plain SVG, drawn on the server --------------------------------------------------
@@ -148,6 +157,26 @@ def chart_per_day(s: Stats) -> str:
     return _svg(width, height, body, "Số tin nhắn của công dân mỗi ngày theo kênh")
 
 
+def chart_backlog(s: Stats) -> str:
+    """A line: escalations still open at the end of each day."""
+    width, height, left, bottom, top = 720, 180, 36, 30, 10
+    peak = max(list(s.backlog.values()) + [1])
+    plot_w, plot_h = width - left - 10, height - bottom - top
+    step = plot_w / max(1, len(s.days) - 1)
+    points = " ".join(f"{left + i * step:.1f},{top + plot_h - plot_h * s.backlog.get(day, 0) / peak:.1f}"
+                      for i, day in enumerate(s.days))
+    body = [f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" stroke="#999"/>',
+            f'<text x="{left - 4}" y="{top + 10}" text-anchor="end" font-size="11">{peak}</text>',
+            f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end" font-size="11">0</text>',
+            f'<polyline points="{points}" fill="none" stroke="#c0392b" stroke-width="2"/>']
+    label_every = max(1, len(s.days) // 8)
+    for i, day in enumerate(s.days):
+        if i % label_every == 0:
+            x = left + i * step
+            body.append(f'<text x="{x:.1f}" y="{height - 12}" text-anchor="middle" font-size="11">{day:%d/%m}</text>')
+    return _svg(width, height, body, "Số yêu cầu còn mở cuối mỗi ngày")
+
+
 def chart_bars(items: list[tuple[str, int, str]], title: str) -> str:
     """Horizontal bars: (label, count, colour)."""
     row, width, label_w = 26, 720, 230
@@ -169,7 +198,7 @@ def charts(s: Stats) -> dict[str, str]:
     feedback_items = [("Hữu ích", s.helpful, "#2e8b57"), ("Chưa đúng", s.not_helpful, "#c0392b")]
     return {"per_day": chart_per_day(s), "outcomes": chart_bars(outcome_items, "Tỉ lệ kết quả trả lời"),
             "topics": chart_bars(topic_items, "Chủ đề được hỏi nhiều nhất"),
-            "feedback": chart_bars(feedback_items, "Đánh giá của công dân")}
+            "feedback": chart_bars(feedback_items, "Đánh giá của công dân"), "backlog": chart_backlog(s)}
 
 
 def to_csv(s: Stats) -> str:
