@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from app.console import auth, dashboard, inbox, kbcsv, kbedit, params, unanswered
+from app.console import auth, dashboard, inbox, kbcsv, kbedit, kbfiles, params, unanswered
 from app.console.auth import Current
 from app.delivery import NoSuchConversation, WindowClosed
 
@@ -518,7 +518,7 @@ def build_router() -> APIRouter:
     @guarded
     def kb_import_form(request: Request) -> Response:
         cur = _user(request, "admin")
-        return _html("kb_import.html", request, cur=cur, report=None, dry_run=True, error="")
+        return _html("kb_import.html", request, cur=cur, report=None, files_report=None, dry_run=True, error="")
 
     @router.post("/kb/import")
     @guarded
@@ -526,7 +526,7 @@ def build_router() -> APIRouter:
         cur, form = await _post(request, "admin", limit=MAX_UPLOAD)
         data = form.get("file")
         if not isinstance(data, bytes) or not data:
-            return _html("kb_import.html", request, 400, cur=cur, report=None, dry_run=True,
+            return _html("kb_import.html", request, 400, cur=cur, report=None, files_report=None, dry_run=True,
                          error="Hãy chọn một tệp CSV.")
         state = _state(request)
         dry_run = form.get("dry_run") == "1"
@@ -537,8 +537,38 @@ def build_router() -> APIRouter:
             report = await run_in_threadpool(kbcsv.apply, db, kb, data, day, cur.user)
             if report.applied:
                 await run_in_threadpool(state.runtime.reload)
-        return _html("kb_import.html", request, 200 if report.ok else 400, cur=cur, report=report, dry_run=dry_run,
-                     error="")
+        return _html("kb_import.html", request, 200 if report.ok else 400, cur=cur, report=report, files_report=None,
+                     dry_run=dry_run, error="")
+
+    @router.get("/kb/export.zip")
+    @guarded
+    def kb_export_zip(request: Request) -> Response:
+        _user(request, "admin")
+        name = f"knowledge_base-{dt.date.today().isoformat()}.zip"
+        return Response(kbfiles.export_zip(_state(request).runtime.db), media_type="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"', **SECURITY_HEADERS})
+
+    @router.post("/kb/import-files")
+    @guarded
+    async def kb_import_files(request: Request) -> Response:
+        cur, form = await _post(request, "admin", limit=MAX_UPLOAD)
+        data = form.get("file")
+        if not isinstance(data, bytes) or not data:
+            return _html("kb_import.html", request, 400, cur=cur, report=None, files_report=None, dry_run=True,
+                         error="Hãy chọn một tệp .zip.")
+        state = _state(request)
+        dry_run = form.get("dry_run") == "1"
+        settings, db = state.settings, state.runtime.db
+        topics = settings.topics_file or (settings.knowledge_base_dir / "topics.tsv")
+        topics = topics if topics.exists() else None
+        if dry_run:
+            report, _ = await run_in_threadpool(kbfiles.check, db, data, settings.today(), topics)
+        else:
+            report = await run_in_threadpool(kbfiles.apply, db, data, settings.today(), topics, cur.user)
+            if report.applied:
+                await run_in_threadpool(state.runtime.reload)
+        return _html("kb_import.html", request, 200 if report.ok else 400, cur=cur, report=None, files_report=report,
+                     dry_run=dry_run, error="")
 
     @router.get("/kb/{entry_id}")
     @guarded
