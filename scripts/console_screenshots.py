@@ -88,6 +88,8 @@ def main() -> int:
                 page.click("#insert-canned")
                 page.wait_for_timeout(500)
                 page.screenshot(path=str(out / "console-conversation.png"))
+                page.goto(url + "/console/kb/hgd-muc-dong")
+                page.screenshot(path=str(out / "console-kb.png"))
                 page.goto(url + "/console/dashboard")
                 page.screenshot(path=str(out / "console-dashboard.png"), full_page=True)
                 phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, locale="vi-VN")
