@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.preprocessing import normalize
+from scipy import sparse
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session, select
 
@@ -65,7 +65,10 @@ def _vectors(engine: Engine, texts: list[str]):
     """Character n-gram TF-IDF rows (sparse, L2-normalised) and semantic vectors (or None)."""
     index = engine.index
     keys = [index.correct(engine.normalizer.key(t)) for t in texts]
-    char = normalize(index.char_vec.transform(keys)).tocsr()
+    rows = [index.query.char(k) for k in keys]  # the retrieval's own query vectors (L2-normalised)
+    indptr = np.cumsum([0] + [len(idx) for idx, _ in rows])
+    char = sparse.csr_matrix((np.concatenate([d for _, d in rows]), np.concatenate([i for i, _ in rows]), indptr),
+                             shape=(len(keys), index.query.n_features), dtype=np.float32)
     semantic = index._encode(keys) if index.encoder is not None else None
     return char, semantic
 
