@@ -158,8 +158,10 @@ def fake():
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    """One browser per test: Playwright's sync API keeps an event loop running while it is open, which
+    would break later tests that call asyncio.run() if the browser lived for the whole session."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing; scripts/dev.sh test installs it (apt-get install chromium)")
