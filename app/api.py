@@ -175,6 +175,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             raise HTTPException(status_code=404, detail="no such conversation") from None
         return {"released": True}
 
+    from app.console import build_router
+
+    app.include_router(build_router())  # the staff console under /console
     return app
 
 

@@ -199,7 +199,11 @@ def cmd_kb(args: argparse.Namespace) -> int:
         db = storage.make_engine(settings.database_url)
         storage.init_db(db, upgrade=settings.db_upgrade_on_start)
         with Session(db) as session:
-            storage.save_kb(session, kb, source=str(root.resolve()))
+            from app.console.auth import audit
+
+            audit(session, None, "kb.import", str(root.resolve()),
+                  {"entries": len(kb.entries), "parameters": len(kb.parameters.parameters)})
+            storage.save_kb(session, kb, source=str(root.resolve()))  # commits the audit record with the import
         print(f"imported {len(kb.entries)} entries and {len(kb.parameters.parameters)} parameters from {root}")
         return 0
     if args.kb_command == "export":
@@ -263,6 +267,37 @@ def cmd_db(args: argparse.Namespace) -> int:
         return 1
     finally:
         db.dispose()
+def _read_password(prompt_for: str) -> str:
+    """From the terminal without echo, or the first line of stdin when it is not a terminal."""
+    import getpass
+
+    if sys.stdin.isatty():
+        first = getpass.getpass(f"Password for {prompt_for}: ")
+        if getpass.getpass("Again: ") != first:
+            raise ValueError("the two passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from app.console import auth
+
+    settings = _settings(args)
+    db = storage.make_engine(settings.database_url)
+    storage.init_db(db)
+    if args.users_command == "add":
+        try:
+            password = _read_password(args.email)
+            user = auth.create_user(db, args.email, args.role, password, actor_name=f"cli:{os.environ.get('USER', '')}")
+        except (auth.UserError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"created {user.role} {user.email}")
+        return 0
+    if args.users_command == "list":
+        for user in auth.list_users(db):
+            print(f"{user.email}\t{user.role}\t{'active' if user.active else 'inactive'}")
+        return 0
     return 2
 
 
@@ -325,6 +360,13 @@ def build_parser() -> argparse.ArgumentParser:
     rv = db_sub.add_parser("revision", help="write a new migration for model changes (developers)")
     rv.add_argument("-m", "--message", required=True)
     p.set_defaults(func=cmd_db)
+    p = sub.add_parser("users", help="staff console users")
+    users_sub = p.add_subparsers(dest="users_command", required=True)
+    a = users_sub.add_parser("add", help="create a user (asks for the password, or reads it from stdin)")
+    a.add_argument("email")
+    a.add_argument("--role", choices=["staff", "admin"], default="staff")
+    users_sub.add_parser("list", help="list users")
+    p.set_defaults(func=cmd_users)
     return parser
 
 

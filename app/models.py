@@ -97,6 +97,10 @@ class Escalation(SQLModel, table=True):
     reason: str = Field(default="", max_length=200)
     created_at: dt.datetime = Field(default_factory=utcnow, index=True)
     resolved_at: dt.datetime | None = None
+    # staff console: who took it, who closed it
+    assigned_to: int | None = Field(default=None, foreign_key="staff_user.id", index=True)
+    assigned_at: dt.datetime | None = None
+    resolved_by: int | None = Field(default=None, foreign_key="staff_user.id")
 
 
 # --- Channels ----------------------------------------------------------------------
@@ -175,3 +179,88 @@ class Feedback(SQLModel, table=True):
     entry_id: str | None = Field(default=None, max_length=80, index=True)
     helpful: bool
     created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+# --- Staff console -------------------------------------------------------------------
+
+
+class User(SQLModel, table=True):
+    """A staff member or admin of the console."""
+
+    __tablename__ = "staff_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True, index=True)  # stored lower-case
+    role: str = Field(max_length=10)  # staff | admin
+    password_hash: str = Field(sa_column=Column(Text, nullable=False))  # argon2id, PHC string
+    active: bool = True
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    last_login_at: dt.datetime | None = None
+
+
+class StaffSession(SQLModel, table=True):
+    """A logged-in browser. The cookie holds a random token; only its SHA-256 is stored."""
+
+    __tablename__ = "staff_session"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="staff_user.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    expires_at: dt.datetime = Field(index=True)
+    ip: str = Field(default="", max_length=64)
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed login, counted per e-mail and per IP address to throttle guessing (in the database,
+    so every web process sees the same counts)."""
+
+    __tablename__ = "login_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, index=True)
+    ip: str = Field(max_length=64, index=True)
+    at: dt.datetime = Field(default_factory=utcnow, index=True)
+
+
+class AuditLog(SQLModel, table=True):
+    """Who changed what, when: users, knowledge base, parameters, settings."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(default_factory=utcnow, index=True)
+    actor_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    actor: str = Field(max_length=254)  # the user's e-mail, or "cli" for the command line
+    action: str = Field(max_length=40, index=True)  # user.create, user.update, kb.import, ...
+    target: str = Field(default="", max_length=254)
+    changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ConversationNote(SQLModel, table=True):
+    """A staff note on a conversation (never sent to the citizen)."""
+
+    __tablename__ = "conversation_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    author_id: int = Field(foreign_key="staff_user.id")
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class EntryVersion(SQLModel, table=True):
+    """Every saved state of a knowledge-base entry edited in the console. At most one draft per
+    entry; the bot answers only from `knowledge_entry`, which publishing writes."""
+
+    __tablename__ = "entry_version"
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: str = Field(max_length=80, index=True)
+    number: int  # 1, 2, ... per entry
+    state: str = Field(max_length=12, index=True)  # draft | published | archived
+    content: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    note: str = Field(default="", max_length=300)  # "bản gốc", "khôi phục bản 2", ...
+    author_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    published_at: dt.datetime | None = None

@@ -82,6 +82,15 @@ class Settings(BaseSettings):
     # answered until the minute has passed (the messages are still stored)
     citizen_messages_per_minute: int = 20
 
+    # Staff console
+    console_session_hours: float = 12.0  # a login lasts this long
+    # Mark the session cookie Secure even when the app itself sees plain HTTP (behind a TLS proxy)
+    console_secure_cookies: bool = False
+    login_max_failures: int = 5  # failed logins per e-mail within the window before it is locked
+    login_max_failures_per_ip: int = 20  # failed logins per IP address within the window
+    login_window_minutes: float = 15.0
+    console_poll_seconds: float = 3.0  # how often the inbox asks for new escalations
+
     @property
     def zalo_enabled(self) -> bool:
         return bool(self.zalo_app_id and self.zalo_oa_secret_key)

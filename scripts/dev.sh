@@ -29,6 +29,12 @@ case "${1:-serve}" in
     ;;
   test)
     shift || true
+    # the console's browser tests drive Debian's chromium (never a browser downloaded at run time)
+    if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
+      SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
+      $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+      $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    fi
     ruff check .
     bhxh-bot kb validate
     exec pytest "$@"

@@ -151,3 +151,25 @@ def fake():
 
     with fp.FakePlatformsServer(fp.FakeConfig(zalo_rps=0, messenger_rps=0)) as server:
         yield server
+
+
+# --- a real headless browser (Debian's chromium driven by Playwright; nothing is downloaded) ---
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+@pytest.fixture
+def browser():
+    """One browser per test: Playwright's sync API keeps an event loop running while it is open, which
+    would break later tests that call asyncio.run() if the browser lived for the whole session."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing; scripts/dev.sh test installs it (apt-get install chromium)")
+        pytest.skip(f"no browser at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        # --no-sandbox: CI containers run as root, where Chromium's sandbox cannot start
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield chromium
+        chromium.close()

@@ -1,0 +1,225 @@
+"""Console users, passwords (argon2id), server-side sessions, CSRF tokens, login throttling and
+the audit log. Shared by the web console and the `bhxh-bot users` command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from app import models
+from app.models import utcnow
+from app.settings import Settings
+from app.windows import aware
+
+ROLES = ("staff", "admin")
+MIN_PASSWORD = 10
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# verified against when the e-mail is unknown, so a wrong e-mail takes as long as a wrong password
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+class UserError(ValueError):
+    """Bad input for a user; the message is Vietnamese, for the person who typed it."""
+
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_new_user(email: str, role: str, password: str) -> str:
+    email = normalize_email(email)
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        raise UserError("Địa chỉ e-mail không hợp lệ.")
+    if role not in ROLES:
+        raise UserError("Vai trò phải là staff (cán bộ) hoặc admin (quản trị).")
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"Mật khẩu phải có ít nhất {MIN_PASSWORD} ký tự.")
+    return email
+
+
+# --- audit log ---------------------------------------------------------------------------
+
+
+def audit(session: Session, actor: models.User | None, action: str, target: str = "",
+          changes: dict[str, Any] | None = None, actor_name: str = "") -> None:
+    """Add an audit record to the session; it is committed with the change it describes."""
+    session.add(models.AuditLog(actor_id=actor.id if actor else None, actor=actor.email if actor else (actor_name or "cli"),
+                                action=action, target=target, changes=changes or {}))
+
+
+# --- users ---------------------------------------------------------------------------------
+
+
+def create_user(db: Engine, email: str, role: str, password: str, actor: models.User | None = None,
+                actor_name: str = "cli") -> models.User:
+    email = check_new_user(email, role, password)
+    with Session(db) as session:
+        if session.exec(select(models.User).where(models.User.email == email)).first() is not None:
+            raise UserError(f"Đã có người dùng {email}.")
+        user = models.User(email=email, role=role, password_hash=hash_password(password))
+        session.add(user)
+        session.flush()
+        audit(session, actor, "user.create", email, {"role": role, "active": True}, actor_name=actor_name)
+        session.commit()
+        session.refresh(user)
+        return user
+
+
+def update_user(db: Engine, user_id: int, actor: models.User, role: str | None = None, active: bool | None = None,
+                password: str | None = None) -> models.User:
+    with Session(db) as session:
+        user = session.get(models.User, user_id)
+        if user is None:
+            raise UserError("Không có người dùng này.")
+        changes: dict[str, Any] = {}
+        if role is not None and role != user.role:
+            if role not in ROLES:
+                raise UserError("Vai trò phải là staff (cán bộ) hoặc admin (quản trị).")
+            changes["role"] = [user.role, role]
+            user.role = role
+        if active is not None and active != user.active:
+            changes["active"] = [user.active, active]
+            user.active = active
+        if password:
+            if len(password) < MIN_PASSWORD:
+                raise UserError(f"Mật khẩu phải có ít nhất {MIN_PASSWORD} ký tự.")
+            user.password_hash = hash_password(password)
+            changes["password"] = "changed"
+        if user.id == actor.id and (user.role != "admin" or not user.active):
+            raise UserError("Không thể tự bỏ quyền quản trị hoặc tự khoá tài khoản của mình.")
+        if not changes:
+            return user
+        session.add(user)
+        if "active" in changes and not user.active or "password" in changes:
+            session.exec(delete(models.StaffSession).where(models.StaffSession.user_id == user.id))
+        audit(session, actor, "user.update", user.email, changes)
+        session.commit()
+        session.refresh(user)
+        return user
+
+
+def list_users(db: Engine) -> list[models.User]:
+    with Session(db) as session:
+        return list(session.exec(select(models.User).order_by(models.User.email)))
+
+
+def audit_entries(db: Engine, limit: int = 200) -> list[models.AuditLog]:
+    with Session(db) as session:
+        return list(session.exec(select(models.AuditLog).order_by(models.AuditLog.id.desc()).limit(limit)))
+
+
+# --- login, throttling, sessions ---------------------------------------------------------------
+
+
+class Throttled(RuntimeError):
+    def __init__(self, minutes: int):
+        super().__init__(f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes} phút.")
+        self.minutes = minutes
+
+
+@dataclass
+class LoggedIn:
+    user: models.User
+    token: str  # goes into the cookie; only its hash is stored
+    csrf_token: str
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _check_throttle(session: Session, settings: Settings, email: str, ip: str) -> None:
+    since = utcnow() - dt.timedelta(minutes=settings.login_window_minutes)
+    table = models.LoginFailure
+    by_email = session.exec(select(func.count()).select_from(table).where(table.email == email, table.at > since)).one()
+    by_ip = session.exec(select(func.count()).select_from(table).where(table.ip == ip, table.at > since)).one()
+    if by_email >= settings.login_max_failures or by_ip >= settings.login_max_failures_per_ip:
+        oldest = session.exec(select(func.min(table.at)).where(
+            ((table.email == email) | (table.ip == ip)) & (table.at > since))).one()
+        left = (aware(oldest) + dt.timedelta(minutes=settings.login_window_minutes) - utcnow()).total_seconds()
+        raise Throttled(max(1, int(left // 60) + 1))
+
+
+def login(db: Engine, settings: Settings, email: str, password: str, ip: str) -> LoggedIn | None:
+    """A new session for the right e-mail and password; None when they are wrong; Throttled after
+    too many failures for this e-mail or this address (even with the right password)."""
+    email = normalize_email(email)[:254]
+    ip = (ip or "")[:64]
+    with Session(db) as session:
+        _check_throttle(session, settings, email, ip)
+        user = session.exec(select(models.User).where(models.User.email == email)).first()
+        ok = False
+        try:
+            ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if not ok or user is None or not user.active:
+            session.add(models.LoginFailure(email=email, ip=ip))
+            session.commit()
+            return None
+        if _hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        session.exec(delete(models.LoginFailure).where(models.LoginFailure.email == email))
+        now = utcnow()
+        session.exec(delete(models.StaffSession).where(models.StaffSession.expires_at < now))
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        session.add(models.StaffSession(token_hash=_token_hash(token), user_id=user.id, csrf_token=csrf, ip=ip,
+                                        expires_at=now + dt.timedelta(hours=settings.console_session_hours)))
+        user.last_login_at = now
+        session.add(user)
+        session.commit()
+        session.refresh(user)
+        return LoggedIn(user, token, csrf)
+
+
+@dataclass
+class Current:
+    user: models.User
+    csrf_token: str
+    token_hash: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user.role == "admin"
+
+
+def current(db: Engine, token: str | None) -> Current | None:
+    if not token:
+        return None
+    with Session(db) as session:
+        row = session.get(models.StaffSession, _token_hash(token))
+        if row is None or aware(row.expires_at) < utcnow():
+            return None
+        user = session.get(models.User, row.user_id)
+        if user is None or not user.active:
+            return None
+        return Current(user, row.csrf_token, row.token_hash)
+
+
+def logout(db: Engine, token: str | None) -> None:
+    if not token:
+        return
+    with Session(db) as session:
+        session.exec(delete(models.StaffSession).where(models.StaffSession.token_hash == _token_hash(token)))
+        session.commit()
+
+
+def csrf_ok(expected: str, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(expected.encode(), str(given).encode())

@@ -1,0 +1,308 @@
+"""The escalation inbox and the conversation view: queries and staff actions, shared by the console
+pages and its JSON API. Everything returned for display is Vietnamese."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from app import models, storage
+from app.delivery import Delivery, NoSuchConversation, WindowClosed
+from app.knowledge import KnowledgeBase
+from app.models import utcnow
+from app.privacy import mask
+from app.settings import Settings
+from app.windows import aware, decide
+
+VN_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")  # Vietnam: UTC+7, no daylight saving time
+MAX_REPLY = 4000
+STATUSES = {"open": "Đang mở", "mine": "Của tôi", "resolved": "Đã xử lý"}
+CHANNELS = {"zalo": "Zalo", "messenger": "Messenger", "api": "API", "cli": "Dòng lệnh"}
+KINDS = {"escalated": "Bot không trả lời được", "handoff": "Muốn gặp cán bộ"}
+OUTCOMES = {"answered": "Đã trả lời", "clarify": "Hỏi lại", "escalated": "Chuyển cán bộ", "handoff": "Gặp cán bộ",
+            "smalltalk": "Chào hỏi"}
+AUTHORS = {"citizen": "Công dân", "bot": "Trợ lý", "staff": "Cán bộ"}
+# reasons the engine stores in English, shown to staff in Vietnamese
+REASONS = {"citizen asked for a person": "Công dân yêu cầu gặp cán bộ"}
+OUT_OF_SCOPE = "Ngoài phạm vi"
+OTHER = "Khác"
+
+
+class ActionError(ValueError):
+    """A staff action that cannot be done; the message is Vietnamese."""
+
+
+def local(value: dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    return aware(value).astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
+
+
+def duration(delta: dt.timedelta) -> str:
+    minutes = max(0, int(delta.total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} ngày {hours} giờ" if hours else f"{days} ngày"
+    if hours:
+        return f"{hours} giờ {mins} phút" if mins else f"{hours} giờ"
+    return f"{mins} phút"
+
+
+@dataclass
+class Window:
+    state: str  # free | paid | human_agent | closed | unknown | none
+    label: str
+    left: str = ""
+    reason: str = ""
+
+    @property
+    def can_reply(self) -> bool:
+        return self.state in ("free", "paid", "human_agent", "none")
+
+
+def window_of(conv: models.Conversation, settings: Settings, now: dt.datetime) -> Window:
+    if conv.channel not in ("zalo", "messenger"):
+        return Window("none", "Không qua nền tảng nhắn tin")
+    w = decide(conv.channel, conv.last_inbound_at, now, "staff", settings.fb_human_agent_approved)
+    left = duration(aware(w.closes_at) - now) if w.closes_at else ""
+    if not w.allowed:
+        return Window(w.state, "Không gửi được", reason=w.reason)
+    label = {"free": "Miễn phí", "paid": "Trả phí (tin tư vấn Zalo)", "human_agent": "Thẻ HUMAN_AGENT"}[w.state]
+    return Window(w.state, label, left=left)
+
+
+def topic_of(kb: KnowledgeBase, msg: models.Message | None) -> str:
+    if msg is None:
+        return OTHER
+    # the closest thing retrieval found, out-of-scope groups ("@...") included
+    details = (msg.scores or {}).get("details") or []
+    closest = details[0].get("label") if details and isinstance(details[0], dict) else None
+    label = msg.entry_id or closest or (msg.candidates[0] if msg.candidates else None)
+    if not label:
+        return OTHER
+    if label.startswith("@"):
+        return OUT_OF_SCOPE
+    entry = kb.entries.get(label)
+    return entry.topic if entry else OTHER
+
+
+def topics(kb: KnowledgeBase) -> list[str]:
+    return sorted({e.topic for e in kb.entries.values()}) + [OUT_OF_SCOPE, OTHER]
+
+
+@dataclass
+class InboxItem:
+    escalation_id: int
+    conversation_id: int
+    channel: str
+    channel_label: str
+    kind: str
+    kind_label: str
+    status: str
+    question: str  # masked
+    outcome: str
+    score: float | None
+    topic: str
+    created_at: str
+    waiting: str
+    window: Window
+    assigned_to: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        data = dict(vars(self))
+        data["window"] = vars(self.window)
+        return data
+
+
+def inbox(db: Engine, kb: KnowledgeBase, settings: Settings, user_id: int, status: str = "open", channel: str = "",
+          topic: str = "", limit: int = 200) -> list[InboxItem]:
+    """Escalations and handoffs, newest first; personal numbers masked."""
+    now = utcnow()
+    esc, conv_t, msg_t = models.Escalation, models.Conversation, models.Message
+    query = (select(esc, conv_t, msg_t).join(conv_t, conv_t.id == esc.conversation_id)
+             .join(msg_t, msg_t.id == esc.message_id).order_by(esc.created_at.desc(), esc.id.desc()))
+    if status == "resolved":
+        query = query.where(esc.status == "resolved")
+    else:
+        query = query.where(esc.status == "open")
+        if status == "mine":
+            query = query.where(esc.assigned_to == user_id)
+    if channel:
+        query = query.where(conv_t.channel == channel)
+    items = []
+    with Session(db) as session:
+        emails = {u.id: u.email for u in session.exec(select(models.User))}
+        for e, c, m in session.exec(query.limit(limit * 5 if topic else limit)):
+            item_topic = topic_of(kb, m)
+            if topic and item_topic != topic:
+                continue
+            end = aware(e.resolved_at) if e.status == "resolved" and e.resolved_at else now
+            items.append(InboxItem(
+                escalation_id=e.id, conversation_id=c.id, channel=c.channel, channel_label=CHANNELS.get(c.channel, c.channel),
+                kind=e.kind, kind_label=KINDS.get(e.kind, e.kind), status=e.status, question=mask(m.text),
+                outcome=OUTCOMES.get(m.outcome or "", m.outcome or ""), score=None if m.outcome == "handoff" else m.score,
+                topic=item_topic,
+                created_at=local(e.created_at), waiting=duration(end - aware(e.created_at)),
+                window=window_of(c, settings, now), assigned_to=emails.get(e.assigned_to, "") if e.assigned_to else "",
+            ))
+            if len(items) >= limit:
+                break
+    return items
+
+
+def open_count(db: Engine) -> int:
+    with Session(db) as session:
+        return len(session.exec(select(models.Escalation.id).where(models.Escalation.status == "open")).all())
+
+
+# --- the conversation view ------------------------------------------------------------------
+
+
+@dataclass
+class Line:
+    author: str
+    author_label: str
+    text: str  # as written: staff see personal numbers here
+    at: str
+    outcome: str = ""
+    score: float | None = None
+    entry: str = ""
+
+
+@dataclass
+class EscalationView:
+    id: int
+    kind_label: str
+    status: str
+    reason: str
+    created_at: str
+    assigned_to: str
+    resolved_at: str
+
+
+@dataclass
+class ConversationView:
+    id: int
+    channel: str
+    channel_label: str
+    external_id: str
+    lines: list[Line]
+    escalations: list[EscalationView]
+    notes: list[tuple[str, str, str]]  # author, at, text
+    window: Window
+    bot_paused_until: str
+    has_open: bool
+    assigned_to_me: bool
+    entries: list[tuple[str, str]] = field(default_factory=list)  # for canned replies: (id, "topic — title")
+
+
+def conversation(db: Engine, kb: KnowledgeBase, settings: Settings, conversation_id: int, user_id: int) -> ConversationView:
+    now = utcnow()
+    with Session(db) as session:
+        conv = session.get(models.Conversation, conversation_id)
+        if conv is None:
+            raise NoSuchConversation(f"no conversation {conversation_id}")
+        emails = {u.id: u.email for u in session.exec(select(models.User))}
+        lines = []
+        for m in storage.conversation_messages(session, conversation_id):
+            entry = kb.entries.get(m.entry_id) if m.entry_id else None
+            lines.append(Line(m.author, AUTHORS.get(m.author, m.author), m.text, local(m.created_at),
+                              outcome=OUTCOMES.get(m.outcome or "", "") if m.author == "citizen" else "",
+                              score=m.score if m.author == "citizen" else None,
+                              entry=entry.title if entry and m.author == "citizen" else ""))
+        escs = list(session.exec(select(models.Escalation).where(models.Escalation.conversation_id == conversation_id)
+                                 .order_by(models.Escalation.id.desc())))
+        notes = [(emails.get(n.author_id, "?"), local(n.created_at), n.text) for n in session.exec(
+            select(models.ConversationNote).where(models.ConversationNote.conversation_id == conversation_id)
+            .order_by(models.ConversationNote.id))]
+        paused = aware(conv.bot_paused_until)
+        open_escs = [e for e in escs if e.status == "open"]
+        return ConversationView(
+            id=conv.id, channel=conv.channel, channel_label=CHANNELS.get(conv.channel, conv.channel),
+            external_id=conv.external_id, lines=lines,
+            escalations=[EscalationView(e.id, KINDS.get(e.kind, e.kind), e.status, REASONS.get(e.reason, e.reason),
+                                        local(e.created_at),
+                                        emails.get(e.assigned_to, "") if e.assigned_to else "", local(e.resolved_at))
+                         for e in escs],
+            notes=notes, window=window_of(conv, settings, now),
+            bot_paused_until=local(paused) if paused and paused > now else "",
+            has_open=bool(open_escs), assigned_to_me=bool(open_escs) and all(e.assigned_to == user_id for e in open_escs),
+            entries=sorted(((e.id, f"{e.topic} — {e.title}") for e in kb.entries.values()), key=lambda x: x[1]),
+        )
+
+
+def canned(kb: KnowledgeBase, settings: Settings, entry_id: str) -> str:
+    """An entry's answer as a citizen would read it today, as a starting point for a reply."""
+    entry = kb.entries.get(entry_id)
+    if entry is None:
+        raise ActionError("Không có mục kiến thức này.")
+    return kb.renderer(settings.today()).entry_message(entry)
+
+
+# --- actions ----------------------------------------------------------------------------------
+
+
+def _open_escalations(session: Session, conversation_id: int):
+    if session.get(models.Conversation, conversation_id) is None:
+        raise NoSuchConversation(f"no conversation {conversation_id}")
+    return models.Escalation.conversation_id == conversation_id, models.Escalation.status == "open"
+
+
+def assign(db: Engine, conversation_id: int, user_id: int, only_unassigned: bool = False) -> int:
+    """Take the conversation's open escalations; returns how many."""
+    with Session(db) as session:
+        where = _open_escalations(session, conversation_id)
+        if only_unassigned:
+            where = (*where, models.Escalation.assigned_to.is_(None))
+        n = session.exec(update(models.Escalation).where(*where).values(assigned_to=user_id, assigned_at=utcnow())).rowcount
+        session.commit()
+        return n
+
+
+def resolve(db: Engine, conversation_id: int, user_id: int) -> int:
+    with Session(db) as session:
+        n = session.exec(update(models.Escalation).where(*_open_escalations(session, conversation_id))
+                         .values(status="resolved", resolved_at=utcnow(), resolved_by=user_id)).rowcount
+        session.commit()
+    if not n:
+        raise ActionError("Cuộc trò chuyện này không còn yêu cầu nào đang mở.")
+    return n
+
+
+def add_note(db: Engine, conversation_id: int, user_id: int, text: str) -> None:
+    text = (text or "").strip()
+    if not text:
+        raise ActionError("Ghi chú trống.")
+    if len(text) > MAX_REPLY:
+        raise ActionError(f"Ghi chú dài quá {MAX_REPLY} ký tự.")
+    with Session(db) as session:
+        _open_escalations(session, conversation_id)
+        session.add(models.ConversationNote(conversation_id=conversation_id, author_id=user_id, text=text))
+        session.commit()
+
+
+def reply(delivery: Delivery, conversation_id: int, user: models.User, text: str) -> list[int]:
+    """Send a staff reply through the conversation's channel (the outbox), within its window.
+    Raises ActionError (bad text) or WindowClosed (the platform would refuse: the reason says why)."""
+    text = (text or "").strip()
+    if not text:
+        raise ActionError("Nội dung trả lời trống.")
+    if len(text) > MAX_REPLY:
+        raise ActionError(f"Nội dung trả lời dài {len(text)} ký tự, tối đa {MAX_REPLY}.")
+    ids = delivery.staff_reply(conversation_id, text, user.email)
+    assign(delivery.db, conversation_id, user.id, only_unassigned=True)  # whoever answers first takes it
+    return ids
+
+
+def release(delivery: Delivery, conversation_id: int) -> None:
+    delivery.release(conversation_id)
+
+
+__all__ = ["ActionError", "NoSuchConversation", "WindowClosed", "inbox", "conversation", "canned", "assign", "resolve",
+           "add_note", "reply", "release", "topics", "STATUSES", "CHANNELS"]

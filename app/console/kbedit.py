@@ -1,0 +1,369 @@
+"""Knowledge-base editing for admins: drafts, validation per field (in Vietnamese), a preview
+rendered exactly as a citizen reads it, publishing, version history with diffs, rollback.
+
+The bot answers only from `knowledge_entry`; a draft lives in `entry_version` until it is
+published. Publishing and rollback write the audit log in the same transaction."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from app import models
+from app.console.auth import audit
+from app.knowledge import ID_RE, TOPICS, KnowledgeBase, RenderError, dump_yaml, entry_from_dict, validate
+from app.models import utcnow
+from app.text import fold
+
+FIELDS = ("title", "short_title", "topic", "questions", "answer", "legal_basis", "effective_from", "effective_to",
+          "sources", "last_reviewed", "related")
+LIST_FIELDS = ("questions", "legal_basis", "sources", "related")
+DATE_FIELDS = ("effective_from", "effective_to", "last_reviewed")
+LABELS = {"title": "Tiêu đề", "short_title": "Tiêu đề ngắn (nút bấm, tối đa 20 ký tự)", "topic": "Chủ đề",
+          "questions": "Các cách hỏi (mỗi dòng một câu)", "answer": "Câu trả lời (mẫu, có tham số)",
+          "legal_basis": "Căn cứ pháp lý (mỗi dòng một văn bản)", "effective_from": "Hiệu lực từ ngày",
+          "effective_to": "Hết hiệu lực ngày", "sources": "Nguồn (mỗi dòng một nguồn)",
+          "last_reviewed": "Ngày rà soát gần nhất", "related": "Mục liên quan (mỗi dòng một mã mục)"}
+STATES = {"draft": "Bản nháp", "published": "Đang dùng", "archived": "Bản cũ"}
+
+
+class EditError(ValueError):
+    """Cannot do this; the message is Vietnamese."""
+
+
+# --- validation messages, in Vietnamese -------------------------------------------------------
+
+_ERROR = re.compile(r"^entries/(?P<where>[^/]+)\.yaml: field '(?P<field>\w+)'(?::)? (?P<msg>.*)$", re.S)
+_VI = [
+    (re.compile(r"is missing or empty"), lambda m, w: "Không được để trống."),
+    (re.compile(r"is not a date"), lambda m, w: "Ngày không hợp lệ; dùng dạng YYYY-MM-DD."),
+    (re.compile(r"has (\d+), at least (\d+) needed"), lambda m, w: f"Cần ít nhất {m[2]} câu hỏi (hiện có {m[1]})."),
+    (re.compile(r"longer than (\d+) characters"), lambda m, w: f"Tối đa {m[1]} ký tự."),
+    (re.compile(r"names unknown entry '([^']*)'"), lambda m, w: f"Không có mục '{m[1]}'."),
+    (re.compile(r"names the entry itself"), lambda m, w: "Không được liên kết tới chính mục này."),
+    (re.compile(r"'(.*)' is also a question of entry '([^']*)'"),
+     lambda m, w: f"Câu hỏi '{m[1]}' trùng với một câu hỏi của mục '{w if w != '__self__' else m[2]}'."),
+    (re.compile(r"'(.*)' appears twice"), lambda m, w: f"Câu hỏi '{m[1]}' bị lặp."),
+    (re.compile(r"a placeholder does not resolve: '(\w+)' is undefined"), lambda m, w: f"Không có tham số '{m[1]}'."),
+    (re.compile(r"a placeholder does not resolve: (.*)", re.S), lambda m, w: f"Có tham số không hợp lệ: {m[1]}"),
+    (re.compile(r"the rendered message is (\d+) characters, the limit is (\d+)"),
+     lambda m, w: f"Câu trả lời sau khi điền tham số dài {m[1]} ký tự, tối đa {m[2]}."),
+    (re.compile(r"an amount is typed"),
+     lambda m, w: "Không gõ số tiền trực tiếp; hãy dùng tham số, ví dụ {{ vnd(bhyt_member(1)) }}."),
+    (re.compile(r"must be one of"), lambda m, w: "Chủ đề phải là một trong: " + ", ".join(TOPICS) + "."),
+    (re.compile(r"must be lower-case"), lambda m, w: "Mã mục chỉ gồm chữ thường, số và dấu gạch ngang."),
+]
+
+
+def _vietnamese(msg: str, other: str) -> str:
+    for pattern, build in _VI:
+        m = pattern.search(msg)
+        if m:
+            return build(m, other)
+    return msg
+
+
+def check(kb: KnowledgeBase, entry_id: str, content: dict[str, Any], day: dt.date) -> tuple[dict[str, list[str]], str]:
+    """Errors by field, and the answer as a citizen would read it on `day` (empty if it cannot render)."""
+    errors: dict[str, list[str]] = {}
+    entry, parse_errors = entry_from_dict(content, f"entries/{entry_id}.yaml")
+    problems = list(parse_errors)
+    preview = ""
+    if entry is not None:
+        trial = dataclasses.replace(kb, entries={**kb.entries, entry_id: entry})
+        mine = f"entries/{entry_id}.yaml:"
+        problems += [e for e in validate(trial, day) if e.startswith(mine) or f"entry '{entry_id}'" in e]
+        try:
+            preview = trial.renderer(day).entry_message(entry)
+        except RenderError:
+            preview = ""
+    for problem in dict.fromkeys(problems):
+        m = _ERROR.match(problem)
+        if m is None:
+            errors.setdefault("_", []).append(problem)
+            continue
+        other = m["where"] if m["where"] != entry_id else "__self__"
+        errors.setdefault(m["field"], []).append(_vietnamese(m["msg"], other))
+    return errors, preview
+
+
+# --- forms ---------------------------------------------------------------------------------------
+
+
+def to_form(content: dict[str, Any]) -> dict[str, str]:
+    form = {}
+    for name in FIELDS:
+        value = content.get(name)
+        if name in LIST_FIELDS:
+            form[name] = "\n".join(str(v) for v in (value or []))
+        else:
+            form[name] = "" if value is None else str(value)
+    return form
+
+
+def from_form(base: dict[str, Any], form: dict[str, str]) -> dict[str, Any]:
+    """The entry's content with the form's fields; id and calculator are kept from `base`."""
+    content = dict(base)
+    for name in FIELDS:
+        raw = (form.get(name) or "").replace("\r\n", "\n")
+        if name in LIST_FIELDS:
+            content[name] = [line.strip() for line in raw.split("\n") if line.strip()]
+        elif name in DATE_FIELDS:
+            content[name] = raw.strip() or None
+        else:
+            content[name] = raw.strip()
+    if not content.get("short_title"):
+        content.pop("short_title", None)
+    return content
+
+
+# --- storage ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class EntryRow:
+    id: str
+    topic: str
+    title: str
+    has_draft: bool
+
+
+def search(db: Engine, query: str = "") -> list[EntryRow]:
+    q = " ".join(fold(query).split())
+    with Session(db) as session:
+        drafts = set(session.exec(select(models.EntryVersion.entry_id).where(models.EntryVersion.state == "draft")))
+        rows = []
+        live_ids = set(session.exec(select(models.KnowledgeEntry.id)))
+        for v in session.exec(select(models.EntryVersion).where(models.EntryVersion.state == "draft")
+                              .order_by(models.EntryVersion.entry_id)):
+            text = " ".join(fold(f"{v.entry_id} {v.content.get('title', '')}").split())
+            if v.entry_id not in live_ids and (not q or q in text):
+                rows.append(EntryRow(v.entry_id, str(v.content.get("topic") or ""), str(v.content.get("title") or ""), True))
+        for e in session.exec(select(models.KnowledgeEntry).order_by(models.KnowledgeEntry.topic, models.KnowledgeEntry.id)):
+            if q:
+                haystack = fold(" ".join([e.id, e.title, e.topic, *[str(x) for x in e.content.get("questions") or []]]))
+                if q not in " ".join(haystack.split()):
+                    continue
+            rows.append(EntryRow(e.id, e.topic, e.title, e.id in drafts))
+        return rows
+
+
+def live_content(session: Session, entry_id: str) -> dict[str, Any]:
+    row = session.get(models.KnowledgeEntry, entry_id)
+    if row is None:
+        raise EditError("Không có mục kiến thức này.")
+    return dict(row.content)
+
+
+def base_content(session: Session, entry_id: str) -> dict[str, Any]:
+    """The live entry, or for a new entry not yet published its draft."""
+    row = session.get(models.KnowledgeEntry, entry_id)
+    if row is not None:
+        return dict(row.content)
+    draft = _draft(session, entry_id)
+    if draft is None:
+        raise EditError("Không có mục kiến thức này.")
+    return dict(draft.content)
+
+
+def _draft(session: Session, entry_id: str) -> models.EntryVersion | None:
+    return session.exec(select(models.EntryVersion).where(models.EntryVersion.entry_id == entry_id,
+                                                          models.EntryVersion.state == "draft")).first()
+
+
+def _next_number(session: Session, entry_id: str) -> int:
+    top = session.exec(select(func.max(models.EntryVersion.number)).where(models.EntryVersion.entry_id == entry_id)).one()
+    return (top or 0) + 1
+
+
+def _baseline(session: Session, entry_id: str) -> None:
+    """The first edit of an entry records what was live before it, so it can be rolled back to."""
+    exists = session.exec(select(models.EntryVersion.id).where(models.EntryVersion.entry_id == entry_id)).first()
+    if exists is None and session.get(models.KnowledgeEntry, entry_id) is not None:
+        session.add(models.EntryVersion(entry_id=entry_id, number=1, state="published", note="Bản trước khi sửa trên giao diện",
+                                        content=live_content(session, entry_id), published_at=utcnow()))
+        session.flush()
+
+
+@dataclass
+class Editing:
+    form: dict[str, str]
+    draft: bool  # the form shows a saved draft (not the live version)
+    draft_number: int | None = None
+
+
+def editing(db: Engine, entry_id: str) -> Editing:
+    with Session(db) as session:
+        live = base_content(session, entry_id)
+        draft = _draft(session, entry_id)
+        if draft is not None:
+            return Editing(to_form(draft.content), True, draft.number)
+        return Editing(to_form(live), False)
+
+
+def save_draft(db: Engine, entry_id: str, form: dict[str, str], user: models.User) -> dict[str, Any]:
+    """Keep the form as the entry's draft (even with errors: a draft is work in progress)."""
+    with Session(db) as session:
+        live = base_content(session, entry_id)
+        content = from_form(live, form)
+        _baseline(session, entry_id)
+        draft = _draft(session, entry_id)
+        if draft is None:
+            draft = models.EntryVersion(entry_id=entry_id, number=_next_number(session, entry_id), state="draft",
+                                        content=content, author_id=user.id)
+        else:
+            draft.content, draft.author_id, draft.created_at = content, user.id, utcnow()
+        session.add(draft)
+        audit(session, user, "kb.draft", entry_id, {"fields": changed_fields(live, content)})
+        session.commit()
+        return content
+
+
+def discard_draft(db: Engine, entry_id: str, user: models.User) -> None:
+    with Session(db) as session:
+        draft = _draft(session, entry_id)
+        if draft is None:
+            raise EditError("Mục này không có bản nháp.")
+        session.delete(draft)
+        audit(session, user, "kb.discard", entry_id, {"version": draft.number})
+        session.commit()
+
+
+def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    return [name for name in FIELDS if (old.get(name) or None) != (new.get(name) or None)]
+
+
+def _make_live(session: Session, kb: KnowledgeBase, entry_id: str, content: dict[str, Any], day: dt.date) -> list[str]:
+    errors, _ = check(kb, entry_id, content, day)
+    if errors:
+        raise EditError("Chưa xuất bản được: còn lỗi ở " + ", ".join(LABELS.get(f, f) for f in errors) + ".")
+    row = session.get(models.KnowledgeEntry, entry_id)
+    if row is None:  # a new entry's first publication
+        row = models.KnowledgeEntry(id=entry_id, topic=content["topic"], title=content["title"], content={})
+    before = dict(row.content)
+    row.content, row.title, row.topic, row.updated_at = content, content["title"], content["topic"], utcnow()
+    session.add(row)
+    session.exec(update(models.EntryVersion).where(models.EntryVersion.entry_id == entry_id,
+                                                   models.EntryVersion.state == "published").values(state="archived"))
+    return changed_fields(before, content)
+
+
+def publish(db: Engine, kb: KnowledgeBase, entry_id: str, user: models.User, day: dt.date) -> int:
+    """The draft becomes the live entry (if it is valid). Returns its version number."""
+    with Session(db) as session:
+        draft = _draft(session, entry_id)
+        if draft is None:
+            raise EditError("Mục này không có bản nháp để xuất bản.")
+        fields = _make_live(session, kb, entry_id, dict(draft.content), day)
+        draft.state, draft.published_at = "published", utcnow()
+        session.add(draft)
+        audit(session, user, "kb.publish", entry_id, {"version": draft.number, "fields": fields})
+        session.commit()
+        return draft.number
+
+
+def rollback(db: Engine, kb: KnowledgeBase, entry_id: str, version_id: int, user: models.User, day: dt.date) -> int:
+    """Publish an earlier version's content again, as a new version."""
+    with Session(db) as session:
+        old = session.get(models.EntryVersion, version_id)
+        if old is None or old.entry_id != entry_id:
+            raise EditError("Không có phiên bản này.")
+        if _draft(session, entry_id) is not None:
+            raise EditError("Mục đang có bản nháp; hãy xuất bản hoặc bỏ bản nháp trước khi khôi phục.")
+        fields = _make_live(session, kb, entry_id, dict(old.content), day)
+        number = _next_number(session, entry_id)
+        session.add(models.EntryVersion(entry_id=entry_id, number=number, state="published", content=dict(old.content),
+                                        note=f"Khôi phục bản {old.number}", author_id=user.id, published_at=utcnow()))
+        audit(session, user, "kb.rollback", entry_id, {"version": number, "from_version": old.number, "fields": fields})
+        session.commit()
+        return number
+
+
+@dataclass
+class VersionView:
+    id: int
+    number: int
+    state: str
+    state_label: str
+    note: str
+    author: str
+    at: dt.datetime
+    diff: list[tuple[str, str]]  # (css class, line) against the version before it
+
+
+def history(db: Engine, entry_id: str) -> list[VersionView]:
+    with Session(db) as session:
+        base_content(session, entry_id)
+        emails = {u.id: u.email for u in session.exec(select(models.User))}
+        versions = list(session.exec(select(models.EntryVersion).where(models.EntryVersion.entry_id == entry_id)
+                                     .order_by(models.EntryVersion.number)))
+    views, previous = [], None
+    for v in versions:
+        views.append(VersionView(v.id, v.number, v.state, STATES.get(v.state, v.state), v.note,
+                                 emails.get(v.author_id, "") if v.author_id else "", v.created_at,
+                                 diff(previous, v.content) if previous is not None else []))
+        previous = v.content
+    return list(reversed(views))
+
+
+def diff(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str]]:
+    """A readable line diff of the two versions as YAML (the knowledge_base/ file format)."""
+    a = dump_yaml({k: old.get(k) for k in FIELDS if k in old}).splitlines()
+    b = dump_yaml({k: new.get(k) for k in FIELDS if k in new}).splitlines()
+    lines = []
+    for line in difflib.unified_diff(a, b, lineterm="", n=1):
+        if line.startswith(("---", "+++")):
+            continue
+        css = {"+": "add", "-": "del", "@": "hunk"}.get(line[:1], "same")
+        lines.append((css, line))
+    return lines
+
+
+def create_draft(db: Engine, form: dict[str, str], user: models.User) -> str:
+    """A new entry, as a draft (published from the editor like any other)."""
+    entry_id = (form.get("id") or "").strip().lower()
+    if not ID_RE.match(entry_id) or len(entry_id) > 80:
+        raise EditError("Mã mục chỉ gồm chữ thường không dấu, số và dấu gạch ngang (ví dụ: vtn-ho-kinh-doanh).")
+    with Session(db) as session:
+        if session.get(models.KnowledgeEntry, entry_id) is not None or _draft(session, entry_id) is not None:
+            raise EditError(f"Đã có mục '{entry_id}'.")
+        content = from_form({"id": entry_id}, form)
+        session.add(models.EntryVersion(entry_id=entry_id, number=_next_number(session, entry_id), state="draft",
+                                        content=content, note="Mục mới", author_id=user.id))
+        audit(session, user, "kb.create", entry_id, {"fields": [f for f in FIELDS if content.get(f)]})
+        session.commit()
+    return entry_id
+
+
+def add_question(db: Engine, kb: KnowledgeBase, entry_id: str, question: str, user: models.User, day: dt.date) -> int:
+    """Publish the entry again with one more alternative question."""
+    question = " ".join((question or "").split())
+    if not question:
+        raise EditError("Câu hỏi trống.")
+    with Session(db) as session:
+        if _draft(session, entry_id) is not None:
+            raise EditError(f"Mục '{entry_id}' đang có bản nháp; hãy xuất bản hoặc bỏ bản nháp trước.")
+        content = live_content(session, entry_id)
+        if any(fold(q) == fold(question) for q in content.get("questions") or []):
+            raise EditError(f"Mục '{entry_id}' đã có câu hỏi này.")
+        content["questions"] = [*(content.get("questions") or []), question]
+        _baseline(session, entry_id)
+        errors, _ = check(kb, entry_id, content, day)
+        if errors:
+            raise EditError(" ".join(m for msgs in errors.values() for m in msgs))
+        _make_live(session, kb, entry_id, content, day)
+        number = _next_number(session, entry_id)
+        session.add(models.EntryVersion(entry_id=entry_id, number=number, state="published", content=content,
+                                        note="Thêm câu hỏi công dân chưa được trả lời", author_id=user.id,
+                                        published_at=utcnow()))
+        audit(session, user, "kb.add_question", entry_id, {"version": number, "question": question})
+        session.commit()
+        return number

@@ -1,0 +1,708 @@
+"""Console HTTP routes: thin. Access checks, CSRF and form parsing here; the work is in
+app.console.auth and app.console.inbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from app.console import auth, dashboard, inbox, kbcsv, kbedit, kbfiles, params, unanswered
+from app.console.auth import Current
+from app.delivery import NoSuchConversation, WindowClosed
+
+HERE = Path(__file__).resolve().parent
+STATIC = {p.name: p for p in (HERE / "static").iterdir() if p.is_file()}
+COOKIE = "bhxh_console"
+LOGIN_COOKIE = "bhxh_login_csrf"
+MAX_FORM = 64 * 1024
+MAX_UPLOAD = 5 * 1024 * 1024
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
+                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+templates.filters["json_vi"] = lambda value: json.dumps(value, ensure_ascii=False, default=str)
+
+
+class Denied(Exception):
+    def __init__(self, response: Response):
+        self.response = response
+
+
+def _html(name: str, request: Request, status: int = 200, cur: Current | None = None, **ctx) -> HTMLResponse:
+    body = templates.get_template(name).render(request=request, me=cur.user if cur else None,
+                                               csrf=cur.csrf_token if cur else "", **ctx)
+    return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/console/api/") or "application/json" in request.headers.get("accept", "")
+
+
+def _error(request: Request, status: int, message: str, cur: Current | None = None) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"detail": message}, status_code=status, headers=SECURITY_HEADERS)
+    return _html("error.html", request, status, cur, message=message)
+
+
+def _ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https" or request.app.state.settings.console_secure_cookies
+
+
+def _state(request: Request):
+    return request.app.state
+
+
+def _user(request: Request, role: str = "staff") -> Current:
+    """The logged-in user, or Denied: a redirect to the login page (or 401 for the API) when not
+    logged in, 403 when the role is not enough."""
+    cur = auth.current(_state(request).runtime.db, request.cookies.get(COOKIE))
+    if cur is None:
+        if _wants_json(request):
+            raise Denied(JSONResponse({"detail": "Chưa đăng nhập."}, status_code=401, headers=SECURITY_HEADERS))
+        nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise Denied(RedirectResponse("/console/login?" + urlencode({"next": nxt}), status_code=303))
+    if role == "admin" and not cur.is_admin:
+        raise Denied(_error(request, 403, "Bạn không có quyền truy cập trang này (chỉ dành cho quản trị viên).", cur))
+    return cur
+
+
+async def _form(request: Request, limit: int = MAX_FORM) -> dict:
+    """The request's fields: URL-encoded, JSON or multipart (an uploaded file's field holds bytes)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise Denied(_error(request, 413, f"Nội dung gửi lên quá lớn (tối đa {limit // 1024} KB)."))
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise Denied(_error(request, 413, f"Nội dung gửi lên quá lớn (tối đa {limit // 1024} KB)."))
+    ctype = request.headers.get("content-type", "")
+    if body and "application/json" in ctype:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise Denied(_error(request, 400, "Dữ liệu JSON không hợp lệ.")) from None
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    if "multipart/form-data" in ctype:
+        return _multipart(body, ctype)
+    parsed = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    return {k: v[-1] for k, v in parsed.items()}
+
+
+def _multipart(body: bytes, ctype: str) -> dict:
+    """multipart/form-data with the standard library's MIME parser (no extra dependency)."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + ctype.encode("latin-1") + b"\r\n\r\n" + body)
+    fields: dict = {}
+    if not message.is_multipart():
+        return fields
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            continue
+        payload = part.get_payload(decode=True) or b""
+        fields[name] = payload if part.get_filename() is not None else payload.decode("utf-8", errors="replace")
+    return fields
+
+
+async def _post(request: Request, role: str = "staff", limit: int = MAX_FORM) -> tuple[Current, dict]:
+    """A state-changing request: logged in, the right role, and the session's CSRF token in the
+    form field `csrf_token` or the `X-CSRF-Token` header."""
+    cur = await run_in_threadpool(_user, request, role)
+    form = await _form(request, limit)
+    given = form.get("csrf_token") or request.headers.get("x-csrf-token")
+    if not auth.csrf_ok(cur.csrf_token, given):
+        raise Denied(_error(request, 403, "Phiên làm việc không hợp lệ (thiếu hoặc sai mã chống giả mạo CSRF). "
+                                          "Hãy tải lại trang rồi thử lại.", cur))
+    return cur, form
+
+
+def _back(path: str, **params: str) -> RedirectResponse:
+    query = urlencode({k: v for k, v in params.items() if v})
+    return RedirectResponse(path + (f"?{query}" if query else ""), status_code=303)
+
+
+def _safe_next(value: str | None) -> str:
+    if value and value.startswith("/console/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/console/inbox"
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(prefix="/console", include_in_schema=False)
+
+    def guarded(fn):
+        """Turn Denied into its response."""
+        import functools
+
+        if _is_async(fn):
+            @functools.wraps(fn)
+            async def async_wrapper(*args, **kwargs):
+                try:
+                    return await fn(*args, **kwargs)
+                except Denied as d:
+                    return d.response
+            return async_wrapper
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except Denied as d:
+                return d.response
+        return wrapper
+
+    # --- static files (vendored, served by the app: no CDN) --------------------------------
+
+    @router.get("/static/{name}")
+    def static(name: str) -> Response:
+        path = STATIC.get(name)
+        if path is None:
+            return Response("not found", status_code=404)
+        return FileResponse(path, headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"})
+
+    # --- login and logout ---------------------------------------------------------------------
+
+    @router.get("")
+    @router.get("/")
+    def home() -> Response:
+        return RedirectResponse("/console/inbox", status_code=303)
+
+    def login_page(request: Request, status: int = 200, error: str = "", email: str = "", nxt: str = "") -> Response:
+        token = secrets.token_urlsafe(32)
+        response = _html("login.html", request, status, error=error, email=email, login_csrf=token,
+                         next=_safe_next(nxt or request.query_params.get("next")))
+        response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request),
+                            path="/console/login")
+        return response
+
+    @router.get("/login")
+    def login_form(request: Request) -> Response:
+        return login_page(request)
+
+    @router.post("/login")
+    async def login_submit(request: Request) -> Response:
+        try:
+            form = await _form(request)
+        except Denied as d:
+            return d.response
+        email, nxt = form.get("email", ""), form.get("next", "")
+        expected = request.cookies.get(LOGIN_COOKIE, "")
+        if not expected or not auth.csrf_ok(expected, form.get("csrf_token")):
+            return login_page(request, 403, "Phiên đăng nhập đã hết hạn hoặc thiếu mã CSRF. Vui lòng đăng nhập lại.",
+                              email, nxt)
+        state = _state(request)
+        try:
+            done = await run_in_threadpool(auth.login, state.runtime.db, state.settings, email, form.get("password", ""),
+                                           _ip(request))
+        except auth.Throttled as exc:
+            return login_page(request, 429, str(exc), email, nxt)
+        if done is None:
+            return login_page(request, 401, "Sai e-mail hoặc mật khẩu.", email, nxt)
+        response = RedirectResponse(_safe_next(nxt), status_code=303)
+        response.set_cookie(COOKIE, done.token, httponly=True, samesite="lax", secure=_secure(request), path="/console",
+                            max_age=int(state.settings.console_session_hours * 3600))
+        response.delete_cookie(LOGIN_COOKIE, path="/console/login")
+        return response
+
+    @router.post("/logout")
+    @guarded
+    async def logout(request: Request) -> Response:
+        await _post(request)
+        await run_in_threadpool(auth.logout, _state(request).runtime.db, request.cookies.get(COOKIE))
+        response = RedirectResponse("/console/login", status_code=303)
+        response.delete_cookie(COOKIE, path="/console")
+        return response
+
+    # --- inbox ----------------------------------------------------------------------------------
+
+    def filters(request: Request) -> dict[str, str]:
+        q = request.query_params
+        status = q.get("status", "open")
+        return {"status": status if status in inbox.STATUSES else "open", "channel": q.get("channel", ""),
+                "topic": q.get("topic", "")}
+
+    def items(request: Request, cur: Current, f: dict[str, str]) -> list[inbox.InboxItem]:
+        state = _state(request)
+        return inbox.inbox(state.runtime.db, state.runtime.engine.kb, state.settings, cur.user.id, **f)
+
+    @router.get("/inbox")
+    @guarded
+    def inbox_page(request: Request) -> Response:
+        cur = _user(request)
+        f = filters(request)
+        state = _state(request)
+        return _html("inbox.html", request, cur=cur, items=items(request, cur, f), f=f, statuses=inbox.STATUSES,
+                     channels=inbox.CHANNELS, topics=inbox.topics(state.runtime.engine.kb),
+                     poll_url="/console/inbox/rows?" + urlencode(f), poll_ms=int(state.settings.console_poll_seconds * 1000))
+
+    @router.get("/inbox/rows")
+    @guarded
+    def inbox_rows(request: Request) -> Response:
+        """The table body alone, for the page to refresh itself without reloading."""
+        cur = _user(request)
+        rows = items(request, cur, filters(request))
+        response = _html("_rows.html", request, cur=cur, items=rows)
+        response.headers["X-Item-Count"] = str(len(rows))
+        return response
+
+    @router.get("/api/escalations")
+    @guarded
+    def escalations_api(request: Request) -> Response:
+        cur = _user(request)
+        return JSONResponse([i.as_dict() for i in items(request, cur, filters(request))], headers=SECURITY_HEADERS)
+
+    # --- conversation ---------------------------------------------------------------------------
+
+    def conversation_page(request: Request, cur: Current, conversation_id: int, status: int = 200, error: str = "",
+                          draft: str = "", notice: str = "") -> Response:
+        state = _state(request)
+        try:
+            view = inbox.conversation(state.runtime.db, state.runtime.engine.kb, state.settings, conversation_id,
+                                      cur.user.id)
+        except NoSuchConversation:
+            return _error(request, 404, "Không có cuộc trò chuyện này.", cur)
+        return _html("conversation.html", request, status, cur=cur, c=view, error=error, draft=draft, notice=notice)
+
+    @router.get("/conversations/{conversation_id}")
+    @guarded
+    def conversation_view(request: Request, conversation_id: int) -> Response:
+        cur = _user(request)
+        draft, error = "", ""
+        entry = request.query_params.get("canned")
+        if entry:
+            state = _state(request)
+            try:
+                draft = inbox.canned(state.runtime.engine.kb, state.settings, entry)
+            except inbox.ActionError as exc:
+                error = str(exc)
+        return conversation_page(request, cur, conversation_id, error=error, draft=draft,
+                                 notice=NOTICES.get(request.query_params.get("done", ""), ""))
+
+    @router.get("/api/canned/{entry_id}")
+    @guarded
+    def canned_api(request: Request, entry_id: str) -> Response:
+        _user(request)
+        state = _state(request)
+        try:
+            return JSONResponse({"text": inbox.canned(state.runtime.engine.kb, state.settings, entry_id)})
+        except inbox.ActionError as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    async def action(request: Request, conversation_id: int, name: str) -> Response:
+        cur, form = await _post(request)
+        state = _state(request)
+        db = state.runtime.db
+        try:
+            if name == "reply":
+                await run_in_threadpool(inbox.reply, state.delivery, conversation_id, cur.user, form.get("text", ""))
+            elif name == "assign":
+                await run_in_threadpool(inbox.assign, db, conversation_id, cur.user.id)
+            elif name == "note":
+                await run_in_threadpool(inbox.add_note, db, conversation_id, cur.user.id, form.get("text", ""))
+            elif name == "resolve":
+                await run_in_threadpool(inbox.resolve, db, conversation_id, cur.user.id)
+            elif name == "release":
+                await run_in_threadpool(inbox.release, state.delivery, conversation_id)
+        except NoSuchConversation:
+            return _error(request, 404, "Không có cuộc trò chuyện này.", cur)
+        except (WindowClosed, inbox.ActionError) as exc:
+            status = 409 if isinstance(exc, WindowClosed) else 400
+            prefix = "Không gửi được: " if isinstance(exc, WindowClosed) else ""
+            if _wants_json(request):
+                return JSONResponse({"detail": prefix + str(exc)}, status_code=status)
+            # the typed text is kept in the box: nothing is lost
+            return conversation_page(request, cur, conversation_id, status, error=prefix + str(exc),
+                                     draft=form.get("text", "") if name == "reply" else "")
+        if _wants_json(request):
+            return JSONResponse({"ok": True})
+        return _back(f"/console/conversations/{conversation_id}", done=name)
+
+    for name in ("reply", "assign", "note", "resolve", "release"):
+        def make(name=name):
+            @guarded
+            async def handler(request: Request, conversation_id: int) -> Response:
+                return await action(request, conversation_id, name)
+            handler.__name__ = f"conversation_{name}"
+            return handler
+        router.add_api_route(f"/conversations/{{conversation_id}}/{name}", make(), methods=["POST"])
+
+    # --- admin: users and the audit log ------------------------------------------------------
+
+    def users_page(request: Request, cur: Current, status: int = 200, error: str = "", notice: str = "",
+                   form: dict[str, str] | None = None) -> Response:
+        db = _state(request).runtime.db
+        return _html("users.html", request, status, cur=cur, users=auth.list_users(db), error=error, notice=notice,
+                     form=form or {}, roles=ROLE_LABELS)
+
+    @router.get("/users")
+    @guarded
+    def users(request: Request) -> Response:
+        cur = _user(request, "admin")
+        return users_page(request, cur, notice=NOTICES.get(request.query_params.get("done", ""), ""))
+
+    @router.post("/users")
+    @guarded
+    async def users_create(request: Request) -> Response:
+        cur, form = await _post(request, "admin")
+        try:
+            await run_in_threadpool(auth.create_user, _state(request).runtime.db, form.get("email", ""),
+                                    form.get("role", ""), form.get("password", ""), cur.user)
+        except auth.UserError as exc:
+            keep = {"email": form.get("email", ""), "role": form.get("role", "")}
+            return users_page(request, cur, 400, error=str(exc), form=keep)
+        return _back("/console/users", done="user_created")
+
+    @router.post("/users/{user_id}")
+    @guarded
+    async def users_update(request: Request, user_id: int) -> Response:
+        cur, form = await _post(request, "admin")
+        active = {"1": True, "0": False}.get(form.get("active", ""))
+        try:
+            await run_in_threadpool(auth.update_user, _state(request).runtime.db, user_id, cur.user,
+                                    form.get("role") or None, active, form.get("password") or None)
+        except auth.UserError as exc:
+            return users_page(request, cur, 400, error=str(exc))
+        return _back("/console/users", done="user_updated")
+
+    @router.get("/audit")
+    @guarded
+    def audit_page(request: Request) -> Response:
+        cur = _user(request, "admin")
+        rows = auth.audit_entries(_state(request).runtime.db)
+        return _html("audit.html", request, cur=cur, rows=rows, local=inbox.local)
+
+    # --- admin: dashboard ----------------------------------------------------------------------
+
+    def dashboard_range(request: Request):
+        q = request.query_params
+        return dashboard.parse_range(q.get("from"), q.get("to"), dt.datetime.now(inbox.VN_TZ).date())
+
+    @router.get("/dashboard")
+    @guarded
+    def dashboard_page(request: Request) -> Response:
+        cur = _user(request, "admin")
+        state = _state(request)
+        error, status = "", 200
+        try:
+            first, last = dashboard_range(request)
+        except dashboard.RangeError as exc:
+            error, status = str(exc), 400
+            first, last = dashboard.parse_range(None, None, dt.datetime.now(inbox.VN_TZ).date())
+        s = dashboard.stats(state.runtime.db, state.runtime.engine.kb, first, last)
+        return _html("dashboard.html", request, status, cur=cur, s=s, charts=dashboard.charts(s), error=error,
+                     csv_url="/console/dashboard.csv?" + urlencode({"from": first.isoformat(), "to": last.isoformat()}))
+
+    @router.get("/dashboard.csv")
+    @guarded
+    def dashboard_csv(request: Request) -> Response:
+        _user(request, "admin")
+        try:
+            first, last = dashboard_range(request)
+        except dashboard.RangeError as exc:
+            return _error(request, 400, str(exc))
+        state = _state(request)
+        s = dashboard.stats(state.runtime.db, state.runtime.engine.kb, first, last)
+        name = f"thong-ke-{first.isoformat()}-{last.isoformat()}.csv"
+        return Response("\ufeff" + dashboard.to_csv(s), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"', **SECURITY_HEADERS})
+
+    # --- admin: knowledge base -------------------------------------------------------------------
+
+    @router.get("/kb")
+    @guarded
+    def kb_list(request: Request) -> Response:
+        cur = _user(request, "admin")
+        q = request.query_params.get("q", "")
+        return _html("kb_list.html", request, cur=cur, q=q, rows=kbedit.search(_state(request).runtime.db, q))
+
+    def kb_page(request: Request, cur: Current, entry_id: str, status: int = 200, form: dict[str, str] | None = None,
+                error: str = "", notice: str = "", draft: bool | None = None) -> Response:
+        state = _state(request)
+        try:
+            current = kbedit.editing(state.runtime.db, entry_id)
+        except kbedit.EditError as exc:
+            return _error(request, 404, str(exc), cur)
+        form = form if form is not None else current.form
+        errors, preview = kbedit.check(state.runtime.engine.kb, entry_id, kbedit.from_form({"id": entry_id}, form),
+                                       state.settings.today())
+        return _html("kb_edit.html", request, status, cur=cur, entry_id=entry_id, form=form, errors=errors, preview=preview,
+                     labels=kbedit.LABELS, topics=kbedit.TOPICS, error=error, notice=notice,
+                     draft=current.draft if draft is None else draft, day=state.settings.today())
+
+    @router.get("/kb/new")
+    @guarded
+    def kb_new_form(request: Request) -> Response:
+        cur = _user(request, "admin")
+        form = {"questions": request.query_params.get("question", ""), "topic": kbedit.TOPICS[0]}
+        return _html("kb_new.html", request, cur=cur, form=form, labels=kbedit.LABELS, topics=kbedit.TOPICS, error="")
+
+    @router.post("/kb/new")
+    @guarded
+    async def kb_new(request: Request) -> Response:
+        cur, form = await _post(request, "admin")
+        try:
+            entry_id = await run_in_threadpool(kbedit.create_draft, _state(request).runtime.db, form, cur.user)
+        except kbedit.EditError as exc:
+            keep = {k: v for k, v in form.items() if k != "csrf_token"}
+            return _html("kb_new.html", request, 400, cur=cur, form=keep, labels=kbedit.LABELS, topics=kbedit.TOPICS,
+                         error=str(exc))
+        return _back(f"/console/kb/{entry_id}", done="draft_saved")
+
+    # --- admin: what the bot could not answer --------------------------------------------------
+
+    def unanswered_page(request: Request, cur: Current, status: int = 200, error: str = "", notice: str = "") -> Response:
+        state = _state(request)
+        q = request.query_params
+        today = dt.datetime.now(inbox.VN_TZ).date()
+        try:
+            first, last = dashboard.parse_range(q.get("from") or (today - dt.timedelta(days=89)).isoformat(), q.get("to"),
+                                                today)
+        except dashboard.RangeError as exc:
+            error, status = str(exc), 400
+            first, last = today - dt.timedelta(days=89), today
+        found = unanswered.groups(state.runtime.db, state.runtime.engine, first, last)
+        kb = state.runtime.engine.kb
+        entries = sorted(((e.id, f"{e.topic} — {e.title}") for e in kb.entries.values()), key=lambda x: x[1])
+        return _html("unanswered.html", request, status, cur=cur, groups=found, entries=entries, first=first, last=last,
+                     error=error, notice=notice, urlencode=urlencode)
+
+    @router.get("/unanswered")
+    @guarded
+    def unanswered_list(request: Request) -> Response:
+        cur = _user(request, "admin")
+        return unanswered_page(request, cur, notice=NOTICES.get(request.query_params.get("done", ""), ""))
+
+    @router.post("/unanswered/add")
+    @guarded
+    async def unanswered_add(request: Request) -> Response:
+        cur, form = await _post(request, "admin")
+        state = _state(request)
+        try:
+            await run_in_threadpool(kbedit.add_question, state.runtime.db, state.runtime.engine.kb, form.get("entry_id", ""),
+                                    form.get("question", ""), cur.user, state.settings.today())
+        except kbedit.EditError as exc:
+            return await run_in_threadpool(unanswered_page, request, cur, 400, str(exc))
+        await run_in_threadpool(state.runtime.reload)
+        return _back("/console/unanswered", done="question_added")
+
+    @router.get("/kb/export.csv")
+    @guarded
+    def kb_export_csv(request: Request) -> Response:
+        _user(request, "admin")
+        name = f"kho-kien-thuc-{dt.date.today().isoformat()}.csv"
+        return Response(kbcsv.export_csv(_state(request).runtime.db), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"', **SECURITY_HEADERS})
+
+    @router.get("/kb/import")
+    @guarded
+    def kb_import_form(request: Request) -> Response:
+        cur = _user(request, "admin")
+        return _html("kb_import.html", request, cur=cur, report=None, files_report=None, dry_run=True, error="")
+
+    @router.post("/kb/import")
+    @guarded
+    async def kb_import(request: Request) -> Response:
+        cur, form = await _post(request, "admin", limit=MAX_UPLOAD)
+        data = form.get("file")
+        if not isinstance(data, bytes) or not data:
+            return _html("kb_import.html", request, 400, cur=cur, report=None, files_report=None, dry_run=True,
+                         error="Hãy chọn một tệp CSV.")
+        state = _state(request)
+        dry_run = form.get("dry_run") == "1"
+        kb, day, db = state.runtime.engine.kb, state.settings.today(), state.runtime.db
+        if dry_run:
+            report, _ = await run_in_threadpool(kbcsv.check, db, kb, data, day)
+        else:
+            report = await run_in_threadpool(kbcsv.apply, db, kb, data, day, cur.user)
+            if report.applied:
+                await run_in_threadpool(state.runtime.reload)
+        return _html("kb_import.html", request, 200 if report.ok else 400, cur=cur, report=report, files_report=None,
+                     dry_run=dry_run, error="")
+
+    @router.get("/kb/export.zip")
+    @guarded
+    def kb_export_zip(request: Request) -> Response:
+        _user(request, "admin")
+        name = f"knowledge_base-{dt.date.today().isoformat()}.zip"
+        return Response(kbfiles.export_zip(_state(request).runtime.db), media_type="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"', **SECURITY_HEADERS})
+
+    @router.post("/kb/import-files")
+    @guarded
+    async def kb_import_files(request: Request) -> Response:
+        cur, form = await _post(request, "admin", limit=MAX_UPLOAD)
+        data = form.get("file")
+        if not isinstance(data, bytes) or not data:
+            return _html("kb_import.html", request, 400, cur=cur, report=None, files_report=None, dry_run=True,
+                         error="Hãy chọn một tệp .zip.")
+        state = _state(request)
+        dry_run = form.get("dry_run") == "1"
+        settings, db = state.settings, state.runtime.db
+        topics = settings.topics_file or (settings.knowledge_base_dir / "topics.tsv")
+        topics = topics if topics.exists() else None
+        if dry_run:
+            report, _ = await run_in_threadpool(kbfiles.check, db, data, settings.today(), topics)
+        else:
+            report = await run_in_threadpool(kbfiles.apply, db, data, settings.today(), topics, cur.user)
+            if report.applied:
+                await run_in_threadpool(state.runtime.reload)
+        return _html("kb_import.html", request, 200 if report.ok else 400, cur=cur, report=None, files_report=report,
+                     dry_run=dry_run, error="")
+
+    @router.get("/kb/{entry_id}")
+    @guarded
+    def kb_edit(request: Request, entry_id: str) -> Response:
+        cur = _user(request, "admin")
+        return kb_page(request, cur, entry_id, notice=NOTICES.get(request.query_params.get("done", ""), ""))
+
+    @router.post("/kb/{entry_id}")
+    @guarded
+    async def kb_submit(request: Request, entry_id: str) -> Response:
+        cur, form = await _post(request, "admin")
+        state = _state(request)
+        db, action = state.runtime.db, form.get("action", "save")
+        try:
+            if action == "preview":
+                return await run_in_threadpool(kb_page, request, cur, entry_id, 200, form)
+            if action == "discard":
+                await run_in_threadpool(kbedit.discard_draft, db, entry_id, cur.user)
+                return _back(f"/console/kb/{entry_id}", done="draft_discarded")
+            await run_in_threadpool(kbedit.save_draft, db, entry_id, form, cur.user)  # nothing typed is lost
+            if action == "publish":
+                await run_in_threadpool(kbedit.publish, db, state.runtime.engine.kb, entry_id, cur.user,
+                                        state.settings.today())
+                await run_in_threadpool(state.runtime.reload)  # the bot answers from the new version now
+                return _back(f"/console/kb/{entry_id}", done="published")
+        except kbedit.EditError as exc:
+            return await run_in_threadpool(kb_page, request, cur, entry_id, 400, form, str(exc))
+        return _back(f"/console/kb/{entry_id}", done="draft_saved")
+
+    @router.post("/api/kb/{entry_id}/preview")
+    @guarded
+    async def kb_preview(request: Request, entry_id: str) -> Response:
+        _, form = await _post(request, "admin")
+        state = _state(request)
+        errors, preview = kbedit.check(state.runtime.engine.kb, entry_id, kbedit.from_form({"id": entry_id}, form),
+                                       state.settings.today())
+        return JSONResponse({"preview": preview, "errors": errors}, headers=SECURITY_HEADERS)
+
+    @router.get("/kb/{entry_id}/history")
+    @guarded
+    def kb_history(request: Request, entry_id: str) -> Response:
+        cur = _user(request, "admin")
+        try:
+            versions = kbedit.history(_state(request).runtime.db, entry_id)
+        except kbedit.EditError as exc:
+            return _error(request, 404, str(exc), cur)
+        return _html("kb_history.html", request, cur=cur, entry_id=entry_id, versions=versions, local=inbox.local,
+                     notice=NOTICES.get(request.query_params.get("done", ""), ""), error="")
+
+    @router.post("/kb/{entry_id}/rollback/{version_id}")
+    @guarded
+    async def kb_rollback(request: Request, entry_id: str, version_id: int) -> Response:
+        cur, _ = await _post(request, "admin")
+        state = _state(request)
+        try:
+            await run_in_threadpool(kbedit.rollback, state.runtime.db, state.runtime.engine.kb, entry_id, version_id,
+                                    cur.user, state.settings.today())
+        except kbedit.EditError as exc:
+            versions = kbedit.history(state.runtime.db, entry_id)
+            return _html("kb_history.html", request, 400, cur=cur, entry_id=entry_id, versions=versions,
+                         local=inbox.local, notice="", error=str(exc))
+        await run_in_threadpool(state.runtime.reload)
+        return _back(f"/console/kb/{entry_id}/history", done="rolled_back")
+
+    # --- admin: parameters ------------------------------------------------------------------------
+
+    def params_page(request: Request, cur: Current, status: int = 200, form: dict[str, str] | None = None,
+                    errors: dict[str, str] | None = None, changes: list | None = None, notice: str = "") -> Response:
+        state = _state(request)
+        kb = state.runtime.engine.kb
+        return _html("parameters.html", request, status, cur=cur, rows=params.listing(kb, state.settings.today()),
+                     form=form or {}, errors=errors or {}, changes=changes, notice=notice, day=state.settings.today())
+
+    @router.get("/parameters")
+    @guarded
+    def parameters_page(request: Request) -> Response:
+        cur = _user(request, "admin")
+        return params_page(request, cur, notice=NOTICES.get(request.query_params.get("done", ""), ""))
+
+    @router.post("/parameters")
+    @guarded
+    async def parameters_submit(request: Request) -> Response:
+        cur, form = await _post(request, "admin")
+        state = _state(request)
+        kb = state.runtime.engine.kb
+        keep = {k: v for k, v in form.items() if k != "csrf_token"}
+        try:
+            new = params.parse(kb, form)
+            if form.get("action") == "save":
+                await run_in_threadpool(params.add, state.runtime.db, kb, new, cur.user)
+                await run_in_threadpool(state.runtime.reload)  # answers use it from its effective date
+                return _back("/console/parameters", done="param_added")
+            changes = await run_in_threadpool(params.preview, kb, new)
+        except params.ParamError as exc:
+            return params_page(request, cur, 400, keep, exc.errors)
+        return params_page(request, cur, 200, keep, changes=changes)
+
+    @router.get("/api/users")
+    @guarded
+    def users_api(request: Request) -> Response:
+        _user(request, "admin")
+        return JSONResponse([{"id": u.id, "email": u.email, "role": u.role, "active": u.active}
+                             for u in auth.list_users(_state(request).runtime.db)], headers=SECURITY_HEADERS)
+
+    @router.get("/api/audit")
+    @guarded
+    def audit_api(request: Request) -> Response:
+        _user(request, "admin")
+        return JSONResponse([{"at": r.at.isoformat(), "actor": r.actor, "action": r.action, "target": r.target,
+                              "changes": r.changes} for r in auth.audit_entries(_state(request).runtime.db)],
+                            headers=SECURITY_HEADERS)
+
+    return router
+
+
+def _is_async(fn) -> bool:
+    import inspect
+
+    return inspect.iscoroutinefunction(fn)
+
+
+ROLE_LABELS = {"staff": "Cán bộ", "admin": "Quản trị viên"}
+NOTICES = {
+    "reply": "Đã đưa tin trả lời vào hàng đợi gửi.",
+    "assign": "Bạn đã nhận xử lý cuộc trò chuyện này.",
+    "note": "Đã thêm ghi chú.",
+    "resolve": "Đã đánh dấu là đã xử lý.",
+    "release": "Đã trả cuộc trò chuyện cho trợ lý tự động.",
+    "draft_saved": "Đã lưu bản nháp. Trợ lý vẫn trả lời theo bản đang dùng cho đến khi xuất bản.",
+    "draft_discarded": "Đã bỏ bản nháp.",
+    "published": "Đã xuất bản. Trợ lý trả lời theo nội dung mới từ bây giờ.",
+    "rolled_back": "Đã khôi phục phiên bản cũ; trợ lý trả lời theo nội dung này từ bây giờ.",
+    "param_added": "Đã thêm giá trị mới; các câu trả lời dùng giá trị này từ ngày hiệu lực.",
+    "question_added": "Đã thêm câu hỏi vào mục và xuất bản; trợ lý nhận ra câu hỏi này từ bây giờ.",
+    "user_created": "Đã tạo người dùng.",
+    "user_updated": "Đã cập nhật người dùng.",
+}

@@ -1,0 +1,50 @@
+"""Helpers for the staff console tests: users through the CLI, a logged-in HTTP client."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.conftest import Cli
+
+ADMIN = ("admin@bhxh.example.vn", "mat-khau-quan-tri-1")
+STAFF = ("canbo@bhxh.example.vn", "mat-khau-can-bo-22")
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def add_user(cli: Cli, email: str, password: str, role: str = "staff"):
+    return cli("users", "add", "--role", role, email, input=password + "\n")
+
+
+def add_default_users(cli: Cli) -> None:
+    add_user(cli, *ADMIN, role="admin")
+    add_user(cli, *STAFF, role="staff")
+
+
+class ConsoleClient:
+    def __init__(self, url: str):
+        self.http = httpx.Client(base_url=url, follow_redirects=False, timeout=30)
+
+    def login(self, email: str, password: str, headers: dict | None = None) -> httpx.Response:
+        page = self.http.get("/console/login")
+        token = _CSRF.search(page.text).group(1)
+        return self.http.post("/console/login", data={"csrf_token": token, "email": email, "password": password,
+                                                      "next": "/console/inbox"}, headers=headers or {})
+
+    def csrf(self, path: str = "/console/inbox") -> str:
+        page = self.http.get(path)
+        assert page.status_code == 200, page.text
+        return _CSRF.search(page.text).group(1)
+
+    def get(self, path: str, **kw) -> httpx.Response:
+        return self.http.get(path, **kw)
+
+    def post(self, path: str, data: dict | None = None, csrf: bool = True, **kw) -> httpx.Response:
+        data = dict(data or {})
+        if csrf:
+            data["csrf_token"] = self.csrf()
+        return self.http.post(path, data=data, **kw)
+
+    def close(self) -> None:
+        self.http.close()
