@@ -314,9 +314,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--poll", type=float, default=0.05, help="seconds between database polls when idle")
     p.add_argument("--inbound-only", action="store_true")
     p.add_argument("--outbox-only", action="store_true")
-    p.add_argument("--nice", type=int, default=10,
-                   help="lower this process's CPU priority by N, so that webhook acknowledgements on the same "
-                        "machine never wait behind answering (0 to keep it)")
+    p.add_argument("--nice", type=int, default=0,
+                   help="lower this process's CPU priority by N (PostgreSQL only: on SQLite a low-priority worker "
+                        "holding the write lock delays webhook acknowledgements)")
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("ask", help="answer one message and print the reply as the citizen sees it")
