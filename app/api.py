@@ -196,7 +196,8 @@ def install_ops(app: FastAPI, settings: Settings) -> None:
     # the staff console's login calls app.ratelimit.limit_login(request, username)
     app.state.login_limiter = RateLimiter(settings.login_rate_per_minute, burst=settings.login_rate_burst)
     # added innermost first: a request meets metrics, then headers, then the rate limit, then the size limit
-    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes, webhook_max_bytes=settings.webhook_max_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes, webhook_max_bytes=settings.webhook_max_bytes,
+                       upload_max_bytes=settings.upload_max_bytes)
     app.add_middleware(RateLimit, limiter=RateLimiter(settings.api_rate_per_minute, burst=settings.api_rate_burst))
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestMetrics)

@@ -102,18 +102,28 @@ class BodyTooLarge(HTTPException):
 
 class BodyLimit:
     """413 for a body over the limit: at once from Content-Length, or as soon as a streamed body
-    passes it (the rest is never read). Webhooks have their own limit (WEBHOOK_MAX_BYTES)."""
+    passes it (the rest is never read). Webhooks have their own limit (WEBHOOK_MAX_BYTES), and so do
+    the console's knowledge-base imports (UPLOAD_MAX_BYTES)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, webhook_max_bytes: int):
+    UPLOAD_PATHS = ("/console/kb/import",)  # the admin's knowledge-base files (CSV, zip)
+
+    def __init__(self, app: ASGIApp, max_bytes: int, webhook_max_bytes: int, upload_max_bytes: int | None = None):
         self.app = app
         self.max_bytes = max_bytes
         self.webhook_max_bytes = webhook_max_bytes
+        self.upload_max_bytes = upload_max_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.webhook_max_bytes if scope.get("path", "").startswith("/webhooks/") else self.max_bytes
+        path = scope.get("path", "")
+        if path.startswith("/webhooks/"):
+            limit = self.webhook_max_bytes
+        elif path.startswith(self.UPLOAD_PATHS):
+            limit = self.upload_max_bytes
+        else:
+            limit = self.max_bytes
         detail = f"request body larger than {limit} bytes"
         declared = Headers(scope=scope).get("content-length", "")
         if declared and (not declared.isdigit() or int(declared) > limit):

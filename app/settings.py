@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     webhook_max_bytes: int = 256 * 1024
     # Every other endpoint's request body limit (413 beyond it, checked before the body is read)
     max_request_bytes: int = 64 * 1024
+    # the console's knowledge-base imports (a CSV or a zip of knowledge_base/)
+    upload_max_bytes: int = 10 * 1024 * 1024
     # A citizen message longer than this is not searched: it goes to staff as a personal case
     max_message_chars: int = 4000
     # Per client IP on /api/...: sustained requests per minute and the burst allowed (0 turns it off)
