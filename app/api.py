@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field, field_validator
 
 from app.delivery import Delivery, NoSuchConversation, WindowClosed
-from app.service import ConversationService, Runtime
+from app.service import ConversationService, KnowledgeWatcher, Runtime
 from app.settings import Settings, get_settings
 from app.tokens import StoredTokens
 from webhooks.base import ChannelError, clean_text
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     settings = settings or get_settings()
     runtime = runtime or Runtime.start(settings)
     delivery = Delivery(runtime, build_channels(runtime))
+    watcher = KnowledgeWatcher(runtime, settings.kb_poll_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -62,7 +63,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 log.warning("channel %s disabled: %s", name, DISABLED[name])
         if settings.run_workers:
             delivery.start(alone=not settings.shared_database)
+        watcher.start()
         yield
+        watcher.stop()
         delivery.stop()
 
     app = FastAPI(title="BHXH Assistant", version="0.1.0", lifespan=lifespan)

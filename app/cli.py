@@ -61,7 +61,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from app.api import build_channels
     from app.delivery import Delivery
-    from app.service import Runtime
+    from app.service import KnowledgeWatcher, Runtime
 
     settings = _settings(args)
     _configure_logging(settings)
@@ -71,13 +71,20 @@ def cmd_worker(args: argparse.Namespace) -> int:
     delivery = Delivery(runtime, build_channels(runtime))
     delivery.idle_wait = args.poll
     # other workers may be running: only stale claims are taken back
+    watcher = KnowledgeWatcher(runtime, settings.kb_poll_seconds)  # console edits reach this worker's answers
     delivery.start(inbound=not args.outbox_only, outbox=not args.inbound_only, alone=False)
-    signal.signal(signal.SIGTERM, lambda *_: delivery.stop())
+    watcher.start()
+
+    def stop(*_) -> None:
+        watcher.stop()
+        delivery.stop()
+
+    signal.signal(signal.SIGTERM, stop)
     print(f"worker running (inbound: {not args.outbox_only}, outbox: {not args.inbound_only})", flush=True)
     try:
         delivery.wait()
     except KeyboardInterrupt:
-        delivery.stop()
+        stop()
     return 0
 
 

@@ -38,7 +38,7 @@ def _follow_files(db: DbEngine, settings: Settings, live: KnowledgeBase, importe
     """The reviewed files changed (a new release, a git pull) while the database copy is still
     exactly what was last imported from them: import the files. A database imported from
     another directory (`kb import --dir`) is left alone. Edits made in the database are never
-    overwritten; then the files wait for `bhxh-bot kb import`."""
+    overwritten; then the files wait for `bhxh-bot kb import`. Returns `live` when nothing was imported."""
     files, errors = load_directory(settings.knowledge_base_dir)
     if errors or fingerprint(files) == fingerprint(live):
         return live
@@ -46,8 +46,7 @@ def _follow_files(db: DbEngine, settings: Settings, live: KnowledgeBase, importe
         log.info("knowledge base files changed since the last import: importing %s", settings.knowledge_base_dir)
         with Session(db) as session:
             storage.save_kb(session, files, source=str(Path(settings.knowledge_base_dir).resolve()))
-        with Session(db) as session:
-            return storage.load_kb(session)
+        return files
     log.warning("knowledge base files differ from the database, which has its own edits: keeping the database; "
                 "`bhxh-bot kb export` to review them, `bhxh-bot kb import` to take the files")
     return live
@@ -58,6 +57,7 @@ class Runtime:
     settings: Settings
     db: DbEngine
     engine: Engine
+    revision: str | None = None  # the knowledge base revision the engine was built from
 
     @classmethod
     def start(cls, settings: Settings, encoder=None, load_model: bool = True) -> Runtime:
@@ -69,22 +69,66 @@ class Runtime:
             log.info("database has no knowledge base yet: importing %s", settings.knowledge_base_dir)
             import_directory(db, settings)
         with Session(db) as session:
-            kb = storage.load_kb(session)
             imported, source = storage.imported_from(session)
+        revision, kb = _read_kb(db)
         if not empty and source == str(Path(settings.knowledge_base_dir).resolve()):
-            kb = _follow_files(db, settings, kb, imported)
+            if _follow_files(db, settings, kb, imported) is not kb:
+                revision, kb = _read_kb(db)
         if encoder is None and load_model:
             encoder = load_encoder(settings.semantic_model)
             if encoder is not None and settings.semantic_model == "auto" and model_is_current(kb) is False:
                 log.warning("the semantic model was trained on a different knowledge base; "
                             "retrain it with scripts/train_semantic.py")
-        return cls(settings=settings, db=db, engine=Engine(kb, encoder=encoder))
+        return cls(settings=settings, db=db, engine=Engine(kb, encoder=encoder), revision=revision)
 
     def reload(self) -> None:
         """Rebuild the engine from the live knowledge base (after an import or edit)."""
-        with Session(self.db) as session:
-            kb = storage.load_kb(session)
+        revision, kb = _read_kb(self.db)
         self.engine = Engine(kb, encoder=self.engine.index.encoder)
+        self.revision = revision
+
+    def reload_if_changed(self) -> bool:
+        """Reload when another process (a console edit on another instance, an import) changed the
+        knowledge base since this one loaded it; one primary-key read otherwise."""
+        with Session(self.db) as session:
+            if storage.kb_revision(session) == self.revision:
+                return False
+        log.info("the knowledge base changed: reloading")
+        self.reload()
+        return True
+
+
+def _read_kb(db: DbEngine) -> tuple[str | None, KnowledgeBase]:
+    """The live knowledge base with its revision, read in one transaction."""
+    with Session(db) as session:
+        return storage.kb_revision(session), storage.load_kb(session)
+
+
+class KnowledgeWatcher:
+    """Keeps a process's engine on the live knowledge base: polls its revision every `interval` seconds."""
+
+    def __init__(self, runtime: Runtime, interval: float):
+        self.runtime = runtime
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.interval > 0:
+            self._thread = threading.Thread(target=self._run, daemon=True, name="kb-watch")
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.runtime.reload_if_changed()
+            except Exception:
+                log.exception("could not check the knowledge base for changes; trying again")
 
 
 _locks: dict[tuple[str, str], threading.Lock] = {}

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     send_concurrency: int = 8  # platform calls in flight at once (never two of one conversation)
     # After a handoff, an escalation or a staff reply the bot stays silent this long (or until released)
     bot_quiet_hours: float = 24.0
+    # How often each instance and worker checks whether the knowledge base or the parameters changed
+    # (a console edit made on another instance, an import) and reloads them; 0 turns it off
+    kb_poll_seconds: float = 5.0
     # Start the inbound and outbox workers inside the web process
     run_workers: bool = True
     # Several app instances or `bhxh-bot worker` processes share this database: at start-up only

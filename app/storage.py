@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, event
+from sqlalchemy import delete, event, insert, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, create_engine, select
 
 from app import models
@@ -60,6 +63,33 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list):
         return [_jsonable(v) for v in value]
     return value
+
+
+# --- the knowledge base's revision: every instance and worker follows the live copy -----
+
+REVISION = "revision"  # a KnowledgeDocument whose content changes with every change to the knowledge base
+_KB_ROWS = (models.KnowledgeEntry, models.ParameterValueRow, models.KnowledgeDocument)
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _new_kb_revision(session: OrmSession, _context) -> None:
+    """Any flush that adds, changes or deletes a knowledge-base row gives the knowledge base a new
+    revision in the same transaction, whichever code made the change (console, import, CLI).
+    Other processes poll `kb_revision` and reload when it differs from what they loaded."""
+    if not any(isinstance(obj, _KB_ROWS) for obj in chain(session.new, session.dirty, session.deleted)):
+        return
+    table = models.KnowledgeDocument.__table__
+    values = {"content": {"token": uuid.uuid4().hex}, "updated_at": models.utcnow()}
+    conn = session.connection()
+    if not conn.execute(update(table).where(table.c.name == REVISION).values(**values)).rowcount:
+        conn.execute(insert(table).values(name=REVISION, **values))
+
+
+def kb_revision(session: Session) -> str | None:
+    """The live knowledge base's revision (None before its first change); one primary-key read."""
+    content = session.exec(select(models.KnowledgeDocument.content)
+                           .where(models.KnowledgeDocument.name == REVISION)).first()
+    return str(content.get("token")) if content else None
 
 
 def kb_is_empty(session: Session) -> bool:
