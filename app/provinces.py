@@ -167,19 +167,19 @@ def parse(data: Any, settings: Settings, origin: str) -> tuple[Provinces | None,
             fb_page_access_token=secrets.fb_page_access_token,
         )
         if oa:  # the Zalo channel is enabled for this province: it needs its secrets
-            missing = [n for n in ("zalo_oa_secret_key", "zalo_access_token", "zalo_refresh_token")
+            missing = [province.env_name(n) for n in ("zalo_oa_secret_key", "zalo_access_token", "zalo_refresh_token")
                        if not getattr(province, n)]
-            missing += [] if province.zalo_app_id else ["zalo_app_id (or ZALO_APP_ID)"]
-            missing += [] if province.zalo_app_secret else ["zalo_app_secret (or ZALO_APP_SECRET)"]
+            missing += [f"{province.env_name(n)} or {n.upper()}" for n in ("zalo_app_id", "zalo_app_secret")
+                        if not getattr(province, n)]
             if missing:
                 errors.append(f"{where}: zalo_oa_id is set but these secrets are missing from the environment: "
-                              + ", ".join(province.env_name(n.split()[0]) for n in missing))
+                              + ", ".join(missing))
         if page:
-            missing = [] if province.fb_page_access_token else ["fb_page_access_token"]
-            missing += [] if province.fb_app_secret else ["fb_app_secret (or FB_APP_SECRET)"]
+            missing = [] if province.fb_page_access_token else [province.env_name("fb_page_access_token")]
+            missing += [] if province.fb_app_secret else [f"{province.env_name('fb_app_secret')} or FB_APP_SECRET"]
             if missing:
                 errors.append(f"{where}: fb_page_id is set but these secrets are missing from the environment: "
-                              + ", ".join(province.env_name(n.split()[0]) for n in missing))
+                              + ", ".join(missing))
         provinces.append(province)
     for code in sorted(set(settings.province) - {p.code for p in provinces}):
         errors.append(f"environment: PROVINCE__{code.upper()}__... is set but province '{code}' is not declared "
