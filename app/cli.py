@@ -88,7 +88,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     runtime = Runtime.start(settings)
     conversation = args.conversation or f"cli-{uuid.uuid4().hex[:12]}"
     if args.province:
-        runtime.provinces.get(args.province)  # an unknown code stops here, with the reason
+        runtime.provinces.known(args.province)  # an unknown code stops here, with the reason
     reply, _ = ConversationService(runtime).handle("cli", conversation, args.message, province=args.province or "default")
     print(reply.text)
     if args.verbose:
@@ -294,12 +294,11 @@ def cmd_users(args: argparse.Namespace) -> int:
     db = storage.make_engine(settings.database_url)
     storage.init_db(db)
     if args.users_command == "add":
-        from app.provinces import ProvinceError, load_or_fail
+        from app.provinces import load_or_fail
 
         try:
-            codes = load_or_fail(settings).codes()
-            if args.province is not None and args.province not in codes:
-                raise ProvinceError(f"unknown province '{args.province}' (configured: {', '.join(codes)})")
+            if args.province is not None:
+                load_or_fail(settings).known(args.province)
             password = _read_password(args.email)
             user = auth.create_user(db, args.email, args.role, password, actor_name=f"cli:{os.environ.get('USER', '')}",
                                     province=args.province)
@@ -310,7 +309,9 @@ def cmd_users(args: argparse.Namespace) -> int:
         return 0
     if args.users_command == "list":
         for user in auth.list_users(db):
-            print(f"{user.email}\t{user.role}\t{'active' if user.active else 'inactive'}\t{user.province or '*'}")
+            # a fourth column only for users of one province
+            print(f"{user.email}\t{user.role}\t{'active' if user.active else 'inactive'}"
+                  + (f"\t{user.province}" if user.province else ""))
         return 0
     return 2
 

@@ -11,6 +11,7 @@ PROVINCE__<CODE>__ZALO_OA_SECRET_KEY and so on (app.settings.ProvinceSecrets).
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -20,6 +21,8 @@ import yaml
 
 from app.knowledge import Office
 from app.settings import ProvinceSecrets, Settings
+
+log = logging.getLogger(__name__)
 
 DEFAULT = "default"
 CODE_RE = re.compile(r"^[a-z][a-z0-9]{1,14}$")  # fits "zalo:<code>" in channel_token.channel (20)
@@ -65,6 +68,9 @@ class Province:
         return f"PROVINCE__{self.code.upper()}__{name.upper()}"
 
 
+NATIONAL = Province(code=DEFAULT, name="")  # national values, the knowledge base's office.yaml, no channels
+
+
 class Provinces:
     """The configured provinces, looked up by code, Zalo OA id or Facebook Page id."""
 
@@ -78,14 +84,21 @@ class Provinces:
         return iter(self.all.values())
 
     def get(self, code: str | None) -> Province:
-        """The province of a stored row; unknown codes (a province removed from the file) fall back to
-        the first one only in a single-province deployment."""
+        """The province of a stored row. `default` (API and command-line conversations) and a code no
+        longer in the file are answered with the national values and office.yaml; a removed province's
+        replies are not sent (no credentials), which shows on the outbox."""
         province = self.all.get(code or DEFAULT)
-        if province is None:
-            if self.single:
-                return self.all[DEFAULT]
-            raise ProvinceError(f"unknown province {code!r}")
-        return province
+        if province is not None:
+            return province
+        if code not in (None, "", DEFAULT):
+            log.warning("province %r is not in the provinces file: answering with the national values", code)
+        return NATIONAL
+
+    def known(self, code: str) -> Province:
+        """A configured province, or ProvinceError naming the configured codes."""
+        if code not in self.all:
+            raise ProvinceError(f"unknown province '{code}' (configured: {', '.join(self.all)})")
+        return self.all[code]
 
     def by_zalo_oa(self, oa_id: str) -> Province | None:
         return self.all[DEFAULT] if self.single else self._by_oa.get(oa_id)

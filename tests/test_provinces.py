@@ -5,6 +5,7 @@ uvicorn with the fake platforms serving two Zalo OAs and two Facebook Pages."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import sys
 import time
@@ -180,6 +181,10 @@ def test_an_event_is_verified_with_its_own_provinces_key(app, fake2):
     with db(app) as session:
         assert session.exec(select(models.InboundRecord)).all() == []
     assert "which no province declares" in app.log_path.read_text()
+    # the token API is not a province's: it answers with the national values and office.yaml
+    asked = httpx.post(app.url + "/api/v1/ask", json={"text": "bhyt hộ gia đình mua cho 1 người bao nhiêu tiền"},
+                       headers={"Authorization": f"Bearer {TOKEN}"})
+    assert asked.status_code == 200 and "1.366.200 đồng" in asked.json()["reply"]
     time.sleep(0.5)
     assert sent(fake2, "u-x") == [] and sent(fake2, "u-y") == [] and sent(fake2, "p-y") == []
 
@@ -241,9 +246,15 @@ def test_staff_see_and_answer_only_their_province(app, fake2, cli, tmp_path):
         with db(app) as session:
             row = session.exec(select(models.ParameterValueRow).where(
                 models.ParameterValueRow.key == "vtn_ho_tro_dia_phuong",
-                models.ParameterValueRow.effective_from == "2026-01-01")).one()
+                models.ParameterValueRow.effective_from == dt.date(2026, 1, 1))).one()
             assert row.province == "dn" and row.verified is False
         assert "(tỉnh dn)" not in hn_staff.get("/console/inbox").text
+        # an all-province admin gives a new user a province on the users page
+        made = boss.post("/console/users", {"email": "moi@dn.example.vn", "role": "staff", "province": "dn",
+                                            "password": "mat-khau-dai-du-12"})
+        assert made.status_code == 303, made.text
+        with db(app) as session:
+            assert session.exec(select(models.User).where(models.User.email == "moi@dn.example.vn")).one().province == "dn"
     finally:
         for client in (hn_staff, dn_staff, boss, dn_admin):
             client.close()

@@ -364,9 +364,10 @@ def build_router() -> APIRouter:
 
     def users_page(request: Request, cur: Current, status: int = 200, error: str = "", notice: str = "",
                    form: dict[str, str] | None = None) -> Response:
-        db = _state(request).runtime.db
-        return _html("users.html", request, status, cur=cur, users=auth.list_users(db), error=error, notice=notice,
-                     form=form or {}, roles=ROLE_LABELS)
+        state = _state(request)
+        provinces = {} if state.runtime.provinces.single else state.runtime.provinces.labels()
+        return _html("users.html", request, status, cur=cur, users=auth.list_users(state.runtime.db), error=error,
+                     notice=notice, form=form or {}, roles=ROLE_LABELS, provinces=provinces)
 
     @router.get("/users")
     @guarded
@@ -378,11 +379,14 @@ def build_router() -> APIRouter:
     @guarded
     async def users_create(request: Request) -> Response:
         cur, form = await _post(request, "national")
+        province = form.get("province") or None
         try:
+            if province is not None and province not in _state(request).runtime.provinces.codes():
+                raise auth.UserError("Chọn một tỉnh có trong danh sách.")
             await run_in_threadpool(auth.create_user, _state(request).runtime.db, form.get("email", ""),
-                                    form.get("role", ""), form.get("password", ""), cur.user)
+                                    form.get("role", ""), form.get("password", ""), cur.user, province=province)
         except auth.UserError as exc:
-            keep = {"email": form.get("email", ""), "role": form.get("role", "")}
+            keep = {"email": form.get("email", ""), "role": form.get("role", ""), "province": form.get("province", "")}
             return users_page(request, cur, 400, error=str(exc), form=keep)
         return _back("/console/users", done="user_created")
 
