@@ -2,6 +2,7 @@
 
 import asyncio
 import hmac
+import json
 import logging
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -56,11 +57,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        for name, channel in delivery.channels.items():
-            if channel.enabled:
-                log.info("channel %s enabled", name)
-            else:
-                log.warning("channel %s disabled: %s", name, DISABLED[name])
+        for code, channels in delivery.channels.items():
+            where = "" if runtime.provinces.single else f" for province {code}"
+            for name, channel in channels.items():
+                if channel.enabled:
+                    log.info("channel %s enabled%s", name, where)
+                elif runtime.provinces.single:
+                    log.warning("channel %s disabled: %s", name, DISABLED[name])
         if settings.run_workers:
             delivery.start(alone=not settings.shared_database)
         watcher.start()
@@ -117,23 +120,78 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 raise HTTPException(status_code=413, detail=f"body larger than {limit} bytes")
         return body
 
+    provinces = runtime.provinces
+
+    def unrouted(name: str, account: str) -> JSONResponse:
+        """An event for an OA or page no province declares. It cannot be verified (no key) and belongs to
+        nobody here: acknowledged with 200, so that the platform does not retry it for hours and then
+        disable the app's webhook for every province, logged for the operator, and not stored."""
+        log.warning("%s event for %s %s, which no province declares: acknowledged and dropped (add it to the "
+                    "provinces file if it is ours)", name, "OA" if name == "zalo" else "page", account or "(none)")
+        return JSONResponse({"ok": True, "new": 0, "duplicates": 0, "ignored": "unknown account"})
+
     async def receive(name: str, request: Request) -> JSONResponse:
-        channel = delivery.channels[name]
-        if not channel.enabled:
+        if not any(ch[name].enabled for ch in delivery.channels.values()):
             return JSONResponse({"detail": f"{name} channel is disabled: {DISABLED[name]}"}, status_code=503)
         raw = await read_body(request)
         headers = {k.lower(): v for k, v in request.headers.items()}
         if name == "zalo" and "x-zevent-signature" not in headers and raw.strip() in (b"", b"{}"):
             return JSONResponse({"ok": True})  # Zalo's unsigned check when the webhook URL is saved
-        if not channel.verify(raw, headers):  # on the raw bytes, before anything is parsed or stored
+        # the province is picked from the OA / page the event was sent to; its key verifies the signature
+        if name == "zalo":
+            account = ZaloChannel.account(raw)
+            province = provinces.by_zalo_oa(account)
+            if province is None:
+                return unrouted(name, account)
+            parts = [(province, raw)]
+        else:
+            parts = messenger_parts(raw)
+            if parts is None:
+                return unrouted(name, ",".join(a for a in MessengerChannel.accounts(raw) if a))
+        channel = delivery.channel(name, parts[0][0].code)
+        # on the raw bytes, before anything is parsed or stored; a body mixing pages of different apps
+        # (different secrets) cannot be genuine
+        if not channel.enabled or not all(delivery.channel(name, p.code).verify(raw, headers) for p, _ in parts):
             return JSONResponse({"detail": "missing or invalid signature"}, status_code=401)
-        try:
-            events = channel.parse(raw)
-        except ChannelError as exc:
-            return JSONResponse({"detail": f"malformed {name} event: {exc}"}, status_code=400)
+        events = []
+        for province, part in parts:
+            try:
+                found = delivery.channel(name, province.code).parse(part)
+            except ChannelError as exc:
+                return JSONResponse({"detail": f"malformed {name} event: {exc}"}, status_code=400)
+            for event in found:
+                event.province = province.code
+            events += found
         # durable before the acknowledgement; the writer thread commits concurrent webhooks together
         stored = await asyncio.wrap_future(delivery.submit(events))
         return JSONResponse({"ok": True, "new": stored.new, "duplicates": stored.duplicates})
+
+    def messenger_parts(raw: bytes):
+        """A notification's entries grouped by the province of their page: [(province, body bytes)];
+        the whole body for one province; None when no entry's page is ours. Entries of pages no province
+        declares are logged and dropped."""
+        if provinces.single:
+            return [(provinces.get(None), raw)]
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return None
+        entries = body.get("entry") if isinstance(body, dict) else None
+        if not isinstance(entries, list):
+            return None
+        groups: dict[str, list] = {}
+        for entry in entries:
+            page = str(entry.get("id") or "") if isinstance(entry, dict) else ""
+            province = provinces.by_page(page)
+            if province is None:
+                unrouted("messenger", page)
+                continue
+            groups.setdefault(province.code, []).append(entry)
+        if not groups:
+            return None
+        if len(groups) == 1 and len(next(iter(groups.values()))) == len(entries):
+            return [(provinces.get(next(iter(groups))), raw)]
+        return [(provinces.get(code), json.dumps(dict(body, entry=items)).encode()) for code, items in groups.items()]
 
     @app.post("/webhooks/zalo")
     async def zalo_webhook(request: Request) -> JSONResponse:
@@ -206,10 +264,16 @@ def install_ops(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(RequestMetrics)
 
 
-def build_channels(runtime: Runtime) -> dict:
+def build_channels(runtime: Runtime) -> dict[str, dict]:
+    """Each province's channels, with its own credentials; its Zalo token pair is stored under
+    "zalo" (the default province) or "zalo:<province>"."""
     settings = runtime.settings
-    zalo = ZaloChannel(settings)
-    tokens = StoredTokens(runtime.db, "zalo", zalo.refresh_tokens)
-    tokens.seed(settings.zalo_access_token, settings.zalo_refresh_token)
-    zalo.tokens = tokens
-    return {"zalo": zalo, "messenger": MessengerChannel(settings)}
+    channels = {}
+    for province in runtime.provinces:
+        zalo = ZaloChannel(settings, creds=province)
+        key = "zalo" if province.code == "default" else f"zalo:{province.code}"
+        tokens = StoredTokens(runtime.db, key, zalo.refresh_tokens)
+        tokens.seed(province.zalo_access_token, province.zalo_refresh_token)
+        zalo.tokens = tokens
+        channels[province.code] = {"zalo": zalo, "messenger": MessengerChannel(settings, creds=province)}
+    return channels

@@ -28,9 +28,16 @@ class Formulas:
     def vtn_gross(self, income) -> Quantity:
         return Quantity(income) * self.p.vtn_ty_le_dong
 
-    def vtn_support(self, group: str = "khac") -> Quantity:
+    def vtn_state_support(self, group: str = "khac") -> Quantity:
         key = VTN_GROUPS[group][0]
         return self.p[key] * self.p.vtn_ty_le_dong * self.p.vtn_thu_nhap_toi_thieu
+
+    def vtn_local_support(self) -> Quantity:
+        """The province's own top-up (0 nationally), on the same base as the state's support."""
+        return self.p.vtn_ho_tro_dia_phuong * self.p.vtn_ty_le_dong * self.p.vtn_thu_nhap_toi_thieu
+
+    def vtn_support(self, group: str = "khac") -> Quantity:
+        return self.vtn_state_support(group) + self.vtn_local_support()
 
     def vtn_pay(self, income, group: str = "khac") -> Quantity:
         return self.vtn_gross(income) - self.vtn_support(group)
@@ -44,7 +51,8 @@ class Formulas:
     def bhyt_member(self, n: int) -> Quantity:
         n = int(n)
         factor = Quantity(1) if n <= 1 else self.p[_MEMBER_KEYS.get(n, "bhyt_hgd_nguoi_5")]
-        return self.bhyt_first_monthly() * 12 * factor
+        # the province's own support for household BHYT (0 nationally) lowers every member's share
+        return self.bhyt_first_monthly() * 12 * factor * (1 - self.p.bhyt_hgd_ho_tro_dia_phuong)
 
     def bhyt_household(self, n: int) -> Quantity:
         total = Quantity(0)
@@ -77,6 +85,8 @@ class Formulas:
         return {
             "vtn_gross": self.vtn_gross,
             "vtn_support": self.vtn_support,
+            "vtn_state_support": self.vtn_state_support,
+            "vtn_local_support": self.vtn_local_support,
             "vtn_pay": self.vtn_pay,
             "vtn_max_income": self.vtn_max_income,
             "bhyt_member": self.bhyt_member,
@@ -163,13 +173,19 @@ def calc_vtn(f: Formulas, inputs: Inputs) -> str | None:
     group = inputs.group or "khac"
     rate_key, label = VTN_GROUPS[group]
     gross, support = f.vtn_gross(income), f.vtn_support(group)
+    state, local = f.vtn_state_support(group), f.vtn_local_support()
     pay = gross - support
     lines = [f"Cách tính BHXH tự nguyện với mức thu nhập chọn đóng {vnd(income)}/tháng ({label}):"]
     lines += notes
     lines += [
         f"- Mức đóng: {pct(p.vtn_ty_le_dong)} × {vnd(income)} = {vnd(gross)}/tháng.",
         f"- Nhà nước hỗ trợ {pct(p[rate_key])} mức đóng tính trên chuẩn nghèo nông thôn "
-        f"({pct(p.vtn_ty_le_dong)} × {vnd(low)}) = {vnd(support)}/tháng, tối đa {num(p.vtn_ho_tro_so_nam)} năm.",
+        f"({pct(p.vtn_ty_le_dong)} × {vnd(low)}) = {vnd(state)}/tháng, tối đa {num(p.vtn_ho_tro_so_nam)} năm.",
+    ]
+    if local:
+        lines.append(f"- Địa phương hỗ trợ thêm {pct(p.vtn_ho_tro_dia_phuong)} "
+                     f"({pct(p.vtn_ty_le_dong)} × {vnd(low)}) = {vnd(local)}/tháng.")
+    lines += [
         f"- Bạn đóng: {vnd(gross)} − {vnd(support)} = {vnd(pay)}/tháng.",
         f"- Đóng 3 tháng: {vnd(pay * 3)}; 6 tháng: {vnd(pay * 6)}; 12 tháng: {vnd(pay * 12)}.",
     ]
@@ -178,7 +194,8 @@ def calc_vtn(f: Formulas, inputs: Inputs) -> str | None:
             "Nếu bạn thuộc hộ nghèo, hộ cận nghèo hoặc là người dân tộc thiểu số thì được hỗ trợ nhiều hơn; "
             "hãy nhắn kèm nhóm của mình để tính lại."
         )
-    lines.append("Tỉnh có thể hỗ trợ thêm ngoài mức của Nhà nước.")
+    if not local:
+        lines.append("Tỉnh có thể hỗ trợ thêm ngoài mức của Nhà nước.")
     return "\n".join(lines)
 
 
@@ -195,6 +212,9 @@ def calc_bhyt_household(f: Formulas, inputs: Inputs) -> str | None:
             share = f"{pct(f.p[key])} mức của người thứ nhất"
         lines.append(f"- Người thứ {i}: {share} = {vnd(f.bhyt_member(i))}/năm.")
     total = f.bhyt_household(n)
+    if f.p.bhyt_hgd_ho_tro_dia_phuong:
+        lines.append(f"Các số tiền trên đã trừ phần địa phương hỗ trợ thêm {pct(f.p.bhyt_hgd_ho_tro_dia_phuong)} "
+                     "mức đóng của mỗi người.")
     lines.append(f"Tổng cộng: {vnd(total)}/năm; đóng 6 tháng: {vnd(total / 2)}; 3 tháng: {vnd(total / 4)}.")
     lines.append("Người đã có thẻ BHYT theo nhóm khác (ở công ty, ở trường...) không tính vào thứ tự giảm trừ.")
     return "\n".join(lines)

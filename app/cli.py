@@ -94,7 +94,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings(args)
     runtime = Runtime.start(settings)
     conversation = args.conversation or f"cli-{uuid.uuid4().hex[:12]}"
-    reply, _ = ConversationService(runtime).handle("cli", conversation, args.message)
+    if args.province:
+        runtime.provinces.known(args.province)  # an unknown code stops here, with the reason
+    reply, _ = ConversationService(runtime).handle("cli", conversation, args.message, province=args.province or "default")
     print(reply.text)
     if args.verbose:
         print(json.dumps({"outcome": reply.outcome, "entry_id": reply.entry_id, "score": round(reply.score, 4),
@@ -177,10 +179,15 @@ def cmd_kb(args: argparse.Namespace) -> int:
     settings = _settings(args)
     root = Path(args.dir) if getattr(args, "dir", None) else settings.knowledge_base_dir
     day = settings.today()
+    from app.provinces import load as load_provinces
+
+    provinces, province_errors = load_provinces(settings)
+    local = [c for c in provinces.codes() if c != "default"] if provinces else None
     if args.kb_command == "validate":
         kb, errors = load_directory(root)
         topics = _topics_file(settings, args.topics)
-        errors += validate(kb, day, read_topic_ids(topics) if topics else None)
+        errors = province_errors + errors + validate(kb, day, read_topic_ids(topics) if topics else None,
+                                                     local if provinces else sorted(kb.parameters.provinces()))
         if errors:
             for err in errors:
                 print(f"error: {err}", file=sys.stderr)
@@ -197,7 +204,8 @@ def cmd_kb(args: argparse.Namespace) -> int:
     if args.kb_command == "import":
         kb, errors = load_directory(root)
         topics = _topics_file(settings, None)
-        errors += validate(kb, day, read_topic_ids(topics) if topics else None)
+        errors = province_errors + errors + validate(kb, day, read_topic_ids(topics) if topics else None,
+                                                     local if provinces else sorted(kb.parameters.provinces()))
         if errors:
             for err in errors:
                 print(f"error: {err}", file=sys.stderr)
@@ -293,17 +301,24 @@ def cmd_users(args: argparse.Namespace) -> int:
     db = storage.make_engine(settings.database_url)
     storage.init_db(db)
     if args.users_command == "add":
+        from app.provinces import load_or_fail
+
         try:
+            if args.province is not None:
+                load_or_fail(settings).known(args.province)
             password = _read_password(args.email)
-            user = auth.create_user(db, args.email, args.role, password, actor_name=f"cli:{os.environ.get('USER', '')}")
-        except (auth.UserError, ValueError) as exc:
+            user = auth.create_user(db, args.email, args.role, password, actor_name=f"cli:{os.environ.get('USER', '')}",
+                                    province=args.province)
+        except (auth.UserError, ValueError) as exc:  # ProvinceError is a ValueError
             print(f"error: {exc}", file=sys.stderr)
             return 1
-        print(f"created {user.role} {user.email}")
+        print(f"created {user.role} {user.email}" + (f" of province {user.province}" if user.province else ""))
         return 0
     if args.users_command == "list":
         for user in auth.list_users(db):
-            print(f"{user.email}\t{user.role}\t{'active' if user.active else 'inactive'}")
+            # a fourth column only for users of one province
+            print(f"{user.email}\t{user.role}\t{'active' if user.active else 'inactive'}"
+                  + (f"\t{user.province}" if user.province else ""))
         return 0
     return 2
 
@@ -329,6 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer one message and print the reply as the citizen sees it")
     p.add_argument("message")
     p.add_argument("--conversation", help="continue this conversation (follow-up questions)")
+    p.add_argument("--province", help="answer a citizen of this province (its office details and parameter values)")
     p.add_argument("--date", help="answer as on this day (YYYY-MM-DD)")
     p.add_argument("--no-model", action="store_true", help="retrieve without the semantic model")
     p.add_argument("-v", "--verbose", action="store_true", help="also print outcome and scores to stderr")
@@ -372,6 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = users_sub.add_parser("add", help="create a user (asks for the password, or reads it from stdin)")
     a.add_argument("email")
     a.add_argument("--role", choices=["staff", "admin"], default="staff")
+    a.add_argument("--province", help="the province code whose conversations the user sees (default: every province)")
     users_sub.add_parser("list", help="list users")
     p.set_defaults(func=cmd_users)
     return parser

@@ -7,6 +7,7 @@ on an escalation for staff. Both loops resume after a restart from what the data
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import queue
 import random
@@ -111,8 +112,13 @@ class EventLog:
 
     @staticmethod
     def _row(ev: InboundEvent) -> dict[str, Any]:
+        key = _clean(ev.dedupe_key)
+        if ev.province != "default":  # unique per channel across provinces, whatever the platform's ids
+            key = f"{ev.province}/{key}"
+            if len(key) > 250:
+                key = f"{ev.province}/sha256:" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
         record = models.InboundRecord(
-            channel=ev.channel, dedupe_key=_clean(ev.dedupe_key)[:250], kind=ev.kind, user_id=_clean(ev.user_id)[:120],
+            channel=ev.channel, dedupe_key=key[:250], province=ev.province, kind=ev.kind, user_id=_clean(ev.user_id)[:120],
             text=_clean(ev.text) or "", payload=_clean(ev.payload), platform_message_id=_clean(ev.platform_message_id),
             staff_id=_clean(ev.staff_id), status="pending" if ev.kind != "ignored" else "done",
         )
@@ -173,7 +179,8 @@ class EventLog:
 
 
 class Delivery:
-    def __init__(self, runtime: Runtime, channels: dict[str, Channel]):
+    def __init__(self, runtime: Runtime, channels: dict[str, dict[str, Channel]]):
+        """`channels`: per province code, its channels by name (each with that province's credentials)."""
         self.runtime = runtime
         self.channels = channels
         self.conversations = ConversationService(runtime)
@@ -190,6 +197,10 @@ class Delivery:
     @property
     def db(self):
         return self.runtime.db
+
+    def channel(self, name: str, province: str | None) -> Channel | None:
+        """The channel that speaks for `province` (None for cli / api conversations)."""
+        return self.channels.get(province or "default", {}).get(name)
 
     @property
     def settings(self):
@@ -236,7 +247,8 @@ class Delivery:
                        for r in records}
             try:
                 # the batch's new conversations in one insert, so that nothing below needs a flush
-                new = {(r.channel, r.user_id): models.Conversation(channel=r.channel, external_id=r.user_id)
+                new = {(r.channel, r.user_id): models.Conversation(channel=r.channel, external_id=r.user_id,
+                                                                   province=r.province)
                        for r in records if r.kind != OWN_ECHO and (r.channel, r.user_id) not in conversations}
                 if new:
                     session.add_all(new.values())
@@ -293,7 +305,8 @@ class Delivery:
         """An echo of a send cut off by a crash proves it arrived: the oldest such send to this
         citizen with the same text is marked sent instead of being sent again."""
         table = models.OutboxMessage
-        doubtful = session.exec(select(table).where(table.channel == record.channel, table.recipient == record.user_id,
+        doubtful = session.exec(select(table).where(table.channel == record.channel, table.province == record.province,
+                                                    table.recipient == record.user_id,
                                                     table.in_doubt.is_(True), table.status == "pending")
                                 .order_by(table.id)).all()
         for row in doubtful:
@@ -331,7 +344,9 @@ class Delivery:
             return None
         chosen = self._chosen(record)
         try:
-            return self.conversations.reply_for(conv or models.Conversation(), record.text or (record.payload or ""), chosen)
+            conv = conv or models.Conversation(channel=record.channel, external_id=record.user_id,
+                                               province=record.province)
+            return self.conversations.reply_for(conv, record.text or (record.payload or ""), chosen)
         except Exception:
             log.exception("answering event %s failed", record.id)
             return None
@@ -348,12 +363,13 @@ class Delivery:
             if record.platform_message_id:
                 session.exec(update(models.OutboxMessage)
                              .where(models.OutboxMessage.channel == record.channel,
+                                    models.OutboxMessage.province == record.province,
                                     models.OutboxMessage.platform_message_id == record.platform_message_id)
                              .values(echoed_at=now))
             self._settle_doubt(session, record, now)
             return
         if conv is None:
-            conv = models.Conversation(channel=record.channel, external_id=record.user_id)
+            conv = models.Conversation(channel=record.channel, external_id=record.user_id, province=record.province)
             session.add(conv)
             session.flush()
         conv_id = conv.id
@@ -381,13 +397,13 @@ class Delivery:
                 self._enqueue(session, conv, OutgoingMessage(FLOOD_NOTICE), "bot")
             return
         if record.kind == FOLLOW:
-            welcome = self.runtime.engine.welcome()
+            welcome = self.runtime.engine.welcome(self.runtime.provinces.get(conv.province))
             session.add(models.Message(conversation_id=conv_id, direction="out", author="bot", text=welcome.text,
                                        outcome=welcome.outcome))
             self._enqueue(session, conv, OutgoingMessage(welcome.body, _choices(welcome), welcome.choices_prompt), "bot")
             return
         if record.kind == NON_TEXT:
-            text = self.runtime.engine.non_text_reply()
+            text = self.runtime.engine.non_text_reply(self.runtime.provinces.get(conv.province))
             session.add(models.Message(conversation_id=conv_id, direction="in", author="citizen",
                                        text=record.text or "[hình ảnh, nhãn dán hoặc tệp]"))
             session.add(models.Message(conversation_id=conv_id, direction="out", author="bot", text=text))
@@ -449,7 +465,7 @@ class Delivery:
 
     def _enqueue(self, session: Session, conv: models.Conversation, message: OutgoingMessage, author: str,
                  escalation_id: int | None = None) -> list[models.OutboxMessage]:
-        channel = self.channels.get(conv.channel)
+        channel = self.channel(conv.channel, conv.province)
         if channel is None:
             return []  # cli / api conversations: the reply was returned directly
         window = decide(conv.channel, conv.last_inbound_at, utcnow(), author, self.settings.fb_human_agent_approved)
@@ -461,7 +477,8 @@ class Delivery:
         rows = []
         reply_to = conv.last_platform_message_id if conv.channel == "zalo" and author == "bot" else None
         for part in channel.render(message):
-            rows.append(models.OutboxMessage(conversation_id=conv.id, channel=conv.channel, recipient=conv.external_id,
+            rows.append(models.OutboxMessage(conversation_id=conv.id, channel=conv.channel, province=conv.province,
+                                             recipient=conv.external_id,
                                              author=author, payload=part, tag=window.tag, paid=window.paid,
                                              reply_to=reply_to, escalation_id=escalation_id))
             reply_to = None
@@ -519,7 +536,7 @@ class Delivery:
         if not claimed:
             return 0
         with Session(self.db) as session:
-            jobs = [(r.id, r.channel, r.recipient, r.payload, r.tag, r.reply_to)
+            jobs = [(r.id, r.channel, r.province, r.recipient, r.payload, r.tag, r.reply_to)
                     for r in session.exec(select(table).where(table.id.in_(claimed)))]
         # at most one row per conversation is in this batch, so sending them concurrently keeps the order
         results = dict(zip([j[0] for j in jobs], self._senders.map(self._send, jobs), strict=True))
@@ -530,9 +547,13 @@ class Delivery:
         return len(claimed)
 
     def _send(self, job: tuple) -> SendResult:
-        _, channel, recipient, payload, tag, reply_to = job
+        _, name, province, recipient, payload, tag, reply_to = job
+        channel = self.channel(name, province)
+        if channel is None:  # a province removed from the provinces file: its replies wait, visibly
+            return SendResult(ok=False, error_code="no_province", transient=True,
+                              error_message=f"province {province!r} is not configured")
         try:
-            return self.channels[channel].send(recipient, payload, tag=tag, reply_to=reply_to)
+            return channel.send(recipient, payload, tag=tag, reply_to=reply_to)
         except Exception as exc:  # a bug or an unexpected reply: retried like a transient failure
             log.exception("send failed")
             return SendResult(ok=False, transient=True, error_message=repr(exc)[:500])
@@ -569,7 +590,8 @@ class Delivery:
                                    .order_by(models.Message.id.desc())).first()
             if last_in is None:
                 return
-            escalation = models.Escalation(conversation_id=row.conversation_id, message_id=last_in, kind="escalated")
+            escalation = models.Escalation(conversation_id=row.conversation_id, message_id=last_in, kind="escalated",
+                                           province=row.province)
         escalation.reason = reason
         session.add(escalation)
         session.flush()

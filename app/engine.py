@@ -105,7 +105,20 @@ _FOLLOW_UP = re.compile(
 )
 
 
+def _office(province):
+    """The office details a province's citizens read (None: the knowledge base's office.yaml)."""
+    return getattr(province, "office", None)
+
+
+def _scope(province) -> str:
+    """The province whose own parameter values apply ("" = national values)."""
+    return getattr(province, "scope", "") if province is not None else ""
+
+
 class Engine:
+    """Answers for a citizen of `province` (an app.provinces.Province, or None for the single-province
+    deployment): its office details and its own parameter values where it has them."""
+
     def __init__(self, kb: KnowledgeBase, encoder=None, thresholds: Thresholds | None = None):
         self.kb = kb
         self.normalizer = kb.normalizer()
@@ -127,8 +140,8 @@ class Engine:
 
     # --- helpers --------------------------------------------------------------------
 
-    def _fmt(self, template: str) -> str:
-        office = self.kb.office.namespace()
+    def _fmt(self, template: str, province=None) -> str:
+        office = (_office(province) or self.kb.office).namespace()
         return template.format(office_name=office["name"], office_hours=office["hours"], hotline=office["hotline"])
 
     def _choice(self, entry_id: str) -> Choice:
@@ -152,7 +165,7 @@ class Engine:
 
     # --- the decision ---------------------------------------------------------------
 
-    def answer(self, text: str, context: Turn | None = None, day: dt.date | None = None) -> Reply:
+    def answer(self, text: str, context: Turn | None = None, day: dt.date | None = None, province=None) -> Reply:
         day = day or dt.date.today()
         context = context or Turn()
         intents = self.kb.intents or {}
@@ -162,28 +175,30 @@ class Engine:
         if context.choices and re.fullmatch(r"\s*(?:so\s*)?(\d{1,2})\s*", fold(raw)):
             n = int(re.sub(r"\D", "", raw))
             if 1 <= n <= len(context.choices) and context.choices[n - 1] in self.kb.entries:
-                return self._answer_entry(self.kb.entries[context.choices[n - 1]], raw, day, [], 1.0)
+                return self._answer_entry(self.kb.entries[context.choices[n - 1]], raw, day, [], 1.0,
+                                          province=province)
 
         if self._is_handoff(key):
-            return Reply(HANDOFF, self._fmt(intents.get("handoff", {}).get("reply", "")), reason="citizen asked for a person")
+            return Reply(HANDOFF, self._fmt(intents.get("handoff", {}).get("reply", ""), province),
+                         reason="citizen asked for a person")
 
         kind = self._smalltalk_kind(key)
         if kind is not None:
             reply = self.small_replies.get(kind) or self.small_replies.get("ack", "")
-            return Reply(SMALLTALK, self._fmt(reply), reason=kind)
+            return Reply(SMALLTALK, self._fmt(reply, province), reason=kind)
 
         personal = find_personal_numbers(raw)
         cands = self.index.search(key, top=10)
         cands, used_context = self._with_context(key, cands, context)
 
         previous = context.text if used_context == "question" else ""
-        reply = self._decide(raw, key, cands, day, previous)
+        reply = self._decide(raw, key, cands, day, previous, province)
         reply.used_context = used_context == "question"
         if used_context == "question":
             reply.context_text = f"{context.text} {raw}"[-600:]
         if reply.outcome == ANSWERED and any(kind in ("cccd", "bhxh") for kind, _ in personal):
             # an ID or insurance code means a personal dossier: staff must look it up
-            reply = self._escalate(cands, "tin nhắn có mã số cá nhân, cần cán bộ tra cứu")
+            reply = self._escalate(cands, "tin nhắn có mã số cá nhân, cần cán bộ tra cứu", province)
         return reply
 
     def _with_context(self, key: str, cands: list[Candidate], context: Turn) -> tuple[list[Candidate], str]:
@@ -234,33 +249,34 @@ class Engine:
         t = self.thresholds
         return entries[0].score >= t.answer and entries[0].score - second >= t.margin
 
-    def escalate(self, reason: str) -> Reply:
+    def escalate(self, reason: str, province=None) -> Reply:
         """Staff will answer (the standard escalation reply), without searching."""
-        return self._escalate([], reason)
+        return self._escalate([], reason, province)
 
-    def _escalate(self, cands: list[Candidate], reason: str) -> Reply:
+    def _escalate(self, cands: list[Candidate], reason: str, province=None) -> Reply:
         entries = self._entries(cands)
-        return Reply(ESCALATED, self._fmt((self.kb.intents or {}).get("escalate_reply", "")),
+        return Reply(ESCALATED, self._fmt((self.kb.intents or {}).get("escalate_reply", ""), province),
                      candidates=[c.label for c in entries[:5]], score=entries[0].score if entries else 0.0,
                      reason=reason, details=[c.as_dict() for c in cands[:5]])
 
-    def _decide(self, raw: str, key: str, cands: list[Candidate], day: dt.date, previous: str = "") -> Reply:
+    def _decide(self, raw: str, key: str, cands: list[Candidate], day: dt.date, previous: str = "",
+                province=None) -> Reply:
         t = self.thresholds
         entries = self._entries(cands)
         if not entries:
-            return self._escalate(cands, "không có mục nào phù hợp")
+            return self._escalate(cands, "không có mục nào phù hợp", province)
         top = cands[0]
         best = entries[0]
         if top.label == HANDOFF_LABEL and top.score >= t.handoff:
-            return Reply(HANDOFF, self._fmt((self.kb.intents or {}).get("handoff", {}).get("reply", "")),
+            return Reply(HANDOFF, self._fmt((self.kb.intents or {}).get("handoff", {}).get("reply", ""), province),
                          candidates=[c.label for c in entries[:5]], score=top.score, reason="citizen asked for a person",
                          details=[c.as_dict() for c in cands[:5]])
         oos = next((c for c in cands if c.label in self.out_of_scope), None)
         if oos is not None and oos.score + t.out_of_scope_margin >= best.score and oos.score >= t.clarify:
-            return self._escalate(cands, self.out_of_scope[oos.label])
+            return self._escalate(cands, self.out_of_scope[oos.label], province)
         second = entries[1].score if len(entries) > 1 else 0.0
         if best.score >= t.answer and best.score - second >= t.margin:
-            reply = self._answer_entry(self.kb.entries[best.label], raw, day, entries, best.score, previous)
+            reply = self._answer_entry(self.kb.entries[best.label], raw, day, entries, best.score, previous, province)
             reply.details = [c.as_dict() for c in cands[:5]]
             return reply
         if best.score >= t.clarify:
@@ -276,11 +292,11 @@ class Engine:
                 return Reply(CLARIFY, "", candidates=[c.label for c in entries[:5]], score=best.score,
                              choices=[self._choice(c.label) for c in entries[:2]], choices_prompt=prompt,
                              details=[c.as_dict() for c in cands[:5]])
-        return self._escalate(cands, "không đủ chắc chắn để trả lời")
+        return self._escalate(cands, "không đủ chắc chắn để trả lời", province)
 
     def _answer_entry(self, entry: Entry, raw: str, day: dt.date, entries: list[Candidate], score: float,
-                      previous: str = "") -> Reply:
-        renderer = self.kb.renderer(day)
+                      previous: str = "", province=None) -> Reply:
+        renderer = self.kb.renderer(day, _scope(province), _office(province))
         body = None
         if entry.calculator in CALCULATORS:
             inputs = read_inputs(self.normalizer.surface(raw))
@@ -296,25 +312,25 @@ class Engine:
         try:
             body = body or renderer.entry_message(entry)
         except RenderError:
-            return self._escalate(entries, f"mục {entry.id} không hiển thị được")
+            return self._escalate(entries, f"mục {entry.id} không hiển thị được", province)
         related = [r for r in entry.related if r in self.kb.entries][:3]
         prompt = (self.kb.intents or {}).get("related_prompt", "")
         return Reply(ANSWERED, body, entry_id=entry.id, candidates=[c.label for c in entries[:5]] or [entry.id],
                      score=score, choices=[self._choice(r) for r in related], choices_prompt=prompt)
 
-    def answer_choice(self, entry_id: str, day: dt.date | None = None) -> Reply | None:
+    def answer_choice(self, entry_id: str, day: dt.date | None = None, province=None) -> Reply | None:
         """A choice the citizen tapped (quick reply, postback): that entry, no retrieval."""
         entry = self.kb.entries.get(entry_id)
         if entry is None:
             return None
-        return self._answer_entry(entry, "", day or dt.date.today(), [], 1.0)
+        return self._answer_entry(entry, "", day or dt.date.today(), [], 1.0, province=province)
 
-    def welcome(self) -> Reply:
+    def welcome(self, province=None) -> Reply:
         """Greeting for a new follower, with a few common questions to start from."""
         small = self.small_replies
         starters = [e for e in ("vtn-muc-dong", "hgd-muc-dong", "hssv-muc-dong", "bhxh1l-dieu-kien") if e in self.kb.entries]
-        return Reply(SMALLTALK, self._fmt(small.get("greeting", "")), choices=[self._choice(e) for e in starters],
+        return Reply(SMALLTALK, self._fmt(small.get("greeting", ""), province), choices=[self._choice(e) for e in starters],
                      choices_prompt=(self.kb.intents or {}).get("related_prompt", ""), reason="follow")
 
-    def non_text_reply(self) -> str:
-        return self._fmt((self.kb.intents or {}).get("non_text_reply", ""))
+    def non_text_reply(self, province=None) -> str:
+        return self._fmt((self.kb.intents or {}).get("non_text_reply", ""), province)

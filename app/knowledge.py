@@ -172,8 +172,10 @@ class KnowledgeBase:
     def normalizer(self) -> Normalizer:
         return Normalizer.from_sections(self.synonyms)
 
-    def renderer(self, day: dt.date) -> Renderer:
-        return Renderer(self, day)
+    def renderer(self, day: dt.date, province: str = "", office: Office | None = None) -> Renderer:
+        """Answers as on `day` for a citizen of `province` ("" = national values) with its `office`
+        (None: this knowledge base's office.yaml)."""
+        return Renderer(self, day, province, office)
 
 
 def fingerprint(kb: KnowledgeBase) -> str:
@@ -208,25 +210,28 @@ def _compiled(source: str):
 
 
 class Renderer:
-    """Renders answers with the parameters in force on one day."""
+    """Renders answers with the parameters in force on one day, for one province (its own values
+    where it has them, else the national ones) and with its office's details."""
 
-    def __init__(self, kb: KnowledgeBase, day: dt.date):
+    def __init__(self, kb: KnowledgeBase, day: dt.date, province: str = "", office: Office | None = None):
         self.kb = kb
         self.day = day
-        self.view = kb.parameters.view(day)
+        self.province = province
+        self.office = office or kb.office
+        self.view = kb.parameters.view(day, province)
         self.formulas = Formulas(self.view)
 
     def namespace(self) -> dict[str, Any]:
         params = self.kb.parameters
 
         def since(key: str) -> str:
-            return date_vn(params.value_at(key, self.day).effective_from)
+            return date_vn(params.value_at(key, self.day, self.province).effective_from)
 
         def basis(key: str) -> str:
-            return params.value_at(key, self.day).legal_basis
+            return params.value_at(key, self.day, self.province).legal_basis
 
         def upcoming(key: str):
-            nxt = params.get(key).upcoming(self.day)
+            nxt = params.get(key).upcoming(self.day, self.province)
             if nxt is None:
                 return None
             return {"value": nxt.quantity, "effective_from": nxt.effective_from, "legal_basis": nxt.legal_basis}
@@ -242,7 +247,7 @@ class Renderer:
             "age": age,
             "date": date_vn,
             "today": self.day,
-            "office": self.kb.office.namespace(),
+            "office": self.office.namespace(),
         }
         names.update(self.formulas.template_names())
         return names
@@ -257,7 +262,7 @@ class Renderer:
     def caveat(self) -> str:
         return (
             f"(*) Số liệu này chưa được xác nhận chính thức; bạn vui lòng kiểm tra lại với cơ quan BHXH "
-            f"hoặc tổng đài {self.kb.office.hotline}."
+            f"hoặc tổng đài {self.office.hotline}."
         )
 
     def finish(self, body: str, entry: Entry | None) -> str:
@@ -388,9 +393,14 @@ def read_topic_ids(path: Path) -> list[str]:
         return [row["id"] for row in csv.DictReader(fh, delimiter="\t") if row.get("id")]
 
 
-def validate(kb: KnowledgeBase, day: dt.date, topic_ids: list[str] | None = None) -> list[str]:
-    """Every problem found, each naming the entry (file) and field."""
+def validate(kb: KnowledgeBase, day: dt.date, topic_ids: list[str] | None = None,
+             provinces: list[str] | None = None) -> list[str]:
+    """Every problem found, each naming the entry (file) and field. `provinces`: the configured province
+    codes other than `default`; a parameter value of any other province is an error."""
     errors: list[str] = []
+    for code in sorted(kb.parameters.provinces() - set(provinces or [])):
+        errors.append(f"parameters.yaml: provinces.{code}: province '{code}' is not declared in the provinces file"
+                      + ("" if provinces else " (PROVINCES_FILE is not set)"))
     renderer = kb.renderer(day)
     owner: dict[str, str] = {}
     for entry in kb.entries.values():

@@ -26,6 +26,8 @@ def _secret_values(settings: Settings) -> list[str]:
     names = ("admin_api_token", "zalo_oa_secret_key", "zalo_app_secret", "zalo_access_token", "zalo_refresh_token",
              "fb_app_secret", "fb_verify_token", "fb_page_access_token", "metrics_token")
     values = {str(getattr(settings, n, "") or "") for n in names}
+    for secrets in (getattr(settings, "province", None) or {}).values():  # PROVINCE__<CODE>__...
+        values |= {str(v or "") for k, v in secrets.model_dump().items() if k not in ("zalo_app_id", "fb_app_id")}
     return sorted((v for v in values if len(v) >= 6), key=len, reverse=True)
 
 

@@ -28,10 +28,12 @@ class KnowledgeEntry(SQLModel, table=True):
 
 class ParameterValueRow(SQLModel, table=True):
     __tablename__ = "parameter_value"
-    __table_args__ = (UniqueConstraint("key", "effective_from"),)
+    __table_args__ = (UniqueConstraint("key", "province", "effective_from", name="uq_parameter_value_key_province_from"),)
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=80, index=True)
+    # "" for the national value; a province code for that province's own value (a local top-up)
+    province: str = Field(default="", max_length=20)
     label: str = Field(sa_column=Column(Text, nullable=False))
     unit: str = Field(max_length=20)
     value: str = Field(max_length=40)
@@ -61,6 +63,8 @@ class Conversation(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=20, index=True)
     external_id: str = Field(max_length=120)
+    # the province whose OA or page the citizen wrote to (app.provinces); replies go out with its credentials
+    province: str = Field(default="default", max_length=20, index=True)
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
     last_inbound_at: dt.datetime | None = None
@@ -93,6 +97,7 @@ class Escalation(SQLModel, table=True):
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
     message_id: int = Field(foreign_key="message.id")
     kind: str = Field(max_length=12)  # escalated | handoff
+    province: str = Field(default="default", max_length=20, index=True)  # the conversation's, for staff scoping
     status: str = Field(default="open", max_length=12, index=True)  # open | resolved
     reason: str = Field(default="", max_length=200)
     created_at: dt.datetime = Field(default_factory=utcnow, index=True)
@@ -114,7 +119,9 @@ class InboundRecord(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=20)
+    # unique per channel; events of a province other than `default` carry "<province>/" in front
     dedupe_key: str = Field(max_length=250)
+    province: str = Field(default="default", max_length=20)
     kind: str = Field(max_length=20)
     user_id: str = Field(max_length=120, index=True)
     text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
@@ -136,6 +143,7 @@ class OutboxMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
     channel: str = Field(max_length=20)
+    province: str = Field(default="default", max_length=20)  # sent with this province's credentials
     recipient: str = Field(max_length=120)
     author: str = Field(max_length=10)  # bot | staff
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
@@ -159,7 +167,8 @@ class OutboxMessage(SQLModel, table=True):
 
 
 class ChannelToken(SQLModel, table=True):
-    """The current access/refresh token pair of a channel (Zalo's refresh token is single-use)."""
+    """The current access/refresh token pair of a channel (Zalo's refresh token is single-use): "zalo" for
+    the default province, "zalo:<province>" for the others."""
 
     __tablename__ = "channel_token"
 
@@ -192,6 +201,8 @@ class User(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=254, unique=True, index=True)  # stored lower-case
     role: str = Field(max_length=10)  # staff | admin
+    # the province whose conversations and parameters this user sees; None: every province (ministry level)
+    province: str | None = Field(default=None, max_length=20)
     password_hash: str = Field(sa_column=Column(Text, nullable=False))  # argon2id, PHC string
     active: bool = True
     created_at: dt.datetime = Field(default_factory=utcnow)

@@ -179,6 +179,7 @@ class ParameterValue:
     verified: bool
     source: str = ""
     note: str = ""
+    province: str = ""  # "" for the national value, else the province whose own value this is
 
     @property
     def quantity(self) -> Quantity:
@@ -192,16 +193,24 @@ class Parameter:
     unit: str
     values: list[ParameterValue]
 
-    def at(self, day: dt.date) -> ParameterValue | None:
-        current = None
-        for value in sorted(self.values, key=lambda v: v.effective_from):
-            if value.effective_from <= day:
-                current = value
-        return current
+    def scoped(self, province: str = "") -> list[ParameterValue]:
+        """The national values (province "") or one province's own values, oldest first."""
+        return sorted((v for v in self.values if v.province == province), key=lambda v: v.effective_from)
 
-    def upcoming(self, day: dt.date) -> ParameterValue | None:
-        later = [v for v in self.values if v.effective_from > day]
-        return min(later, key=lambda v: v.effective_from) if later else None
+    def at(self, day: dt.date, province: str = "") -> ParameterValue | None:
+        """The value in force on `day`: the province's own value once one is in force, else the national one."""
+        for scope in ([province] if province else []) + [""]:
+            current = None
+            for value in self.scoped(scope):
+                if value.effective_from <= day:
+                    current = value
+            if current is not None:
+                return current
+        return None
+
+    def upcoming(self, day: dt.date, province: str = "") -> ParameterValue | None:
+        later = [v for v in self.values if v.effective_from > day and v.province in ("", province)]
+        return min(later, key=lambda v: (v.effective_from, v.province == "")) if later else None
 
 
 class ParameterError(ValueError):
@@ -223,41 +232,99 @@ class ParameterSet:
         except KeyError:
             raise ParameterError(f"unknown parameter '{key}'") from None
 
-    def value_at(self, key: str, day: dt.date) -> ParameterValue:
-        value = self.get(key).at(day)
+    def value_at(self, key: str, day: dt.date, province: str = "") -> ParameterValue:
+        value = self.get(key).at(day, province)
         if value is None:
             raise ParameterError(f"parameter '{key}' has no value in force on {day.isoformat()}")
         return value
 
-    def view(self, day: dt.date) -> ParameterView:
-        return ParameterView(self, day)
+    def view(self, day: dt.date, province: str = "") -> ParameterView:
+        return ParameterView(self, day, province)
+
+    def provinces(self) -> set[str]:
+        """The provinces that have values of their own."""
+        return {v.province for p in self.parameters.values() for v in p.values if v.province}
 
 
 class ParameterView:
-    """Attribute access to the values in force on one day: `p.luong_co_so`."""
+    """Attribute access to the values in force on one day, for one province (or nationally): `p.luong_co_so`."""
 
-    def __init__(self, params: ParameterSet, day: dt.date):
+    def __init__(self, params: ParameterSet, day: dt.date, province: str = ""):
         self._params = params
         self.day = day
+        self.province = province
 
     def __getattr__(self, key: str) -> Quantity:
         if key.startswith("_"):
             raise AttributeError(key)
         try:
-            return self._params.value_at(key, self.day).quantity
+            return self._params.value_at(key, self.day, self.province).quantity
         except ParameterError as exc:
             raise AttributeError(str(exc)) from None
 
     def __getitem__(self, key: str) -> Quantity:
-        return self._params.value_at(key, self.day).quantity
+        return self._params.value_at(key, self.day, self.province).quantity
+
+
+PROVINCES_KEY = "provinces"  # parameters.yaml: `provinces: {code: {parameter key: [dated values]}}`
+
+
+def _parse_values(raw_values: Any, key: str, where: str, province: str, errors: list[str]) -> list[ParameterValue]:
+    values = []
+    seen_dates = set()
+    if not isinstance(raw_values, list):
+        errors.append(f"{where}: expected a list of dated values")
+        return []
+    for i, raw in enumerate(raw_values):
+        vwhere = f"{where}[{i}]"
+        if not isinstance(raw, dict):
+            errors.append(f"{vwhere}: expected a mapping with value, from, legal_basis, verified")
+            continue
+        try:
+            value = _dec(raw["value"])
+        except (KeyError, TypeError, ArithmeticError, ValueError):
+            errors.append(f"{vwhere}.value: missing or not a number")
+            continue
+        day = raw.get("from")
+        if isinstance(day, str):
+            try:
+                day = dt.date.fromisoformat(day)
+            except ValueError:
+                day = None
+        if not isinstance(day, dt.date):
+            errors.append(f"{vwhere}.from: missing or not a date (YYYY-MM-DD)")
+            continue
+        if day in seen_dates:
+            errors.append(f"{vwhere}.from: two values take effect on {day.isoformat()}")
+        seen_dates.add(day)
+        if not raw.get("legal_basis"):
+            errors.append(f"{vwhere}.legal_basis: missing")
+        if not isinstance(raw.get("verified"), bool):
+            errors.append(f"{vwhere}.verified: must be true or false")
+        values.append(
+            ParameterValue(
+                key=key,
+                value=value,
+                effective_from=day,
+                legal_basis=str(raw.get("legal_basis") or ""),
+                verified=bool(raw.get("verified")),
+                source=str(raw.get("source") or ""),
+                note=str(raw.get("note") or ""),
+                province=province,
+            )
+        )
+    return values
 
 
 def parse_parameters(data: dict[str, Any], origin: str = "parameters.yaml") -> tuple[ParameterSet, list[str]]:
-    """Build a ParameterSet from the YAML mapping; returns it with a list of errors."""
+    """Build a ParameterSet from the YAML mapping; returns it with a list of errors. Province codes in the
+    `provinces:` section are checked against the configured provinces elsewhere (app.provinces)."""
     errors: list[str] = []
     parameters: dict[str, Parameter] = {}
     if not isinstance(data, dict):
         return ParameterSet({}), [f"{origin}: expected a mapping of parameter keys"]
+    local = data.get(PROVINCES_KEY) or {}
+    data = {k: v for k, v in data.items() if k != PROVINCES_KEY}
     for key, spec in data.items():
         where = f"{origin}: {key}"
         if not isinstance(spec, dict):
@@ -268,54 +335,31 @@ def parse_parameters(data: dict[str, Any], origin: str = "parameters.yaml") -> t
             errors.append(f"{where}.unit: must be one of {sorted(UNITS)}, got {unit!r}")
         if not spec.get("label"):
             errors.append(f"{where}.label: missing")
-        values = []
-        seen_dates = set()
-        for i, raw in enumerate(spec.get("values") or []):
-            vwhere = f"{where}.values[{i}]"
-            try:
-                value = _dec(raw["value"])
-            except (KeyError, TypeError, ArithmeticError, ValueError):
-                errors.append(f"{vwhere}.value: missing or not a number")
-                continue
-            day = raw.get("from")
-            if isinstance(day, str):
-                try:
-                    day = dt.date.fromisoformat(day)
-                except ValueError:
-                    day = None
-            if not isinstance(day, dt.date):
-                errors.append(f"{vwhere}.from: missing or not a date (YYYY-MM-DD)")
-                continue
-            if day in seen_dates:
-                errors.append(f"{vwhere}.from: two values take effect on {day.isoformat()}")
-            seen_dates.add(day)
-            if not raw.get("legal_basis"):
-                errors.append(f"{vwhere}.legal_basis: missing")
-            if not isinstance(raw.get("verified"), bool):
-                errors.append(f"{vwhere}.verified: must be true or false")
-            values.append(
-                ParameterValue(
-                    key=key,
-                    value=value,
-                    effective_from=day,
-                    legal_basis=str(raw.get("legal_basis") or ""),
-                    verified=bool(raw.get("verified")),
-                    source=str(raw.get("source") or ""),
-                    note=str(raw.get("note") or ""),
-                )
-            )
+        values = _parse_values(spec.get("values") or [], key, f"{where}.values", "", errors)
         if not values:
             errors.append(f"{where}.values: at least one dated value is required")
         parameters[key] = Parameter(key=key, label=str(spec.get("label") or ""), unit=str(unit), values=values)
+    if not isinstance(local, dict):
+        errors.append(f"{origin}: {PROVINCES_KEY}: expected a mapping of province codes")
+        local = {}
+    for province, keys in local.items():
+        where = f"{origin}: {PROVINCES_KEY}.{province}"
+        if not isinstance(keys, dict):
+            errors.append(f"{where}: expected a mapping of parameter keys to dated values")
+            continue
+        for key, raw_values in keys.items():
+            if key not in parameters:
+                errors.append(f"{where}.{key}: no national parameter '{key}' (a province value replaces one)")
+                continue
+            parameters[key].values.extend(_parse_values(raw_values, key, f"{where}.{key}", str(province), errors))
     return ParameterSet(parameters), errors
 
 
 def dump_parameters(params: ParameterSet) -> dict[str, Any]:
     """The YAML mapping for a ParameterSet (inverse of parse_parameters)."""
-    out: dict[str, Any] = {}
-    for key, param in params.parameters.items():
-        values = []
-        for v in sorted(param.values, key=lambda v: v.effective_from):
+    def dump(values: list[ParameterValue]) -> list[dict[str, Any]]:
+        out = []
+        for v in values:
             number = int(v.value) if v.value == v.value.to_integral_value() else float(v.value)
             item: dict[str, Any] = {
                 "value": number,
@@ -327,6 +371,16 @@ def dump_parameters(params: ParameterSet) -> dict[str, Any]:
                 item["source"] = v.source
             if v.note:
                 item["note"] = v.note
-            values.append(item)
-        out[key] = {"label": param.label, "unit": param.unit, "values": values}
+            out.append(item)
+        return out
+
+    out: dict[str, Any] = {}
+    for key, param in params.parameters.items():
+        out[key] = {"label": param.label, "unit": param.unit, "values": dump(param.scoped(""))}
+    local: dict[str, Any] = {}
+    for province in sorted(params.provinces()):
+        local[province] = {key: dump(param.scoped(province)) for key, param in params.parameters.items()
+                           if param.scoped(province)}
+    if local:
+        out[PROVINCES_KEY] = local
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.engine import Engine as DbEngine
@@ -15,6 +15,7 @@ from app import metrics, models, storage
 from app.engine import ESCALATED, HANDOFF, Engine, Reply, Turn
 from app.knowledge import KnowledgeBase, fingerprint, load_directory
 from app.models import utcnow
+from app.provinces import Provinces, load_or_fail
 from app.retrieval import load_encoder, model_is_current
 from app.settings import Settings
 
@@ -57,10 +58,16 @@ class Runtime:
     settings: Settings
     db: DbEngine
     engine: Engine
+    provinces: Provinces | None = field(default=None)
     revision: str | None = None  # the knowledge base revision the engine was built from
+
+    def __post_init__(self) -> None:
+        if self.provinces is None:
+            self.provinces = load_or_fail(self.settings)
 
     @classmethod
     def start(cls, settings: Settings, encoder=None, load_model: bool = True) -> Runtime:
+        provinces = load_or_fail(settings)  # a bad provinces file stops the start, before anything is stored
         db = storage.make_engine(settings.database_url)
         storage.init_db(db, upgrade=settings.db_upgrade_on_start)
         with Session(db) as session:
@@ -79,7 +86,11 @@ class Runtime:
             if encoder is not None and settings.semantic_model == "auto" and model_is_current(kb) is False:
                 log.warning("the semantic model was trained on a different knowledge base; "
                             "retrain it with scripts/train_semantic.py")
-        return cls(settings=settings, db=db, engine=Engine(kb, encoder=encoder), revision=revision)
+        unknown = kb.parameters.provinces() - set(provinces.codes())
+        if unknown:
+            log.warning("parameter values of provinces not in the provinces file are ignored: %s", sorted(unknown))
+        return cls(settings=settings, db=db, engine=Engine(kb, encoder=encoder), provinces=provinces,
+                   revision=revision)
 
     def reload(self) -> None:
         """Rebuild the engine from the live knowledge base (after an import or edit)."""
@@ -162,15 +173,16 @@ class ConversationService:
         self.runtime = runtime
 
     def handle(self, channel: str, external_id: str, text: str, chosen_entry: str | None = None,
-               platform_message_id: str | None = None) -> tuple[Reply, int]:
-        done = self.handle_turn(channel, external_id, text, chosen_entry, platform_message_id)
+               platform_message_id: str | None = None, province: str = "default") -> tuple[Reply, int]:
+        done = self.handle_turn(channel, external_id, text, chosen_entry, platform_message_id, province)
         return done.reply, done.conversation_id
 
     def handle_turn(self, channel: str, external_id: str, text: str, chosen_entry: str | None = None,
-                    platform_message_id: str | None = None) -> Handled:
+                    platform_message_id: str | None = None, province: str = "default") -> Handled:
+        """`province`: the province of a new conversation (an existing one keeps its own)."""
         with _conversation_lock(channel, external_id), Session(self.runtime.db) as session:
             conv = storage.find_conversation(session, channel, external_id)
-            conv = conv or models.Conversation(channel=channel, external_id=external_id)
+            conv = conv or models.Conversation(channel=channel, external_id=external_id, province=province)
             reply = self.reply_for(conv, text, chosen_entry)
             done = self.record_turn(session, conv, text, reply, platform_message_id)
             session.commit()
@@ -181,13 +193,15 @@ class ConversationService:
         rt = self.runtime
         timer = metrics.Timer()
         turn = Turn(entry_id=conv.last_entry_id, text=conv.last_text, choices=list(conv.last_choices or []))
+        province = rt.provinces.get(conv.province)
         reply = None
         if chosen_entry:
-            reply = rt.engine.answer_choice(chosen_entry, day=rt.settings.today())
+            reply = rt.engine.answer_choice(chosen_entry, day=rt.settings.today(), province=province)
         if reply is None and len(text) > rt.settings.max_message_chars:  # a letter, not a question: staff read it
-            reply = rt.engine.escalate(f"tin nhắn dài hơn {rt.settings.max_message_chars} ký tự, cần cán bộ đọc")
+            reply = rt.engine.escalate(f"tin nhắn dài hơn {rt.settings.max_message_chars} ký tự, cần cán bộ đọc",
+                                       province)
         if reply is None:
-            reply = rt.engine.answer(text, turn, day=rt.settings.today())
+            reply = rt.engine.answer(text, turn, day=rt.settings.today(), province=province)
         metrics.reply_computed(timer.seconds)
         return reply
 
@@ -212,7 +226,7 @@ class ConversationService:
         if reply.outcome in (ESCALATED, HANDOFF):
             session.flush()  # the escalation points at the citizen's message
             escalation = models.Escalation(conversation_id=conv_id, message_id=inbound.id, kind=reply.outcome,
-                                           reason=reply.reason[:200])
+                                           reason=reply.reason[:200], province=conv.province or "default")
             session.add(escalation)
             session.flush()  # staff see it, and a failed send is recorded on it, by id
             # staff take it from here: the bot stays silent until released or the quiet time passes

@@ -6,14 +6,31 @@ import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class ProvinceSecrets(BaseModel):
+    """One province's channel credentials, from PROVINCE__<CODE>__<NAME> (e.g. PROVINCE__HN__ZALO_OA_SECRET_KEY).
+    App-level values left empty fall back to the flat ZALO_APP_ID / ZALO_APP_SECRET / FB_APP_ID / FB_APP_SECRET
+    (several OAs or pages of one app share them)."""
+
+    zalo_app_id: str = ""
+    zalo_oa_secret_key: str = ""
+    zalo_app_secret: str = ""
+    zalo_access_token: str = ""
+    zalo_refresh_token: str = ""
+    fb_app_id: str = ""
+    fb_app_secret: str = ""
+    fb_page_access_token: str = ""
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # "__" separates nested names: PROVINCE__HN__ZALO_OA_SECRET_KEY is province["hn"].zalo_oa_secret_key
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      env_nested_delimiter="__")
 
     database_url: str = Field(default=f"sqlite:///{ROOT / 'data' / 'bhxh.db'}")
     knowledge_base_dir: Path = ROOT / "knowledge_base"
@@ -32,6 +49,12 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = "127.0.0.1"
     # Start-up runs `bhxh-bot db upgrade`; turn off to upgrade as a separate deployment step
     db_upgrade_on_start: bool = True
+
+    # Several provinces (tenants): a reviewed YAML file declaring them (see README "Several provinces");
+    # empty: one province, `default`, from the flat ZALO_* / FB_* settings and knowledge_base/office.yaml
+    provinces_file: Path | None = None
+    # per-province secrets, keyed by lower-case province code
+    province: dict[str, ProvinceSecrets] = Field(default_factory=dict)
 
     # Zalo OA (disabled while ZALO_APP_ID / ZALO_OA_SECRET_KEY are unset)
     zalo_app_id: str = ""
@@ -95,6 +118,11 @@ class Settings(BaseSettings):
     login_max_failures_per_ip: int = 20  # failed logins per IP address within the window
     login_window_minutes: float = 15.0
     console_poll_seconds: float = 3.0  # how often the inbox asks for new escalations
+
+    @field_validator("provinces_file", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value):
+        return None if value in ("", None) else value
 
     @property
     def zalo_enabled(self) -> bool:

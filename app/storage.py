@@ -112,7 +112,7 @@ def save_kb(session: Session, kb: KnowledgeBase, source: str = "") -> None:
                 models.ParameterValueRow(
                     key=param.key, label=param.label, unit=param.unit, value=str(v.value),
                     effective_from=v.effective_from, legal_basis=v.legal_basis, verified=v.verified,
-                    source=v.source, note=v.note,
+                    source=v.source, note=v.note, province=v.province,
                 )
             )
     session.add(models.KnowledgeDocument(name="synonyms", content=kb.synonyms))
@@ -142,7 +142,8 @@ def load_kb(session: Session) -> KnowledgeBase:
         param = parameters.setdefault(row.key, Parameter(key=row.key, label=row.label, unit=row.unit, values=[]))
         param.values.append(
             ParameterValue(key=row.key, value=Decimal(row.value), effective_from=row.effective_from,
-                           legal_basis=row.legal_basis, verified=row.verified, source=row.source, note=row.note)
+                           legal_basis=row.legal_basis, verified=row.verified, source=row.source, note=row.note,
+                           province=row.province or "")
         )
     docs = {d.name: d.content for d in session.exec(select(models.KnowledgeDocument))}
     office = Office(**docs["office"]) if docs.get("office") else Office()

@@ -37,7 +37,7 @@ import sys
 import threading
 import time
 import unicodedata
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -135,6 +135,11 @@ class FakeConfig:
     # both platforms deliver a webhook again when the app does not answer 200 (Zalo from 30 s, Meta
     # from about 20 s, for hours: channels.md 1.4 and 2.4); here the delays between attempts, shortened
     echo_retry_delays: str = "1,2,4,8,15"
+    # more OAs linked to the same Zalo app, each with its own secret key and token pair:
+    # [{"oa_id", "oa_secret_key", "access_token", "refresh_token"}]
+    zalo_more_oas: list = field(default_factory=list)
+    # more Pages of the same Meta app, each with its own page token: [{"page_id", "page_access_token"}]
+    fb_more_pages: list = field(default_factory=list)
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -403,6 +408,10 @@ class FakeState:
         c = self.config
         self.access_token = c.zalo_access_token
         self.refresh_token = c.zalo_refresh_token
+        # the other OAs' token pairs, rotated on their own (a refresh token belongs to one OA)
+        self.more_oas = {str(o["oa_id"]): {"secret": o["oa_secret_key"], "access": o["access_token"],
+                                           "refresh": o["refresh_token"], "generation": 0}
+                         for o in c.zalo_more_oas}
         self.generation = 0
         self.superseded_access: set[str] = set()
         self.expired_access: set[str] = set()
@@ -436,6 +445,8 @@ class FakeState:
 
     def tokens(self) -> dict:
         return {"zalo_access_token": self.access_token, "zalo_refresh_token": self.refresh_token,
+                "more_oas": {oa: {"access_token": t["access"], "refresh_token": t["refresh"]}
+                             for oa, t in self.more_oas.items()},
                 "refreshes": self.refreshes, "burnt_refresh_token_reuses": self.burnt_reuses,
                 "refresh_attempts": len(self.refresh_log), "refresh_log": self.refresh_log,
                 "expired_access_tokens": sorted(self.expired_access),
@@ -571,10 +582,13 @@ def create_app(config: FakeConfig | None = None) -> FastAPI:
         state.echo_tasks.add(task)
         task.add_done_callback(state.echo_tasks.discard)
 
-    def zalo_echo(user_id: str, message: dict, message_id: str, admin_id: str | None = None) -> None:
+    def zalo_echo(user_id: str, message: dict, message_id: str, admin_id: str | None = None,
+                  oa_id: str | None = None) -> None:
         c = state.config
         if not c.echo_zalo_to:
             return
+        oa_id = oa_id or c.zalo_oa_id
+        secret = c.zalo_oa_secret_key if oa_id == c.zalo_oa_id else state.more_oas[oa_id]["secret"]
         attachment = message.get("attachment")
         event, extra = "oa_send_text", {}
         if isinstance(attachment, dict):
@@ -587,15 +601,15 @@ def create_app(config: FakeConfig | None = None) -> FastAPI:
                 event = "oa_send_template"
             extra["attachments"] = [attachment]
         body = zalo_event(event, user_id, text=message.get("text"), msg_id=message_id, app_id=c.zalo_app_id,
-                          oa_id=c.zalo_oa_id, admin_id=admin_id, **extra)
-        raw, headers = zalo_signed(body, c.zalo_app_id, c.zalo_oa_secret_key)
+                          oa_id=oa_id, admin_id=admin_id, **extra)
+        raw, headers = zalo_signed(body, c.zalo_app_id, secret)
         schedule_echo("zalo", c.echo_zalo_to, raw, headers, message_id)
 
-    def messenger_echo_hook(psid: str, message: dict, mid: str, app_id: str | None) -> None:
+    def messenger_echo_hook(psid: str, message: dict, mid: str, app_id: str | None, page_id: str | None = None) -> None:
         c = state.config
         if not c.echo_messenger_to:
             return
-        body = messenger_echo(message.get("text") or "", psid, app_id=app_id, mid=mid, page_id=c.fb_page_id,
+        body = messenger_echo(message.get("text") or "", psid, app_id=app_id, mid=mid, page_id=page_id or c.fb_page_id,
                               metadata=message.get("metadata"))
         if "text" not in message and message.get("attachment"):
             event_msg = body["entry"][0]["messaging"][0]["message"]
@@ -605,8 +619,10 @@ def create_app(config: FakeConfig | None = None) -> FastAPI:
         schedule_echo("messenger", c.echo_messenger_to, raw, headers, mid)
 
     def add_sent(platform: str, recipient: str, message: dict, message_id: str, messaging_type: str | None = None,
-                 tag: str | None = None) -> dict:
-        item = {"seq": state.next_seq(), "platform": platform, "recipient": recipient, "text": message.get("text"),
+                 tag: str | None = None, account: str | None = None) -> dict:
+        """`account`: the OA or Page the message went out from (the one the token belongs to)."""
+        item = {"seq": state.next_seq(), "platform": platform, "account": account, "recipient": recipient,
+                "text": message.get("text"),
                 "quick_replies": message.get("quick_replies"), "messaging_type": messaging_type, "tag": tag,
                 "quote_message_id": message.get("quote_message_id"), "metadata": message.get("metadata"),
                 "attachment": message.get("attachment"), "message_id": message_id, "at": round(time.time(), 3)}
@@ -628,7 +644,10 @@ def create_app(config: FakeConfig | None = None) -> FastAPI:
         token = request.headers.get("access_token")
         if token and token in state.expired_access:
             return answer(rec, *_zalo_error(*ZALO_EXPIRED_TOKEN))
-        if not token or token != state.access_token:
+        # an access token speaks for one OA: the message goes out from that OA
+        oa_id = state.config.zalo_oa_id if token and token == state.access_token else next(
+            (oa for oa, t in state.more_oas.items() if token and token == t["access"]), None)
+        if oa_id is None:
             return answer(rec, *_zalo_error(*ZALO_INVALID_TOKEN))
         try:
             body = json.loads(raw)
@@ -655,8 +674,8 @@ def create_app(config: FakeConfig | None = None) -> FastAPI:
         if quote is not None and (not isinstance(quote, str) or not quote):
             return answer(rec, *_zalo_error(-201, "quote_message_id is invalid!"))
         message_id = new_zalo_msg_id()
-        add_sent("zalo", user_id, message, message_id)
-        zalo_echo(user_id, message, message_id)
+        add_sent("zalo", user_id, message, message_id, account=oa_id)
+        zalo_echo(user_id, message, message_id, oa_id=oa_id)
         return answer(rec, 200, {"error": 0, "message": "Success", "data": {"message_id": message_id, "user_id": user_id}})
 
     # -- Zalo OAuth ----------------------------------------------------------------------------
@@ -697,6 +716,17 @@ def create_app(config: FakeConfig | None = None) -> FastAPI:
             return refuse("bad_request", -14001, "Invalid parameter", "app_id is invalid")
         if presented in state.burnt_refresh:
             return refuse("burnt_reuse", -14014, "Invalid refresh token", "Refresh token has been used")
+        other = next((oa for oa, t in state.more_oas.items() if presented and presented == t["refresh"]), None)
+        if other is not None:  # another OA's pair rotates on its own
+            t = state.more_oas[other]
+            t["generation"] += 1
+            state.burnt_refresh.add(t["refresh"])
+            state.superseded_access.add(t["access"])
+            t["access"], t["refresh"] = f"zalo-at-{other}-{t['generation']}", f"zalo-rt-{other}-{t['generation']}"
+            state.refreshes += 1
+            attempt.update(outcome="rotated", oa_id=other, issued_access_token=t["access"],
+                           issued_refresh_token=t["refresh"])
+            return answer(rec, 200, {"access_token": t["access"], "refresh_token": t["refresh"], "expires_in": "90000"})
         if not presented or presented != state.refresh_token:
             return refuse("unknown_token", -14014, "Invalid refresh token", "Invalid refresh token")
         state.generation += 1
@@ -793,9 +823,12 @@ def create_app(config: FakeConfig | None = None) -> FastAPI:
         if token is None:
             auth = request.headers.get("authorization", "")
             token = auth.split(" ", 1)[1].strip() if auth.lower().startswith(("bearer ", "oauth ")) else None
-        if token != c.fb_page_access_token:
+        # a page access token speaks for one Page
+        page_id = c.fb_page_id if token == c.fb_page_access_token else next(
+            (str(p["page_id"]) for p in c.fb_more_pages if token and token == p["page_access_token"]), None)
+        if page_id is None:
             return answer(rec, *_fb_error(FB_INVALID_TOKEN))
-        if node not in ("me", c.fb_page_id):
+        if node not in ("me", page_id):
             return answer(rec, *_fb_param_error(
                 f"Unsupported post request. Object with ID '{node}' does not exist, cannot be loaded due to missing "
                 "permissions, or does not support this operation. Please read the Graph API documentation at "
@@ -839,8 +872,8 @@ def create_app(config: FakeConfig | None = None) -> FastAPI:
             return answer(rec, *problem)
         message = body["message"]
         mid = new_mid()
-        add_sent("messenger", psid, message, mid, messaging_type=mtype, tag=tag)
-        messenger_echo_hook(psid, message, mid, c.fb_app_id)
+        add_sent("messenger", psid, message, mid, messaging_type=mtype, tag=tag, account=page_id)
+        messenger_echo_hook(psid, message, mid, c.fb_app_id, page_id)
         return answer(rec, 200, {"recipient_id": psid, "message_id": mid})
 
     # -- control API ---------------------------------------------------------------------------
@@ -1033,6 +1066,8 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
         flag = "--" + f.name.replace("_", "-")
         if f.type in ("float", float):
             p.add_argument(flag, type=float, default=f.default)
+        elif f.type in ("list", list):  # JSON, e.g. --fb-more-pages '[{"page_id": "2", "page_access_token": "t2"}]'
+            p.add_argument(flag, type=json.loads, default=[])
         else:
             p.add_argument(flag, default=f.default)
 

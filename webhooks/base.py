@@ -35,6 +35,7 @@ class InboundEvent:
     platform_message_id: str | None = None
     staff_id: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    province: str = "default"  # set by the webhook route from the OA or page the event was sent to
 
 
 @dataclass

@@ -45,13 +45,25 @@ def signature(app_secret: str, raw: bytes) -> str:
 class MessengerChannel:
     name = NAME
 
-    def __init__(self, settings, client: httpx.Client | None = None):
-        self.settings = settings
+    def __init__(self, settings, client: httpx.Client | None = None, creds=None):
+        self.settings = settings  # Graph base, version and timeouts
+        # fb_app_id, fb_app_secret, fb_page_access_token: one province's (app.provinces.Province) or the settings'
+        self.creds = creds or settings
         self.client = client or httpx.Client(timeout=settings.http_timeout_seconds)
 
     @property
     def enabled(self) -> bool:
-        return self.settings.messenger_enabled
+        return self.creds.messenger_enabled
+
+    @staticmethod
+    def accounts(raw: bytes) -> list[str]:
+        """The pages (entry[].id) a notification is about, read before the signature is checked."""
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return []
+        entries = body.get("entry") if isinstance(body, dict) else None
+        return [str(e.get("id") or "") for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
 
     # --- inbound ---------------------------------------------------------------------
 
@@ -59,7 +71,7 @@ class MessengerChannel:
         given = headers.get("x-hub-signature-256", "")
         if not given:
             return False
-        return hmac.compare_digest(given.encode(), signature(self.settings.fb_app_secret, raw).encode())
+        return hmac.compare_digest(given.encode(), signature(self.creds.fb_app_secret, raw).encode())
 
     @checked_parse
     def parse(self, raw: bytes) -> list[InboundEvent]:
@@ -92,7 +104,7 @@ class MessengerChannel:
         if message is not None:
             mid = str(message.get("mid") or "") or None
             if message.get("is_echo"):
-                ours = str(message.get("app_id") or "") == str(self.settings.fb_app_id) and bool(self.settings.fb_app_id)
+                ours = str(message.get("app_id") or "") == str(self.creds.fb_app_id) and bool(self.creds.fb_app_id)
                 ours = ours or str(message.get("metadata") or "").startswith("bhxh:")
                 return InboundEvent(NAME, mid or f"echo:{recipient}:{ts}", OWN_ECHO if ours else STAFF_ECHO, recipient,
                                     text=str(message.get("text") or ""), timestamp_ms=ts, platform_message_id=mid,
@@ -149,7 +161,7 @@ class MessengerChannel:
             body["messaging_type"] = "RESPONSE"
         url = f"{s.fb_graph_base}/{s.fb_graph_version}/me/messages"
         try:
-            r = self.client.post(url, params={"access_token": s.fb_page_access_token}, json=body)
+            r = self.client.post(url, params={"access_token": self.creds.fb_page_access_token}, json=body)
         except httpx.TimeoutException:
             return SendResult(ok=False, error_code="timeout", error_message="Messenger did not answer in time",
                               transient=True)

@@ -63,14 +63,34 @@ class OAuthError(RuntimeError):
 class ZaloChannel:
     name = NAME
 
-    def __init__(self, settings, tokens: TokenSource | None = None, client: httpx.Client | None = None):
-        self.settings = settings
+    def __init__(self, settings, tokens: TokenSource | None = None, client: httpx.Client | None = None,
+                 creds=None):
+        self.settings = settings  # API bases and timeouts
+        # zalo_app_id, zalo_oa_secret_key, zalo_app_secret: one province's (app.provinces.Province) or the settings'
+        self.creds = creds or settings
         self.tokens = tokens
         self.client = client or httpx.Client(timeout=settings.http_timeout_seconds)
 
     @property
     def enabled(self) -> bool:
-        return self.settings.zalo_enabled
+        return self.creds.zalo_enabled
+
+    @staticmethod
+    def account(raw: bytes) -> str:
+        """The OA an event belongs to, read before the signature is checked (to pick the province's key):
+        `oa_id` where the event has it, else the sender of an OA's own message (oa_send_*), else the
+        recipient of a user's message. "" when the body says nothing."""
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return ""
+        if not isinstance(body, dict):
+            return ""
+        if body.get("oa_id"):
+            return str(body["oa_id"])
+        side = "sender" if str(body.get("event_name") or "").startswith("oa_send_") else "recipient"
+        party = body.get(side)
+        return str(party.get("id") or "") if isinstance(party, dict) else ""
 
     # --- inbound ---------------------------------------------------------------------
 
@@ -86,7 +106,7 @@ class ZaloChannel:
         candidates = [timestamp]
         if headers.get("x-zevent-timestamp"):  # some senders use a header; the body value comes first
             candidates.append(headers["x-zevent-timestamp"])
-        s = self.settings
+        s = self.creds
         return any(
             hmac.compare_digest(given.encode(), signature(s.zalo_app_id, raw, ts, s.zalo_oa_secret_key).encode())
             for ts in candidates if ts
@@ -191,12 +211,12 @@ class ZaloChannel:
 
     def refresh_tokens(self, refresh_token: str) -> TokenPair:
         """Exchange the single-use refresh token for a new pair (the old one dies at once)."""
-        s = self.settings
+        c = self.creds
         try:
             r = self.client.post(
-                f"{s.zalo_oauth_base}/v4/oa/access_token",
-                headers={"secret_key": s.zalo_app_secret},
-                data={"refresh_token": refresh_token, "app_id": s.zalo_app_id, "grant_type": "refresh_token"},
+                f"{self.settings.zalo_oauth_base}/v4/oa/access_token",
+                headers={"secret_key": c.zalo_app_secret},
+                data={"refresh_token": refresh_token, "app_id": c.zalo_app_id, "grant_type": "refresh_token"},
             )
             body = r.json()
         except (httpx.HTTPError, ValueError) as exc:

@@ -68,15 +68,20 @@ def audit(session: Session, actor: models.User | None, action: str, target: str 
 
 
 def create_user(db: Engine, email: str, role: str, password: str, actor: models.User | None = None,
-                actor_name: str = "cli") -> models.User:
+                actor_name: str = "cli", province: str | None = None) -> models.User:
+    """`province`: the province whose conversations the user sees (None: every province). A user made
+    by a province's admin always belongs to that province."""
     email = check_new_user(email, role, password)
+    if actor is not None and actor.province is not None:
+        province = actor.province
     with Session(db) as session:
         if session.exec(select(models.User).where(models.User.email == email)).first() is not None:
             raise UserError(f"Đã có người dùng {email}.")
-        user = models.User(email=email, role=role, password_hash=hash_password(password))
+        user = models.User(email=email, role=role, password_hash=hash_password(password), province=province)
         session.add(user)
         session.flush()
-        audit(session, actor, "user.create", email, {"role": role, "active": True}, actor_name=actor_name)
+        audit(session, actor, "user.create", email, {"role": role, "active": True, "province": province},
+              actor_name=actor_name)
         session.commit()
         session.refresh(user)
         return user

@@ -75,16 +75,20 @@ class Stats:
         return duration(dt.timedelta(seconds=statistics.median(self.first_reply_seconds))) or "dưới 1 phút"
 
 
-def stats(db: Engine, kb: KnowledgeBase, first: dt.date, last: dt.date) -> Stats:
+def stats(db: Engine, kb: KnowledgeBase, first: dt.date, last: dt.date, scope: str | None = None) -> Stats:
+    """`scope`: one province's figures only (None: every province)."""
     start, end = _bounds(first, last)
     msg, conv = models.Message, models.Conversation
+    esc = models.Escalation
+    in_scope = (conv.province == scope,) if scope is not None else ()
+    esc_scope = (esc.province == scope,) if scope is not None else ()
     per_day: dict[dt.date, Counter] = defaultdict(Counter)
     outcomes_by: dict[tuple[dt.date, str], Counter] = defaultdict(Counter)
     outcomes: Counter = Counter()
     topics: Counter = Counter()
     with Session(db) as session:
         rows = session.exec(select(msg, conv.channel).join(conv, conv.id == msg.conversation_id)
-                            .where(msg.author == "citizen", msg.created_at >= start, msg.created_at < end))
+                            .where(msg.author == "citizen", msg.created_at >= start, msg.created_at < end, *in_scope))
         for m, channel in rows:
             day = aware(m.created_at).astimezone(VN_TZ).date()
             per_day[day][channel] += 1
@@ -94,8 +98,7 @@ def stats(db: Engine, kb: KnowledgeBase, first: dt.date, last: dt.date) -> Stats
                 if m.outcome != "smalltalk":
                     topics[topic_of(kb, m)] += 1
         # time from an escalation to the first staff message after it in the same conversation
-        escs = session.exec(select(models.Escalation).where(models.Escalation.created_at >= start,
-                                                            models.Escalation.created_at < end)).all()
+        escs = session.exec(select(esc).where(esc.created_at >= start, esc.created_at < end, *esc_scope)).all()
         waits, unanswered = [], 0
         for e in escs:
             first_staff = session.exec(select(msg.created_at).where(
@@ -107,13 +110,13 @@ def stats(db: Engine, kb: KnowledgeBase, first: dt.date, last: dt.date) -> Stats
                 waits.append((aware(first_staff) - aware(e.created_at)).total_seconds())
         # the backlog: escalations opened by the end of a day and not yet resolved then
         spans = [(aware(c), aware(r)) for c, r in session.exec(
-            select(models.Escalation.created_at, models.Escalation.resolved_at).where(models.Escalation.created_at < end))]
+            select(esc.created_at, esc.resolved_at).where(esc.created_at < end, *esc_scope))]
         backlog = {}
         for i in range((last - first).days + 1):
             day_end = _bounds(first + dt.timedelta(days=i), first + dt.timedelta(days=i))[1]
             backlog[first + dt.timedelta(days=i)] = sum(1 for c, r in spans if c < day_end and (r is None or r >= day_end))
-        fb = session.exec(select(models.Feedback.helpful).where(models.Feedback.created_at >= start,
-                                                                models.Feedback.created_at < end)).all()
+        fb = session.exec(select(models.Feedback.helpful).join(conv, conv.id == models.Feedback.conversation_id)
+                          .where(models.Feedback.created_at >= start, models.Feedback.created_at < end, *in_scope)).all()
     days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
     channels = sorted({c for counter in per_day.values() for c in counter}, key=lambda c: list(CHANNELS).index(c)
                       if c in CHANNELS else 99)

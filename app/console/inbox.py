@@ -98,6 +98,7 @@ def topics(kb: KnowledgeBase) -> list[str]:
 
 @dataclass
 class InboxItem:
+    province: str
     escalation_id: int
     conversation_id: int
     channel: str
@@ -121,8 +122,9 @@ class InboxItem:
 
 
 def inbox(db: Engine, kb: KnowledgeBase, settings: Settings, user_id: int, status: str = "open", channel: str = "",
-          topic: str = "", limit: int = 200) -> list[InboxItem]:
-    """Escalations and handoffs, newest first; personal numbers masked."""
+          topic: str = "", limit: int = 200, scope: str | None = None, province: str = "") -> list[InboxItem]:
+    """Escalations and handoffs, newest first; personal numbers masked. `scope`: the user's province
+    (None: every province); `province`: a filter an all-province user chose."""
     now = utcnow()
     esc, conv_t, msg_t = models.Escalation, models.Conversation, models.Message
     query = (select(esc, conv_t, msg_t).join(conv_t, conv_t.id == esc.conversation_id)
@@ -135,6 +137,10 @@ def inbox(db: Engine, kb: KnowledgeBase, settings: Settings, user_id: int, statu
             query = query.where(esc.assigned_to == user_id)
     if channel:
         query = query.where(conv_t.channel == channel)
+    if scope is not None:
+        query = query.where(esc.province == scope)
+    if province:
+        query = query.where(esc.province == province)
     items = []
     with Session(db) as session:
         emails = {u.id: u.email for u in session.exec(select(models.User))}
@@ -144,7 +150,8 @@ def inbox(db: Engine, kb: KnowledgeBase, settings: Settings, user_id: int, statu
                 continue
             end = aware(e.resolved_at) if e.status == "resolved" and e.resolved_at else now
             items.append(InboxItem(
-                escalation_id=e.id, conversation_id=c.id, channel=c.channel, channel_label=CHANNELS.get(c.channel, c.channel),
+                province=e.province, escalation_id=e.id,
+                conversation_id=c.id, channel=c.channel, channel_label=CHANNELS.get(c.channel, c.channel),
                 kind=e.kind, kind_label=KINDS.get(e.kind, e.kind), status=e.status, question=mask(m.text),
                 outcome=OUTCOMES.get(m.outcome or "", m.outcome or ""), score=None if m.outcome == "handoff" else m.score,
                 topic=item_topic,
@@ -156,9 +163,22 @@ def inbox(db: Engine, kb: KnowledgeBase, settings: Settings, user_id: int, statu
     return items
 
 
-def open_count(db: Engine) -> int:
+def open_count(db: Engine, scope: str | None = None) -> int:
+    query = select(models.Escalation.id).where(models.Escalation.status == "open")
+    if scope is not None:
+        query = query.where(models.Escalation.province == scope)
     with Session(db) as session:
-        return len(session.exec(select(models.Escalation.id).where(models.Escalation.status == "open")).all())
+        return len(session.exec(query).all())
+
+
+def check_access(db: Engine, conversation_id: int, scope: str | None) -> str:
+    """The conversation's province, if a user of `scope` (None: every province) may see and act on it;
+    otherwise NoSuchConversation (a 404: another province's conversations are not even confirmed to exist)."""
+    with Session(db) as session:
+        conv = session.get(models.Conversation, conversation_id)
+        if conv is None or (scope is not None and conv.province != scope):
+            raise NoSuchConversation(f"no conversation {conversation_id}")
+        return conv.province
 
 
 # --- the conversation view ------------------------------------------------------------------
@@ -188,6 +208,7 @@ class EscalationView:
 
 @dataclass
 class ConversationView:
+    province: str
     id: int
     channel: str
     channel_label: str
@@ -202,11 +223,12 @@ class ConversationView:
     entries: list[tuple[str, str]] = field(default_factory=list)  # for canned replies: (id, "topic — title")
 
 
-def conversation(db: Engine, kb: KnowledgeBase, settings: Settings, conversation_id: int, user_id: int) -> ConversationView:
+def conversation(db: Engine, kb: KnowledgeBase, settings: Settings, conversation_id: int, user_id: int,
+                 scope: str | None = None) -> ConversationView:
     now = utcnow()
     with Session(db) as session:
         conv = session.get(models.Conversation, conversation_id)
-        if conv is None:
+        if conv is None or (scope is not None and conv.province != scope):
             raise NoSuchConversation(f"no conversation {conversation_id}")
         emails = {u.id: u.email for u in session.exec(select(models.User))}
         lines = []
@@ -224,7 +246,7 @@ def conversation(db: Engine, kb: KnowledgeBase, settings: Settings, conversation
         paused = aware(conv.bot_paused_until)
         open_escs = [e for e in escs if e.status == "open"]
         return ConversationView(
-            id=conv.id, channel=conv.channel, channel_label=CHANNELS.get(conv.channel, conv.channel),
+            province=conv.province, id=conv.id, channel=conv.channel, channel_label=CHANNELS.get(conv.channel, conv.channel),
             external_id=conv.external_id, lines=lines,
             escalations=[EscalationView(e.id, KINDS.get(e.kind, e.kind), e.status, REASONS.get(e.reason, e.reason),
                                         local(e.created_at),
@@ -237,12 +259,14 @@ def conversation(db: Engine, kb: KnowledgeBase, settings: Settings, conversation
         )
 
 
-def canned(kb: KnowledgeBase, settings: Settings, entry_id: str) -> str:
-    """An entry's answer as a citizen would read it today, as a starting point for a reply."""
+def canned(kb: KnowledgeBase, settings: Settings, entry_id: str, province=None) -> str:
+    """An entry's answer as a citizen of `province` (app.provinces.Province; None: national) would read it
+    today, as a starting point for a reply."""
     entry = kb.entries.get(entry_id)
     if entry is None:
         raise ActionError("Không có mục kiến thức này.")
-    return kb.renderer(settings.today()).entry_message(entry)
+    scope, office = (province.scope, province.office) if province is not None else ("", None)
+    return kb.renderer(settings.today(), scope, office).entry_message(entry)
 
 
 # --- actions ----------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ class ValueRow:
     source: str
     note: str
     state: str  # past | current | future
+    province: str = ""  # "" national, else the province's own value
 
 
 @dataclass
@@ -53,21 +54,27 @@ class ParamRow:
     values: list[ValueRow]
 
 
-def listing(kb: KnowledgeBase, day: dt.date) -> list[ParamRow]:
+def listing(kb: KnowledgeBase, day: dt.date, scope: str | None = None) -> list[ParamRow]:
+    """Every parameter's values: the national ones and, for a province's user (`scope`), that province's
+    own; for a user of every province (None), every province's. "current" is what that province's
+    citizens (or, for None, citizens of provinces without their own value) get today."""
     rows = []
     for key, p in sorted(kb.parameters.parameters.items()):
-        current = p.at(day)
+        current = p.at(day, scope or "")
         values = []
-        for v in sorted(p.values, key=lambda v: v.effective_from):
-            state = "future" if v.effective_from > day else ("current" if v is current else "past")
+        for v in sorted(p.values, key=lambda v: (v.province, v.effective_from)):
+            if scope is not None and v.province not in ("", scope):
+                continue
+            in_force = v is current or (scope is None and v.province and v is p.at(day, v.province))
+            state = "future" if v.effective_from > day else ("current" if in_force else "past")
             values.append(ValueRow(show(v.value, p.unit), v.effective_from, v.legal_basis, v.verified, v.source, v.note,
-                                   state))
+                                   state, v.province))
         rows.append(ParamRow(key, p.label, UNITS.get(p.unit, p.unit), values))
     return rows
 
 
-def parse(kb: KnowledgeBase, form: dict[str, str]) -> ParameterValue:
-    """A new value from the form, or ParamError with a message per field."""
+def parse(kb: KnowledgeBase, form: dict[str, str], province: str = "") -> ParameterValue:
+    """A new value from the form (a national one, or `province`'s own), or ParamError with a message per field."""
     errors: dict[str, str] = {}
     key = (form.get("key") or "").strip()
     param = kb.parameters.parameters.get(key)
@@ -90,7 +97,8 @@ def parse(kb: KnowledgeBase, form: dict[str, str]) -> ParameterValue:
     except ValueError:
         day = None
         errors["effective_from"] = "Ngày hiệu lực không hợp lệ; dùng dạng YYYY-MM-DD."
-    if param is not None and day is not None and any(v.effective_from == day for v in param.values):
+    if param is not None and day is not None and any(v.effective_from == day and v.province == province
+                                                     for v in param.values):
         errors["effective_from"] = "Tham số này đã có giá trị từ ngày này."
     legal = (form.get("legal_basis") or "").strip()
     if not legal:
@@ -99,7 +107,8 @@ def parse(kb: KnowledgeBase, form: dict[str, str]) -> ParameterValue:
         raise ParamError(errors)
     return ParameterValue(key=key, value=value, effective_from=day, legal_basis=legal[:500],
                           verified=form.get("verified") in ("1", "on", "true"),
-                          source=(form.get("source") or "").strip()[:500], note=(form.get("note") or "").strip()[:500])
+                          source=(form.get("source") or "").strip()[:500], note=(form.get("note") or "").strip()[:500],
+                          province=province)
 
 
 def with_value(kb: KnowledgeBase, new: ParameterValue) -> KnowledgeBase:
@@ -125,11 +134,11 @@ def preview(kb: KnowledgeBase, new: ParameterValue) -> list[Change]:
         if not entry.active_on(day):
             continue
         try:
-            old_text = kb.renderer(day).entry_message(entry)
+            old_text = kb.renderer(day, new.province).entry_message(entry)
         except RenderError:
             old_text = ""
         try:
-            new_text = after.renderer(day).entry_message(entry)
+            new_text = after.renderer(day, new.province).entry_message(entry)
         except RenderError as exc:
             new_text = f"[không hiển thị được: {exc}]"
         if old_text != new_text:
@@ -144,13 +153,15 @@ def add(db: Engine, kb: KnowledgeBase, new: ParameterValue, user: models.User) -
     param = kb.parameters.parameters[new.key]
     with Session(db) as session:
         exists = session.exec(select(models.ParameterValueRow.id).where(
-            models.ParameterValueRow.key == new.key, models.ParameterValueRow.effective_from == new.effective_from)).first()
+            models.ParameterValueRow.key == new.key, models.ParameterValueRow.province == new.province,
+            models.ParameterValueRow.effective_from == new.effective_from)).first()
         if exists is not None:
             raise ParamError({"effective_from": "Tham số này đã có giá trị từ ngày này."})
         session.add(models.ParameterValueRow(key=new.key, label=param.label, unit=param.unit, value=str(new.value),
                                              effective_from=new.effective_from, legal_basis=new.legal_basis,
-                                             verified=new.verified, source=new.source, note=new.note))
+                                             verified=new.verified, source=new.source, note=new.note,
+                                             province=new.province))
         audit(session, user, "parameter.add", new.key,
               {"value": str(new.value), "effective_from": new.effective_from.isoformat(), "verified": new.verified,
-               "legal_basis": new.legal_basis})
+               "legal_basis": new.legal_basis, "province": new.province})
         session.commit()

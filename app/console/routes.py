@@ -72,15 +72,18 @@ def _state(request: Request):
 
 def _user(request: Request, role: str = "staff") -> Current:
     """The logged-in user, or Denied: a redirect to the login page (or 401 for the API) when not
-    logged in, 403 when the role is not enough."""
+    logged in, 403 when the role is not enough. `national`: an admin of every province (no province)."""
     cur = auth.current(_state(request).runtime.db, request.cookies.get(COOKIE))
     if cur is None:
         if _wants_json(request):
             raise Denied(JSONResponse({"detail": "Chưa đăng nhập."}, status_code=401, headers=SECURITY_HEADERS))
         nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise Denied(RedirectResponse("/console/login?" + urlencode({"next": nxt}), status_code=303))
-    if role == "admin" and not cur.is_admin:
+    if role in ("admin", "national") and not cur.is_admin:
         raise Denied(_error(request, 403, "Bạn không có quyền truy cập trang này (chỉ dành cho quản trị viên).", cur))
+    if role == "national" and cur.user.province is not None:
+        # the knowledge base, users and the audit log are shared by every province
+        raise Denied(_error(request, 403, "Trang này chỉ dành cho quản trị viên cấp toàn quốc (mọi tỉnh).", cur))
     return cur
 
 
@@ -240,11 +243,12 @@ def build_router() -> APIRouter:
         q = request.query_params
         status = q.get("status", "open")
         return {"status": status if status in inbox.STATUSES else "open", "channel": q.get("channel", ""),
-                "topic": q.get("topic", "")}
+                "topic": q.get("topic", ""), "province": q.get("province", "")}
 
     def items(request: Request, cur: Current, f: dict[str, str]) -> list[inbox.InboxItem]:
         state = _state(request)
-        return inbox.inbox(state.runtime.db, state.runtime.engine.kb, state.settings, cur.user.id, **f)
+        return inbox.inbox(state.runtime.db, state.runtime.engine.kb, state.settings, cur.user.id, **f,
+                           scope=cur.user.province)
 
     @router.get("/inbox")
     @guarded
@@ -252,8 +256,11 @@ def build_router() -> APIRouter:
         cur = _user(request)
         f = filters(request)
         state = _state(request)
+        provinces = state.runtime.provinces
         return _html("inbox.html", request, cur=cur, items=items(request, cur, f), f=f, statuses=inbox.STATUSES,
-                     channels=inbox.CHANNELS, topics=inbox.topics(state.runtime.engine.kb),
+                     channels=inbox.CHANNELS,
+                     provinces={} if provinces.single or cur.user.province else provinces.labels(),
+                     topics=inbox.topics(state.runtime.engine.kb),
                      poll_url="/console/inbox/rows?" + urlencode(f), poll_ms=int(state.settings.console_poll_seconds * 1000))
 
     @router.get("/inbox/rows")
@@ -279,7 +286,7 @@ def build_router() -> APIRouter:
         state = _state(request)
         try:
             view = inbox.conversation(state.runtime.db, state.runtime.engine.kb, state.settings, conversation_id,
-                                      cur.user.id)
+                                      cur.user.id, scope=cur.user.province)
         except NoSuchConversation:
             return _error(request, 404, "Không có cuộc trò chuyện này.", cur)
         return _html("conversation.html", request, status, cur=cur, c=view, error=error, draft=draft, notice=notice)
@@ -293,19 +300,23 @@ def build_router() -> APIRouter:
         if entry:
             state = _state(request)
             try:
-                draft = inbox.canned(state.runtime.engine.kb, state.settings, entry)
+                code = inbox.check_access(state.runtime.db, conversation_id, cur.user.province)
+                draft = inbox.canned(state.runtime.engine.kb, state.settings, entry, state.runtime.provinces.get(code))
             except inbox.ActionError as exc:
                 error = str(exc)
+            except NoSuchConversation:
+                return _error(request, 404, "Không có cuộc trò chuyện này.", cur)
         return conversation_page(request, cur, conversation_id, error=error, draft=draft,
                                  notice=NOTICES.get(request.query_params.get("done", ""), ""))
 
     @router.get("/api/canned/{entry_id}")
     @guarded
     def canned_api(request: Request, entry_id: str) -> Response:
-        _user(request)
+        cur = _user(request)
         state = _state(request)
+        province = state.runtime.provinces.get(cur.user.province) if cur.user.province else None
         try:
-            return JSONResponse({"text": inbox.canned(state.runtime.engine.kb, state.settings, entry_id)})
+            return JSONResponse({"text": inbox.canned(state.runtime.engine.kb, state.settings, entry_id, province)})
         except inbox.ActionError as exc:
             return JSONResponse({"detail": str(exc)}, status_code=404)
 
@@ -314,6 +325,8 @@ def build_router() -> APIRouter:
         state = _state(request)
         db = state.runtime.db
         try:
+            # a staff member of one province never reads or acts on another province's conversations
+            await run_in_threadpool(inbox.check_access, db, conversation_id, cur.user.province)
             if name == "reply":
                 await run_in_threadpool(inbox.reply, state.delivery, conversation_id, cur.user, form.get("text", ""))
             elif name == "assign":
@@ -351,32 +364,36 @@ def build_router() -> APIRouter:
 
     def users_page(request: Request, cur: Current, status: int = 200, error: str = "", notice: str = "",
                    form: dict[str, str] | None = None) -> Response:
-        db = _state(request).runtime.db
-        return _html("users.html", request, status, cur=cur, users=auth.list_users(db), error=error, notice=notice,
-                     form=form or {}, roles=ROLE_LABELS)
+        state = _state(request)
+        provinces = {} if state.runtime.provinces.single else state.runtime.provinces.labels()
+        return _html("users.html", request, status, cur=cur, users=auth.list_users(state.runtime.db), error=error,
+                     notice=notice, form=form or {}, roles=ROLE_LABELS, provinces=provinces)
 
     @router.get("/users")
     @guarded
     def users(request: Request) -> Response:
-        cur = _user(request, "admin")
+        cur = _user(request, "national")
         return users_page(request, cur, notice=NOTICES.get(request.query_params.get("done", ""), ""))
 
     @router.post("/users")
     @guarded
     async def users_create(request: Request) -> Response:
-        cur, form = await _post(request, "admin")
+        cur, form = await _post(request, "national")
+        province = form.get("province") or None
         try:
+            if province is not None and province not in _state(request).runtime.provinces.codes():
+                raise auth.UserError("Chọn một tỉnh có trong danh sách.")
             await run_in_threadpool(auth.create_user, _state(request).runtime.db, form.get("email", ""),
-                                    form.get("role", ""), form.get("password", ""), cur.user)
+                                    form.get("role", ""), form.get("password", ""), cur.user, province=province)
         except auth.UserError as exc:
-            keep = {"email": form.get("email", ""), "role": form.get("role", "")}
+            keep = {"email": form.get("email", ""), "role": form.get("role", ""), "province": form.get("province", "")}
             return users_page(request, cur, 400, error=str(exc), form=keep)
         return _back("/console/users", done="user_created")
 
     @router.post("/users/{user_id}")
     @guarded
     async def users_update(request: Request, user_id: int) -> Response:
-        cur, form = await _post(request, "admin")
+        cur, form = await _post(request, "national")
         active = {"1": True, "0": False}.get(form.get("active", ""))
         try:
             await run_in_threadpool(auth.update_user, _state(request).runtime.db, user_id, cur.user,
@@ -388,7 +405,7 @@ def build_router() -> APIRouter:
     @router.get("/audit")
     @guarded
     def audit_page(request: Request) -> Response:
-        cur = _user(request, "admin")
+        cur = _user(request, "national")
         rows = auth.audit_entries(_state(request).runtime.db)
         return _html("audit.html", request, cur=cur, rows=rows, local=inbox.local)
 
@@ -409,20 +426,20 @@ def build_router() -> APIRouter:
         except dashboard.RangeError as exc:
             error, status = str(exc), 400
             first, last = dashboard.parse_range(None, None, dt.datetime.now(inbox.VN_TZ).date())
-        s = dashboard.stats(state.runtime.db, state.runtime.engine.kb, first, last)
+        s = dashboard.stats(state.runtime.db, state.runtime.engine.kb, first, last, scope=cur.user.province)
         return _html("dashboard.html", request, status, cur=cur, s=s, charts=dashboard.charts(s), error=error,
                      csv_url="/console/dashboard.csv?" + urlencode({"from": first.isoformat(), "to": last.isoformat()}))
 
     @router.get("/dashboard.csv")
     @guarded
     def dashboard_csv(request: Request) -> Response:
-        _user(request, "admin")
+        cur = _user(request, "admin")
         try:
             first, last = dashboard_range(request)
         except dashboard.RangeError as exc:
             return _error(request, 400, str(exc))
         state = _state(request)
-        s = dashboard.stats(state.runtime.db, state.runtime.engine.kb, first, last)
+        s = dashboard.stats(state.runtime.db, state.runtime.engine.kb, first, last, scope=cur.user.province)
         name = f"thong-ke-{first.isoformat()}-{last.isoformat()}.csv"
         return Response("\ufeff" + dashboard.to_csv(s), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"', **SECURITY_HEADERS})
@@ -432,7 +449,7 @@ def build_router() -> APIRouter:
     @router.get("/kb")
     @guarded
     def kb_list(request: Request) -> Response:
-        cur = _user(request, "admin")
+        cur = _user(request, "national")
         q = request.query_params.get("q", "")
         return _html("kb_list.html", request, cur=cur, q=q, rows=kbedit.search(_state(request).runtime.db, q))
 
@@ -453,14 +470,14 @@ def build_router() -> APIRouter:
     @router.get("/kb/new")
     @guarded
     def kb_new_form(request: Request) -> Response:
-        cur = _user(request, "admin")
+        cur = _user(request, "national")
         form = {"questions": request.query_params.get("question", ""), "topic": kbedit.TOPICS[0]}
         return _html("kb_new.html", request, cur=cur, form=form, labels=kbedit.LABELS, topics=kbedit.TOPICS, error="")
 
     @router.post("/kb/new")
     @guarded
     async def kb_new(request: Request) -> Response:
-        cur, form = await _post(request, "admin")
+        cur, form = await _post(request, "national")
         try:
             entry_id = await run_in_threadpool(kbedit.create_draft, _state(request).runtime.db, form, cur.user)
         except kbedit.EditError as exc:
@@ -490,13 +507,13 @@ def build_router() -> APIRouter:
     @router.get("/unanswered")
     @guarded
     def unanswered_list(request: Request) -> Response:
-        cur = _user(request, "admin")
+        cur = _user(request, "national")
         return unanswered_page(request, cur, notice=NOTICES.get(request.query_params.get("done", ""), ""))
 
     @router.post("/unanswered/add")
     @guarded
     async def unanswered_add(request: Request) -> Response:
-        cur, form = await _post(request, "admin")
+        cur, form = await _post(request, "national")
         state = _state(request)
         try:
             await run_in_threadpool(kbedit.add_question, state.runtime.db, state.runtime.engine.kb, form.get("entry_id", ""),
@@ -509,7 +526,7 @@ def build_router() -> APIRouter:
     @router.get("/kb/export.csv")
     @guarded
     def kb_export_csv(request: Request) -> Response:
-        _user(request, "admin")
+        _user(request, "national")
         name = f"kho-kien-thuc-{dt.date.today().isoformat()}.csv"
         return Response(kbcsv.export_csv(_state(request).runtime.db), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"', **SECURITY_HEADERS})
@@ -517,13 +534,13 @@ def build_router() -> APIRouter:
     @router.get("/kb/import")
     @guarded
     def kb_import_form(request: Request) -> Response:
-        cur = _user(request, "admin")
+        cur = _user(request, "national")
         return _html("kb_import.html", request, cur=cur, report=None, files_report=None, dry_run=True, error="")
 
     @router.post("/kb/import")
     @guarded
     async def kb_import(request: Request) -> Response:
-        cur, form = await _post(request, "admin", limit=MAX_UPLOAD)
+        cur, form = await _post(request, "national", limit=MAX_UPLOAD)
         data = form.get("file")
         if not isinstance(data, bytes) or not data:
             return _html("kb_import.html", request, 400, cur=cur, report=None, files_report=None, dry_run=True,
@@ -543,7 +560,7 @@ def build_router() -> APIRouter:
     @router.get("/kb/export.zip")
     @guarded
     def kb_export_zip(request: Request) -> Response:
-        _user(request, "admin")
+        _user(request, "national")
         name = f"knowledge_base-{dt.date.today().isoformat()}.zip"
         return Response(kbfiles.export_zip(_state(request).runtime.db), media_type="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="{name}"', **SECURITY_HEADERS})
@@ -551,7 +568,7 @@ def build_router() -> APIRouter:
     @router.post("/kb/import-files")
     @guarded
     async def kb_import_files(request: Request) -> Response:
-        cur, form = await _post(request, "admin", limit=MAX_UPLOAD)
+        cur, form = await _post(request, "national", limit=MAX_UPLOAD)
         data = form.get("file")
         if not isinstance(data, bytes) or not data:
             return _html("kb_import.html", request, 400, cur=cur, report=None, files_report=None, dry_run=True,
@@ -573,13 +590,13 @@ def build_router() -> APIRouter:
     @router.get("/kb/{entry_id}")
     @guarded
     def kb_edit(request: Request, entry_id: str) -> Response:
-        cur = _user(request, "admin")
+        cur = _user(request, "national")
         return kb_page(request, cur, entry_id, notice=NOTICES.get(request.query_params.get("done", ""), ""))
 
     @router.post("/kb/{entry_id}")
     @guarded
     async def kb_submit(request: Request, entry_id: str) -> Response:
-        cur, form = await _post(request, "admin")
+        cur, form = await _post(request, "national")
         state = _state(request)
         db, action = state.runtime.db, form.get("action", "save")
         try:
@@ -601,7 +618,7 @@ def build_router() -> APIRouter:
     @router.post("/api/kb/{entry_id}/preview")
     @guarded
     async def kb_preview(request: Request, entry_id: str) -> Response:
-        _, form = await _post(request, "admin")
+        _, form = await _post(request, "national")
         state = _state(request)
         errors, preview = kbedit.check(state.runtime.engine.kb, entry_id, kbedit.from_form({"id": entry_id}, form),
                                        state.settings.today())
@@ -610,7 +627,7 @@ def build_router() -> APIRouter:
     @router.get("/kb/{entry_id}/history")
     @guarded
     def kb_history(request: Request, entry_id: str) -> Response:
-        cur = _user(request, "admin")
+        cur = _user(request, "national")
         try:
             versions = kbedit.history(_state(request).runtime.db, entry_id)
         except kbedit.EditError as exc:
@@ -621,7 +638,7 @@ def build_router() -> APIRouter:
     @router.post("/kb/{entry_id}/rollback/{version_id}")
     @guarded
     async def kb_rollback(request: Request, entry_id: str, version_id: int) -> Response:
-        cur, _ = await _post(request, "admin")
+        cur, _ = await _post(request, "national")
         state = _state(request)
         try:
             await run_in_threadpool(kbedit.rollback, state.runtime.db, state.runtime.engine.kb, entry_id, version_id,
@@ -639,8 +656,12 @@ def build_router() -> APIRouter:
                     errors: dict[str, str] | None = None, changes: list | None = None, notice: str = "") -> Response:
         state = _state(request)
         kb = state.runtime.engine.kb
-        return _html("parameters.html", request, status, cur=cur, rows=params.listing(kb, state.settings.today()),
-                     form=form or {}, errors=errors or {}, changes=changes, notice=notice, day=state.settings.today())
+        provinces = state.runtime.provinces
+        choices = {} if provinces.single or cur.user.province else provinces.labels()
+        return _html("parameters.html", request, status, cur=cur,
+                     rows=params.listing(kb, state.settings.today(), cur.user.province),
+                     form=form or {}, errors=errors or {}, changes=changes, notice=notice, day=state.settings.today(),
+                     provinces=choices, own=provinces.labels().get(cur.user.province or "", ""))
 
     @router.get("/parameters")
     @guarded
@@ -655,8 +676,12 @@ def build_router() -> APIRouter:
         state = _state(request)
         kb = state.runtime.engine.kb
         keep = {k: v for k, v in form.items() if k != "csrf_token"}
+        # a province's admin adds values for that province only; an admin of every province chooses
+        province = cur.user.province or form.get("province", "")
+        if province and province not in state.runtime.provinces.codes():
+            return params_page(request, cur, 400, keep, {"province": "Chọn một tỉnh có trong danh sách."})
         try:
-            new = params.parse(kb, form)
+            new = params.parse(kb, form, province)
             if form.get("action") == "save":
                 await run_in_threadpool(params.add, state.runtime.db, kb, new, cur.user)
                 await run_in_threadpool(state.runtime.reload)  # answers use it from its effective date
@@ -669,14 +694,14 @@ def build_router() -> APIRouter:
     @router.get("/api/users")
     @guarded
     def users_api(request: Request) -> Response:
-        _user(request, "admin")
+        _user(request, "national")
         return JSONResponse([{"id": u.id, "email": u.email, "role": u.role, "active": u.active}
                              for u in auth.list_users(_state(request).runtime.db)], headers=SECURITY_HEADERS)
 
     @router.get("/api/audit")
     @guarded
     def audit_api(request: Request) -> Response:
-        _user(request, "admin")
+        _user(request, "national")
         return JSONResponse([{"at": r.at.isoformat(), "actor": r.actor, "action": r.action, "target": r.target,
                               "changes": r.changes} for r in auth.audit_entries(_state(request).runtime.db)],
                             headers=SECURITY_HEADERS)

@@ -1,0 +1,309 @@
+"""Several provinces on one deployment: webhooks routed by the OA or page they were sent to and
+verified with that province's key, replies through that province's credentials with its office
+details and its own parameter values, and staff who see only their province. The app runs under
+uvicorn with the fake platforms serving two Zalo OAs and two Facebook Pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import sys
+import time
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+
+from app import models, storage
+from tests.conftest import ROOT, AppServer
+from tests.console_support import ConsoleClient
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import fake_platforms as fp  # noqa: E402
+
+TOKEN = "test-admin-token"
+# province hn: the fake's first OA and Page; province dn: a second OA and Page of the same apps
+DN_OA, DN_OA_SECRET = "1000000000000000002", "dn_oa_secret_key"
+DN_PAGE, DN_PAGE_TOKEN = "200000000000002", "dn-page-token"
+SAMPLE_BASIS = "Giá trị mẫu để kiểm thử, không phải nghị quyết thật"
+
+PROVINCES_YAML = f"""\
+provinces:
+  - code: hn
+    name: BHXH tỉnh mẫu A (dữ liệu mẫu)
+    zalo_oa_id: "{fp.ZALO_OA_ID}"
+    fb_page_id: "{fp.FB_PAGE_ID}"
+    office: {{hours: "giờ mẫu A", hotline: "1900 0001 (số mẫu)"}}
+  - code: dn
+    name: BHXH tỉnh mẫu B (dữ liệu mẫu)
+    zalo_oa_id: "{DN_OA}"
+    fb_page_id: "{DN_PAGE}"
+    office: {{hours: "giờ mẫu B", hotline: "1900 0002 (số mẫu)"}}
+"""
+# sample top-ups for province dn only, marked unverified: never a real figure
+TOPUPS_YAML = f"""
+provinces:
+  dn:
+    vtn_ho_tro_dia_phuong:
+      - {{value: 0.10, from: 2025-07-01, legal_basis: "{SAMPLE_BASIS}", verified: false, source: tests}}
+    bhyt_hgd_ho_tro_dia_phuong:
+      - {{value: 0.20, from: 2025-07-01, legal_basis: "{SAMPLE_BASIS}", verified: false, source: tests}}
+"""
+
+
+def province_env(tmp_path, fake_url: str, **extra: str) -> dict[str, str]:
+    kb = tmp_path / "kb"
+    if not kb.exists():
+        shutil.copytree(ROOT / "knowledge_base", kb)
+        with (kb / "parameters.yaml").open("a", encoding="utf-8") as fh:
+            fh.write(TOPUPS_YAML)
+    (tmp_path / "provinces.yaml").write_text(PROVINCES_YAML, encoding="utf-8")
+    env = dict(
+        ADMIN_API_TOKEN=TOKEN, PROVINCES_FILE=str(tmp_path / "provinces.yaml"), KNOWLEDGE_BASE_DIR=str(kb),
+        ZALO_APP_ID=fp.ZALO_APP_ID, ZALO_APP_SECRET=fp.ZALO_APP_SECRET,  # one Zalo app, two OAs
+        FB_APP_ID=fp.FB_APP_ID, FB_APP_SECRET=fp.FB_APP_SECRET, FB_VERIFY_TOKEN="verify-me",  # one Meta app, two Pages
+        PROVINCE__HN__ZALO_OA_SECRET_KEY=fp.ZALO_OA_SECRET_KEY, PROVINCE__HN__ZALO_ACCESS_TOKEN="zalo-at-0",
+        PROVINCE__HN__ZALO_REFRESH_TOKEN="zalo-rt-0", PROVINCE__HN__FB_PAGE_ACCESS_TOKEN=fp.FB_PAGE_ACCESS_TOKEN,
+        # dn's access token is stale: its first send gets -216 and refreshes dn's own pair
+        PROVINCE__DN__ZALO_OA_SECRET_KEY=DN_OA_SECRET, PROVINCE__DN__ZALO_ACCESS_TOKEN="dn-at-stale",
+        PROVINCE__DN__ZALO_REFRESH_TOKEN="dn-rt-0", PROVINCE__DN__FB_PAGE_ACCESS_TOKEN=DN_PAGE_TOKEN,
+        ZALO_API_BASE=fake_url, ZALO_OAUTH_BASE=fake_url, FB_GRAPH_BASE=fake_url, FB_GRAPH_VERSION=fp.FB_GRAPH_VERSION,
+        HTTP_TIMEOUT_SECONDS="3",
+    )
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def fake2():
+    config = fp.FakeConfig(zalo_rps=0, messenger_rps=0,
+                           zalo_more_oas=[{"oa_id": DN_OA, "oa_secret_key": DN_OA_SECRET, "access_token": "dn-at-0",
+                                           "refresh_token": "dn-rt-0"}],
+                           fb_more_pages=[{"page_id": DN_PAGE, "page_access_token": DN_PAGE_TOKEN}])
+    with fp.FakePlatformsServer(config) as server:
+        yield server
+
+
+@pytest.fixture
+def app(database_url, tmp_path, fake2):
+    server = AppServer(database_url, tmp_path / "app.log", **province_env(tmp_path, fake2.url)).start()
+    httpx.post(fake2.url + "/_fake/config", json={"echo_zalo_to": server.url + "/webhooks/zalo",
+                                                 "echo_messenger_to": server.url + "/webhooks/facebook"})
+    yield server
+    server.stop()
+
+
+def sent(fake, recipient: str) -> list[dict]:
+    return httpx.get(fake.url + "/_fake/sent", params={"recipient": recipient}).json()
+
+
+def wait_for(fn, timeout: float = 20.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = fn()
+        if value:
+            return value
+        time.sleep(0.1)
+    return fn()
+
+
+def text_of(messages: list[dict]) -> str:
+    return "\n".join(m["text"] or "" for m in messages)
+
+
+def post_zalo(app, body: dict, secret: str) -> httpx.Response:
+    raw, headers = fp.zalo_signed(body, oa_secret_key=secret)
+    return httpx.post(app.url + "/webhooks/zalo", content=raw, headers=headers)
+
+
+def post_fb(app, body: dict) -> httpx.Response:
+    raw, headers = fp.messenger_signed(body)
+    return httpx.post(app.url + "/webhooks/facebook", content=raw, headers=headers)
+
+
+def db(app) -> Session:
+    return Session(storage.make_engine(app.database_url))
+
+
+def test_each_province_is_answered_through_its_own_oa_or_page_with_its_office_and_top_ups(app, fake2):
+    # Zalo, to province hn's OA: hn's token, national figures, hn's office in the handoff reply
+    question = "bhyt hộ gia đình mua cho 1 người bao nhiêu tiền"
+    assert post_zalo(app, fp.zalo_user_text(question, "u-hn", msg_id="same-id"), fp.ZALO_OA_SECRET_KEY).status_code == 200
+    hn = wait_for(lambda: sent(fake2, "u-hn"))
+    assert {m["account"] for m in hn} == {fp.ZALO_OA_ID}
+    assert "1.366.200 đồng" in text_of(hn) and "(*)" not in text_of(hn)
+    # Messenger, to province dn's Page: dn's page token, dn's own (sample, unverified) top-up
+    assert post_fb(app, fp.messenger_text(question, "p-dn", page_id=DN_PAGE)).status_code == 200
+    dn = wait_for(lambda: sent(fake2, "p-dn"))
+    assert {m["account"] for m in dn} == {DN_PAGE}
+    body = text_of(dn)
+    assert "1.092.960 đồng (*)" in body and "20% (*)" in body and "1.366.200" not in body
+    assert "1900 0002 (số mẫu)" in body  # the unverified-figure note gives dn's hotline
+    # the same platform message id on the other province's OA is another message, not a redelivery
+    assert post_zalo(app, fp.zalo_user_text("bhxh tự nguyện hộ nghèo được hỗ trợ bao nhiêu", "u-dn",
+                                            msg_id="same-id", oa_id=DN_OA), DN_OA_SECRET).status_code == 200
+    dn_zalo = wait_for(lambda: sent(fake2, "u-dn"))
+    assert {m["account"] for m in dn_zalo} == {DN_OA}
+    assert "địa phương hỗ trợ thêm 10% (*)" in text_of(dn_zalo)
+    # dn's OA refreshed its own token pair (hn's was never touched) and it is stored under its own key
+    tokens = httpx.get(fake2.url + "/_fake/tokens").json()
+    assert tokens["more_oas"][DN_OA]["access_token"] == "zalo-at-" + DN_OA + "-1"
+    assert tokens["zalo_refresh_token"] == "zalo-rt-0" and tokens["burnt_refresh_token_reuses"] == 0
+    # office details in fixed replies: a handoff on each side names its own office
+    post_fb(app, fp.messenger_text("cho tôi gặp cán bộ", "p-dn", page_id=DN_PAGE))
+    post_zalo(app, fp.zalo_user_text("cho tôi gặp cán bộ", "u-hn"), fp.ZALO_OA_SECRET_KEY)
+    dn_handoff = wait_for(lambda: [m for m in sent(fake2, "p-dn") if "cán bộ" in (m["text"] or "")])
+    hn_handoff = wait_for(lambda: [m for m in sent(fake2, "u-hn") if "chuyển cuộc trò chuyện" in (m["text"] or "")])
+    assert "tỉnh mẫu B" in dn_handoff[-1]["text"] and "giờ mẫu B" in dn_handoff[-1]["text"]
+    assert "tỉnh mẫu A" in hn_handoff[-1]["text"] and "1900 0001 (số mẫu)" in hn_handoff[-1]["text"]
+    with db(app) as session:
+        convs = {c.external_id: c.province for c in session.exec(select(models.Conversation))}
+        assert convs == {"u-hn": "hn", "p-dn": "dn", "u-dn": "dn"}
+        events = session.exec(select(models.InboundRecord).where(models.InboundRecord.platform_message_id == "same-id")
+                              .order_by(models.InboundRecord.id)).all()
+        assert [(e.province, e.dedupe_key) for e in events] == [("hn", "hn/same-id"), ("dn", "dn/same-id")]
+        assert {(o.province, o.status) for o in session.exec(select(models.OutboxMessage))} == {("hn", "sent"),
+                                                                                             ("dn", "sent")}
+        assert {e.province for e in session.exec(select(models.Escalation))} == {"hn", "dn"}
+        assert session.get(models.ChannelToken, "zalo:dn").access_token == "zalo-at-" + DN_OA + "-1"
+
+
+def test_an_event_is_verified_with_its_own_provinces_key(app, fake2):
+    # province hn's key on an event for dn's OA: refused, nothing stored
+    forged = fp.zalo_user_text("xin chào", "u-x", oa_id=DN_OA)
+    assert post_zalo(app, forged, fp.ZALO_OA_SECRET_KEY).status_code == 401
+    # an OA or page no province declares: acknowledged (so the platform does not retry it for hours and
+    # then disable the app's webhook for every province), logged, not stored
+    stranger = post_zalo(app, fp.zalo_user_text("xin chào", "u-y", oa_id="999"), "whatever")
+    assert stranger.status_code == 200 and stranger.json()["ignored"] == "unknown account"
+    page = post_fb(app, fp.messenger_text("xin chào", "p-y", page_id="999"))
+    assert page.status_code == 200 and page.json()["new"] == 0
+    with db(app) as session:
+        assert session.exec(select(models.InboundRecord)).all() == []
+    assert "which no province declares" in app.log_path.read_text()
+    # the token API is not a province's: it answers with the national values and office.yaml
+    asked = httpx.post(app.url + "/api/v1/ask", json={"text": "bhyt hộ gia đình mua cho 1 người bao nhiêu tiền"},
+                       headers={"Authorization": f"Bearer {TOKEN}"})
+    assert asked.status_code == 200 and "1.366.200 đồng" in asked.json()["reply"]
+    time.sleep(0.5)
+    assert sent(fake2, "u-x") == [] and sent(fake2, "u-y") == [] and sent(fake2, "p-y") == []
+
+
+def test_staff_see_and_answer_only_their_province(app, fake2, cli, tmp_path):
+    env = province_env(tmp_path, fake2.url)
+    for email, role, province in (("a@hn.example.vn", "staff", "hn"), ("b@dn.example.vn", "staff", "dn"),
+                                  ("boss@bo.example.vn", "admin", None), ("qt@dn.example.vn", "admin", "dn")):
+        args = ["users", "add", "--role", role, email] + (["--province", province] if province else [])
+        cli(*args, env=env, input="mat-khau-dai-du-12\n")
+    bad = cli("users", "add", "--province", "xx", "c@x.example.vn", env=env, input="mat-khau-dai-du-12\n", check=False)
+    assert bad.returncode == 1 and "unknown province 'xx'" in bad.stderr
+    # one escalation in each province
+    post_zalo(app, fp.zalo_user_text("cho tôi gặp cán bộ", "u-hn"), fp.ZALO_OA_SECRET_KEY)
+    post_fb(app, fp.messenger_text("cho tôi gặp cán bộ", "p-dn", page_id=DN_PAGE))
+    wait_for(lambda: sent(fake2, "u-hn") and sent(fake2, "p-dn"))
+    with db(app) as session:
+        ids = {c.province: c.id for c in session.exec(select(models.Conversation))}
+    hn_staff, dn_staff, boss, dn_admin = (ConsoleClient(app.url) for _ in range(4))
+    try:
+        for client, email in ((hn_staff, "a@hn.example.vn"), (dn_staff, "b@dn.example.vn"),
+                              (boss, "boss@bo.example.vn"), (dn_admin, "qt@dn.example.vn")):
+            assert client.login(email, "mat-khau-dai-du-12").status_code == 303
+        listed = {i["conversation_id"] for i in wait_for(lambda: hn_staff.get(
+            "/console/api/escalations", headers={"Accept": "application/json"}).json())}
+        assert listed == {ids["hn"]}
+        assert {i["province"] for i in boss.get("/console/api/escalations").json()} == {"hn", "dn"}
+        only_dn = boss.get("/console/api/escalations", params={"province": "dn"}).json()
+        assert {i["conversation_id"] for i in only_dn} == {ids["dn"]}
+        assert 'name="province"' in boss.get("/console/inbox").text  # the filter, for all-province users
+        assert 'name="province"' not in hn_staff.get("/console/inbox").text
+        # another province's conversation: not shown, not answerable, not even confirmed to exist
+        assert hn_staff.get(f"/console/conversations/{ids['dn']}").status_code == 404
+        reply = hn_staff.post(f"/console/conversations/{ids['dn']}/reply", {"text": "Chào bạn"},
+                              headers={"Accept": "application/json"})
+        assert reply.status_code == 404
+        for action in ("assign", "note", "resolve", "release"):
+            assert hn_staff.post(f"/console/conversations/{ids['dn']}/{action}", {"text": "x"}).status_code == 404
+        assert hn_staff.get(f"/console/conversations/{ids['dn']}?canned=vtn-muc-dong").status_code == 404
+        time.sleep(0.5)
+        assert not [m for m in sent(fake2, "p-dn") if m["text"] == "Chào bạn"]
+        # their own province's conversation works as before, through dn's page
+        ok = dn_staff.post(f"/console/conversations/{ids['dn']}/reply", {"text": "Cán bộ tỉnh B xin trả lời"},
+                           headers={"Accept": "application/json"})
+        assert ok.status_code == 200
+        staff_reply = wait_for(lambda: [m for m in sent(fake2, "p-dn") if m["text"] == "Cán bộ tỉnh B xin trả lời"])
+        assert staff_reply[0]["account"] == DN_PAGE
+        # a province's admin: its dashboard and parameters, not the shared knowledge base or users
+        assert dn_admin.get("/console/dashboard").status_code == 200
+        assert dn_admin.get("/console/kb").status_code == 403
+        assert dn_admin.get("/console/users").status_code == 403
+        assert boss.get("/console/kb").status_code == 200
+        page = dn_admin.get("/console/parameters").text
+        assert "(tỉnh dn)" in page and "chỉ áp dụng cho công dân của BHXH tỉnh mẫu B" in page
+        saved = dn_admin.post("/console/parameters", {
+            "key": "vtn_ho_tro_dia_phuong", "value": "0,15", "effective_from": "2026-01-01",
+            "legal_basis": SAMPLE_BASIS, "action": "save", "province": "hn"})  # the province field is ignored
+        assert saved.status_code == 303, saved.text
+        with db(app) as session:
+            row = session.exec(select(models.ParameterValueRow).where(
+                models.ParameterValueRow.key == "vtn_ho_tro_dia_phuong",
+                models.ParameterValueRow.effective_from == dt.date(2026, 1, 1))).one()
+            assert row.province == "dn" and row.verified is False
+        assert "(tỉnh dn)" not in hn_staff.get("/console/inbox").text
+        # an all-province admin gives a new user a province on the users page
+        made = boss.post("/console/users", {"email": "moi@dn.example.vn", "role": "staff", "province": "dn",
+                                            "password": "mat-khau-dai-du-12"})
+        assert made.status_code == 303, made.text
+        with db(app) as session:
+            assert session.exec(select(models.User).where(models.User.email == "moi@dn.example.vn")).one().province == "dn"
+    finally:
+        for client in (hn_staff, dn_staff, boss, dn_admin):
+            client.close()
+
+
+def test_provinces_file_errors_are_clear(cli, tmp_path):
+    (tmp_path / "bad.yaml").write_text(
+        "provinces:\n"
+        "  - {code: hn, name: A, zalo_oa_id: '1'}\n"
+        "  - {code: dn, name: B, zalo_oa_id: '1', fb_page_id: '2'}\n"
+        "  - {code: DEFAULT, name: C}\n", encoding="utf-8")
+    result = cli("kb", "validate", env={"PROVINCES_FILE": str(tmp_path / "bad.yaml"),
+                                        "PROVINCE__HN__ZALO_OA_SECRET_KEY": "k", "PROVINCE__XX__FB_APP_SECRET": "s"},
+                 check=False)
+    assert result.returncode == 1
+    err = result.stderr
+    assert "province dn.zalo_oa_id: 1 is also the zalo_oa_id of province hn" in err
+    assert "PROVINCE__HN__ZALO_ACCESS_TOKEN" in err and "PROVINCE__DN__FB_PAGE_ACCESS_TOKEN" in err
+    assert "provinces[2].code: 'DEFAULT'" in err
+    assert "PROVINCE__XX__... is set but province 'xx' is not declared" in err
+    # province values in parameters.yaml for a province nobody declared
+    kb = tmp_path / "kb"
+    shutil.copytree(ROOT / "knowledge_base", kb)
+    with (kb / "parameters.yaml").open("a", encoding="utf-8") as fh:
+        fh.write(TOPUPS_YAML)
+    result = cli("kb", "validate", "--dir", str(kb), check=False)
+    assert result.returncode == 1 and "province 'dn' is not declared" in result.stderr
+    # the service refuses to start on a bad provinces file, saying why
+    result = cli("ask", "xin chào", env={"PROVINCES_FILE": str(tmp_path / "bad.yaml")}, check=False)
+    assert result.returncode != 0 and "is also the zalo_oa_id of province hn" in result.stderr
+
+
+def test_migration_0004_keeps_rows_and_puts_them_in_the_default_province(cli):
+    cli("db", "upgrade", "0003")
+    engine = storage.make_engine(cli.database_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO conversation (channel, external_id, created_at, updated_at) "
+                             "VALUES ('zalo', 'old-citizen', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+        conn.exec_driver_sql("INSERT INTO parameter_value (key, label, unit, value, effective_from, legal_basis, "
+                             "verified, source, note) VALUES ('luong_co_so', 'L', 'dong', '2340000', '2024-07-01', "
+                             "'NĐ 73/2024', true, '', '')")
+    cli("db", "upgrade")
+    with Session(engine) as session:
+        conv = session.exec(select(models.Conversation)).one()
+        assert conv.province == "default"
+        param = session.exec(select(models.ParameterValueRow)).one()
+        assert (param.key, param.province, param.value) == ("luong_co_so", "", "2340000")
+        # the new key allows a province's own value on the same day as the national one
+        session.add(models.ParameterValueRow(key="luong_co_so", label="L", unit="dong", value="1",
+                                             effective_from=param.effective_from, legal_basis="x", province="hn"))
+        session.commit()
+    assert cli("db", "check").returncode == 0
