@@ -1,14 +1,19 @@
 """Load test of the channels: signed webhooks at a target rate through the real app and the fake platforms.
 
     python scripts/bench_channels.py [--rate 200] [--seconds 60] [--redeliver 0.05] [--database-url URL]
+                                     [--instances 1] [--workers 1]
                                      [--app http://127.0.0.1:8000 --fake http://127.0.0.1:9000]
 
-Without --app it starts the fake platforms (in this process) and the app (`bhxh-bot serve`, its own
-process, SQLite in a temporary directory unless --database-url is given). Every message comes from a
-different citizen, half on Zalo and half on Messenger; a share of the webhooks is delivered twice, as
-the platforms do on retries. Prints ack latency p50/p99, end-to-end latency (webhook sent to reply
-received by the fake platform) p50/p99, reply throughput, and the counts of lost and duplicated replies.
-All traffic stays on 127.0.0.1; the run is bounded by --seconds and --drain.
+Without --app it starts the fake platforms (their own process), `--instances` web processes
+(`bhxh-bot serve`, SHARED_DATABASE=true when more than one) and `--workers` `bhxh-bot worker`
+processes, on SQLite in a temporary directory unless --database-url is given. Every message comes
+from a different citizen, half on Zalo and half on Messenger; webhooks go to the instances in turn,
+and a share is delivered twice (to the next instance), as the platforms do on retries. The webhooks
+are signed in advance and sent over a light keep-alive client, so the load generator costs little
+of the machine it shares with the app. Prints ack latency p50/p99 (from the moment each webhook was
+due), end-to-end latency (webhook due to reply received by the fake platform) p50/p99, reply
+throughput, the CPU each kind of process used per message, and the counts of lost and duplicated
+replies. All traffic stays on 127.0.0.1; the run is bounded by --seconds and --drain.
 """
 
 from __future__ import annotations
@@ -102,45 +107,112 @@ def wait_healthy(url: str, proc: subprocess.Popen) -> None:
     raise SystemExit(f"{url} did not start")
 
 
-async def send_all(app_url: str, rate: float, seconds: float, redeliver: float, texts: list[str], run_id: str):
+CONNECTIONS = 64  # webhooks in flight at once, as a platform's delivery workers would hold
+
+
+class Connections:
+    """Keep-alive HTTP/1.1 POSTs over asyncio streams, for the load generator only.
+
+    The generator shares the machine with the system under test, so it must cost little: httpx
+    spends a few milliseconds of CPU per request, about as much as the app's whole answer, which
+    would make the benchmark measure itself. The requests are built in advance; a POST here writes
+    the bytes and reads the status line, headers and body (Content-Length; the app never chunks
+    these replies). A connection the server closed is opened again and the request resent."""
+
+    def __init__(self, url: str, size: int):
+        hostport = url.split("://", 1)[1].rstrip("/")
+        host, _, port = hostport.partition(":")
+        self.host, self.port = host, int(port or 80)
+        self.idle: asyncio.Queue = asyncio.Queue()
+        for _ in range(size):
+            self.idle.put_nowait(None)  # opened on first use
+
+    async def post(self, request: bytes) -> int:
+        conn = await self.idle.get()
+        try:
+            for attempt in range(2):
+                if conn is None:
+                    conn = await asyncio.open_connection(self.host, self.port)
+                reader, writer = conn
+                try:
+                    writer.write(request)
+                    status_line = await reader.readline()
+                    if not status_line:
+                        raise ConnectionResetError("closed by the server")
+                    length = 0
+                    while (line := await reader.readline()) not in (b"\r\n", b""):
+                        name, _, value = line.partition(b":")
+                        if name.strip().lower() == b"content-length":
+                            length = int(value)
+                    if length:
+                        await reader.readexactly(length)
+                    return int(status_line.split()[1])
+                except (ConnectionError, asyncio.IncompleteReadError):
+                    writer.close()
+                    conn = None
+                    if attempt:
+                        raise
+            raise AssertionError("unreachable")
+        finally:
+            self.idle.put_nowait(conn)
+
+
+def http_request(url: str, raw: bytes, headers: dict[str, str]) -> bytes:
+    hostport, _, path = url.split("://", 1)[1].partition("/")
+    lines = [f"POST /{path} HTTP/1.1", f"Host: {hostport}", f"Content-Length: {len(raw)}"]
+    lines += [f"{k}: {v}" for k, v in headers.items() if k.lower() not in ("host", "content-length")]
+    if not any(k.lower() == "content-type" for k in headers):
+        lines.append("Content-Type: application/json")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + raw
+
+
+async def send_all(app_urls: list[str], rate: float, seconds: float, redeliver: float, texts: list[str],
+                   run_id: str):
+    """Webhooks at `rate` per second, every message from another citizen, spread over the app
+    instances in turn; a `redeliver` share is sent twice, the second time to the next instance."""
     rng = random.Random(7)
     total = int(rate * seconds)
     acks: list[float] = []
     statuses: dict[int, int] = defaultdict(int)
     sent_at: dict[str, float] = {}
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+    jobs: list[tuple[str, list[tuple[int, bytes]]]] = []  # citizen, (instance, request) to send at once
+    for i in range(total):
+        user = f"{run_id}{i:06d}"
+        text = rng.choice(texts)
+        if i % 2 == 0:
+            raw, headers = fp.zalo_signed(fp.zalo_user_text(text, user, msg_id=f"bench-{user}"))
+            path = "/webhooks/zalo"
+        else:
+            raw, headers = fp.messenger_signed(fp.messenger_text(text, user, mid=f"m_bench-{user}"))
+            path = "/webhooks/facebook"
+        first = i % len(app_urls)
+        sends = [(first, http_request(app_urls[first] + path, raw, headers))]
+        if rng.random() < redeliver:  # the platform retries: the same event again
+            again = (i + 1) % len(app_urls)
+            sends.append((again, http_request(app_urls[again] + path, raw, headers)))
+        jobs.append((user, sends))
+    pools = [Connections(url, CONNECTIONS) for url in app_urls]
 
-        async def post(url: str, raw: bytes, headers: dict[str, str]) -> None:
-            t = time.perf_counter()
-            try:
-                r = await client.post(url, content=raw, headers=headers)
-                statuses[r.status_code] += 1
-            except httpx.HTTPError:
-                statuses[0] += 1
-            acks.append((time.perf_counter() - t) * 1000)
+    async def post(pool: Connections, request: bytes, due: float) -> None:
+        # latency counts from the moment the platform would have sent the webhook, so waiting for
+        # a free connection (the app being slow) counts against the app
+        try:
+            statuses[await pool.post(request)] += 1
+        except (OSError, ValueError, IndexError):
+            statuses[0] += 1
+        acks.append((time.perf_counter() - due) * 1000)
 
-        tasks = []
-        start = time.perf_counter()
-        for i in range(total):
-            target = start + i / rate
-            delay = target - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            user = f"{run_id}{i:06d}"
-            text = rng.choice(texts)
-            if i % 2 == 0:
-                raw, headers = fp.zalo_signed(fp.zalo_user_text(text, user, msg_id=f"bench-{user}"))
-                url = app_url + "/webhooks/zalo"
-            else:
-                raw, headers = fp.messenger_signed(fp.messenger_text(text, user, mid=f"m_bench-{user}"))
-                url = app_url + "/webhooks/facebook"
-            sent_at[user] = time.time()
-            tasks.append(asyncio.create_task(post(url, raw, headers)))
-            if rng.random() < redeliver:  # the platform retries: the same event again
-                tasks.append(asyncio.create_task(post(url, raw, headers)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
+    tasks = []
+    start = time.perf_counter()
+    for n, (user, sends) in enumerate(jobs):
+        due = start + n / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        sent_at[user] = time.time()
+        tasks.extend(asyncio.create_task(post(pools[k], request, due)) for k, request in sends)
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - start
     return acks, statuses, sent_at, elapsed
 
 
@@ -173,6 +245,9 @@ def main() -> int:
     ap.add_argument("--database-url", default="")
     ap.add_argument("--workers", type=int, default=1,
                     help="separate `bhxh-bot worker` processes (0: the workers run inside the web process)")
+    ap.add_argument("--instances", type=int, default=1,
+                    help="web processes on the one database (SHARED_DATABASE=true when more than one); "
+                         "webhooks go to each in turn, and a redelivery to the next one")
     ap.add_argument("--app", default="", help="an app already running against --fake")
     ap.add_argument("--fake", default="")
     args = ap.parse_args()
@@ -180,12 +255,12 @@ def main() -> int:
     texts = questions()
     run_id = f"{random.randrange(10**6):06d}"
     fake_proc = None
-    proc = None
+    webs: list[subprocess.Popen] = []
     workers: list[subprocess.Popen] = []
     tmp = tempfile.TemporaryDirectory()
     try:
         if args.app:
-            app_url, fake_url = args.app.rstrip("/"), args.fake.rstrip("/")
+            app_urls, fake_url = [args.app.rstrip("/")], args.fake.rstrip("/")
         else:
             # the fake platforms run in their own process, so that the load generator here and the
             # fake's handling of the replies do not share one interpreter lock
@@ -197,32 +272,35 @@ def main() -> int:
                                          cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             fake_url = f"http://127.0.0.1:{fake_port}"
             wait_healthy(fake_url + "/_fake/sent", fake_proc)
-            with __import__("socket").socket() as s:
-                s.bind(("127.0.0.1", 0))
-                port = s.getsockname()[1]
             database_url = args.database_url or f"sqlite:///{tmp.name}/bench.db"
             env = app_env(fake_url, database_url, args.workers)
-            proc = start_app(env, port, Path(tmp.name) / "app.log")
+            if args.instances > 1:
+                env["SHARED_DATABASE"] = "true"
+            app_urls = []
+            for i in range(args.instances):
+                with __import__("socket").socket() as s:
+                    s.bind(("127.0.0.1", 0))
+                    port = s.getsockname()[1]
+                webs.append(start_app(env, port, Path(tmp.name) / f"app{i}.log"))
+                app_urls.append(f"http://127.0.0.1:{port}")
             for i in range(args.workers):
                 workers.append(subprocess.Popen([str(BIN), "worker"], env=env, cwd=ROOT,
                                                 stdout=open(Path(tmp.name) / f"worker{i}.log", "w"),  # noqa: SIM115
                                                 stderr=subprocess.STDOUT))
-            app_url = f"http://127.0.0.1:{port}"
             time.sleep(3 if workers else 0)  # workers load the engine
         print(f"workers: {args.workers or 'in the web process'}")
         print(f"sending {int(args.rate * args.seconds)} webhooks at {args.rate:.0f}/s for {args.seconds:.0f} s "
-              f"({args.redeliver:.0%} delivered twice) to {app_url}")
-        procs = {"web": [proc] if proc else [], "workers": workers}
+              f"({args.redeliver:.0%} delivered twice) to {', '.join(app_urls)}")
+        procs = {"web": webs, "workers": workers}
         cpu_before = {k: sum(cpu_seconds(p.pid) for p in ps) for k, ps in procs.items()}
         acks, statuses, sent_at, elapsed = asyncio.run(
-            send_all(app_url, args.rate, args.seconds, args.redeliver, texts, run_id))
+            send_all(app_urls, args.rate, args.seconds, args.redeliver, texts, run_id))
         replies, finished = collect(fake_url, sent_at, args.drain)
         cpu_used = {k: sum(cpu_seconds(p.pid) for p in ps) - cpu_before[k] for k, ps in procs.items()}
     finally:
-        for p in [*workers, proc]:
-            if p is not None:
-                p.terminate()
-                p.wait(timeout=15)
+        for p in [*workers, *webs]:
+            p.terminate()
+            p.wait(timeout=15)
         if fake_proc is not None:
             fake_proc.terminate()
             fake_proc.wait(timeout=15)
@@ -241,7 +319,7 @@ def main() -> int:
               f"p99 {percentile(e2e, 0.99):.0f} ms")
     print(f"replies: {len(replies)} citizens answered; throughput {len(replies) / max(last - first, 1e-9):.0f} "
           f"answered messages/s over {last - first:.1f} s")
-    if proc is not None and sent_at:
+    if webs and sent_at:
         print("CPU per message: " + ", ".join(f"{k} {1000 * v / len(sent_at):.1f} ms" for k, v in cpu_used.items() if v == v))
     print(f"lost: {len(lost)}; duplicated: {len(duplicated)}")
     return 0 if not lost and not duplicated else 1
