@@ -124,14 +124,6 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value):
         return None if value in ("", None) else value
 
-    @property
-    def zalo_enabled(self) -> bool:
-        return bool(self.zalo_app_id and self.zalo_oa_secret_key)
-
-    @property
-    def messenger_enabled(self) -> bool:
-        return bool(self.fb_app_secret and self.fb_page_access_token)
-
     def today(self) -> dt.date:
         return self.answer_date or dt.date.today()
 

@@ -13,6 +13,7 @@ import httpx
 from tests.conftest import BIN, ROOT, AppServer, base_env
 from tests.console_support import ADMIN, ConsoleClient, add_default_users
 from tests.test_channels import TOKEN, app_env, sent, wait_for
+from tests.test_console_kb_csv import to_csv
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import fake_platforms as fp  # noqa: E402
@@ -42,11 +43,7 @@ def with_marker(exported: bytes) -> bytes:
     for row in rows:
         if row["id"] == "vtn-khai-niem":
             row["answer"] += "\n" + MARKER
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=reader.fieldnames)
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue().encode("utf-8")
+    return to_csv(rows, reader.fieldnames)
 
 
 def test_a_console_edit_reaches_the_other_instance_and_the_worker(database_url, tmp_path, cli, fake):
