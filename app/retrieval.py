@@ -5,7 +5,10 @@ Four signals, each scored per entry as the best match among its questions:
 - character: char 3-5-gram TF-IDF cosine (robust to typos and split words);
 - fuzzy: rapidfuzz token-set similarity, computed on the best candidates only;
 - semantic: cosine of sentence-transformers embeddings (optional).
-They are fused with fixed weights (see `Weights`) measured with `bhxh-bot eval`.
+They are fused with fixed weights (see `Weights`) measured with `bhxh-bot eval`. With the semantic
+model, the entry's score then blends that best single match with the cosine to the entry's
+centroid (the mean of all its questions' embeddings): one lucky near-duplicate question counts
+less than agreement with everything the entry is about.
 Out-of-scope groups and requests for a person are indexed the same way, under
 labels starting with '@', so that "nearest to something we never answer" is a
 positive signal rather than only a low score.
@@ -51,6 +54,7 @@ class Weights:
     char: float = 0.15
     fuzzy: float = 0.10
     semantic: float = 0.50
+    centroid: float = 0.40  # share of the entry-centroid cosine in an entry's score (semantic model only)
 
 
 @dataclass
@@ -278,6 +282,8 @@ class Index:
         sizes = self._ends[labels] - self._starts[labels]
         bounds = np.r_[0, np.cumsum(sizes)[:-1]]
         by_label = np.maximum.reduceat(total, bounds)
+        if qvec is not None and w.centroid:
+            by_label = (1.0 - w.centroid) * by_label + w.centroid * np.clip(self.centroids[labels] @ qvec, 0.0, 1.0)
         out = []
         for j in np.argsort(-by_label)[:top]:
             lo, hi = bounds[j], bounds[j] + sizes[j]
