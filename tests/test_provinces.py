@@ -307,3 +307,85 @@ def test_migration_0004_keeps_rows_and_puts_them_in_the_default_province(cli):
                                              effective_from=param.effective_from, legal_basis="x", province="hn"))
         session.commit()
     assert cli("db", "check").returncode == 0
+
+
+def test_an_all_province_admin_changes_a_users_province_and_their_session_follows(app, fake2, cli, tmp_path):
+    env = province_env(tmp_path, fake2.url)
+    for email, role, province in (("a@hn.example.vn", "staff", "hn"), ("boss@bo.example.vn", "admin", None),
+                                  ("qt@dn.example.vn", "admin", "dn")):
+        cli(*(["users", "add", "--role", role, email] + (["--province", province] if province else [])),
+            env=env, input="mat-khau-dai-du-12\n")
+    post_zalo(app, fp.zalo_user_text("cho tôi gặp cán bộ", "u-hn"), fp.ZALO_OA_SECRET_KEY)
+    post_fb(app, fp.messenger_text("cho tôi gặp cán bộ", "p-dn", page_id=DN_PAGE))
+    wait_for(lambda: sent(fake2, "u-hn") and sent(fake2, "p-dn"))
+    with db(app) as session:
+        ids = {c.province: c.id for c in session.exec(select(models.Conversation))}
+
+    def province_of(email: str):
+        with db(app) as session:
+            return session.exec(select(models.User).where(models.User.email == email)).one().province
+
+    staff, boss, dn_admin = (ConsoleClient(app.url) for _ in range(3))
+    try:
+        for client, email in ((staff, "a@hn.example.vn"), (boss, "boss@bo.example.vn"), (dn_admin, "qt@dn.example.vn")):
+            assert client.login(email, "mat-khau-dai-du-12").status_code == 303
+        users = {u["email"]: u for u in boss.get("/console/api/users").json()}
+        assert users["a@hn.example.vn"]["province"] == "hn" and users["boss@bo.example.vn"]["province"] is None
+        target = f"/console/users/{users['a@hn.example.vn']['id']}"
+        page = boss.get("/console/users").text
+        assert 'name="province" aria-label="Tỉnh"' in page
+        assert '<option value="hn" selected>BHXH tỉnh mẫu A (dữ liệu mẫu)</option>' in page
+        wait_for(lambda: staff.get("/console/api/escalations").json())
+        assert staff.get(f"/console/conversations/{ids['hn']}").status_code == 200
+        assert staff.get(f"/console/conversations/{ids['dn']}").status_code == 404
+
+        # a province's admin may not change anyone's province; an unknown code changes nothing
+        refused = dn_admin.post(target, {"role": "staff", "active": "1", "province": "dn"})
+        assert refused.status_code == 403 and "cấp toàn quốc" in refused.text
+        bad = boss.post(target, {"role": "staff", "active": "1", "province": "xx"})
+        assert bad.status_code == 400 and "Không có tỉnh &#39;xx&#39; trong danh sách tỉnh đã cấu hình (hn, dn)" in bad.text
+        assert province_of("a@hn.example.vn") == "hn"
+        # a form without the field (another change) leaves the province as it is
+        assert boss.post(target, {"role": "staff", "active": "1"}).status_code == 303
+        assert province_of("a@hn.example.vn") == "hn"
+
+        # hn -> dn: the staff member's open session sees dn's conversations at once, and no longer hn's
+        moved = boss.post(target, {"role": "staff", "active": "1", "province": "dn"})
+        assert moved.status_code == 303, moved.text
+        assert province_of("a@hn.example.vn") == "dn"
+        assert staff.get(f"/console/conversations/{ids['dn']}").status_code == 200
+        assert staff.get(f"/console/conversations/{ids['hn']}").status_code == 404
+        assert {i["province"] for i in staff.get("/console/api/escalations").json()} == {"dn"}
+        # dn -> every province (the empty choice)
+        assert boss.post(target, {"role": "staff", "active": "1", "province": ""}).status_code == 303
+        assert province_of("a@hn.example.vn") is None
+        assert {i["province"] for i in staff.get("/console/api/escalations").json()} == {"hn", "dn"}
+        assert staff.get(f"/console/conversations/{ids['hn']}").status_code == 200
+        # an admin cannot narrow their own account (they would lock themselves out of this page)
+        me = f"/console/users/{users['boss@bo.example.vn']['id']}"
+        own = boss.post(me, {"role": "admin", "active": "1", "province": "hn"})
+        assert own.status_code == 400 and "Không thể tự đổi tỉnh" in own.text
+        assert province_of("boss@bo.example.vn") is None
+
+        # the command line: the same rules, written to the same audit log
+        ok = cli("users", "set-province", "a@hn.example.vn", "hn", env=env)
+        assert "a@hn.example.vn now sees province hn" in ok.stdout
+        assert staff.get(f"/console/conversations/{ids['dn']}").status_code == 404
+        unknown = cli("users", "set-province", "a@hn.example.vn", "xx", env=env, check=False)
+        assert unknown.returncode == 1 and "unknown province 'xx'" in unknown.stderr
+        assert province_of("a@hn.example.vn") == "hn"
+        nobody = cli("users", "set-province", "ai@x.example.vn", "hn", env=env, check=False)
+        assert nobody.returncode == 1 and "Không có người dùng ai@x.example.vn" in nobody.stderr
+        everywhere = cli("users", "set-province", "a@hn.example.vn", "--all", env=env)
+        assert "now sees every province" in everywhere.stdout
+        assert province_of("a@hn.example.vn") is None
+        assert "already sees every province" in cli("users", "set-province", "a@hn.example.vn", "--all", env=env).stdout
+
+        log = [r for r in boss.get("/console/api/audit").json()
+               if r["action"] == "user.update" and r["target"] == "a@hn.example.vn" and "province" in r["changes"]]
+        assert [(r["actor"].split(":")[0], r["changes"]["province"]) for r in reversed(log)] == [
+            ("boss@bo.example.vn", ["hn", "dn"]), ("boss@bo.example.vn", ["dn", None]), ("cli", [None, "hn"]),
+            ("cli", ["hn", None])]
+    finally:
+        for client in (staff, boss, dn_admin):
+            client.close()

@@ -379,10 +379,8 @@ def build_router() -> APIRouter:
     @guarded
     async def users_create(request: Request) -> Response:
         cur, form = await _post(request, "national")
-        province = form.get("province") or None
         try:
-            if province is not None and province not in _state(request).runtime.provinces.codes():
-                raise auth.UserError("Chọn một tỉnh có trong danh sách.")
+            province = auth.check_province(_state(request).runtime.provinces, form.get("province") or None)
             await run_in_threadpool(auth.create_user, _state(request).runtime.db, form.get("email", ""),
                                     form.get("role", ""), form.get("password", ""), cur.user, province=province)
         except auth.UserError as exc:
@@ -396,8 +394,12 @@ def build_router() -> APIRouter:
         cur, form = await _post(request, "national")
         active = {"1": True, "0": False}.get(form.get("active", ""))
         try:
+            # no province field (one-province deployments, or a client changing something else): unchanged;
+            # an empty one: every province
+            province = (form["province"] or None) if "province" in form else auth.KEEP
             await run_in_threadpool(auth.update_user, _state(request).runtime.db, user_id, cur.user,
-                                    form.get("role") or None, active, form.get("password") or None)
+                                    form.get("role") or None, active, form.get("password") or None, province,
+                                    _state(request).runtime.provinces)
         except auth.UserError as exc:
             return users_page(request, cur, 400, error=str(exc))
         return _back("/console/users", done="user_updated")
@@ -695,7 +697,7 @@ def build_router() -> APIRouter:
     @guarded
     def users_api(request: Request) -> Response:
         _user(request, "national")
-        return JSONResponse([{"id": u.id, "email": u.email, "role": u.role, "active": u.active}
+        return JSONResponse([{"id": u.id, "email": u.email, "role": u.role, "active": u.active, "province": u.province}
                              for u in auth.list_users(_state(request).runtime.db)], headers=SECURITY_HEADERS)
 
     @router.get("/api/audit")
