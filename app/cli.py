@@ -300,19 +300,37 @@ def cmd_users(args: argparse.Namespace) -> int:
     settings = _settings(args)
     db = storage.make_engine(settings.database_url)
     storage.init_db(db)
-    if args.users_command == "add":
-        from app.provinces import load_or_fail
+    from app.provinces import load_or_fail
 
+    actor_name = f"cli:{os.environ.get('USER', '')}"
+    if args.users_command == "add":
         try:
             if args.province is not None:
                 load_or_fail(settings).known(args.province)
             password = _read_password(args.email)
-            user = auth.create_user(db, args.email, args.role, password, actor_name=f"cli:{os.environ.get('USER', '')}",
-                                    province=args.province)
+            user = auth.create_user(db, args.email, args.role, password, actor_name=actor_name, province=args.province)
         except (auth.UserError, ValueError) as exc:  # ProvinceError is a ValueError
             print(f"error: {exc}", file=sys.stderr)
             return 1
         print(f"created {user.role} {user.email}" + (f" of province {user.province}" if user.province else ""))
+        return 0
+    if args.users_command == "set-province":
+        code = None if args.all else args.province
+        try:
+            provinces = load_or_fail(settings)
+            if code is not None:
+                provinces.known(code)  # the same check, and message, as `users add --province`
+            user = auth.find_user(db, args.email)
+            before = user.province
+            user = auth.update_user(db, user.id, None, province=code, provinces=provinces, actor_name=actor_name)
+        except (auth.UserError, ValueError) as exc:  # ProvinceError is a ValueError
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        scope = f"province {user.province}" if user.province else "every province"
+        if before == user.province:
+            print(f"{user.email} already sees {scope}")
+        else:
+            print(f"{user.email} now sees {scope} (their open console sessions too, from their next request)")
         return 0
     if args.users_command == "list":
         for user in auth.list_users(db):
@@ -390,6 +408,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--role", choices=["staff", "admin"], default="staff")
     a.add_argument("--province", help="the province code whose conversations the user sees (default: every province)")
     users_sub.add_parser("list", help="list users")
+    sp = users_sub.add_parser("set-province", help="change the province whose conversations a user sees")
+    sp.add_argument("email")
+    which = sp.add_mutually_exclusive_group(required=True)
+    which.add_argument("province", nargs="?", help="a province code from the provinces file")
+    which.add_argument("--all", action="store_true", help="every province (ministry level)")
     p.set_defaults(func=cmd_users)
     return parser
 

@@ -6,6 +6,8 @@ uvicorn with the fake platforms serving two Zalo OAs and two Facebook Pages."""
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 import shutil
 import sys
 import time
@@ -307,3 +309,161 @@ def test_migration_0004_keeps_rows_and_puts_them_in_the_default_province(cli):
                                              effective_from=param.effective_from, legal_basis="x", province="hn"))
         session.commit()
     assert cli("db", "check").returncode == 0
+
+
+def test_an_all_province_admin_changes_a_users_province_and_their_session_follows(app, fake2, cli, tmp_path):
+    env = province_env(tmp_path, fake2.url)
+    for email, role, province in (("a@hn.example.vn", "staff", "hn"), ("boss@bo.example.vn", "admin", None),
+                                  ("qt@dn.example.vn", "admin", "dn")):
+        cli(*(["users", "add", "--role", role, email] + (["--province", province] if province else [])),
+            env=env, input="mat-khau-dai-du-12\n")
+    post_zalo(app, fp.zalo_user_text("cho tôi gặp cán bộ", "u-hn"), fp.ZALO_OA_SECRET_KEY)
+    post_fb(app, fp.messenger_text("cho tôi gặp cán bộ", "p-dn", page_id=DN_PAGE))
+    wait_for(lambda: sent(fake2, "u-hn") and sent(fake2, "p-dn"))
+    with db(app) as session:
+        ids = {c.province: c.id for c in session.exec(select(models.Conversation))}
+
+    def province_of(email: str):
+        with db(app) as session:
+            return session.exec(select(models.User).where(models.User.email == email)).one().province
+
+    staff, boss, dn_admin = (ConsoleClient(app.url) for _ in range(3))
+    try:
+        for client, email in ((staff, "a@hn.example.vn"), (boss, "boss@bo.example.vn"), (dn_admin, "qt@dn.example.vn")):
+            assert client.login(email, "mat-khau-dai-du-12").status_code == 303
+        users = {u["email"]: u for u in boss.get("/console/api/users").json()}
+        assert users["a@hn.example.vn"]["province"] == "hn" and users["boss@bo.example.vn"]["province"] is None
+        target = f"/console/users/{users['a@hn.example.vn']['id']}"
+        page = boss.get("/console/users").text
+        assert 'name="province" aria-label="Tỉnh"' in page
+        assert '<option value="hn" selected>BHXH tỉnh mẫu A (dữ liệu mẫu)</option>' in page
+        wait_for(lambda: staff.get("/console/api/escalations").json())
+        assert staff.get(f"/console/conversations/{ids['hn']}").status_code == 200
+        assert staff.get(f"/console/conversations/{ids['dn']}").status_code == 404
+
+        # a province's admin may not change anyone's province; an unknown code changes nothing
+        refused = dn_admin.post(target, {"role": "staff", "active": "1", "province": "dn"})
+        assert refused.status_code == 403 and "cấp toàn quốc" in refused.text
+        bad = boss.post(target, {"role": "staff", "active": "1", "province": "xx"})
+        assert bad.status_code == 400 and "Không có tỉnh &#39;xx&#39; trong danh sách tỉnh đã cấu hình (hn, dn)" in bad.text
+        assert province_of("a@hn.example.vn") == "hn"
+        # a form without the field (another change) leaves the province as it is
+        assert boss.post(target, {"role": "staff", "active": "1"}).status_code == 303
+        assert province_of("a@hn.example.vn") == "hn"
+
+        # hn -> dn: the staff member's open session sees dn's conversations at once, and no longer hn's
+        moved = boss.post(target, {"role": "staff", "active": "1", "province": "dn"})
+        assert moved.status_code == 303, moved.text
+        assert province_of("a@hn.example.vn") == "dn"
+        assert staff.get(f"/console/conversations/{ids['dn']}").status_code == 200
+        assert staff.get(f"/console/conversations/{ids['hn']}").status_code == 404
+        assert {i["province"] for i in staff.get("/console/api/escalations").json()} == {"dn"}
+        # dn -> every province (the empty choice)
+        assert boss.post(target, {"role": "staff", "active": "1", "province": ""}).status_code == 303
+        assert province_of("a@hn.example.vn") is None
+        assert {i["province"] for i in staff.get("/console/api/escalations").json()} == {"hn", "dn"}
+        assert staff.get(f"/console/conversations/{ids['hn']}").status_code == 200
+        # an admin cannot narrow their own account (they would lock themselves out of this page)
+        me = f"/console/users/{users['boss@bo.example.vn']['id']}"
+        own = boss.post(me, {"role": "admin", "active": "1", "province": "hn"})
+        assert own.status_code == 400 and "Không thể tự đổi tỉnh" in own.text
+        assert province_of("boss@bo.example.vn") is None
+
+        # the command line: the same rules, written to the same audit log
+        ok = cli("users", "set-province", "a@hn.example.vn", "hn", env=env)
+        assert "a@hn.example.vn now sees province hn" in ok.stdout
+        assert staff.get(f"/console/conversations/{ids['dn']}").status_code == 404
+        unknown = cli("users", "set-province", "a@hn.example.vn", "xx", env=env, check=False)
+        assert unknown.returncode == 1 and "unknown province 'xx'" in unknown.stderr
+        assert province_of("a@hn.example.vn") == "hn"
+        nobody = cli("users", "set-province", "ai@x.example.vn", "hn", env=env, check=False)
+        assert nobody.returncode == 1 and "Không có người dùng ai@x.example.vn" in nobody.stderr
+        everywhere = cli("users", "set-province", "a@hn.example.vn", "--all", env=env)
+        assert "now sees every province" in everywhere.stdout
+        assert province_of("a@hn.example.vn") is None
+        assert "already sees every province" in cli("users", "set-province", "a@hn.example.vn", "--all", env=env).stdout
+
+        log = [r for r in boss.get("/console/api/audit").json()
+               if r["action"] == "user.update" and r["target"] == "a@hn.example.vn" and "province" in r["changes"]]
+        assert [(r["actor"].split(":")[0], r["changes"]["province"]) for r in reversed(log)] == [
+            ("boss@bo.example.vn", ["hn", "dn"]), ("boss@bo.example.vn", ["dn", None]), ("cli", [None, "hn"]),
+            ("cli", ["hn", None])]
+    finally:
+        for client in (staff, boss, dn_admin):
+            client.close()
+
+
+def preview_of(page: str) -> str:
+    return html.unescape(re.search(r'<div class="preview" id="preview">(.*?)</div>', page, re.S).group(1))
+
+
+def test_the_editor_preview_and_the_unanswered_page_render_for_a_province(app, fake2, cli, tmp_path):
+    env = province_env(tmp_path, fake2.url)
+    for email, role, province in (("boss@bo.example.vn", "admin", None), ("qt@dn.example.vn", "admin", "dn")):
+        cli(*(["users", "add", "--role", role, email] + (["--province", province] if province else [])),
+            env=env, input="mat-khau-dai-du-12\n")
+    boss, dn_admin = ConsoleClient(app.url), ConsoleClient(app.url)
+    try:
+        for client, email in ((boss, "boss@bo.example.vn"), (dn_admin, "qt@dn.example.vn")):
+            assert client.login(email, "mat-khau-dai-du-12").status_code == 303
+
+        # the editor: national by default, with a province selector for an all-province admin
+        national = boss.get("/console/kb/hgd-muc-dong")
+        assert national.status_code == 200
+        assert 'name="province" form="kb-form"' in national.text and '<option value="dn" >' in national.text
+        text = preview_of(national.text)
+        assert "1.366.200 đồng" in text and "1.092.960" not in text and "(*)" not in text and "số mẫu" not in text
+        # province dn: its (sample, unverified) top-up, formatted the Vietnamese way, and its hotline
+        dn = boss.get("/console/kb/hgd-muc-dong", params={"province": "dn"})
+        assert dn.status_code == 200 and '<option value="dn" selected>' in dn.text
+        text = preview_of(dn.text)
+        assert "1.092.960 đồng (*)" in text and "20% (*)" in text and "1900 0002 (số mẫu)" in text
+        assert "1.366.200" not in text
+        # province hn has no top-up: the national amount, with hn's office in an entry that names it
+        contact_hn = preview_of(boss.get("/console/kb/chung-lien-he", params={"province": "hn"}).text)
+        assert "1900 0001 (số mẫu)" in contact_hn and "tỉnh mẫu A" in contact_hn and "1900 9068" not in contact_hn
+        contact = preview_of(boss.get("/console/kb/chung-lien-he").text)
+        assert "1900 9068" in contact and "số mẫu" not in contact
+        unknown = boss.get("/console/kb/hgd-muc-dong", params={"province": "xx"})
+        assert unknown.status_code == 400 and "Không có tỉnh 'xx'" in html.unescape(unknown.text)
+
+        # the live preview while typing (JSON) and the "Xem trước" button take the same choice
+        form = {name: html.unescape(value) for name, value in re.findall(
+            r'<input type="text" name="(\w+)" value="([^"]*)"', national.text)}
+        form.update({name: html.unescape(value) for name, value in re.findall(
+            r'<textarea name="(\w+)" rows="\d+">(.*?)</textarea>', national.text, re.S)})
+        form.update(topic="BHYT hộ gia đình", answer=form["answer"] + "\nGọi {{ office.hotline }}.")
+        live = boss.post("/console/api/kb/hgd-muc-dong/preview", {**form, "province": "dn"},
+                         headers={"Accept": "application/json"})
+        assert live.status_code == 200 and live.json()["errors"] == {}
+        assert "1.092.960 đồng (*)" in live.json()["preview"] and "Gọi 1900 0002 (số mẫu)." in live.json()["preview"]
+        plain = boss.post("/console/api/kb/hgd-muc-dong/preview", form, headers={"Accept": "application/json"})
+        assert "1.366.200 đồng" in plain.json()["preview"] and "Gọi 1900 9068." in plain.json()["preview"]
+        button = boss.post("/console/kb/hgd-muc-dong", {**form, "province": "dn", "action": "preview"})
+        assert button.status_code == 200 and "Gọi 1900 0002 (số mẫu)." in preview_of(button.text)
+        saved = boss.post("/console/kb/hgd-muc-dong", {**form, "province": "dn", "action": "save"})
+        assert saved.status_code == 303 and "province=dn" in saved.headers["location"]  # the choice is kept
+        assert "Gọi 1900 0002 (số mẫu)." in preview_of(boss.get(saved.headers["location"]).text)
+
+        # the unanswered page: an answer of hgd-muc-dong rated "Chưa đúng" by a citizen of dn
+        post_fb(app, fp.messenger_text("bhyt hộ gia đình mua cho 1 người bao nhiêu tiền", "p-dn", page_id=DN_PAGE))
+        wait_for(lambda: sent(fake2, "p-dn"))
+        post_fb(app, fp.messenger_text("Chưa đúng", "p-dn", page_id=DN_PAGE))
+        wait_for(lambda: [m for m in sent(fake2, "p-dn") if "góp ý" in (m["text"] or "")])
+        page = boss.get("/console/unanswered")
+        assert page.status_code == 200 and 'data-count="1"' in page.text
+        text = html.unescape(page.text)
+        assert "(giá trị toàn quốc)" in text and "1.366.200 đồng" in text and "1.092.960" not in text
+        assert '<select name="province">' in page.text
+        dn_page = boss.get("/console/unanswered", params={"province": "dn"})
+        text = html.unescape(dn_page.text)
+        assert "cho công dân của BHXH tỉnh mẫu B (dữ liệu mẫu)" in text
+        assert "1.092.960 đồng (*)" in text and "1900 0002 (số mẫu)" in text and "1.366.200" not in text
+        assert boss.get("/console/unanswered", params={"province": "xx"}).status_code == 400
+
+        # both pages stay shared by every province: a province's admin is still refused
+        assert dn_admin.get("/console/kb/hgd-muc-dong").status_code == 403
+        assert dn_admin.get("/console/unanswered").status_code == 403
+    finally:
+        boss.close()
+        dn_admin.close()

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from app import models
 from app.models import utcnow
+from app.provinces import ProvinceError, Provinces
 from app.settings import Settings
 from app.windows import aware
 
@@ -54,6 +55,18 @@ def check_new_user(email: str, role: str, password: str) -> str:
     return email
 
 
+def check_province(provinces: Provinces, code: str | None) -> str | None:
+    """A user's province as chosen: None (every province) or a configured province's code. The check is
+    `Provinces.known`, the one `bhxh-bot users add --province` makes; here its refusal is in Vietnamese."""
+    if code is None:
+        return None
+    try:
+        return provinces.known(code).code
+    except ProvinceError:
+        raise UserError(f"Không có tỉnh '{code}' trong danh sách tỉnh đã cấu hình "
+                        f"({', '.join(provinces.codes())}).") from None
+
+
 # --- audit log ---------------------------------------------------------------------------
 
 
@@ -87,8 +100,21 @@ def create_user(db: Engine, email: str, role: str, password: str, actor: models.
         return user
 
 
-def update_user(db: Engine, user_id: int, actor: models.User, role: str | None = None, active: bool | None = None,
-                password: str | None = None) -> models.User:
+class _Keep:
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP = _Keep()  # update_user: leave the user's province as it is (None means every province)
+
+
+def update_user(db: Engine, user_id: int, actor: models.User | None, role: str | None = None,
+                active: bool | None = None, password: str | None = None, province: str | None | _Keep = KEEP,
+                provinces: Provinces | None = None, actor_name: str = "cli") -> models.User:
+    """Change a user. `actor` None: the command line (`actor_name` in the audit log). A new `province`
+    (None: every province) must be one of `provinces` (check_province), and only an admin of every
+    province may change it. Leaving it as it is never checks it, so a user of a province since removed
+    from the file can still get another role or password."""
     with Session(db) as session:
         user = session.get(models.User, user_id)
         if user is None:
@@ -102,22 +128,44 @@ def update_user(db: Engine, user_id: int, actor: models.User, role: str | None =
         if active is not None and active != user.active:
             changes["active"] = [user.active, active]
             user.active = active
+        if not isinstance(province, _Keep) and province != user.province:
+            if actor is not None and (actor.role != "admin" or actor.province is not None):
+                raise UserError("Chỉ quản trị viên cấp toàn quốc (mọi tỉnh) mới được đổi tỉnh của người dùng.")
+            if provinces is None:
+                raise ValueError("a new province is checked against the configured provinces")
+            province = check_province(provinces, province)
+            changes["province"] = [user.province, province]
+            user.province = province
         if password:
             if len(password) < MIN_PASSWORD:
                 raise UserError(f"Mật khẩu phải có ít nhất {MIN_PASSWORD} ký tự.")
             user.password_hash = hash_password(password)
             changes["password"] = "changed"
-        if user.id == actor.id and (user.role != "admin" or not user.active):
-            raise UserError("Không thể tự bỏ quyền quản trị hoặc tự khoá tài khoản của mình.")
+        if actor is not None and user.id == actor.id:
+            if user.role != "admin" or not user.active:
+                raise UserError("Không thể tự bỏ quyền quản trị hoặc tự khoá tài khoản của mình.")
+            if "province" in changes:
+                raise UserError("Không thể tự đổi tỉnh của tài khoản mình; hãy nhờ một quản trị viên cấp toàn quốc khác.")
         if not changes:
             return user
         session.add(user)
         if "active" in changes and not user.active or "password" in changes:
             session.exec(delete(models.StaffSession).where(models.StaffSession.user_id == user.id))
-        audit(session, actor, "user.update", user.email, changes)
+        # a new province needs nothing more: every request loads the user afresh (current), so the
+        # user's open sessions see the new scope from their next request
+        audit(session, actor, "user.update", user.email, changes, actor_name=actor_name)
         session.commit()
         session.refresh(user)
         return user
+
+
+def find_user(db: Engine, email: str) -> models.User:
+    email = normalize_email(email)
+    with Session(db) as session:
+        user = session.exec(select(models.User).where(models.User.email == email)).first()
+    if user is None:
+        raise UserError(f"Không có người dùng {email}.")
+    return user
 
 
 def list_users(db: Engine) -> list[models.User]:

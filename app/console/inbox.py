@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from app import models, storage
 from app.delivery import Delivery, NoSuchConversation, WindowClosed
-from app.knowledge import KnowledgeBase
+from app.knowledge import Entry, KnowledgeBase
 from app.models import utcnow
 from app.privacy import mask
 from app.settings import Settings
@@ -259,14 +259,21 @@ def conversation(db: Engine, kb: KnowledgeBase, settings: Settings, conversation
         )
 
 
+def render_entry(kb: KnowledgeBase, entry: Entry, day: dt.date, province=None) -> str:
+    """`entry`'s answer as a citizen of `province` (app.provinces.Province; None: national values and
+    office.yaml) reads it on `day`: its top-ups and its office details. Every answer the console shows
+    (canned replies, the editor's preview, the unanswered page) is rendered here. RenderError if it
+    cannot be rendered."""
+    scope, office = (province.scope, province.office) if province is not None else ("", None)
+    return kb.renderer(day, scope, office).entry_message(entry)
+
+
 def canned(kb: KnowledgeBase, settings: Settings, entry_id: str, province=None) -> str:
-    """An entry's answer as a citizen of `province` (app.provinces.Province; None: national) would read it
-    today, as a starting point for a reply."""
+    """An entry's answer as a citizen of `province` would read it today, as a starting point for a reply."""
     entry = kb.entries.get(entry_id)
     if entry is None:
         raise ActionError("Không có mục kiến thức này.")
-    scope, office = (province.scope, province.office) if province is not None else ("", None)
-    return kb.renderer(settings.today(), scope, office).entry_message(entry)
+    return render_entry(kb, entry, settings.today(), province)
 
 
 # --- actions ----------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from app import models
 from app.console.auth import audit
+from app.console.inbox import render_entry
 from app.knowledge import ID_RE, TOPICS, KnowledgeBase, RenderError, dump_yaml, entry_from_dict, validate
 from app.models import utcnow
 from app.text import fold
@@ -71,8 +72,11 @@ def _vietnamese(msg: str, other: str) -> str:
     return msg
 
 
-def check(kb: KnowledgeBase, entry_id: str, content: dict[str, Any], day: dt.date) -> tuple[dict[str, list[str]], str]:
-    """Errors by field, and the answer as a citizen would read it on `day` (empty if it cannot render)."""
+def check(kb: KnowledgeBase, entry_id: str, content: dict[str, Any], day: dt.date,
+          province=None) -> tuple[dict[str, list[str]], str]:
+    """Errors by field, and the answer as a citizen of `province` (app.provinces.Province; None: national
+    values and office.yaml) would read it on `day` (empty if it cannot render). The checks are the
+    national ones whatever `province` is: the entry is shared by every province."""
     errors: dict[str, list[str]] = {}
     entry, parse_errors = entry_from_dict(content, f"entries/{entry_id}.yaml")
     problems = list(parse_errors)
@@ -82,7 +86,7 @@ def check(kb: KnowledgeBase, entry_id: str, content: dict[str, Any], day: dt.dat
         mine = f"entries/{entry_id}.yaml:"
         problems += [e for e in validate(trial, day) if e.startswith(mine) or f"entry '{entry_id}'" in e]
         try:
-            preview = trial.renderer(day).entry_message(entry)
+            preview = render_entry(trial, entry, day, province)
         except RenderError:
             preview = ""
     for problem in dict.fromkeys(problems):

@@ -3,6 +3,7 @@ app.console.auth and app.console.inbox."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import secrets
@@ -17,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from app.console import auth, dashboard, inbox, kbcsv, kbedit, kbfiles, params, unanswered
 from app.console.auth import Current
 from app.delivery import NoSuchConversation, WindowClosed
+from app.knowledge import RenderError
 
 HERE = Path(__file__).resolve().parent
 STATIC = {p.name: p for p in (HERE / "static").iterdir() if p.is_file()}
@@ -151,6 +153,28 @@ def _safe_next(value: str | None) -> str:
     return "/console/inbox"
 
 
+def _province_choices(request: Request, cur: Current) -> dict[str, str]:
+    """The provinces an all-province user may pick on a page (code: name); none for a province's user or
+    a one-province deployment."""
+    provinces = _state(request).runtime.provinces
+    return {} if provinces.single or cur.user.province else provinces.labels()
+
+
+def _answers_for(request: Request, cur: Current, chosen: str | None):
+    """The province whose citizens' answers a page shows (app.provinces.Province; None: the national values
+    and office.yaml): a province's user always their own; an all-province user the one chosen (`chosen`,
+    empty: national). An unknown choice is a 400 naming the configured provinces."""
+    provinces = _state(request).runtime.provinces
+    if cur.user.province:
+        return provinces.get(cur.user.province)
+    if not chosen:
+        return None
+    try:
+        return provinces.get(auth.check_province(provinces, chosen))
+    except auth.UserError as exc:
+        raise Denied(_error(request, 400, str(exc), cur)) from None
+
+
 def build_router() -> APIRouter:
     router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -256,10 +280,8 @@ def build_router() -> APIRouter:
         cur = _user(request)
         f = filters(request)
         state = _state(request)
-        provinces = state.runtime.provinces
         return _html("inbox.html", request, cur=cur, items=items(request, cur, f), f=f, statuses=inbox.STATUSES,
-                     channels=inbox.CHANNELS,
-                     provinces={} if provinces.single or cur.user.province else provinces.labels(),
+                     channels=inbox.CHANNELS, provinces=_province_choices(request, cur),
                      topics=inbox.topics(state.runtime.engine.kb),
                      poll_url="/console/inbox/rows?" + urlencode(f), poll_ms=int(state.settings.console_poll_seconds * 1000))
 
@@ -379,10 +401,8 @@ def build_router() -> APIRouter:
     @guarded
     async def users_create(request: Request) -> Response:
         cur, form = await _post(request, "national")
-        province = form.get("province") or None
         try:
-            if province is not None and province not in _state(request).runtime.provinces.codes():
-                raise auth.UserError("Chọn một tỉnh có trong danh sách.")
+            province = auth.check_province(_state(request).runtime.provinces, form.get("province") or None)
             await run_in_threadpool(auth.create_user, _state(request).runtime.db, form.get("email", ""),
                                     form.get("role", ""), form.get("password", ""), cur.user, province=province)
         except auth.UserError as exc:
@@ -396,8 +416,12 @@ def build_router() -> APIRouter:
         cur, form = await _post(request, "national")
         active = {"1": True, "0": False}.get(form.get("active", ""))
         try:
+            # no province field (one-province deployments, or a client changing something else): unchanged;
+            # an empty one: every province
+            province = (form["province"] or None) if "province" in form else auth.KEEP
             await run_in_threadpool(auth.update_user, _state(request).runtime.db, user_id, cur.user,
-                                    form.get("role") or None, active, form.get("password") or None)
+                                    form.get("role") or None, active, form.get("password") or None, province,
+                                    _state(request).runtime.provinces)
         except auth.UserError as exc:
             return users_page(request, cur, 400, error=str(exc))
         return _back("/console/users", done="user_updated")
@@ -454,18 +478,22 @@ def build_router() -> APIRouter:
         return _html("kb_list.html", request, cur=cur, q=q, rows=kbedit.search(_state(request).runtime.db, q))
 
     def kb_page(request: Request, cur: Current, entry_id: str, status: int = 200, form: dict[str, str] | None = None,
-                error: str = "", notice: str = "", draft: bool | None = None) -> Response:
+                error: str = "", notice: str = "", draft: bool | None = None, chosen: str = "") -> Response:
+        """`chosen`: the province whose citizens the preview is rendered for ("": national)."""
         state = _state(request)
         try:
             current = kbedit.editing(state.runtime.db, entry_id)
         except kbedit.EditError as exc:
             return _error(request, 404, str(exc), cur)
+        province = _answers_for(request, cur, chosen)
         form = form if form is not None else current.form
         errors, preview = kbedit.check(state.runtime.engine.kb, entry_id, kbedit.from_form({"id": entry_id}, form),
-                                       state.settings.today())
+                                       state.settings.today(), province)
         return _html("kb_edit.html", request, status, cur=cur, entry_id=entry_id, form=form, errors=errors, preview=preview,
                      labels=kbedit.LABELS, topics=kbedit.TOPICS, error=error, notice=notice,
-                     draft=current.draft if draft is None else draft, day=state.settings.today())
+                     draft=current.draft if draft is None else draft, day=state.settings.today(),
+                     provinces=_province_choices(request, cur), chosen=province.code if province else "",
+                     audience=province.name if province else "")
 
     @router.get("/kb/new")
     @guarded
@@ -498,11 +526,22 @@ def build_router() -> APIRouter:
         except dashboard.RangeError as exc:
             error, status = str(exc), 400
             first, last = today - dt.timedelta(days=89), today
+        province = _answers_for(request, cur, q.get("province", ""))
         found = unanswered.groups(state.runtime.db, state.runtime.engine, first, last)
         kb = state.runtime.engine.kb
         entries = sorted(((e.id, f"{e.topic} — {e.title}") for e in kb.entries.values()), key=lambda x: x[1])
+        # the closest entry's answer as the chosen province's citizens read it today
+        answers = {}
+        for g in found:
+            entry = kb.entries.get(g.closest_entry)
+            if entry is not None and entry.id not in answers:
+                with contextlib.suppress(RenderError):  # a live entry renders; if not, no answer is shown
+                    answers[entry.id] = inbox.render_entry(kb, entry, state.settings.today(), province)
+        titles = {e.id: e.title for e in kb.entries.values()}
         return _html("unanswered.html", request, status, cur=cur, groups=found, entries=entries, first=first, last=last,
-                     error=error, notice=notice, urlencode=urlencode)
+                     error=error, notice=notice, urlencode=urlencode, answers=answers, titles=titles,
+                     provinces=_province_choices(request, cur), chosen=province.code if province else "",
+                     audience=province.name if province else "")
 
     @router.get("/unanswered")
     @guarded
@@ -521,7 +560,7 @@ def build_router() -> APIRouter:
         except kbedit.EditError as exc:
             return await run_in_threadpool(unanswered_page, request, cur, 400, str(exc))
         await run_in_threadpool(state.runtime.reload)
-        return _back("/console/unanswered", done="question_added")
+        return _back("/console/unanswered", done="question_added", province=form.get("province", ""))
 
     @router.get("/kb/export.csv")
     @guarded
@@ -591,7 +630,8 @@ def build_router() -> APIRouter:
     @guarded
     def kb_edit(request: Request, entry_id: str) -> Response:
         cur = _user(request, "national")
-        return kb_page(request, cur, entry_id, notice=NOTICES.get(request.query_params.get("done", ""), ""))
+        return kb_page(request, cur, entry_id, notice=NOTICES.get(request.query_params.get("done", ""), ""),
+                       chosen=request.query_params.get("province", ""))
 
     @router.post("/kb/{entry_id}")
     @guarded
@@ -599,29 +639,31 @@ def build_router() -> APIRouter:
         cur, form = await _post(request, "national")
         state = _state(request)
         db, action = state.runtime.db, form.get("action", "save")
+        chosen = form.get("province", "")  # the preview's province: kept across saving and publishing
         try:
             if action == "preview":
-                return await run_in_threadpool(kb_page, request, cur, entry_id, 200, form)
+                return await run_in_threadpool(kb_page, request, cur, entry_id, 200, form, chosen=chosen)
             if action == "discard":
                 await run_in_threadpool(kbedit.discard_draft, db, entry_id, cur.user)
-                return _back(f"/console/kb/{entry_id}", done="draft_discarded")
+                return _back(f"/console/kb/{entry_id}", done="draft_discarded", province=chosen)
             await run_in_threadpool(kbedit.save_draft, db, entry_id, form, cur.user)  # nothing typed is lost
             if action == "publish":
                 await run_in_threadpool(kbedit.publish, db, state.runtime.engine.kb, entry_id, cur.user,
                                         state.settings.today())
                 await run_in_threadpool(state.runtime.reload)  # the bot answers from the new version now
-                return _back(f"/console/kb/{entry_id}", done="published")
+                return _back(f"/console/kb/{entry_id}", done="published", province=chosen)
         except kbedit.EditError as exc:
-            return await run_in_threadpool(kb_page, request, cur, entry_id, 400, form, str(exc))
-        return _back(f"/console/kb/{entry_id}", done="draft_saved")
+            return await run_in_threadpool(kb_page, request, cur, entry_id, 400, form, str(exc), chosen=chosen)
+        return _back(f"/console/kb/{entry_id}", done="draft_saved", province=chosen)
 
     @router.post("/api/kb/{entry_id}/preview")
     @guarded
     async def kb_preview(request: Request, entry_id: str) -> Response:
-        _, form = await _post(request, "national")
+        cur, form = await _post(request, "national")
         state = _state(request)
+        province = _answers_for(request, cur, form.get("province", ""))
         errors, preview = kbedit.check(state.runtime.engine.kb, entry_id, kbedit.from_form({"id": entry_id}, form),
-                                       state.settings.today())
+                                       state.settings.today(), province)
         return JSONResponse({"preview": preview, "errors": errors}, headers=SECURITY_HEADERS)
 
     @router.get("/kb/{entry_id}/history")
@@ -656,12 +698,11 @@ def build_router() -> APIRouter:
                     errors: dict[str, str] | None = None, changes: list | None = None, notice: str = "") -> Response:
         state = _state(request)
         kb = state.runtime.engine.kb
-        provinces = state.runtime.provinces
-        choices = {} if provinces.single or cur.user.province else provinces.labels()
         return _html("parameters.html", request, status, cur=cur,
                      rows=params.listing(kb, state.settings.today(), cur.user.province),
                      form=form or {}, errors=errors or {}, changes=changes, notice=notice, day=state.settings.today(),
-                     provinces=choices, own=provinces.labels().get(cur.user.province or "", ""))
+                     provinces=_province_choices(request, cur),
+                     own=state.runtime.provinces.labels().get(cur.user.province or "", ""))
 
     @router.get("/parameters")
     @guarded
@@ -695,7 +736,7 @@ def build_router() -> APIRouter:
     @guarded
     def users_api(request: Request) -> Response:
         _user(request, "national")
-        return JSONResponse([{"id": u.id, "email": u.email, "role": u.role, "active": u.active}
+        return JSONResponse([{"id": u.id, "email": u.email, "role": u.role, "active": u.active, "province": u.province}
                              for u in auth.list_users(_state(request).runtime.db)], headers=SECURITY_HEADERS)
 
     @router.get("/api/audit")

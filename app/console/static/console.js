@@ -80,6 +80,10 @@
       window.clearTimeout(timer);
       timer = window.setTimeout(refresh, 400);
     });
+    // controls outside the form that belong to it (the preview's province) refresh it too
+    document.querySelectorAll('[form="' + form.id + '"]').forEach(function (el) {
+      el.addEventListener("change", refresh);
+    });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
