@@ -174,7 +174,12 @@ class Normalizer:
     """
 
     def __init__(self, passes: list[dict[str, str]] | None = None, stopwords: set[str] | None = None):
-        self.stopwords = {fold(w).strip() for w in stopwords or set()}
+        words = {" ".join(fold(w).split()) for w in stopwords or set()} - {""}
+        # single words are dropped token by token; phrases ("quan tri vien") as whole words, longest first
+        self.stopwords = {w for w in words if " " not in w}
+        phrases = sorted((w for w in words if " " in w), key=len, reverse=True)
+        self.stop_phrases = (re.compile(rf"(?<![a-z0-9])(?:{'|'.join(map(re.escape, phrases))})(?![a-z0-9])")
+                             if phrases else None)
         self.passes: list[tuple[dict[str, str], re.Pattern[str]]] = []
         for rewrites in passes or []:
             table = {}
@@ -220,6 +225,8 @@ class Normalizer:
         folded = re.sub(r"([aeiouy])\1{2,}|([a-z])\2{3,}", lambda m: m.group(1) or m.group(2), folded)
         for table, pattern in self.passes:
             folded = pattern.sub(lambda m, t=table: t[m.group(0)], folded)
+        if self.stop_phrases is not None:
+            folded = self.stop_phrases.sub(" ", folded)
         if self.stopwords:
             folded = " ".join(w for w in folded.split() if w not in self.stopwords)
         return re.sub(r"\s+", " ", folded).strip()
