@@ -1,7 +1,8 @@
 """The staff console in a real headless Chromium: escalations from the fake Zalo and Messenger
 platforms appear in the inbox without reloading, staff reply from the browser and the fake
 platform receives it, a reply outside the window is refused with the reason; assign, note,
-resolve, release. The app runs under uvicorn; on SQLite and PostgreSQL."""
+resolve, release; the knowledge-base editor's province list refreshes its preview in place. The app runs
+under uvicorn; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from app import models
+from tests import test_provinces as tp
 from tests.conftest import ROOT, AppServer
 from tests.console_support import ADMIN, STAFF, add_default_users
 from tests.test_channels import age_conversation, app_env, conversation, db_session, post_fb, post_zalo, sent, wait_for
@@ -181,3 +183,38 @@ def test_filters_assign_to_me_and_small_screens(app, platforms, page, browser):
     # the office screen: the inbox fits its width too
     page.goto(app.url + "/console/inbox")
     assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+
+
+@pytest.fixture
+def province_app(database_url, tmp_path, cli):
+    """Two provinces (tests/test_provinces.py's setup: province dn has its own sample top-ups) and an
+    administrator of all of them."""
+    config = fp.FakeConfig(zalo_rps=0, messenger_rps=0,
+                           zalo_more_oas=[{"oa_id": tp.DN_OA, "oa_secret_key": tp.DN_OA_SECRET,
+                                           "access_token": "dn-at-0", "refresh_token": "dn-rt-0"}],
+                           fb_more_pages=[{"page_id": tp.DN_PAGE, "page_access_token": tp.DN_PAGE_TOKEN}])
+    with fp.FakePlatformsServer(config) as fake:
+        env = tp.province_env(tmp_path, fake.url)
+        cli("users", "add", "--role", "admin", ADMIN[0], env=env, input=ADMIN[1] + "\n")  # no --province: all
+        server = AppServer(database_url, tmp_path / "app.log", **env).start()
+        yield server
+        server.stop()
+
+
+def test_the_editors_province_list_refreshes_the_preview_without_the_button(province_app, page):
+    login(page, province_app, *ADMIN)
+    page.goto(province_app.url + "/console/kb/hgd-muc-dong")
+    preview = page.locator("#preview")
+    expect(preview).to_contain_text("1.366.200 đồng")  # national, rendered by the server
+    expect(preview).not_to_contain_text("(*)")
+    page.evaluate("window.__notReloaded = true")
+
+    # choosing a province is enough: its own (sample, unverified) top-up, nothing clicked
+    page.select_option("#preview-province", "dn")
+    expect(preview).to_contain_text("1.092.960 đồng (*)")
+    expect(preview).not_to_contain_text("1.366.200")
+    page.select_option("#preview-province", "")
+    expect(preview).to_contain_text("1.366.200 đồng")
+    expect(preview).not_to_contain_text("1.092.960")
+    assert page.evaluate("window.__notReloaded") is True  # refreshed in place, not by submitting the form
+    assert page.url.endswith("/console/kb/hgd-muc-dong")
