@@ -43,3 +43,14 @@ def test_personal_numbers_are_masked():
         assert digits not in masked
     assert "[CCCD ***567]" in masked and "[mã BHXH ***678]" in masked and "[SĐT ***456]" in masked
     assert mask("đóng 15 năm, 2.530.000 đồng") == "đóng 15 năm, 2.530.000 đồng"
+
+
+def test_stopwords_of_several_words_are_removed_as_phrases():
+    n = Normalizer.from_sections({
+        "chat_spelling": {"quan tri vien": ["ad"]},
+        "stopwords": ["quan tri vien", "a", "voi a"],
+    })
+    assert n.key("dong bhxh duoc ko ad") == "dong bhxh duoc ko"
+    assert n.key("Tư vấn giúp em với ạ") == "tu van giup em"
+    # only whole words: "quan tri" alone, or inside other words, stays
+    assert n.key("quan tri vienxyz quan tri") == "quan tri vienxyz quan tri"
