@@ -276,7 +276,7 @@ class Index:
         # fuzzy similarity on the most promising questions only
         fuzzy = np.zeros_like(word)
         for i in np.argpartition(-partial, min(len(partial) - 1, 60))[:60]:
-            fuzzy[i] = fuzz.WRatio(key, self.keys[docs[i]]) / 100.0
+            fuzzy[i] = fuzz.token_set_ratio(key, self.keys[docs[i]]) / 100.0
         total = (partial + w.fuzzy * fuzzy) / (w.lexical + w.char + w.fuzzy + sem_weight)
         # docs are grouped by label: per-label maxima over the shortlisted groups
         sizes = self._ends[labels] - self._starts[labels]
