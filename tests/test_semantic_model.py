@@ -103,3 +103,19 @@ def test_committed_model_was_trained_on_the_committed_knowledge_base(kb):
     from app.retrieval import model_is_current
 
     assert model_is_current(kb), "knowledge base changed: run `python scripts/train_semantic.py` and commit the model"
+
+
+def test_kb_crossval_reports_accuracy_on_kept_out_questions():
+    script = ROOT / "scripts" / "kb_crossval.py"
+    out = subprocess.run([sys.executable, str(script), "--folds", "2", "--show-wrong", "2"], env=os.environ | OFFLINE,
+                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    lines = {line.split(":")[0].strip(): line.split(":", 1)[1] for line in out.stdout.splitlines() if ":" in line}
+    total = int(lines["questions"].split()[0])
+    assert total == sum(len(e.questions) for e in load_directory(ROOT / "knowledge_base")[0].entries.values())
+    accuracy = float(lines["in-scope accuracy"].strip().rstrip("%"))
+    top3 = float(lines["top-1 / top-3"].split("/")[1].strip().rstrip("%"))
+    # a model trained on half the questions still answers most of the other half, and ranks them high
+    assert accuracy > 50 and top3 > 85
+    bad = subprocess.run([sys.executable, str(script), "--folds", "1"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "--folds must be at least 2" in bad.stderr
