@@ -16,6 +16,7 @@ TOKEN = "test-admin-token"
 BUSINESS = "hộ kinh doanh cá thể có phải đóng bhxh không"
 BUSINESS_2 = "ho kinh doanh ca the co phai dong bhxh k"
 FREELANCE = "làm nghề tự do thì đóng bảo hiểm kiểu gì"
+ACCIDENT = "bị tai nạn trên đường đi làm thì được bồi thường những gì"  # work accidents: not in the knowledge base
 PERSONAL = "kiểm tra giúp quá trình đóng của tôi, mã số bhxh 7912345678"
 
 
@@ -34,7 +35,7 @@ def ask(app, text: str) -> dict:
 
 
 def test_groups_then_add_a_question_and_the_next_identical_message_is_answered(app, cli):
-    for text in (BUSINESS, BUSINESS_2, FREELANCE, PERSONAL):
+    for text in (BUSINESS, BUSINESS_2, ACCIDENT, PERSONAL):
         assert ask(app, text)["outcome"] == "escalated", text
     admin = ConsoleClient(app.url)
     assert admin.login(*ADMIN).status_code == 303
@@ -43,7 +44,7 @@ def test_groups_then_add_a_question_and_the_next_identical_message_is_answered(a
     counts = [int(c) for c in page.text.split('data-count="')[1:] for c in [c.split('"')[0]]]
     assert counts == [2, 1]  # the two spellings of the same question are one group, most frequent first
     first = page.text.split('class="group card"')[1]
-    assert BUSINESS_2 in first and BUSINESS in first and FREELANCE not in first
+    assert BUSINESS_2 in first and BUSINESS in first and ACCIDENT not in first and ACCIDENT in page.text
     assert "7912345678" not in page.text and "***678" not in page.text  # a personal case is not a knowledge-base gap
 
     done = admin.post("/console/unanswered/add", {"entry_id": "vtn-khai-niem", "question": BUSINESS})
@@ -63,7 +64,7 @@ def test_groups_then_add_a_question_and_the_next_identical_message_is_answered(a
     staff = ConsoleClient(app.url)
     staff.login(*STAFF)
     assert staff.get("/console/unanswered").status_code == 403
-    assert staff.post("/console/unanswered/add", {"entry_id": "vtn-khai-niem", "question": FREELANCE}).status_code == 403
+    assert staff.post("/console/unanswered/add", {"entry_id": "vtn-khai-niem", "question": ACCIDENT}).status_code == 403
 
 
 def test_a_new_entry_started_from_a_question(app):
