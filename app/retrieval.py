@@ -232,15 +232,15 @@ class Index:
         """Replace words the knowledge base never uses by its nearest word (typos)."""
         return " ".join(self._correct(tok) for tok in key.split())
 
-    def _shortlist(self, word: np.ndarray, qvec: np.ndarray | None) -> np.ndarray:
+    def _shortlist(self, word: np.ndarray, centroid: np.ndarray | None) -> np.ndarray:
         """Positions of the labels worth scoring in full: all of them for a small knowledge
         base; for a large one the best by word postings and by semantic entry centroid."""
         n = len(self.labels)
         if n <= SHORTLIST_ALL:
             return np.arange(n)
         picks = [np.argpartition(-np.maximum.reduceat(word, self._starts), SHORTLIST)[:SHORTLIST]]
-        if qvec is not None:
-            picks.append(np.argpartition(-(self.centroids @ qvec), SHORTLIST)[:SHORTLIST])
+        if centroid is not None:
+            picks.append(np.argpartition(-centroid, SHORTLIST)[:SHORTLIST])
         return np.unique(np.concatenate(picks))
 
     def search(self, key: str, top: int = 8) -> list[Candidate]:
@@ -252,6 +252,8 @@ class Index:
         # postings of the query's terms only (column slices), not a scan of every question
         word = column_dot(self.word_csc, word_idx, word_data)
         qvec = self._encode([key])[0] if self.embeddings is not None else None
+        # the message's cosine to every entry's centroid: shortlist (large KB) and score blend
+        centroid = self.centroids @ qvec if qvec is not None else None
         char_idx, char_data = self.query.char(key)
         if self._score_all:
             labels = np.arange(len(self.labels))
@@ -259,7 +261,7 @@ class Index:
             char = column_dot(self.char_matrix, char_idx, char_data)
             embeddings = self.embeddings
         else:
-            labels = self._shortlist(word, qvec)
+            labels = self._shortlist(word, centroid)
             docs = np.concatenate([np.arange(self._starts[p], self._ends[p]) for p in labels])
             word = word[docs]
             query = np.zeros(self.char_matrix.shape[1], dtype=np.float32)
@@ -282,8 +284,8 @@ class Index:
         sizes = self._ends[labels] - self._starts[labels]
         bounds = np.r_[0, np.cumsum(sizes)[:-1]]
         by_label = np.maximum.reduceat(total, bounds)
-        if qvec is not None and w.centroid:
-            by_label = (1.0 - w.centroid) * by_label + w.centroid * np.clip(self.centroids[labels] @ qvec, 0.0, 1.0)
+        if centroid is not None and w.centroid:
+            by_label = (1.0 - w.centroid) * by_label + w.centroid * np.clip(centroid[labels], 0.0, 1.0)
         out = []
         for j in np.argsort(-by_label)[:top]:
             lo, hi = bounds[j], bounds[j] + sizes[j]

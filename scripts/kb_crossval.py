@@ -45,8 +45,7 @@ def main() -> int:
         ap.error("--folds must be at least 2")
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
-    train_args = argparse.Namespace(dim=192, epochs=40, batch_size=48, lr=0.02, scale=20.0, word_drop=0.1,
-                                    word_unk=0.05, seed=args.seed)
+    train_args = train_semantic.build_parser().parse_args(["--seed", str(args.seed)])
     day = dt.date.today()
     n = correct = wrong = top1 = top3 = 0
     wrongs = []

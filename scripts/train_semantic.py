@@ -184,7 +184,8 @@ def dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def main() -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The training options and their defaults (scripts/kb_crossval.py trains with the same)."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--kb", type=Path, default=ROOT / "knowledge_base")
     ap.add_argument("--out", type=Path, default=ROOT / "models" / "bhxh-static")
@@ -197,7 +198,11 @@ def main() -> int:
     ap.add_argument("--word-unk", type=float, default=0.05)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--holdout", action="store_true", help="first report accuracy on held-out KB questions")
-    args = ap.parse_args()
+    return ap
+
+
+def main() -> int:
+    args = build_parser().parse_args()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
 
