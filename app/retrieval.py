@@ -299,6 +299,19 @@ class Index:
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "bhxh-static"
 FINGERPRINT_FILE = "training_corpus.sha256"
+INPUT_FILE = "bhxh_input.json"  # how the model's input is made from a normalised text
+
+
+def with_word_pairs(key: str, known: set[str] | None = None) -> str:
+    """The semantic model's input: the words of a normalised text, then each pair of adjacent words
+    joined by '_' ("bao_hiem", "gia_dinh"). Most Vietnamese words are two syllables, so a mean of
+    single-syllable vectors cannot tell "gia đình" (family) from "về già" (old age); the pairs can.
+    At run time only the pairs the model learned (`known`) are added."""
+    words = key.split()
+    pairs = [f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)]
+    if known is not None:
+        pairs = [p for p in pairs if p in known]
+    return " ".join(words + pairs)
 
 
 def training_corpus(kb) -> dict[str, list[str]]:
@@ -335,9 +348,10 @@ class StaticEncoder:
     """Inference for a saved sentence-transformers StaticEmbedding + Normalize model, without torch.
 
     The model is trained and saved with sentence-transformers (scripts/train_semantic.py); at
-    run time the mean of its word vectors is computed here with numpy, which gives the same
-    vectors (tests/test_semantic_model.py checks it) and keeps cold start to the first answer
-    short: importing torch and sentence-transformers alone takes several seconds.
+    run time the mean of its word (and word-pair, see `with_word_pairs`) vectors is computed here
+    with numpy, which gives the same vectors (tests/test_semantic_model.py checks it) and keeps
+    cold start to the first answer short: importing torch and sentence-transformers alone takes
+    several seconds.
     """
 
     def __init__(self, path: Path):
@@ -349,6 +363,21 @@ class StaticEncoder:
         self.tokenizer.no_padding()
         weights = load_file(str(path / "model.safetensors"))
         self.weights = np.asarray(weights["embedding.weight"], dtype=np.float32)
+        self.word_pairs = self.input_config(path).get("word_pairs", False)
+        self.known = set(self.tokenizer.get_vocab()) if self.word_pairs else None
+
+    @staticmethod
+    def input_config(path: Path) -> dict:
+        import json
+
+        try:
+            return json.loads((path / INPUT_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def model_input(self, key: str) -> str:
+        """What the model reads for a normalised text (its words, and their pairs if it learned them)."""
+        return with_word_pairs(key, self.known) if self.word_pairs else key
 
     @staticmethod
     def handles(path: Path) -> bool:
@@ -362,7 +391,7 @@ class StaticEncoder:
         return kinds == _STATIC_MODULES and (path / "model.safetensors").exists()
 
     def encode(self, texts: list[str], batch_size: int = 1024, **_: object) -> np.ndarray:
-        texts = list(texts)
+        texts = [self.model_input(t) for t in texts]
         out = np.zeros((len(texts), self.weights.shape[1]), dtype=np.float32)
         for start in range(0, len(texts), batch_size):
             batch = self.tokenizer.encode_batch(texts[start : start + batch_size], add_special_tokens=False)

@@ -61,7 +61,7 @@ def main() -> int:
             with contextlib.redirect_stdout(io.StringIO()):
                 model, _ = train_semantic.train(training_corpus(kb), train_args, quiet=True)
             path = Path(tmp) / f"fold{fold}"
-            model.save(str(path), create_model_card=False)
+            train_semantic.save_model(model, path)
             engine = Engine(kb, encoder=StaticEncoder(path))
             for question, expect in held:
                 reply = engine.answer(question, Turn(), day=day)

@@ -8,12 +8,16 @@ out-of-scope group and the handoff examples are classes of their own. All texts
 are normalised with `kb.normalizer().key()`, exactly as retrieval does.
 
 Model: a word-level tokenizer (`tokenizers`, whitespace pre-tokenizer, [UNK]) over
-that corpus, a `StaticEmbedding` (mean of learned word vectors) and `Normalize`.
+that corpus, whose texts are given as their words followed by their adjacent word
+pairs ("bao_hiem": `app.retrieval.with_word_pairs`, since most Vietnamese words are
+two syllables), a `StaticEmbedding` (mean of learned vectors) and `Normalize`.
 Training: MultipleNegativesRankingLoss on (anchor, positive) pairs = two texts of
 the same class, in batches that never hold two pairs of the same class (so there
 are no in-batch false negatives), with word dropout / [UNK] replacement so that
-unknown and missing words are expected. Fixed seed, CPU, one thread: the same
-knowledge base gives the same weights.
+unknown and missing words are expected. `--parts` models are trained from
+consecutive seeds and their vectors joined side by side into one StaticEmbedding
+(a small ensemble: less dependence on one run's luck). Fixed seeds, CPU, one
+thread: the same knowledge base gives the same weights.
 
 With --holdout, every fifth question of each entry is kept out of training and
 then matched (nearest text, as retrieval does) against the rest; the model is
@@ -24,6 +28,7 @@ is never read.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import sys
@@ -45,7 +50,13 @@ from sentence_transformers.sentence_transformer.modules import Normalize, Static
 from tokenizers import Tokenizer, models, pre_tokenizers  # noqa: E402
 
 from app.knowledge import load_directory  # noqa: E402
-from app.retrieval import FINGERPRINT_FILE, corpus_fingerprint, training_corpus  # noqa: E402
+from app.retrieval import (  # noqa: E402
+    FINGERPRINT_FILE,
+    INPUT_FILE,
+    corpus_fingerprint,
+    training_corpus,
+    with_word_pairs,
+)
 
 UNK = "[UNK]"
 
@@ -119,12 +130,11 @@ def epoch_batches(classes: dict[str, list[str]], rng: random.Random, batch_size:
     return batches
 
 
-def train(classes: dict[str, list[str]], args: argparse.Namespace, quiet: bool = False
-          ) -> tuple[SentenceTransformer, dict]:
-    set_seed(args.seed)
-    rng = random.Random(args.seed)
-    all_texts = [t for texts in classes.values() for t in texts]
-    tokenizer = build_tokenizer(all_texts)
+def train_part(classes: dict[str, list[str]], tokenizer: Tokenizer, args: argparse.Namespace, seed: int,
+               quiet: bool = False) -> tuple[torch.Tensor, int, float]:
+    """One model's word vectors, trained from `seed`; with its pair count and final loss."""
+    set_seed(seed)
+    rng = random.Random(seed)
     static = StaticEmbedding(tokenizer, embedding_dim=args.dim)
     torch.nn.init.normal_(static.embedding.weight, std=0.1)
     model = SentenceTransformer(modules=[static, Normalize()], device="cpu")
@@ -147,9 +157,33 @@ def train(classes: dict[str, list[str]], args: argparse.Namespace, quiet: bool =
             n_pairs += len(batch)
         last = total / sum(len(b) for b in batches)
         if not quiet and (epoch % 10 == 0 or epoch == args.epochs - 1):
-            print(f"  epoch {epoch + 1:3d}/{args.epochs}: {len(batches)} batches, mean loss {last:.4f}")
+            print(f"  seed {seed}, epoch {epoch + 1:3d}/{args.epochs}: {len(batches)} batches, mean loss {last:.4f}")
+    return static.embedding.weight.detach().clone(), n_pairs, last
+
+
+def train(classes: dict[str, list[str]], args: argparse.Namespace, quiet: bool = False
+          ) -> tuple[SentenceTransformer, dict]:
+    """`args.parts` models trained from seeds seed, seed+1, ... on the same texts (words and word
+    pairs), joined side by side into one StaticEmbedding: the cosine of the joined vectors is close
+    to the mean of the parts' cosines, so the answer depends less on one training run's luck."""
+    classes = {label: [with_word_pairs(t) for t in texts] for label, texts in classes.items()}
+    tokenizer = build_tokenizer([t for texts in classes.values() for t in texts])
+    parts, n_pairs, losses = [], 0, []
+    for k in range(args.parts):
+        weights, pairs, last = train_part(classes, tokenizer, args, args.seed + k, quiet)
+        parts.append(weights)
+        n_pairs += pairs
+        losses.append(last)
+    static = StaticEmbedding(tokenizer, embedding_weights=torch.cat(parts, dim=1))
+    model = SentenceTransformer(modules=[static, Normalize()], device="cpu")
     model.eval()
-    return model, {"pairs": n_pairs, "final_loss": last, "vocab": tokenizer.get_vocab_size()}
+    return model, {"pairs": n_pairs, "final_loss": float(np.mean(losses)), "vocab": tokenizer.get_vocab_size()}
+
+
+def save_model(model: SentenceTransformer, path: Path) -> None:
+    """The model, and how its input is made (app.retrieval.StaticEncoder reads it)."""
+    model.save(str(path), create_model_card=False)
+    (path / INPUT_FILE).write_text(json.dumps({"word_pairs": True}) + "\n", encoding="utf-8")
 
 
 def holdout_report(classes: dict[str, list[str]], args: argparse.Namespace) -> None:
@@ -164,8 +198,11 @@ def holdout_report(classes: dict[str, list[str]], args: argparse.Namespace) -> N
         held += [(label, q) for q in out]
     model, stats = train(train_cls, args, quiet=True)
     docs = [(label, t) for label, texts in train_cls.items() for t in texts]
-    doc_emb = model.encode([t for _, t in docs], normalize_embeddings=True, convert_to_numpy=True)
-    q_emb = model.encode([q for _, q in held], normalize_embeddings=True, convert_to_numpy=True)
+    known = set(model[0].tokenizer.get_vocab())
+    doc_emb = model.encode([with_word_pairs(t, known) for _, t in docs], normalize_embeddings=True,
+                           convert_to_numpy=True)
+    q_emb = model.encode([with_word_pairs(q, known) for _, q in held], normalize_embeddings=True,
+                         convert_to_numpy=True)
     sims = q_emb @ doc_emb.T
     labels = sorted(train_cls)
     pos = {lbl: i for i, lbl in enumerate(labels)}
@@ -189,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--kb", type=Path, default=ROOT / "knowledge_base")
     ap.add_argument("--out", type=Path, default=ROOT / "models" / "bhxh-static")
-    ap.add_argument("--dim", type=int, default=192)
+    ap.add_argument("--dim", type=int, default=64, help="dimension of each part")
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--batch-size", type=int, default=48)
     ap.add_argument("--lr", type=float, default=0.02)
@@ -197,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--word-drop", type=float, default=0.1)
     ap.add_argument("--word-unk", type=float, default=0.05)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--parts", type=int, default=3, help="models trained from consecutive seeds and joined")
     ap.add_argument("--holdout", action="store_true", help="first report accuracy on held-out KB questions")
     return ap
 
@@ -214,21 +252,23 @@ def main() -> int:
           f"{len(classes) - n_entries} out-of-scope/handoff groups), {n_texts} normalised texts")
     if args.holdout:
         holdout_report(classes, args)
-    print(f"training: dim {args.dim}, {args.epochs} epochs, batch {args.batch_size}, lr {args.lr}, "
-          f"scale {args.scale}, word drop {args.word_drop}, [UNK] {args.word_unk}, seed {args.seed}")
+    print(f"training: {args.parts} parts of dim {args.dim} (seeds {args.seed}..{args.seed + args.parts - 1}), "
+          f"{args.epochs} epochs, batch {args.batch_size}, lr {args.lr}, scale {args.scale}, "
+          f"word drop {args.word_drop}, [UNK] {args.word_unk}")
     model, stats = train(classes, args)
     args.out.mkdir(parents=True, exist_ok=True)
-    model.save(str(args.out), create_model_card=False)
+    save_model(model, args.out)
     (args.out / FINGERPRINT_FILE).write_text(corpus_fingerprint(classes) + "\n", encoding="utf-8")
     (args.out / "README.md").write_text(
         "# bhxh-static\n\n"
         "Static word-embedding sentence model for BHXH Assistant retrieval (sentence-transformers "
         "StaticEmbedding + Normalize).\nTrained only from `knowledge_base/` by `scripts/train_semantic.py`; "
-        "inputs must be `Normalizer.key()` text.\nDo not edit: retrain with "
+        "inputs are `Normalizer.key()` text with its word pairs added (`app.retrieval.with_word_pairs`, as "
+        f"`{INPUT_FILE}` says).\nDo not edit: retrain with "
         "`.venv/bin/python scripts/train_semantic.py`.\n\n"
-        f"- vocabulary: {stats['vocab']} words, dimension {args.dim}\n"
-        f"- training: {stats['pairs']} pairs, {args.epochs} epochs, final loss {stats['final_loss']:.4f}, "
-        f"seed {args.seed}\n",
+        f"- vocabulary: {stats['vocab']} words and word pairs, dimension {args.dim * args.parts} "
+        f"({args.parts} parts of {args.dim}, trained from seeds {args.seed}..{args.seed + args.parts - 1})\n"
+        f"- training: {stats['pairs']} pairs, {args.epochs} epochs, mean final loss {stats['final_loss']:.4f}\n",
         encoding="utf-8",
     )
     size = dir_size(args.out)

@@ -51,8 +51,25 @@ def test_auto_loads_the_static_model_and_matches_sentence_transformers(encoder):
     assert [type(m).__name__ for m in reference.children()] == ["StaticEmbedding", "Normalize"]
     texts = ["bao hiem xa hoi tu nguyen la gi", "muc dong bao hiem y te ho gia dinh", "tu khong co trong tu dien", ""]
     ours = encoder.encode(texts)
-    theirs = reference.encode(texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    # the model reads the words and their known pairs (bhxh_input.json); sentence-transformers is given them
+    assert encoder.model_input(texts[1]).startswith(texts[1] + " ")
+    theirs = reference.encode([encoder.model_input(t) for t in texts], normalize_embeddings=True,
+                              convert_to_numpy=True, show_progress_bar=False)
     assert np.allclose(ours, theirs, atol=1e-6)
+
+
+def test_word_pairs_are_added_where_the_model_learned_them(encoder):
+    from app.retrieval import with_word_pairs
+
+    assert with_word_pairs("ho gia dinh") == "ho gia dinh ho_gia gia_dinh"
+    assert with_word_pairs("ho gia dinh", known={"gia_dinh"}) == "ho gia dinh gia_dinh"
+    assert with_word_pairs("") == ""
+    assert encoder.word_pairs
+    assert {"gia_dinh", "bao_hiem", "tu_nguyen"} <= encoder.known
+    assert encoder.model_input("ve gia gia dinh zzz qqq") == "ve gia gia dinh zzz qqq ve_gia gia_dinh"
+    # "về già" (old age) and "gia đình" (family) share their syllables, not their meaning
+    a, b, c = encoder.encode(["luong huu ve gia", "luong huu gia ve", "ho gia dinh"])
+    assert float(a @ b) < 1.0 - 1e-6 and float(a @ b) > float(a @ c)
 
 
 def test_same_entry_is_closer_than_another_topic(encoder, kb):
