@@ -240,7 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main() -> int:
-    args = build_parser().parse_args()
+    parser = build_parser()
+    args = parser.parse_args()
+    if args.parts < 1 or args.dim < 1 or args.epochs < 1:
+        parser.error("--parts, --dim and --epochs must be at least 1")
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
 

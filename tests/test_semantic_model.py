@@ -113,7 +113,11 @@ def test_training_is_deterministic(tmp_path):
                        env=os.environ | OFFLINE, capture_output=True, text=True, timeout=300, check=True)
         digests.append(_digest(tmp_path / run))
     assert digests[0] == digests[1]
-    assert "model.safetensors" in digests[0]
+    assert "model.safetensors" in digests[0] and "bhxh_input.json" in digests[0]
+    bad = subprocess.run([sys.executable, str(SCRIPT), "--parts", "0", "--out", str(tmp_path / "c")],
+                         env=os.environ | OFFLINE, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "must be at least 1" in bad.stderr
+    assert not (tmp_path / "c").exists()
 
 
 def test_committed_model_was_trained_on_the_committed_knowledge_base(kb):
