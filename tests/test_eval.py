@@ -38,3 +38,44 @@ def test_eval_without_labels_and_with_a_bad_line(cli, tmp_path):
     data.write_text('{"text": "ok"}\nnot json\n', encoding="utf-8")
     result = cli("eval", str(data), check=False)
     assert result.returncode == 2 and "plain.jsonl:2" in result.stderr
+
+
+def test_noisy_copy_adds_typos_folds_and_capitalises_reproducibly(cli, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "noisy_copy.py"
+    data = tmp_path / "set.jsonl"
+    lines = [
+        {"text": "Mức đóng bảo hiểm xã hội tự nguyện thấp nhất mỗi tháng là bao nhiêu", "expect": "vtn-muc-dong", "id": 1},
+        {"text": "cho em gặp nhân viên", "expect": "@handoff"},
+    ]
+    data.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n\n", encoding="utf-8")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=60)
+
+    assert run(str(data), str(tmp_path / "a.jsonl"), "--typos", "1").returncode == 0
+    assert run(str(data), str(tmp_path / "b.jsonl"), "--typos", "1").returncode == 0
+    a = [json.loads(x) for x in (tmp_path / "a.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+    assert [{k: v for k, v in x.items() if k != "text"} for x in a] == [{k: v for k, v in x.items() if k != "text"}
+                                                                         for x in lines]
+    for noisy, clean in zip(a, lines, strict=True):
+        assert noisy["text"] != clean["text"]
+        assert len(noisy["text"].split()) == len(clean["text"].split())
+        # a typo changes a word by one letter, never its first or last letter
+        for got, was in zip(noisy["text"].split(), clean["text"].split(), strict=True):
+            assert got[0] == was[0] and got[-1] == was[-1] and abs(len(got) - len(was)) <= 1
+    assert run(str(data), str(tmp_path / "c.jsonl"), "--typos", "0", "--fold", "--upper").returncode == 0
+    c = [json.loads(x) for x in (tmp_path / "c.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert c[0]["text"] == "MUC DONG BAO HIEM XA HOI TU NGUYEN THAP NHAT MOI THANG LA BAO NHIEU"
+    # the noisy copy is a labelled file `bhxh-bot eval` reads
+    result = cli("eval", str(tmp_path / "c.jsonl"))
+    assert "handoff recall:        100.0% (1/1)" in result.stdout
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "ok"}\n[1, 2]\n', encoding="utf-8")
+    refused = run(str(bad), str(tmp_path / "d.jsonl"))
+    assert refused.returncode == 2 and "bad.jsonl:2" in refused.stderr and not (tmp_path / "d.jsonl").exists()
+    assert run(str(data), str(tmp_path / "e.jsonl"), "--typos", "2").returncode == 2
