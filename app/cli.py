@@ -105,6 +105,27 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def read_message_file(path: Path) -> list[dict]:
+    """The rows of a JSON-lines message file (`eval`, scripts/noisy_copy.py): each a JSON object
+    with a string `text` (and optionally `expect`); blank lines skipped. ValueError names the line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read {path}: {exc}") from exc
+    rows = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError:
+            row = None
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+            raise ValueError(f"{path}:{n}: expected a JSON object with a 'text' string")
+        rows.append(row)
+    return rows
+
+
 def _rate(num: int, den: int) -> str:
     return f"{100.0 * num / den:5.1f}% ({num}/{den})" if den else "  n/a"
 
@@ -113,27 +134,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from app.engine import Turn
     from app.service import Runtime
 
-    settings = _settings(args)
-    runtime = Runtime.start(settings)
-    engine = runtime.engine
-    path = Path(args.file)
-    rows = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        print(f"error: cannot read {path}: {exc}", file=sys.stderr)
+    try:  # a bad file is refused before the knowledge base and model are loaded
+        items = read_message_file(Path(args.file))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-            text = item["text"]
-        except (json.JSONDecodeError, KeyError, TypeError):
-            print(f"error: {path}:{n}: expected a JSON object with a 'text' key", file=sys.stderr)
-            return 2
-        reply = engine.answer(str(text), Turn(), day=settings.today())
-        rows.append((item, reply))
+    settings = _settings(args)
+    engine = Runtime.start(settings).engine
+    rows = [(item, engine.answer(item["text"], Turn(), day=settings.today())) for item in items]
     if args.out:
         with open(args.out, "w", encoding="utf-8") as out:
             for item, reply in rows:

@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from app.cli import read_message_file  # noqa: E402
 from app.text import fold  # noqa: E402
 
 
@@ -57,22 +58,12 @@ def main() -> int:
     if not 0.0 <= args.typos <= 1.0:
         ap.error("--typos must be between 0 and 1")
     rng = random.Random(args.seed)
-    out = []
     try:
-        lines = args.source.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        ap.error(f"cannot read {args.source}: {exc}")
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            text = row["text"]
-        except (ValueError, KeyError, TypeError):
-            ap.error(f"{args.source}:{number}: not a JSON object with a 'text' key")
-        if not isinstance(text, str):
-            ap.error(f"{args.source}:{number}: 'text' is not a string")
-        out.append(json.dumps(row | {"text": noisy(text, rng, args.typos, args.fold, args.upper)}, ensure_ascii=False))
+        rows = read_message_file(args.source)
+    except ValueError as exc:
+        ap.error(str(exc))
+    out = [json.dumps(row | {"text": noisy(row["text"], rng, args.typos, args.fold, args.upper)}, ensure_ascii=False)
+           for row in rows]
     args.target.write_text("".join(line + "\n" for line in out), encoding="utf-8")
     print(f"wrote {len(out)} messages to {args.target}")
     return 0

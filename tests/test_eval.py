@@ -38,6 +38,12 @@ def test_eval_without_labels_and_with_a_bad_line(cli, tmp_path):
     data.write_text('{"text": "ok"}\nnot json\n', encoding="utf-8")
     result = cli("eval", str(data), check=False)
     assert result.returncode == 2 and "plain.jsonl:2" in result.stderr
+    data.write_text('{"text": "ok"}\n{"text": 5}\n', encoding="utf-8")
+    result = cli("eval", str(data), check=False)
+    assert result.returncode == 2 and "plain.jsonl:2" in result.stderr and "'text' string" in result.stderr
+    data.write_bytes('{"text": "thẻ"}\n'.encode("cp1258", errors="replace") + b"\xff\xfe\n")
+    result = cli("eval", str(data), check=False)
+    assert result.returncode == 2 and "cannot read" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_noisy_copy_adds_typos_folds_and_capitalises_reproducibly(cli, tmp_path):
