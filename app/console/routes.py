@@ -24,15 +24,10 @@ HERE = Path(__file__).resolve().parent
 STATIC = {p.name: p for p in (HERE / "static").iterdir() if p.is_file()}
 COOKIE = "bhxh_console"
 LOGIN_COOKIE = "bhxh_login_csrf"
-MAX_FORM = 64 * 1024
-MAX_UPLOAD = 5 * 1024 * 1024
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
+# Only what the console adds to app.middleware.SecurityHeaders, which sets every security header
+# (Content-Security-Policy, Referrer-Policy, X-Frame-Options, ...) in one place for the whole app.
+# Body limits come from the settings (MAX_REQUEST_BYTES, UPLOAD_MAX_BYTES), enforced by app.middleware.BodyLimit.
+SECURITY_HEADERS = {"Cache-Control": "no-store"}
 
 templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
                         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -89,16 +84,30 @@ def _user(request: Request, role: str = "staff") -> Current:
     return cur
 
 
-async def _form(request: Request, limit: int = MAX_FORM) -> dict:
+def _limit(request: Request, upload: bool = False) -> int:
+    """The body limit of a console form (MAX_REQUEST_BYTES) or upload (UPLOAD_MAX_BYTES), from the settings."""
+    settings = request.app.state.settings
+    return settings.upload_max_bytes if upload else settings.max_request_bytes
+
+
+def _size(n: int) -> str:
+    """A byte count for staff: "10 MB", "64 KB"."""
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.3g} MB".replace(".", ",")
+    return f"{max(1, n // 1024)} KB"
+
+
+async def _form(request: Request, limit: int | None = None) -> dict:
     """The request's fields: URL-encoded, JSON or multipart (an uploaded file's field holds bytes)."""
+    limit = limit or _limit(request)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise Denied(_error(request, 413, f"Nội dung gửi lên quá lớn (tối đa {limit // 1024} KB)."))
+        raise Denied(_error(request, 413, f"Nội dung gửi lên quá lớn (tối đa {_size(limit)})."))
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise Denied(_error(request, 413, f"Nội dung gửi lên quá lớn (tối đa {limit // 1024} KB)."))
+            raise Denied(_error(request, 413, f"Nội dung gửi lên quá lớn (tối đa {_size(limit)})."))
     ctype = request.headers.get("content-type", "")
     if body and "application/json" in ctype:
         try:
@@ -130,11 +139,11 @@ def _multipart(body: bytes, ctype: str) -> dict:
     return fields
 
 
-async def _post(request: Request, role: str = "staff", limit: int = MAX_FORM) -> tuple[Current, dict]:
+async def _post(request: Request, role: str = "staff", upload: bool = False) -> tuple[Current, dict]:
     """A state-changing request: logged in, the right role, and the session's CSRF token in the
     form field `csrf_token` or the `X-CSRF-Token` header."""
     cur = await run_in_threadpool(_user, request, role)
-    form = await _form(request, limit)
+    form = await _form(request, _limit(request, upload))
     given = form.get("csrf_token") or request.headers.get("x-csrf-token")
     if not auth.csrf_ok(cur.csrf_token, given):
         raise Denied(_error(request, 403, "Phiên làm việc không hợp lệ (thiếu hoặc sai mã chống giả mạo CSRF). "
@@ -579,7 +588,7 @@ def build_router() -> APIRouter:
     @router.post("/kb/import")
     @guarded
     async def kb_import(request: Request) -> Response:
-        cur, form = await _post(request, "national", limit=MAX_UPLOAD)
+        cur, form = await _post(request, "national", upload=True)
         data = form.get("file")
         if not isinstance(data, bytes) or not data:
             return _html("kb_import.html", request, 400, cur=cur, report=None, files_report=None, dry_run=True,
@@ -607,7 +616,7 @@ def build_router() -> APIRouter:
     @router.post("/kb/import-files")
     @guarded
     async def kb_import_files(request: Request) -> Response:
-        cur, form = await _post(request, "national", limit=MAX_UPLOAD)
+        cur, form = await _post(request, "national", upload=True)
         data = form.get("file")
         if not isinstance(data, bytes) or not data:
             return _html("kb_import.html", request, 400, cur=cur, report=None, files_report=None, dry_run=True,
