@@ -276,11 +276,13 @@ def build_router() -> APIRouter:
         q = request.query_params
         status = q.get("status", "open")
         return {"status": status if status in inbox.STATUSES else "open", "channel": q.get("channel", ""),
-                "topic": q.get("topic", ""), "province": q.get("province", "")}
+                "topic": q.get("topic", ""), "province": q.get("province", ""),
+                "tests": "1" if q.get("tests") == "1" else ""}
 
     def items(request: Request, cur: Current, f: dict[str, str]) -> list[inbox.InboxItem]:
         state = _state(request)
-        return inbox.inbox(state.runtime.db, state.runtime.engine.kb, state.settings, cur.user.id, **f,
+        return inbox.inbox(state.runtime.db, state.runtime.engine.kb, state.settings, cur.user.id,
+                           **{k: v for k, v in f.items() if k != "tests"}, tests=f["tests"] == "1",
                            scope=cur.user.province)
 
     @router.get("/inbox")
@@ -320,7 +322,23 @@ def build_router() -> APIRouter:
                                       cur.user.id, scope=cur.user.province)
         except NoSuchConversation:
             return _error(request, 404, "Không có cuộc trò chuyện này.", cur)
-        return _html("conversation.html", request, status, cur=cur, c=view, error=error, draft=draft, notice=notice)
+        return _html("conversation.html", request, status, cur=cur, c=view, error=error, draft=draft, notice=notice,
+                     test_note=inbox.TEST_NOTE, poll_ms=int(state.settings.console_poll_seconds * 1000))
+
+    @router.get("/conversations/{conversation_id}/messages")
+    @guarded
+    def conversation_messages(request: Request, conversation_id: int) -> Response:
+        """The message list alone, for the open page to refresh itself (as the inbox does its rows)."""
+        cur = _user(request)
+        state = _state(request)
+        try:
+            view = inbox.conversation(state.runtime.db, state.runtime.engine.kb, state.settings, conversation_id,
+                                      cur.user.id, scope=cur.user.province)
+        except NoSuchConversation:
+            return _error(request, 404, "Không có cuộc trò chuyện này.", cur)
+        response = _html("_messages.html", request, cur=cur, c=view)
+        response.headers["X-Item-Count"] = str(len(view.lines))
+        return response
 
     @router.get("/conversations/{conversation_id}")
     @guarded
@@ -355,17 +373,20 @@ def build_router() -> APIRouter:
         cur, form = await _post(request)
         state = _state(request)
         db = state.runtime.db
+        quiet = state.settings.bot_quiet_hours
         try:
             # a staff member of one province never reads or acts on another province's conversations
             await run_in_threadpool(inbox.check_access, db, conversation_id, cur.user.province)
             if name == "reply":
                 await run_in_threadpool(inbox.reply, state.delivery, conversation_id, cur.user, form.get("text", ""))
             elif name == "assign":
-                await run_in_threadpool(inbox.assign, db, conversation_id, cur.user.id)
+                await run_in_threadpool(inbox.assign, db, conversation_id, cur.user.id, quiet_hours=quiet)
             elif name == "note":
-                await run_in_threadpool(inbox.add_note, db, conversation_id, cur.user.id, form.get("text", ""))
+                await run_in_threadpool(inbox.add_note, db, conversation_id, cur.user.id, form.get("text", ""), quiet)
             elif name == "resolve":
-                await run_in_threadpool(inbox.resolve, db, conversation_id, cur.user.id)
+                keep = form.get("keep") == "1"  # "Giữ cuộc trò chuyện cho cán bộ"
+                await run_in_threadpool(inbox.resolve, db, conversation_id, cur.user.id, keep, quiet)
+                name = "resolve_keep" if keep else "resolve"
             elif name == "release":
                 await run_in_threadpool(inbox.release, state.delivery, conversation_id)
         except NoSuchConversation:
@@ -459,9 +480,11 @@ def build_router() -> APIRouter:
         except dashboard.RangeError as exc:
             error, status = str(exc), 400
             first, last = dashboard.parse_range(None, None, dt.datetime.now(inbox.VN_TZ).date())
-        s = dashboard.stats(state.runtime.db, state.runtime.engine.kb, first, last, scope=cur.user.province)
-        return _html("dashboard.html", request, status, cur=cur, s=s, charts=dashboard.charts(s), error=error,
-                     csv_url="/console/dashboard.csv?" + urlencode({"from": first.isoformat(), "to": last.isoformat()}))
+        tests = request.query_params.get("tests") == "1"
+        s = dashboard.stats(state.runtime.db, state.runtime.engine.kb, first, last, scope=cur.user.province, tests=tests)
+        return _html("dashboard.html", request, status, cur=cur, s=s, charts=dashboard.charts(s), error=error, tests=tests,
+                     csv_url="/console/dashboard.csv?" + urlencode({"from": first.isoformat(), "to": last.isoformat(),
+                                                                     "tests": "1" if tests else ""}))
 
     @router.get("/dashboard.csv")
     @guarded
@@ -472,7 +495,8 @@ def build_router() -> APIRouter:
         except dashboard.RangeError as exc:
             return _error(request, 400, str(exc))
         state = _state(request)
-        s = dashboard.stats(state.runtime.db, state.runtime.engine.kb, first, last, scope=cur.user.province)
+        s = dashboard.stats(state.runtime.db, state.runtime.engine.kb, first, last, scope=cur.user.province,
+                            tests=request.query_params.get("tests") == "1")
         name = f"thong-ke-{first.isoformat()}-{last.isoformat()}.csv"
         return Response("\ufeff" + dashboard.to_csv(s), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"', **SECURITY_HEADERS})
@@ -770,7 +794,9 @@ NOTICES = {
     "reply": "Đã đưa tin trả lời vào hàng đợi gửi.",
     "assign": "Bạn đã nhận xử lý cuộc trò chuyện này.",
     "note": "Đã thêm ghi chú.",
-    "resolve": "Đã đánh dấu là đã xử lý.",
+    "resolve": "Đã đánh dấu là đã xử lý. Trợ lý tự động trả lời công dân từ bây giờ.",
+    "resolve_keep": "Đã đánh dấu là đã xử lý. Cuộc trò chuyện vẫn do cán bộ giữ: nếu công dân nhắn thêm, "
+                    "yêu cầu mở lại ở đầu hộp yêu cầu.",
     "release": "Đã trả cuộc trò chuyện cho trợ lý tự động.",
     "draft_saved": "Đã lưu bản nháp. Trợ lý vẫn trả lời theo bản đang dùng cho đến khi xuất bản.",
     "draft_discarded": "Đã bỏ bản nháp.",
