@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 import sys
 
 import httpx
@@ -283,3 +284,78 @@ def test_test_escalations_are_kept_apart_and_cannot_be_replied_to(app, platforms
         assert not [m for m in messages(app, conv.id) if m.author == "staff"]  # nothing pretends to be queued
     # a real conversation keeps its reply form
     assert 'id="reply-form"' in staff.get(f"/console/conversations/{real.id}").text
+
+
+# --- login throttling that cannot be used against staff ---------------------------------------------
+
+
+@pytest.fixture
+def console(database_url, tmp_path, cli):
+    add_default_users(cli)
+    server = AppServer(database_url, tmp_path / "console.log", LOGIN_MAX_FAILURES="3", LOGIN_MAX_FAILURES_PER_IP="5",
+                       LOGIN_DELAY_SECONDS="30", LOGIN_MAX_DELAY_SECONDS="600").start()
+    yield server
+    server.stop()
+
+
+def age_failures(server, seconds: float) -> None:
+    """Time passes for the login throttle: every failed login moves `seconds` into the past."""
+    with db_session(server) as session:
+        for row in session.exec(select(models.LoginFailure)).all():
+            row.at = row.at - dt.timedelta(seconds=seconds)
+            session.add(row)
+        session.commit()
+
+
+def attempt(client: ConsoleClient, email: str, password: str, ip: str) -> httpx.Response:
+    return client.login(email, password, headers={"X-Forwarded-For": ip})
+
+
+def test_failed_logins_slow_down_but_never_lock_staff_out(console, cli):
+    own = ConsoleClient(console.url)  # the staff member's own browser, which logged in before
+    assert attempt(own, *STAFF, "10.0.0.5").status_code == 303
+    assert own.http.cookies.get("bhxh_device")
+    stranger = ConsoleClient(console.url)
+    for _ in range(3):
+        assert attempt(stranger, STAFF[0], "doan-mat-khau", "203.0.113.9").status_code == 401
+    slowed = attempt(stranger, STAFF[0], "doan-mat-khau", "203.0.113.9")
+    assert slowed.status_code == 429 and 25 <= int(slowed.headers["retry-after"]) <= 30
+    assert re.search(r"Vui lòng chờ (2\d|30) giây rồi thử lại", text_of(slowed)), text_of(slowed)
+    # the staff member's own browser is not held up by what a stranger did
+    assert attempt(own, *STAFF, "10.0.0.5").status_code == 303
+    # a new browser is told how long to wait, and the wait grows with each further failure
+    fresh = attempt(ConsoleClient(console.url), *STAFF, "10.0.0.6")
+    assert fresh.status_code == 429 and "Vui lòng chờ" in text_of(fresh) and "giây" in text_of(fresh)
+    age_failures(console, 31)
+    assert attempt(stranger, STAFF[0], "doan-mat-khau", "203.0.113.9").status_code == 401  # the wait was over
+    longer = attempt(stranger, STAFF[0], "doan-mat-khau", "203.0.113.9")
+    assert longer.status_code == 429 and 55 <= int(longer.headers["retry-after"]) <= 60
+    assert "Vui lòng chờ 1 phút" in text_of(longer) or "giây" in text_of(longer)
+
+    # an admin sees it and unlocks: the staff member logs in from anywhere at once
+    admin = logged_in(console, *ADMIN, **{"X-Forwarded-For": "10.0.0.7"})
+    users = text_of(admin.get("/console/users"))
+    assert "Phải chờ" in users and "Mở khoá đăng nhập" in users
+    staff_id = next(u["id"] for u in admin.get("/console/api/users").json() if u["email"] == STAFF[0])
+    done = admin.post(f"/console/users/{staff_id}/unlock")
+    assert done.status_code == 303 and "Đã mở khoá đăng nhập" in text_of(admin.get(done.headers["location"]))
+    assert attempt(ConsoleClient(console.url), *STAFF, "10.0.0.8").status_code == 303
+    assert any(r["action"] == "user.unlock" and r["target"] == STAFF[0] for r in admin.get("/console/api/audit").json())
+
+    # the same from the command line
+    for _ in range(4):
+        attempt(ConsoleClient(console.url), STAFF[0], "doan-mat-khau", "203.0.113.10")
+    assert attempt(ConsoleClient(console.url), *STAFF, "10.0.0.9").status_code == 429
+    out = cli("users", "unlock", STAFF[0].upper())
+    assert f"{STAFF[0]} unlocked" in out.stdout
+    assert attempt(ConsoleClient(console.url), *STAFF, "10.0.0.9").status_code == 303
+    assert cli("users", "unlock", "khong-co@bhxh.example.vn", check=False).returncode == 1
+
+
+def test_one_address_guessing_many_accounts_is_slowed_down_there_only(console):
+    guesser = ConsoleClient(console.url)
+    for n in range(5):  # below each account's limit, at the address's
+        assert attempt(guesser, f"ai-{n}@bhxh.example.vn", "doan-mat-khau", "198.51.100.7").status_code == 401
+    there = attempt(guesser, *ADMIN, "198.51.100.7")
+    assert there.status_code == 429 and "Vui lòng chờ" in text_of(there)
+    assert attempt(ConsoleClient(console.url), *ADMIN, "198.51.100.8").status_code == 303

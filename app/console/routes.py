@@ -24,6 +24,7 @@ HERE = Path(__file__).resolve().parent
 STATIC = {p.name: p for p in (HERE / "static").iterdir() if p.is_file()}
 COOKIE = "bhxh_console"
 LOGIN_COOKIE = "bhxh_login_csrf"
+DEVICE_COOKIE = "bhxh_device"  # this browser logged in to this account before (auth.device_token)
 # Only what the console adds to app.middleware.SecurityHeaders, which sets every security header
 # (Content-Security-Policy, Referrer-Policy, X-Frame-Options, ...) in one place for the whole app.
 # Body limits come from the settings (MAX_REQUEST_BYTES, UPLOAD_MAX_BYTES), enforced by app.middleware.BodyLimit.
@@ -250,15 +251,19 @@ def build_router() -> APIRouter:
         state = _state(request)
         try:
             done = await run_in_threadpool(auth.login, state.runtime.db, state.settings, email, form.get("password", ""),
-                                           _ip(request))
+                                           _ip(request), request.cookies.get(DEVICE_COOKIE))
         except auth.Throttled as exc:
-            return login_page(request, 429, str(exc), email, nxt)
+            response = login_page(request, 429, str(exc), email, nxt)
+            response.headers["Retry-After"] = str(exc.seconds)
+            return response
         if done is None:
             return login_page(request, 401, "Sai e-mail hoặc mật khẩu.", email, nxt)
         response = RedirectResponse(_safe_next(nxt), status_code=303)
         response.set_cookie(COOKIE, done.token, httponly=True, samesite="lax", secure=_secure(request), path="/console",
                             max_age=int(state.settings.console_session_hours * 3600))
         response.delete_cookie(LOGIN_COOKIE, path="/console/login")
+        response.set_cookie(DEVICE_COOKIE, done.device, httponly=True, samesite="strict", secure=_secure(request),
+                            path="/console/login", max_age=180 * 24 * 3600)
         return response
 
     @router.post("/logout")
@@ -418,8 +423,10 @@ def build_router() -> APIRouter:
                    form: dict[str, str] | None = None) -> Response:
         state = _state(request)
         provinces = {} if state.runtime.provinces.single else state.runtime.provinces.labels()
+        waits = {email: auth.wait_label(left) if left else "" for email, left in
+                 auth.login_waits(state.runtime.db, state.settings).items()}
         return _html("users.html", request, status, cur=cur, users=auth.list_users(state.runtime.db), error=error,
-                     notice=notice, form=form or {}, roles=ROLE_LABELS, provinces=provinces)
+                     notice=notice, form=form or {}, roles=ROLE_LABELS, provinces=provinces, waits=waits)
 
     @router.get("/users")
     @guarded
@@ -455,6 +462,18 @@ def build_router() -> APIRouter:
         except auth.UserError as exc:
             return users_page(request, cur, 400, error=str(exc))
         return _back("/console/users", done="user_updated")
+
+    @router.post("/users/{user_id}/unlock")
+    @guarded
+    async def users_unlock(request: Request, user_id: int) -> Response:
+        """Forget the user's failed logins: no wait from any browser."""
+        cur, _ = await _post(request, "national")
+        db = _state(request).runtime.db
+        user = next((u for u in auth.list_users(db) if u.id == user_id), None)
+        if user is None:
+            return users_page(request, cur, 404, error="Không có người dùng này.")
+        await run_in_threadpool(auth.unlock, db, user.email, cur.user)
+        return _back("/console/users", done="user_unlocked")
 
     @router.get("/audit")
     @guarded
@@ -806,4 +825,5 @@ NOTICES = {
     "question_added": "Đã thêm câu hỏi vào mục và xuất bản; trợ lý nhận ra câu hỏi này từ bây giờ.",
     "user_created": "Đã tạo người dùng.",
     "user_updated": "Đã cập nhật người dùng.",
+    "user_unlocked": "Đã mở khoá đăng nhập: người dùng đăng nhập được ngay, không phải chờ.",
 }
