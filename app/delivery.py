@@ -393,7 +393,8 @@ class Delivery:
             message = models.Message(conversation_id=conv_id, direction="in", author="citizen", text=text, created_at=now)
             session.add(message)
             conv.updated_at = now
-            self._reopen(session, conv, message)
+            if record.kind in (TEXT, NON_TEXT):  # a message, not a follow
+                self._reopen(session, conv, message)
             return
         if flood is not None:
             # stored for staff, never answered by the engine; one notice per flood

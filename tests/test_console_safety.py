@@ -50,7 +50,9 @@ def plain_app(database_url, tmp_path, cli):
 
 
 def readme_promises() -> str:
-    return (ROOT / "README.md").read_text(encoding="utf-8")
+    """The README and the docs it links to (the security headers' table may live in docs/security.md)."""
+    return "\n".join(p.read_text(encoding="utf-8") for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+                     if p.name != "console-safety.md")
 
 
 def test_console_pages_send_the_headers_the_middleware_and_readme_promise(plain_app):
@@ -70,7 +72,7 @@ def test_console_pages_send_the_headers_the_middleware_and_readme_promise(plain_
         for directive in ("object-src 'none'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
                           "script-src 'self'"):
             assert directive in csp, (path, directive)
-    # the README's table names what the browser receives
+    # the README's table (or docs/security.md's) names what the browser receives
     assert "`Referrer-Policy: no-referrer`" in readme and "`X-Frame-Options: DENY`" in readme
     assert "`object-src 'none'`" in readme and "`base-uri 'none'`" in readme
     # a JSON answer of the console: the middleware's policy for non-HTML, still not cached
@@ -143,12 +145,11 @@ def paused_until(app, conv_id: int) -> dt.datetime | None:
 
 
 def citizen_writes(app, user: str, text: str, msg_id: str) -> None:
-    """A citizen's message through the real Zalo webhook; returns once the worker has stored it."""
+    """A citizen of an existing conversation writes through the real Zalo webhook; returns once the
+    worker has stored the message."""
+    conv_id = conversation(app, "zalo", user).id
     assert post_zalo(app, fp.zalo_user_text(text, user, msg_id=msg_id)).status_code == 200
-    with db_session(app) as session:
-        conv = session.exec(select(models.Conversation).where(models.Conversation.external_id == user)).first()
-    assert wait_for(lambda: any(m.text == text for m in messages(app, conv.id)) if conv else
-                    any(True for _ in [conversation(app, "zalo", user)])), text
+    assert wait_for(lambda: any(m.text == text for m in messages(app, conv_id))), text
 
 
 def handoff(app, user: str, msg_id: str) -> models.Conversation:
@@ -253,6 +254,27 @@ def test_a_pause_with_no_staff_action_returns_to_the_bot_and_is_flagged(app, pla
 
 
 # --- test questions from the command line and the API ---------------------------------------------
+
+
+def test_migration_0006_marks_the_existing_command_line_and_api_conversations(database_url):
+    import sqlalchemy as sa
+    from alembic import command
+
+    from app import migrate, storage
+
+    engine = storage.make_engine(database_url)
+    with engine.begin() as conn:
+        command.upgrade(migrate.alembic_config(conn), "0004")
+        for channel, ext in (("cli", "c1"), ("api", "a1"), ("zalo", "z1")):
+            conn.execute(sa.text("INSERT INTO conversation (channel, external_id, province, created_at, updated_at) "
+                                 "VALUES (:c, :e, 'default', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"c": channel, "e": ext})
+    with engine.begin() as conn:
+        command.upgrade(migrate.alembic_config(conn), "head")
+    with engine.connect() as conn:
+        marked = dict(conn.execute(sa.text("SELECT external_id, is_test FROM conversation")).all())
+    engine.dispose()
+    assert {k: bool(v) for k, v in marked.items()} == {"c1": True, "a1": True, "z1": False}
+
 
 
 def test_test_escalations_are_kept_apart_and_cannot_be_replied_to(app, platforms, cli):
