@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
-from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
 
@@ -78,7 +77,7 @@ class Conversation(SQLModel, table=True):
     # the platform id of the citizen's last message (Zalo quotes it in replies)
     last_platform_message_id: str | None = Field(default=None, max_length=200)
     # a test from `bhxh-bot ask` or /api/v1/ask: nobody to reply to; kept out of the inbox and the statistics
-    is_test: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
+    is_test: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})  # '0' is false on both databases
 
 
 class Message(SQLModel, table=True):
