@@ -166,6 +166,8 @@ class OutboxMessage(SQLModel, table=True):
     # echo it is sent again once SEND_DOUBT_SECONDS have passed
     in_doubt: bool = False
     escalation_id: int | None = Field(default=None, foreign_key="escalation.id")
+    # the staff message this row carries (a staff reply from the console or the API), for its delivery state
+    message_id: int | None = Field(default=None, foreign_key="message.id", index=True)
 
 
 class ChannelToken(SQLModel, table=True):

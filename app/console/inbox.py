@@ -23,15 +23,67 @@ VN_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")  # Vietnam: UTC+7, no daylight
 MAX_REPLY = 4000
 STATUSES = {"open": "Đang mở", "mine": "Của tôi", "resolved": "Đã xử lý"}
 CHANNELS = {"zalo": "Zalo", "messenger": "Messenger", "api": "API", "cli": "Dòng lệnh"}
-KINDS = {"escalated": "Bot không trả lời được", "handoff": "Muốn gặp cán bộ", "followup": "Công dân nhắn thêm"}
+KINDS = {"escalated": "Trợ lý tự động không trả lời được", "handoff": "Muốn gặp cán bộ", "followup": "Công dân nhắn thêm"}
 OUTCOMES = {"answered": "Đã trả lời", "clarify": "Hỏi lại", "escalated": "Chuyển cán bộ", "handoff": "Gặp cán bộ",
             "smalltalk": "Chào hỏi"}
-AUTHORS = {"citizen": "Công dân", "bot": "Trợ lý", "staff": "Cán bộ"}
+AUTHORS = {"citizen": "Công dân", "bot": "Trợ lý tự động", "staff": "Cán bộ"}
 # reasons the engine stores in English, shown to staff in Vietnamese
 REASONS = {"citizen asked for a person": "Công dân yêu cầu gặp cán bộ",
            FOLLOWUP_REASON: "Công dân nhắn thêm khi cán bộ đang giữ hoặc đã đóng cuộc trò chuyện"}
 TEST_NOTE = NO_RECIPIENT  # the reply form's place on a test conversation
 OUT_OF_SCOPE = "Ngoài phạm vi"
+PAGE_SIZE = 25  # inbox rows per page
+SHORT = 300  # characters of a message shown in lists before "xem thêm"
+# a staff message's delivery, from its outbox rows
+DELIVERY = {"pending": "Đang chờ gửi", "sending": "Đang gửi", "sent": "Đã gửi", "failed": "Không gửi được"}
+PLATFORMS = {"zalo": "Zalo", "messenger": "Messenger"}
+# the platforms' error codes (app.delivery stores them in outbox.error_code), for staff
+SEND_ERRORS = {
+    "timeout": "nền tảng không trả lời kịp",
+    "network": "không kết nối được tới nền tảng",
+    "http_429": "nền tảng báo gửi quá nhiều yêu cầu",
+    "-32": "vượt giới hạn số lần gọi API của nền tảng",
+    "4": "vượt giới hạn số lần gọi API của nền tảng",
+    "613": "vượt giới hạn số lần gọi API của nền tảng",
+    "-227": "người dùng bị khoá hoặc không hoạt động quá 45 ngày",
+    "-213": "người dùng chưa quan tâm OA",
+    "-211": "OA đã hết hạn mức tin nhắn",
+    "-224": "OA cần nâng cấp gói dịch vụ",
+    "-223": "OA chưa cấp quyền cho ứng dụng",
+    "-230": "đã hết khung thời gian nhắn tin của nền tảng",
+    "-232": "đã hết khung thời gian nhắn tin của nền tảng",
+    "10": "đã hết khung thời gian nhắn tin của nền tảng",
+    "window": "đã hết khung thời gian nhắn tin của nền tảng",
+    "551": "người này hiện không nhận tin nhắn của trang (đã chặn hoặc tắt nhận tin)",
+    "190": "mã truy cập của trang không hợp lệ hoặc đã hết hạn",
+    "-216": "mã truy cập không hợp lệ",
+    "-220": "mã truy cập đã hết hạn",
+    "refresh_failed": "không làm mới được mã truy cập",
+    "no_token": "chưa cấu hình mã truy cập",
+    "-201": "nội dung tin không hợp lệ",
+    "100": "nội dung tin không hợp lệ",
+    "no_province": "tỉnh của cuộc trò chuyện chưa được cấu hình",
+}
+
+
+def send_error(channel: str, code: str | None) -> str:
+    """Why a reply was not delivered, for staff: Vietnamese with the platform's error code, never the
+    platform's raw answer (an outage's HTML page stays out of the console)."""
+    code = code or "không rõ"
+    if code.startswith("http_") and code[5:].isdigit() and code != "http_429":
+        what = f"máy chủ của nền tảng báo lỗi HTTP {code[5:]}"
+    else:
+        what = SEND_ERRORS.get(code, "nền tảng từ chối tin")
+    return f"{PLATFORMS.get(channel, channel)}: {what} (mã lỗi {code})."
+
+
+def short(text: str, limit: int = SHORT) -> str:
+    """The start of a long message for a list; the whole text goes behind "xem thêm"."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit * 0.7 else cut).rstrip() + "…"
 OTHER = "Khác"
 
 
@@ -126,7 +178,6 @@ class InboxItem:
     status: str
     question: str  # masked
     outcome: str
-    score: float | None
     topic: str
     created_at: str
     waiting: str
@@ -145,10 +196,11 @@ class InboxItem:
 
 def inbox(db: Engine, kb: KnowledgeBase, settings: Settings, user_id: int, status: str = "open", channel: str = "",
           topic: str = "", limit: int = 200, scope: str | None = None, province: str = "",
-          tests: bool = False) -> list[InboxItem]:
+          tests: bool = False, offset: int = 0) -> list[InboxItem]:
     """Escalations and handoffs, the latest citizen activity first; personal numbers masked. `scope`: the
     user's province (None: every province); `province`: a filter an all-province user chose; `tests`:
-    include the command line's and the API's test conversations (left out by default)."""
+    include the command line's and the API's test conversations (left out by default); `offset`: rows
+    to skip (paging)."""
     now = utcnow()
     esc, conv_t, msg_t = models.Escalation, models.Conversation, models.Message
     query = select(esc, conv_t, msg_t).join(conv_t, conv_t.id == esc.conversation_id).join(msg_t, msg_t.id == esc.message_id)
@@ -172,7 +224,8 @@ def inbox(db: Engine, kb: KnowledgeBase, settings: Settings, user_id: int, statu
     returned = returned_note(settings)
     with Session(db) as session:
         emails = {u.id: u.email for u in session.exec(select(models.User))}
-        rows = session.exec(query.limit(limit * 5 if topic else limit)).all()
+        rows = session.exec(query.limit((offset + limit) * 5) if topic else query.offset(offset).limit(limit)).all()
+        skip = offset if topic else 0  # the topic is worked out here, so its rows are skipped here
         latest = _latest_citizen_messages(session, {c.id for _, c, _ in rows})
         for e, c, m in rows:
             last = latest.get(c.id)
@@ -180,13 +233,15 @@ def inbox(db: Engine, kb: KnowledgeBase, settings: Settings, user_id: int, statu
             item_topic = topic_of(kb, m)
             if topic and item_topic != topic:
                 continue
+            if skip:
+                skip -= 1
+                continue
             end = aware(e.resolved_at) if e.status == "resolved" and e.resolved_at else now
             items.append(InboxItem(
                 province=e.province, escalation_id=e.id,
                 conversation_id=c.id, channel=c.channel, channel_label=CHANNELS.get(c.channel, c.channel),
                 kind=e.kind, kind_label=KINDS.get(e.kind, e.kind), status=e.status, question=mask(m.text),
-                outcome=OUTCOMES.get(m.outcome or "", m.outcome or ""), score=None if m.outcome == "handoff" else m.score,
-                topic=item_topic,
+                outcome=OUTCOMES.get(m.outcome or "", m.outcome or ""), topic=item_topic,
                 created_at=local(e.created_at), waiting=duration(end - aware(e.created_at)),
                 window=window_of(c, settings, now), assigned_to=emails.get(e.assigned_to, "") if e.assigned_to else "",
                 latest=mask(last.text) if newer else "", latest_at=local(last.created_at) if newer else "",
@@ -236,9 +291,12 @@ class Line:
     text: str  # as written: staff see personal numbers here
     at: str
     outcome: str = ""
-    score: float | None = None
     entry: str = ""
     id: int = 0
+    delivery: str = ""  # a staff message's state (DELIVERY), from its outbox rows
+    delivery_state: str = ""  # pending | sending | sent | failed
+    failure: str = ""  # why it was not delivered (Vietnamese, with the error code)
+    can_retry: bool = False
 
 
 @dataclass
@@ -269,6 +327,10 @@ class ConversationView:
     is_test: bool = False
     returned: str = ""  # the bot's pause ran out while a request is open
     entries: list[tuple[str, str]] = field(default_factory=list)  # for canned replies: (id, "topic — title")
+    # the bot's top candidates for the message staff answer: (id, title), best first
+    suggested: list[tuple[str, str]] = field(default_factory=list)
+    # every entry for the picker's search: {"id", "title", "topic", "questions"}
+    picker: list[dict[str, Any]] = field(default_factory=list)
 
 
 def conversation(db: Engine, kb: KnowledgeBase, settings: Settings, conversation_id: int, user_id: int,
@@ -280,12 +342,16 @@ def conversation(db: Engine, kb: KnowledgeBase, settings: Settings, conversation
             raise NoSuchConversation(f"no conversation {conversation_id}")
         emails = {u.id: u.email for u in session.exec(select(models.User))}
         lines = []
-        for m in storage.conversation_messages(session, conversation_id):
+        sends = _sends(session, conversation_id)
+        messages = storage.conversation_messages(session, conversation_id)
+        for m in messages:
             entry = kb.entries.get(m.entry_id) if m.entry_id else None
-            lines.append(Line(m.author, AUTHORS.get(m.author, m.author), m.text, local(m.created_at),
-                              outcome=OUTCOMES.get(m.outcome or "", "") if m.author == "citizen" else "",
-                              score=m.score if m.author == "citizen" else None,
-                              entry=entry.title if entry and m.author == "citizen" else "", id=m.id))
+            line = Line(m.author, AUTHORS.get(m.author, m.author), m.text, local(m.created_at),
+                        outcome=OUTCOMES.get(m.outcome or "", "") if m.author == "citizen" else "",
+                        entry=entry.title if entry and m.author == "citizen" else "", id=m.id)
+            if m.id in sends:
+                _delivery(line, sends[m.id], conv.channel)
+            lines.append(line)
         escs = list(session.exec(select(models.Escalation).where(models.Escalation.conversation_id == conversation_id)
                                  .order_by(models.Escalation.id.desc())))
         notes = [(emails.get(n.author_id, "?"), local(n.created_at), n.text) for n in session.exec(
@@ -293,6 +359,7 @@ def conversation(db: Engine, kb: KnowledgeBase, settings: Settings, conversation
             .order_by(models.ConversationNote.id))]
         paused = aware(conv.bot_paused_until)
         open_escs = [e for e in escs if e.status == "open"]
+        suggested = _suggestions(kb, session, open_escs or escs, messages)
         return ConversationView(
             province=conv.province, id=conv.id, channel=conv.channel, channel_label=CHANNELS.get(conv.channel, conv.channel),
             external_id=conv.external_id, lines=lines,
@@ -305,7 +372,53 @@ def conversation(db: Engine, kb: KnowledgeBase, settings: Settings, conversation
             has_open=bool(open_escs), assigned_to_me=bool(open_escs) and all(e.assigned_to == user_id for e in open_escs),
             is_test=conv.is_test, returned=returned_note(settings) if open_escs and handed_back(conv, now) else "",
             entries=sorted(((e.id, f"{e.topic} — {e.title}") for e in kb.entries.values()), key=lambda x: x[1]),
+            suggested=suggested, picker=picker_entries(kb),
         )
+
+
+def _sends(session: Session, conversation_id: int) -> dict[int, list[models.OutboxMessage]]:
+    """The outbox rows of the conversation's staff messages, by message."""
+    t = models.OutboxMessage
+    found: dict[int, list[models.OutboxMessage]] = {}
+    for row in session.exec(select(t).where(t.conversation_id == conversation_id, t.message_id.is_not(None))
+                            .order_by(t.id)):
+        found.setdefault(row.message_id, []).append(row)
+    return found
+
+
+def _delivery(line: Line, rows: list[models.OutboxMessage], channel: str) -> None:
+    """A staff message's delivery state: failed if a part failed, else the least advanced part's."""
+    states = {r.status for r in rows}
+    state = next(s for s in ("failed", "sending", "pending", "sent") if s in states or s == "sent")
+    line.delivery_state, line.delivery = state, DELIVERY[state]
+    failed = [r for r in rows if r.status == "failed"]
+    if failed:
+        line.failure = send_error(channel, failed[0].error_code)
+        line.can_retry = True
+    elif state == "pending" and any(r.attempts and r.error_code for r in rows):
+        waiting = next(r for r in rows if r.attempts and r.error_code)
+        line.delivery = "Đang chờ gửi lại"
+        line.failure = "Lần gửi trước chưa được: " + send_error(channel, waiting.error_code)
+
+
+def _suggestions(kb: KnowledgeBase, session: Session, escs: list, messages: list) -> list[tuple[str, str]]:
+    """The bot's top candidates (entries, best first) for the message of the conversation's latest
+    request, or for the citizen's latest message the bot weighed."""
+    by_id = {m.id: m for m in messages}
+    chosen = [by_id.get(e.message_id) for e in escs] + [m for m in reversed(messages) if m.author == "citizen"]
+    for m in chosen:
+        if m is None:
+            continue
+        ids = [i for i in ([m.entry_id] if m.entry_id else []) + list(m.candidates or []) if i in kb.entries]
+        if ids:
+            return [(i, kb.entries[i].title) for i in dict.fromkeys(ids)][:5]
+    return []
+
+
+def picker_entries(kb: KnowledgeBase) -> list[dict[str, Any]]:
+    """Every entry for the canned-reply picker's search by title and question, sorted by title."""
+    return sorted(({"id": e.id, "title": e.title, "topic": e.topic, "questions": list(e.questions)}
+                   for e in kb.entries.values()), key=lambda x: x["title"])
 
 
 def render_entry(kb: KnowledgeBase, entry: Entry, day: dt.date, province=None) -> str:
@@ -408,5 +521,31 @@ def release(delivery: Delivery, conversation_id: int) -> None:
     delivery.release(conversation_id)
 
 
+def retry(delivery: Delivery, conversation_id: int, message_id: int) -> int:
+    """Send a staff message that failed again ("Gửi lại"), if the conversation's window allows it now.
+    Returns how many parts go out again; ActionError if none failed, WindowClosed if the platform would
+    refuse."""
+    t = models.OutboxMessage
+    with Session(delivery.db) as session:
+        conv = session.get(models.Conversation, conversation_id)
+        if conv is None:
+            raise NoSuchConversation(f"no conversation {conversation_id}")
+        failed = session.exec(select(t).where(t.conversation_id == conversation_id, t.message_id == message_id,
+                                              t.status == "failed")).all()
+        if not failed:
+            raise ActionError("Tin nhắn này không có phần nào gửi không được.")
+        now = utcnow()
+        w = decide(conv.channel, conv.last_inbound_at, now, "staff", delivery.settings.fb_human_agent_approved)
+        if not w.allowed:
+            raise WindowClosed(w.reason)
+        for row in failed:
+            row.status, row.next_attempt_at, row.in_doubt, row.tag, row.paid = "pending", now, False, w.tag, w.paid
+            row.error_code, row.last_error = None, ""
+            session.add(row)
+        session.commit()
+    delivery.wake_sender()
+    return len(failed)
+
+
 __all__ = ["ActionError", "NoSuchConversation", "WindowClosed", "inbox", "conversation", "canned", "assign", "resolve",
-           "add_note", "reply", "release", "topics", "STATUSES", "CHANNELS"]
+           "add_note", "reply", "release", "retry", "topics", "STATUSES", "CHANNELS"]

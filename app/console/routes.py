@@ -33,11 +33,26 @@ SECURITY_HEADERS = {"Cache-Control": "no-store"}
 templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
                         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 templates.filters["json_vi"] = lambda value: json.dumps(value, ensure_ascii=False, default=str)
+templates.globals["short"] = inbox.short
 
 
 class Denied(Exception):
     def __init__(self, response: Response):
         self.response = response
+
+
+STALE = ("Trang này đã cũ (bạn đã đăng nhập lại hoặc phiên làm việc đã đổi) nên chưa thực hiện được. "
+         "Nội dung bạn đã nhập vẫn được giữ: kiểm tra rồi bấm gửi lại.")
+
+
+class Stale(Denied):
+    """A form posted with a CSRF token that is not the session's (a page left open past a re-login):
+    nothing is done. A conversation's reply form comes back with what was typed; elsewhere an error page
+    (the browser keeps the typed text too: static/console.js)."""
+
+    def __init__(self, request: Request, cur: Current, form: dict):
+        super().__init__(_error(request, 403, STALE, cur))
+        self.cur, self.form = cur, form
 
 
 def _html(name: str, request: Request, status: int = 200, cur: Current | None = None, **ctx) -> HTMLResponse:
@@ -76,13 +91,28 @@ def _user(request: Request, role: str = "staff") -> Current:
         if _wants_json(request):
             raise Denied(JSONResponse({"detail": "Chưa đăng nhập."}, status_code=401, headers=SECURITY_HEADERS))
         nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise Denied(RedirectResponse("/console/login?" + urlencode({"next": nxt}), status_code=303))
+        if request.method != "GET":
+            nxt = _form_page(request.url.path)  # back to the form, where the typed text is restored
+        query = {"next": nxt, "expired": "1" if request.cookies.get(COOKIE) else ""}
+        raise Denied(RedirectResponse("/console/login?" + urlencode({k: v for k, v in query.items() if v}),
+                                      status_code=303))
     if role in ("admin", "national") and not cur.is_admin:
         raise Denied(_error(request, 403, "Bạn không có quyền truy cập trang này (chỉ dành cho quản trị viên).", cur))
     if role == "national" and cur.user.province is not None:
         # the knowledge base, users and the audit log are shared by every province
         raise Denied(_error(request, 403, "Trang này chỉ dành cho quản trị viên cấp toàn quốc (mọi tỉnh).", cur))
     return cur
+
+
+def _form_page(path: str) -> str:
+    """The page whose form posts to `path`: a conversation's actions come from the conversation page,
+    the other forms from the page at their own address (or its parent)."""
+    parts = path.rstrip("/").split("/")
+    if len(parts) >= 4 and parts[2] == "conversations" and parts[3].isdigit():
+        return "/".join(parts[:4])
+    if parts[-1] in ("add", "unlock") or (len(parts) >= 3 and parts[-2] == "rollback"):
+        return "/".join(parts[:-1 if parts[-1] in ("add", "unlock") else -2])
+    return path
 
 
 def _limit(request: Request, upload: bool = False) -> int:
@@ -147,9 +177,21 @@ async def _post(request: Request, role: str = "staff", upload: bool = False) -> 
     form = await _form(request, _limit(request, upload))
     given = form.get("csrf_token") or request.headers.get("x-csrf-token")
     if not auth.csrf_ok(cur.csrf_token, given):
-        raise Denied(_error(request, 403, "Phiên làm việc không hợp lệ (thiếu hoặc sai mã chống giả mạo CSRF). "
-                                          "Hãy tải lại trang rồi thử lại.", cur))
+        raise Stale(request, cur, form)
     return cur, form
+
+
+def _page(request: Request) -> int:
+    """The page a list shows (?page=, from 1)."""
+    value = request.query_params.get("page", "1")
+    return min(int(value), 10_000) if value.isdigit() and int(value) > 0 else 1
+
+
+def _pager(path: str, params: dict[str, str], page: int, more: bool) -> dict:
+    """Links to the previous and next pages of a list, keeping its filters."""
+    def link(n: int) -> str:
+        return path + "?" + urlencode({**{k: v for k, v in params.items() if v and k != "page"}, "page": str(n)})
+    return {"page": page, "prev": link(page - 1) if page > 1 else "", "next": link(page + 1) if more else ""}
 
 
 def _back(path: str, **params: str) -> RedirectResponse:
@@ -228,6 +270,7 @@ def build_router() -> APIRouter:
     def login_page(request: Request, status: int = 200, error: str = "", email: str = "", nxt: str = "") -> Response:
         token = secrets.token_urlsafe(32)
         response = _html("login.html", request, status, error=error, email=email, login_csrf=token,
+                         expired=request.query_params.get("expired") == "1",
                          next=_safe_next(nxt or request.query_params.get("next")))
         response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request),
                             path="/console/login")
@@ -282,13 +325,16 @@ def build_router() -> APIRouter:
         status = q.get("status", "open")
         return {"status": status if status in inbox.STATUSES else "open", "channel": q.get("channel", ""),
                 "topic": q.get("topic", ""), "province": q.get("province", ""),
-                "tests": "1" if q.get("tests") == "1" else ""}
+                "tests": "1" if q.get("tests") == "1" else "", "page": str(_page(request))}
 
-    def items(request: Request, cur: Current, f: dict[str, str]) -> list[inbox.InboxItem]:
+    def items(request: Request, cur: Current, f: dict[str, str], paged: bool = True) -> list[inbox.InboxItem]:
+        """The filtered inbox: one page of it (and one row more, saying there is a next page), or all."""
         state = _state(request)
+        size = inbox.PAGE_SIZE
+        page = {"limit": size + 1, "offset": (int(f["page"]) - 1) * size} if paged else {}
         return inbox.inbox(state.runtime.db, state.runtime.engine.kb, state.settings, cur.user.id,
-                           **{k: v for k, v in f.items() if k != "tests"}, tests=f["tests"] == "1",
-                           scope=cur.user.province)
+                           **{k: v for k, v in f.items() if k not in ("tests", "page")}, tests=f["tests"] == "1",
+                           scope=cur.user.province, **page)
 
     @router.get("/inbox")
     @guarded
@@ -296,7 +342,9 @@ def build_router() -> APIRouter:
         cur = _user(request)
         f = filters(request)
         state = _state(request)
-        return _html("inbox.html", request, cur=cur, items=items(request, cur, f), f=f, statuses=inbox.STATUSES,
+        rows = items(request, cur, f)
+        return _html("inbox.html", request, cur=cur, items=rows[:inbox.PAGE_SIZE], f=f, statuses=inbox.STATUSES,
+                     pager=_pager("/console/inbox", f, int(f["page"]), len(rows) > inbox.PAGE_SIZE),
                      channels=inbox.CHANNELS, provinces=_province_choices(request, cur),
                      topics=inbox.topics(state.runtime.engine.kb),
                      poll_url="/console/inbox/rows?" + urlencode(f), poll_ms=int(state.settings.console_poll_seconds * 1000))
@@ -306,7 +354,7 @@ def build_router() -> APIRouter:
     def inbox_rows(request: Request) -> Response:
         """The table body alone, for the page to refresh itself without reloading."""
         cur = _user(request)
-        rows = items(request, cur, filters(request))
+        rows = items(request, cur, filters(request))[:inbox.PAGE_SIZE]
         response = _html("_rows.html", request, cur=cur, items=rows)
         response.headers["X-Item-Count"] = str(len(rows))
         return response
@@ -315,12 +363,13 @@ def build_router() -> APIRouter:
     @guarded
     def escalations_api(request: Request) -> Response:
         cur = _user(request)
-        return JSONResponse([i.as_dict() for i in items(request, cur, filters(request))], headers=SECURITY_HEADERS)
+        return JSONResponse([i.as_dict() for i in items(request, cur, filters(request), paged=False)],
+                            headers=SECURITY_HEADERS)
 
     # --- conversation ---------------------------------------------------------------------------
 
     def conversation_page(request: Request, cur: Current, conversation_id: int, status: int = 200, error: str = "",
-                          draft: str = "", notice: str = "") -> Response:
+                          draft: str = "", notice: str = "", note: str = "") -> Response:
         state = _state(request)
         try:
             view = inbox.conversation(state.runtime.db, state.runtime.engine.kb, state.settings, conversation_id,
@@ -328,6 +377,7 @@ def build_router() -> APIRouter:
         except NoSuchConversation:
             return _error(request, 404, "Không có cuộc trò chuyện này.", cur)
         return _html("conversation.html", request, status, cur=cur, c=view, error=error, draft=draft, notice=notice,
+                     note=note, sent=request.query_params.get("done", "") if status == 200 else "",
                      test_note=inbox.TEST_NOTE, poll_ms=int(state.settings.console_poll_seconds * 1000))
 
     @router.get("/conversations/{conversation_id}/messages")
@@ -375,7 +425,17 @@ def build_router() -> APIRouter:
             return JSONResponse({"detail": str(exc)}, status_code=404)
 
     async def action(request: Request, conversation_id: int, name: str) -> Response:
-        cur, form = await _post(request)
+        try:
+            cur, form = await _post(request)
+        except Stale as stale:
+            if _wants_json(request) or name not in ("reply", "note"):
+                raise
+            # the page again, with a fresh token and the typed text in its box: nothing is lost
+            await run_in_threadpool(inbox.check_access, _state(request).runtime.db, conversation_id,
+                                    stale.cur.user.province)
+            return conversation_page(request, stale.cur, conversation_id, 403, error=STALE,
+                                     draft=stale.form.get("text", "") if name == "reply" else "",
+                                     note=stale.form.get("text", "") if name == "note" else "")
         state = _state(request)
         db = state.runtime.db
         quiet = state.settings.bot_quiet_hours
@@ -394,6 +454,11 @@ def build_router() -> APIRouter:
                 name = "resolve_keep" if keep else "resolve"
             elif name == "release":
                 await run_in_threadpool(inbox.release, state.delivery, conversation_id)
+            elif name == "retry":
+                message_id = form.get("message_id", "")
+                if not message_id.isdigit():
+                    raise inbox.ActionError("Thiếu tin nhắn cần gửi lại.")
+                await run_in_threadpool(inbox.retry, state.delivery, conversation_id, int(message_id))
         except NoSuchConversation:
             return _error(request, 404, "Không có cuộc trò chuyện này.", cur)
         except (WindowClosed, inbox.ActionError) as exc:
@@ -408,7 +473,7 @@ def build_router() -> APIRouter:
             return JSONResponse({"ok": True})
         return _back(f"/console/conversations/{conversation_id}", done=name)
 
-    for name in ("reply", "assign", "note", "resolve", "release"):
+    for name in ("reply", "assign", "note", "resolve", "release", "retry"):
         def make(name=name):
             @guarded
             async def handler(request: Request, conversation_id: int) -> Response:
@@ -810,7 +875,8 @@ def _is_async(fn) -> bool:
 
 ROLE_LABELS = {"staff": "Cán bộ", "admin": "Quản trị viên"}
 NOTICES = {
-    "reply": "Đã đưa tin trả lời vào hàng đợi gửi.",
+    "reply": "Đã nhận tin trả lời; trạng thái gửi hiện ngay dưới tin nhắn.",
+    "retry": "Đang gửi lại tin nhắn; trạng thái gửi hiện ngay dưới tin nhắn.",
     "assign": "Bạn đã nhận xử lý cuộc trò chuyện này.",
     "note": "Đã thêm ghi chú.",
     "resolve": "Đã đánh dấu là đã xử lý. Trợ lý tự động trả lời công dân từ bây giờ.",

@@ -33,6 +33,79 @@
     document.querySelectorAll("[data-poll]").forEach(poll);
   }
 
+  // What staff type in a form marked data-keep is kept in sessionStorage as they type, so a session
+  // that expired (the login page comes in between) or a page left open past a re-login loses nothing:
+  // the text comes back in the empty box when the page is shown again. A form the server says was sent
+  // (data-keep="sent") forgets it.
+  function keepDrafts() {
+    document.querySelectorAll("form[data-keep]").forEach(function (form) {
+      var box = form.querySelector("textarea");
+      if (!box) return;
+      var key = "bhxh-draft:" + form.getAttribute("action");
+      var store = null;
+      try { store = window.sessionStorage; } catch (e) { return; }
+      if (form.dataset.keep === "sent") {
+        store.removeItem(key);
+      } else if (!box.value.trim() && store.getItem(key)) {
+        box.value = store.getItem(key);
+        var note = document.getElementById("restored");
+        if (note) note.hidden = false;
+      }
+      function save() {
+        if (box.value.trim()) { store.setItem(key, box.value); } else { store.removeItem(key); }
+      }
+      box.addEventListener("input", save);
+      form.addEventListener("submit", save);
+    });
+  }
+
+  // Vietnamese text compared without accents or case: "the bhyt" finds "Thẻ BHYT".
+  function fold(text) {
+    return (text || "").normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/đ/g, "d").replace(/Đ/g, "D")
+      .toLowerCase();
+  }
+
+  // The canned-reply picker opens on the bot's top candidates for the message; typing in the search box
+  // keeps the entries whose title or one of whose questions has every word typed (the bot's first).
+  function cannedSearch() {
+    var search = document.getElementById("canned-search");
+    var select = document.getElementById("canned");
+    var data = document.getElementById("canned-data");
+    if (!search || !select || !data) return;
+    var parsed = JSON.parse(data.textContent);
+    var suggested = parsed.suggested || [];
+    var entries = parsed.entries || [];
+    var byId = {};
+    entries.forEach(function (e) {
+      byId[e.id] = e;
+      e.haystack = fold([e.title].concat(e.questions || []).join("\n"));
+    });
+    search.hidden = false;
+    function group(label, list) {
+      var g = document.createElement("optgroup");
+      g.label = label;
+      list.forEach(function (e) {
+        var o = document.createElement("option");
+        o.value = e.id;
+        o.textContent = e.title;
+        g.appendChild(o);
+      });
+      return g;
+    }
+    search.addEventListener("input", function () {
+      var words = fold(search.value).split(/\s+/).filter(Boolean);
+      function match(e) { return e && words.every(function (w) { return e.haystack.indexOf(w) >= 0; }); }
+      var top = suggested.map(function (id) { return byId[id]; }).filter(match);
+      var rest = entries.filter(function (e) { return match(e) && suggested.indexOf(e.id) < 0; });
+      select.innerHTML = "";
+      if (top.length) select.appendChild(group("Trợ lý tự động gợi ý cho tin nhắn này", top));
+      if (rest.length) select.appendChild(group(words.length ? "Các mục tìm thấy" : "Tất cả các mục (theo tiêu đề)", rest));
+      if (select.options.length) select.selectedIndex = 0;
+      document.getElementById("canned-empty").hidden = select.options.length > 0;
+      document.getElementById("insert-canned").disabled = select.options.length === 0;
+    });
+  }
+
   // "Chèn câu trả lời mẫu" fills the reply box in place, keeping what was already typed.
   function cannedReplies() {
     var form = document.getElementById("canned-form");
@@ -46,6 +119,7 @@
         .then(function (data) {
           if (!data.text) return;
           box.value = box.value.trim() ? box.value.replace(/\s+$/, "") + "\n\n" + data.text : data.text;
+          box.dispatchEvent(new Event("input"));  // kept like typed text
           box.focus();
         });
     });
@@ -92,6 +166,8 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     pollAll();
+    keepDrafts();
+    cannedSearch();
     cannedReplies();
     livePreview();
   });
