@@ -483,7 +483,7 @@ class Delivery:
             return ids
 
     def _enqueue(self, session: Session, conv: models.Conversation, message: OutgoingMessage, author: str,
-                 escalation_id: int | None = None, message_id: int | None = None) -> list[models.OutboxMessage]:
+                 escalation_id: int | None = None) -> list[models.OutboxMessage]:
         channel = self.channel(conv.channel, conv.province)
         if channel is None:
             return []  # cli / api conversations: the reply was returned directly
@@ -499,7 +499,7 @@ class Delivery:
             rows.append(models.OutboxMessage(conversation_id=conv.id, channel=conv.channel, province=conv.province,
                                              recipient=conv.external_id,
                                              author=author, payload=part, tag=window.tag, paid=window.paid,
-                                             reply_to=reply_to, escalation_id=escalation_id, message_id=message_id))
+                                             reply_to=reply_to, escalation_id=escalation_id))
             reply_to = None
         session.add_all(rows)
         self._wake_outbox.set()
@@ -513,10 +513,12 @@ class Delivery:
                 raise NoSuchConversation(f"no conversation {conversation_id}")
             if conv.is_test or self.channel(conv.channel, conv.province) is None:
                 raise WindowClosed(NO_RECIPIENT)  # nobody would read it
+            rows = self._enqueue(session, conv, OutgoingMessage(text), "staff")
             message = models.Message(conversation_id=conversation_id, direction="out", author="staff", text=text)
             session.add(message)
             session.flush()  # its id, for the outbox rows that carry it (the console shows their state)
-            rows = self._enqueue(session, conv, OutgoingMessage(text), "staff", message_id=message.id)
+            for row in rows:
+                row.message_id = message.id
             conv.bot_paused_until = utcnow() + dt.timedelta(hours=self.settings.bot_quiet_hours)
             session.add(conv)
             session.flush()
