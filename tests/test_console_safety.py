@@ -202,6 +202,8 @@ def test_a_citizen_writing_to_a_held_or_closed_conversation_reopens_it_at_the_to
     assert rows[0]["kind_label"] == "Công dân nhắn thêm" and "giấy khai sinh" in rows[0]["question"]
     assert not [m for m in messages(app, held.id) if m.author == "bot" and m.id > reopened.message_id]  # staff hold it
     assert "giấy khai sinh" in text_of(staff.get("/console/inbox/rows"))
+    status = text_of(staff.get(f"/console/conversations/{held.id}/status"))  # the open page's live side panel
+    assert "Công dân nhắn thêm" in status and "Đánh dấu đã xử lý" in status and "đang tạm dừng" in status
 
     # a citizen writing to an open request that staff hold: the row moves up and shows the latest message
     citizen_writes(app, "9303", "Số CCCD của tôi là 001203004567", "p2-4")

@@ -61,7 +61,7 @@ def login(page: Page, app, email: str, password: str) -> None:
     page.click("form[action='/console/login'] button")
 
 
-def test_resolve_hands_back_and_a_kept_conversation_returns_to_the_top(app, platforms, page):
+def test_resolve_hands_back_and_a_kept_conversation_returns_to_the_top(app, platforms, page, context):
     first = handoff(app, "9401", "b1-1")
     login(page, app, *STAFF)
     page.wait_for_url("**/console/inbox")
@@ -89,6 +89,9 @@ def test_resolve_hands_back_and_a_kept_conversation_returns_to_the_top(app, plat
     expect(rows.first.locator("a")).to_have_attribute("href", f"/console/conversations/{other.id}")
     page.evaluate("window.__notReloaded = true")
     before = len(sent(platforms, "9402", "zalo"))
+    held = context.new_page()  # the kept conversation, open in another tab
+    held.goto(f"{app.url}/console/conversations/{kept.id}")
+    expect(held.locator(".escalations li.open")).to_have_count(0)
 
     post_zalo(app, fp.zalo_user_text("Tôi đã nộp bổ sung tờ khai TK1-TS", "9402", msg_id="b1-5"))
     expect(rows).to_have_count(2)
@@ -96,6 +99,10 @@ def test_resolve_hands_back_and_a_kept_conversation_returns_to_the_top(app, plat
     expect(rows.first).to_contain_text("Công dân nhắn thêm")
     expect(rows.first.locator("a")).to_have_attribute("href", f"/console/conversations/{kept.id}")
     assert page.evaluate("window.__notReloaded") is True
+    # the open tab shows the message and the reopened request, with its actions, without a reload
+    expect(held.locator("#messages .msg.citizen").last).to_contain_text("Tôi đã nộp bổ sung tờ khai TK1-TS")
+    expect(held.locator(".escalations li.open")).to_contain_text("Công dân nhắn thêm")
+    expect(held.locator("#resolve-form")).to_be_visible()
     assert len(sent(platforms, "9402", "zalo")) == before  # held for staff: the bot stays silent
     assert escalations(app, "9402", "open")[0].kind == "followup"
 

@@ -380,10 +380,9 @@ def build_router() -> APIRouter:
                      note=note, sent=request.query_params.get("done", "") if status == 200 else "",
                      test_note=inbox.TEST_NOTE, poll_ms=int(state.settings.console_poll_seconds * 1000))
 
-    @router.get("/conversations/{conversation_id}/messages")
-    @guarded
-    def conversation_messages(request: Request, conversation_id: int) -> Response:
-        """The message list alone, for the open page to refresh itself (as the inbox does its rows)."""
+    def conversation_part(request: Request, conversation_id: int, template: str) -> Response:
+        """A part of the conversation page alone, for the open page to refresh itself (as the inbox does
+        its rows): the messages, or the bot's state with the requests and their actions."""
         cur = _user(request)
         state = _state(request)
         try:
@@ -391,9 +390,19 @@ def build_router() -> APIRouter:
                                       cur.user.id, scope=cur.user.province)
         except NoSuchConversation:
             return _error(request, 404, "Không có cuộc trò chuyện này.", cur)
-        response = _html("_messages.html", request, cur=cur, c=view)
+        response = _html(template, request, cur=cur, c=view)
         response.headers["X-Item-Count"] = str(len(view.lines))
         return response
+
+    @router.get("/conversations/{conversation_id}/messages")
+    @guarded
+    def conversation_messages(request: Request, conversation_id: int) -> Response:
+        return conversation_part(request, conversation_id, "_messages.html")
+
+    @router.get("/conversations/{conversation_id}/status")
+    @guarded
+    def conversation_status(request: Request, conversation_id: int) -> Response:
+        return conversation_part(request, conversation_id, "_status.html")
 
     @router.get("/conversations/{conversation_id}")
     @guarded
