@@ -237,9 +237,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             raise HTTPException(status_code=404, detail="no such conversation") from None
         return {"released": True}
 
-    from app.console import build_router
+    from app.console import build_router, install_error_pages
 
     app.include_router(build_router())  # the staff console under /console
+    install_error_pages(app)
     return app
 
 

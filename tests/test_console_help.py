@@ -4,6 +4,7 @@ of the fake Zalo platform; a failed send is a failure injected in the fake platf
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import sys
 
@@ -13,7 +14,7 @@ from sqlmodel import delete, select
 
 from app import models
 from tests.conftest import ROOT, AppServer
-from tests.console_support import STAFF, add_default_users
+from tests.console_support import ADMIN, STAFF, add_default_users
 from tests.test_channels import app_env, db_session, post_zalo, sent, wait_for
 from tests.test_console_safety import escalations, handoff, logged_in, text_of
 
@@ -154,3 +155,94 @@ def test_a_reply_posted_with_a_stale_token_comes_back_in_the_box(app):
     assert r.headers["location"] == f"/console/login?next=%2Fconsole%2Fconversations%2F{conv.id}&expired=1"
     login = text_of(staff.get(r.headers["location"]))
     assert "Phiên làm việc đã hết hạn" in login and f'value="/console/conversations/{conv.id}"' in login
+
+
+# --- plain Vietnamese everywhere staff look ----------------------------------------------------------
+
+
+def add_escalations(app, n: int, text=lambda i: f"câu hỏi thử số {i}") -> None:
+    """`n` escalated citizen questions straight into the database (each its own conversation)."""
+    with db_session(app) as session:
+        for i in range(n):
+            conv = models.Conversation(channel="zalo", external_id=f"p{i}", last_inbound_at=models.utcnow())
+            session.add(conv)
+            session.flush()
+            msg = models.Message(conversation_id=conv.id, direction="in", author="citizen", text=text(i),
+                                 outcome="escalated", score=0.21, candidates=[])
+            session.add(msg)
+            session.flush()
+            session.add(models.Escalation(conversation_id=conv.id, message_id=msg.id, kind="escalated"))
+        session.commit()
+
+
+def test_the_inbox_pages_and_shortens_long_messages(app):
+    long = "Tôi muốn hỏi về chế độ thai sản " + "rất dài " * 400 + "ĐOẠN CUỐI"
+    add_escalations(app, 30, lambda i: long if i == 29 else f"câu hỏi thử số {i}")
+    staff = logged_in(app, *STAFF)
+    first = staff.get("/console/inbox")
+    assert first.status_code == 200
+    assert first.text.count('<tr class="row') == 25  # a page, not every request
+    assert 'id="next-page"' in first.text and 'id="prev-page"' not in first.text
+    row = first.text.split('<tr class="row', 2)[1]  # the newest: the long one
+    assert "xem thêm" in row and "ĐOẠN CUỐI" in row  # whole behind "xem thêm"
+    link = re.search(r'<a href="/console/conversations/\d+">([^<]*)</a>', row).group(1)
+    assert len(link) <= 301 and link.endswith("…") and "ĐOẠN CUỐI" not in link
+    assert "Trợ lý tự động không trả lời được" in row and "Bot" not in plain(first)
+    second = staff.get(re.search(r'href="([^"]+)" rel="next"', first.text).group(1).replace("&amp;", "&"))
+    assert second.text.count('<tr class="row') == 5 and 'id="prev-page"' in second.text
+    assert 'id="next-page"' not in second.text
+    # the live refresh keeps to the page it is on
+    rows = staff.get("/console/inbox/rows", params={"page": "2"})
+    assert rows.headers["x-item-count"] == "5"
+    assert staff.get("/console/inbox", params={"page": "abc"}).status_code == 200  # a bad page is the first
+
+
+def test_the_unanswered_list_pages(app):
+    import random
+
+    rng = random.Random(7)
+    words = lambda: " ".join("".join(rng.choice("bcdghklmnpqrstvx") + rng.choice("aeiouy") for _ in range(3))  # noqa: E731
+                             for _ in range(3))
+    add_escalations(app, 25, lambda i: words() + (" kéo dài" * 80 if i == 24 else ""))
+    admin = logged_in(app, *ADMIN)
+    page = admin.get("/console/unanswered")
+    assert page.status_code == 200
+    groups = page.text.count('<section class="group card"')
+    assert groups == 20 and 'id="next-page"' in page.text
+    assert "xem thêm" in page.text  # the long question, shortened
+    more = admin.get(re.search(r'href="([^"]+)" rel="next"', page.text).group(1).replace("&amp;", "&"))
+    assert more.status_code == 200 and 'id="prev-page"' in more.text
+    assert more.text.count('<section class="group card"') >= 1
+
+
+def test_the_audit_log_reads_as_sentences_and_times_are_vietnam_time(app):
+    admin = logged_in(app, *ADMIN)
+    assert admin.post("/console/users", {"email": "moi@bhxh.example.vn", "role": "staff",
+                                         "password": "mat-khau-moi-123"}).status_code == 303
+    log = plain(admin.get("/console/audit"))
+    assert f"{ADMIN[0]} đã tạo người dùng moi@bhxh.example.vn (vai trò cán bộ, mọi tỉnh)." in log
+    assert re.search(r"Dòng lệnh trên máy chủ( \(tài khoản [^)]*\))? đã tạo người dùng " + re.escape(STAFF[0]), log), log
+    assert "user.create" not in log and "{" not in log and "cli:" not in log
+    # "Đăng nhập gần nhất" in Vietnam time, like every other time
+    with db_session(app) as session:
+        user = session.exec(select(models.User).where(models.User.email == ADMIN[0])).one()
+        at = user.last_login_at
+    expected = (at.replace(tzinfo=None) + dt.timedelta(hours=7)).strftime("%H:%M %d/%m/%Y")
+    users = plain(admin.get("/console/users"))
+    assert expected in users and "UTC" not in users
+
+
+def test_console_errors_are_vietnamese_pages_and_the_favicon_is_served(app):
+    staff = logged_in(app, *STAFF)
+    for path, status, words in (("/console/khong-co", 404, "Không có trang này"),
+                                ("/console/conversations/abc", 422, "số cuộc trò chuyện phải là một số"),
+                                ("/console/conversations/1/reply", 405, "Không mở trực tiếp được")):
+        r = staff.get(path)
+        assert r.status_code == status and r.headers["content-type"].startswith("text/html"), path
+        assert words in text_of(r) and "detail" not in r.text and 'href="/console/inbox"' in r.text, path
+    # the JSON API and the rest of the service keep their JSON
+    assert staff.get("/console/api/khong-co").headers["content-type"].startswith("application/json")
+    assert httpx.get(app.url + "/api/v1/khong-co").headers["content-type"].startswith("application/json")
+    icon = staff.get("/console/static/favicon.svg")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert '<link rel="icon" href="/console/static/favicon.svg"' in staff.get("/console/inbox").text

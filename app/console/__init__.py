@@ -9,3 +9,11 @@ def build_router():
     from app.console.routes import build_router as build
 
     return build()
+
+
+def install_error_pages(app) -> None:
+    """Console pages answer errors (an unknown address, a wrong method, a bad number in the address, a
+    crash) with a Vietnamese HTML page instead of FastAPI's JSON; everything else keeps its JSON."""
+    from app.console.routes import install_error_pages as install
+
+    install(app)

@@ -134,22 +134,27 @@ def stats(db: Engine, kb: KnowledgeBase, first: dt.date, last: dt.date, scope: s
 # --- charts: plain SVG, drawn on the server --------------------------------------------------
 
 
-def _svg(width: int, height: int, body: list[str], title: str) -> str:
+def _svg(width: int, height: int, body: list[str], title: str, css: str = "") -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-            f'aria-label="{escape(title)}" class="chart"><title>{escape(title)}</title>' + "".join(body) + "</svg>")
+            f'aria-label="{escape(title)}" class="chart {css}"><title>{escape(title)}</title>' + "".join(body) + "</svg>")
 
 
-def chart_per_day(s: Stats) -> str:
+# Time charts come twice: drawn for a wide screen and for a phone (390 px), where the wide one's labels
+# would shrink to 5 px; the stylesheet shows the one that fits.
+SIZES = {"wide": (720, 11, 8), "narrow": (360, 13, 4)}  # viewBox width, font size, date labels
+
+
+def chart_per_day(s: Stats, size: str = "wide") -> str:
     """Stacked bars: citizen messages per day, one colour per channel."""
-    width, height, left, bottom, top = 720, 240, 36, 30, 10
+    (width, font, labels), height, left, bottom, top = SIZES[size], 240, 36, 30, 10
     peak = max([sum(c.values()) for c in s.per_day.values()] + [1])
     plot_w, plot_h = width - left - 10, height - bottom - top
     slot = plot_w / max(1, len(s.days))
     bar = max(1.0, slot * 0.75)
     body = [f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" stroke="#999"/>',
-            f'<text x="{left - 4}" y="{top + 10}" text-anchor="end" font-size="11">{peak}</text>',
-            f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end" font-size="11">0</text>']
-    label_every = max(1, len(s.days) // 8)
+            f'<text x="{left - 4}" y="{top + 10}" text-anchor="end" font-size="{font}">{peak}</text>',
+            f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end" font-size="{font}">0</text>']
+    label_every = max(1, -(-len(s.days) // labels))
     for i, day in enumerate(s.days):
         x = left + i * slot + (slot - bar) / 2
         y = top + plot_h
@@ -162,62 +167,65 @@ def chart_per_day(s: Stats) -> str:
             body.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{COLORS.get(channel, "#555")}">'
                         f'<title>{day:%d/%m}: {n} tin {escape(CHANNELS.get(channel, channel))}</title></rect>')
         if i % label_every == 0:
-            body.append(f'<text x="{x + bar / 2:.1f}" y="{height - 12}" text-anchor="middle" font-size="11">{day:%d/%m}</text>')
-    return _svg(width, height, body, "Số tin nhắn của công dân mỗi ngày theo kênh")
+            body.append(f'<text x="{x + bar / 2:.1f}" y="{height - 12}" text-anchor="middle" font-size="{font}">'
+                        f'{day:%d/%m}</text>')
+    return _svg(width, height, body, "Số tin nhắn của công dân mỗi ngày theo kênh", size)
 
 
-def chart_backlog(s: Stats) -> str:
+def chart_backlog(s: Stats, size: str = "wide") -> str:
     """A line: escalations still open at the end of each day."""
-    width, height, left, bottom, top = 720, 180, 36, 30, 10
+    (width, font, labels), height, left, bottom, top = SIZES[size], 180, 36, 30, 10
     peak = max(list(s.backlog.values()) + [1])
     plot_w, plot_h = width - left - 10, height - bottom - top
     step = plot_w / max(1, len(s.days) - 1)
     points = " ".join(f"{left + i * step:.1f},{top + plot_h - plot_h * s.backlog.get(day, 0) / peak:.1f}"
                       for i, day in enumerate(s.days))
     body = [f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" stroke="#999"/>',
-            f'<text x="{left - 4}" y="{top + 10}" text-anchor="end" font-size="11">{peak}</text>',
-            f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end" font-size="11">0</text>',
+            f'<text x="{left - 4}" y="{top + 10}" text-anchor="end" font-size="{font}">{peak}</text>',
+            f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end" font-size="{font}">0</text>',
             f'<polyline points="{points}" fill="none" stroke="#c0392b" stroke-width="2"/>']
-    label_every = max(1, len(s.days) // 8)
+    label_every = max(1, -(-len(s.days) // labels))
     for i, day in enumerate(s.days):
         if i % label_every == 0:
-            x = left + i * step
-            body.append(f'<text x="{x:.1f}" y="{height - 12}" text-anchor="middle" font-size="11">{day:%d/%m}</text>')
-    return _svg(width, height, body, "Số yêu cầu còn mở cuối mỗi ngày")
+            x = min(max(left + i * step, left + 14), width - 24)  # the first and last labels stay inside
+            body.append(f'<text x="{x:.1f}" y="{height - 12}" text-anchor="middle" font-size="{font}">{day:%d/%m}</text>')
+    return _svg(width, height, body, "Số yêu cầu còn mở cuối mỗi ngày", size)
 
 
 def chart_bars(items: list[tuple[str, int, str]], title: str) -> str:
-    """Horizontal bars: (label, count, colour)."""
-    row, width, label_w = 26, 720, 230
+    """Horizontal bars: (label, count, colour). The words are page text (readable at any width, wrapping
+    on a phone); only the bar itself is drawn, as a small SVG stretched to the bar's share."""
     total = sum(n for _, n, _ in items) or 1
     peak = max([n for _, n, _ in items] + [1])
-    body = []
-    for i, (label, n, color) in enumerate(items):
-        y = i * row + 4
-        w = (width - label_w - 90) * n / peak
-        body.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" font-size="12">{escape(label)}</text>'
-                    f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{row - 8}" fill="{color}"/>'
-                    f'<text x="{label_w + w + 6:.1f}" y="{y + 15}" font-size="12">{n} ({100 * n / total:.0f}%)</text>')
-    return _svg(width, max(row, row * len(items) + 6), body, title)
+    rows = []
+    for label, n, color in items:
+        rows.append(f'<li><span class="bar-label">{escape(label)}</span>'
+                    f'<svg class="bar" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">'
+                    f'<rect width="{100 * n / peak:.1f}" height="10" fill="{color}"/></svg>'
+                    f'<span class="bar-n">{n} ({100 * n / total:.0f}%)</span></li>')
+    return f'<ul class="bars" role="img" aria-label="{escape(title)}">' + "".join(rows) + "</ul>"
 
 
 def charts(s: Stats) -> dict[str, str]:
     outcome_items = [(OUTCOMES[o], s.outcomes.get(o, 0), COLORS[o]) for o in OUTCOME_ORDER]
     topic_items = [(t, n, "#0b5394") for t, n in s.topics]
     feedback_items = [("Hữu ích", s.helpful, "#2e8b57"), ("Chưa đúng", s.not_helpful, "#c0392b")]
-    return {"per_day": chart_per_day(s), "outcomes": chart_bars(outcome_items, "Tỉ lệ kết quả trả lời"),
+    return {"per_day": chart_per_day(s) + chart_per_day(s, "narrow"),
+            "outcomes": chart_bars(outcome_items, "Tỉ lệ kết quả trả lời"),
             "topics": chart_bars(topic_items, "Chủ đề được hỏi nhiều nhất"),
-            "feedback": chart_bars(feedback_items, "Đánh giá của công dân"), "backlog": chart_backlog(s)}
+            "feedback": chart_bars(feedback_items, "Đánh giá của công dân"),
+            "backlog": chart_backlog(s) + chart_backlog(s, "narrow")}
 
 
 def to_csv(s: Stats) -> str:
     """One row per day and channel: citizen messages and their outcomes (no message text)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["ngay", "kenh", "so_tin", *OUTCOME_ORDER])
+    writer.writerow(["Ngày", "Kênh", "Số tin nhắn của công dân", *(OUTCOMES[o] for o in OUTCOME_ORDER)])
     for day in s.days:
         for channel in s.channels:
             counts = s.outcomes_by.get((day, channel), Counter())
-            writer.writerow([day.isoformat(), channel, s.per_day.get(day, Counter()).get(channel, 0)] +
+            writer.writerow([day.strftime("%d/%m/%Y"), CHANNELS.get(channel, channel),
+                             s.per_day.get(day, Counter()).get(channel, 0)] +
                             [counts.get(o, 0) for o in OUTCOME_ORDER])
     return out.getvalue()

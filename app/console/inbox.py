@@ -143,7 +143,8 @@ def window_of(conv: models.Conversation, settings: Settings, now: dt.datetime) -
     left = duration(aware(w.closes_at) - now) if w.closes_at else ""
     if not w.allowed:
         return Window(w.state, "Không gửi được", reason=w.reason)
-    label = {"free": "Miễn phí", "paid": "Trả phí (tin tư vấn Zalo)", "human_agent": "Thẻ HUMAN_AGENT"}[w.state]
+    label = {"free": "Miễn phí", "paid": "Trả phí (tin tư vấn Zalo)",
+             "human_agent": "Cán bộ trả lời muộn (Messenger, trong 7 ngày)"}[w.state]
     return Window(w.state, label, left=left)
 
 

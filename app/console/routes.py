@@ -12,10 +12,10 @@ from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from app.console import auth, dashboard, inbox, kbcsv, kbedit, kbfiles, params, unanswered
+from app.console import auth, dashboard, inbox, kbcsv, kbedit, kbfiles, params, unanswered, wording
 from app.console.auth import Current
 from app.delivery import NoSuchConversation, WindowClosed
 from app.knowledge import RenderError
@@ -34,6 +34,7 @@ templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=
                         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 templates.filters["json_vi"] = lambda value: json.dumps(value, ensure_ascii=False, default=str)
 templates.globals["short"] = inbox.short
+templates.globals["local"] = inbox.local  # Vietnam time (UTC+7), as every time staff read
 
 
 class Denied(Exception):
@@ -553,8 +554,12 @@ def build_router() -> APIRouter:
     @guarded
     def audit_page(request: Request) -> Response:
         cur = _user(request, "national")
-        rows = auth.audit_entries(_state(request).runtime.db)
-        return _html("audit.html", request, cur=cur, rows=rows, local=inbox.local)
+        state = _state(request)
+        rows = auth.audit_entries(state.runtime.db)
+        titles = {e.id: e.title for e in state.runtime.engine.kb.entries.values()}
+        provinces = state.runtime.provinces.labels()
+        return _html("audit.html", request, cur=cur, rows=[(r, wording.audit_sentence(r, titles, provinces)) for r in rows],
+                     local=inbox.local)
 
     # --- admin: dashboard ----------------------------------------------------------------------
 
@@ -654,6 +659,10 @@ def build_router() -> APIRouter:
             first, last = today - dt.timedelta(days=89), today
         province = _answers_for(request, cur, q.get("province", ""))
         found = unanswered.groups(state.runtime.db, state.runtime.engine, first, last)
+        page, size = _page(request), UNANSWERED_PAGE
+        pager = _pager("/console/unanswered", {"from": q.get("from", ""), "to": q.get("to", ""),
+                                               "province": q.get("province", "")}, page, len(found) > page * size)
+        found = found[(page - 1) * size:page * size]
         kb = state.runtime.engine.kb
         entries = sorted(((e.id, f"{e.topic} — {e.title}") for e in kb.entries.values()), key=lambda x: x[1])
         # the closest entry's answer as the chosen province's citizens read it today
@@ -667,7 +676,7 @@ def build_router() -> APIRouter:
         return _html("unanswered.html", request, status, cur=cur, groups=found, entries=entries, first=first, last=last,
                      error=error, notice=notice, urlencode=urlencode, answers=answers, titles=titles,
                      provinces=_province_choices(request, cur), chosen=province.code if province else "",
-                     audience=province.name if province else "")
+                     audience=province.name if province else "", pager=pager)
 
     @router.get("/unanswered")
     @guarded
@@ -876,11 +885,62 @@ def build_router() -> APIRouter:
     return router
 
 
+ERROR_PAGES = {
+    400: "Yêu cầu không hợp lệ.",
+    404: "Không có trang này. Có thể địa chỉ đã gõ sai hoặc trang đã được chuyển.",
+    405: "Không mở trực tiếp được địa chỉ này; hãy dùng các nút trên trang.",
+    422: "Địa chỉ không hợp lệ (ví dụ: số cuộc trò chuyện phải là một số).",
+    500: "Hệ thống gặp lỗi khi xử lý yêu cầu này. Vui lòng thử lại; nếu vẫn lỗi, hãy báo quản trị viên.",
+}
+
+
+def install_error_pages(app) -> None:
+    from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException
+
+    def page(request: Request) -> bool:
+        path = request.url.path
+        return (path == "/console" or path.startswith("/console/")) and not _wants_json(request)
+
+    def error_page(request: Request, status: int) -> Response:
+        try:
+            cur = auth.current(_state(request).runtime.db, request.cookies.get(COOKIE))
+        except Exception:  # the page must show even when the database does not answer
+            cur = None
+        message = ERROR_PAGES.get(status) or ERROR_PAGES[500 if status >= 500 else 400]
+        return _error(request, status, message, cur)
+
+    async def on_http(request: Request, exc: HTTPException) -> Response:
+        if not page(request) or exc.status_code == 413:  # a body over the limit keeps the middleware's answer
+            return await http_exception_handler(request, exc)
+        response = await run_in_threadpool(error_page, request, exc.status_code)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    async def on_invalid(request: Request, exc: RequestValidationError) -> Response:
+        if not page(request):
+            return await request_validation_exception_handler(request, exc)
+        return await run_in_threadpool(error_page, request, 422)
+
+    async def on_crash(request: Request, exc: Exception) -> Response:
+        if not page(request):
+            return PlainTextResponse("Internal Server Error", status_code=500)  # as Starlette answers by default
+        return await run_in_threadpool(error_page, request, 500)
+
+    app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(RequestValidationError, on_invalid)
+    app.add_exception_handler(Exception, on_crash)
+
+
 def _is_async(fn) -> bool:
     import inspect
 
     return inspect.iscoroutinefunction(fn)
 
+
+UNANSWERED_PAGE = 20  # groups of questions per page
 
 ROLE_LABELS = {"staff": "Cán bộ", "admin": "Quản trị viên"}
 NOTICES = {
