@@ -92,7 +92,8 @@ def test_new_escalation_appears_live_and_a_staff_reply_reaches_zalo(app, platfor
     reply = "Chào anh, cán bộ BHXH tỉnh đã nhận yêu cầu và sẽ kiểm tra hồ sơ trong hôm nay."
     page.fill("#reply-text", reply)
     page.click("#send")
-    expect(page.locator(".notice")).to_contain_text("Đã đưa tin trả lời vào hàng đợi gửi.")
+    expect(page.locator(".notice")).to_contain_text("Đã nhận tin trả lời")
+    expect(page.locator(".msg.staff .delivery")).to_contain_text("Đã gửi")  # its delivery state, live
     expect(page.locator(".msg.staff")).to_contain_text(reply)
     delivered = wait_for(lambda: [m for m in sent(platforms, "9101", "zalo") if m["text"] == reply])
     assert delivered and delivered[0]["recipient"] == "9101"
