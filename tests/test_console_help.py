@@ -103,6 +103,8 @@ def test_a_failed_staff_reply_shows_why_and_is_sent_again(app, platforms):
     failed = page()
     assert "Zalo: người dùng bị khoá hoặc không hoạt động quá 45 ngày (mã lỗi -227)." in failed
     assert "Gửi lại" in failed and "banned" not in failed  # Vietnamese, never the platform's own words
+    side = text_of(staff.get(f"/console/conversations/{conv.id}/status"))  # the request the failure went onto
+    assert "Không gửi được tin qua Zalo: người dùng bị khoá" in side and "banned" not in side
     with db_session(app) as session:
         message = session.exec(select(models.Message).where(models.Message.conversation_id == conv.id,
                                                             models.Message.author == "staff")).one()

@@ -4,6 +4,7 @@ pages and its JSON API. Everything returned for display is Vietnamese."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +76,18 @@ def send_error(channel: str, code: str | None) -> str:
     else:
         what = SEND_ERRORS.get(code, "nền tảng từ chối tin")
     return f"{PLATFORMS.get(channel, channel)}: {what} (mã lỗi {code})."
+
+
+_RAW_FAILURE = re.compile(r"^Không gửi được tin \(mã lỗi (?P<code>[^)]*)\):")
+
+
+def reason_of(reason: str, channel: str) -> str:
+    """A request's reason for staff: the engine's English ones in Vietnamese, and a failed send's without
+    the platform's own words (older records kept them: "Không gửi được tin (mã lỗi -227): User is ...")."""
+    raw = _RAW_FAILURE.match(reason or "")
+    if raw:
+        return "Không gửi được tin qua " + send_error(channel, raw.group("code") or None)
+    return REASONS.get(reason, reason)
 
 
 def short(text: str, limit: int = SHORT) -> str:
@@ -364,7 +377,7 @@ def conversation(db: Engine, kb: KnowledgeBase, settings: Settings, conversation
         return ConversationView(
             province=conv.province, id=conv.id, channel=conv.channel, channel_label=CHANNELS.get(conv.channel, conv.channel),
             external_id=conv.external_id, lines=lines,
-            escalations=[EscalationView(e.id, KINDS.get(e.kind, e.kind), e.status, REASONS.get(e.reason, e.reason),
+            escalations=[EscalationView(e.id, KINDS.get(e.kind, e.kind), e.status, reason_of(e.reason, conv.channel),
                                         local(e.created_at),
                                         emails.get(e.assigned_to, "") if e.assigned_to else "", local(e.resolved_at))
                          for e in escs],
