@@ -146,19 +146,20 @@ class Facts:
 
     def over(self, earlier: Facts) -> Facts:
         """These facts, completed with an earlier message's where this one says nothing."""
-        values = {}
-        for f in fields(self):
-            mine = getattr(self, f.name)
-            values[f.name] = mine if mine not in (None, False) else getattr(earlier, f.name)
-        return Facts(**values)
+        return Facts(**{f.name: getattr(self if self._said(f) else earlier, f.name) for f in fields(self)})
 
     def without(self, names: tuple[str, ...]) -> Facts:
         """These facts with some of them forgotten (the ones a question asked again)."""
-        return replace(self, **{n: (False if isinstance(getattr(self, n), bool) else None) for n in names})
+        defaults = {f.name: f.default for f in fields(self)}
+        return replace(self, **{n: defaults[n] for n in names})
+
+    def _said(self, f) -> bool:
+        value = getattr(self, f.name)
+        return value is not None and not (value is False and f.default is False)
 
     @property
     def empty(self) -> bool:
-        return all(getattr(self, f.name) in (None, False) for f in fields(self))
+        return not any(self._said(f) for f in fields(self))
 
     @property
     def has_years(self) -> bool:
@@ -168,11 +169,12 @@ class Facts:
 
 
 def _surface(text: str) -> str:
-    """Folded text without punctuation; a number's own '.', ',' and '/' kept ("1,5", "3/2025")."""
+    """Folded text, a clause's end written ';'; a number's own '.', ',' and '/' kept ("1,5", "3/2025")."""
     folded = fold(canonical_tones(text))
-    folded = re.sub(r"[^a-z0-9.,/ ]+", " ", folded)
-    folded = re.sub(r"(?<!\d)[.,/]|[.,/](?!\d)", " ", folded)
-    return re.sub(r"\s+", " ", folded).strip()
+    folded = re.sub(r"(?<!\d)[.,;:!?()\n]+|[.,;:!?()\n]+(?!\d)", " ; ", folded)  # a clause ends: no role crosses it
+    folded = re.sub(r"[^a-z0-9.,/; ]+", " ", folded)
+    folded = re.sub(r"(?<!\d)/|/(?!\d)", " ", folded)
+    return re.sub(r"\s+", " ", folded).strip(" ;")
 
 _YEAR = r"(?:19[4-9]\d|20[0-6]\d)"
 _D = r"@y(\d{4})m(\d\d)"  # a date, once written as a token
@@ -188,9 +190,9 @@ _GROUP_WORDS = [
 _NUMBER_WORDS = {"mot": 1, "hai": 2, "ba": 3, "bon": 4, "nam": 5, "sau": 6, "bay": 7, "tam": 8, "chin": 9}
 _PLACE = r"(?:viet|mien|ha|quang|phia|huong|dong|tay|thai)"
 # "nam" is "năm" (year) after a number, a quantifier or before a time word
-_NOT_SEX_BEFORE = (r"(?:\d|mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi|moi|hang|nhieu|may|bao nhieu|cac|nhung|"
+_NOT_SEX_BEFORE = (r"(?:\d+|mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi|moi|hang|nhieu|may|bao nhieu|cac|nhung|"
                    r"trong|ca|cuoi|dau|nua|vai|tu|den|truoc|qua|nay|tuoi|so)")
-_NOT_SEX_AFTER = r"(?:nay|ngoai|truoc|sau|toi|qua|nao|roi|ay|do|\d|@|thu|hoc|moi|dinh|bo|trung|phi|my|han|ky)"
+_NOT_SEX_AFTER = r"(?:(?:nay|ngoai|truoc|sau|toi|qua|nao|roi|ay|do|thu|hoc|moi|dinh|bo|trung|phi|my|han|ky)(?![a-z])|\d|@)"
 
 
 def _dec(text: str) -> Decimal:
@@ -232,7 +234,7 @@ def _sex(raw: str, folded: str) -> bool | None:
             after = " ".join(words[i + 1:i + 2])
             if re.search(rf"(?:^| ){_NOT_SEX_BEFORE}$", before) or re.search(rf"{_PLACE}$", before):
                 continue
-            if re.match(_NOT_SEX_AFTER, after):
+            if not with_marks and re.match(_NOT_SEX_AFTER, after):
                 continue
             male = True
             break
@@ -294,8 +296,8 @@ def read_facts(text: str) -> Facts:
     def set_after(m):
         f.after, f.split_year = _count(m), int(m.group(3))
 
-    def set_after_rev(m):
-        f.after, f.split_year = _count_at(m, 3), int(m.group(1))
+    def set_after_rev2(m):  # "từ 2014 trở đi đóng 5 năm" (groups 1-2) or "sau 2014 đóng 5 năm" (groups 3-4)
+        f.after, f.split_year = _count_at(m, 5), int(m.group(1) or m.group(3))
 
     def set_start(m):
         f.start_year, f.start_month = int(m.group(1)), int(m.group(2)) or None
@@ -320,16 +322,16 @@ def read_facts(text: str) -> Facts:
         pass
 
     take(rf"(?:sinh|sn|nam sinh)(?: nam| thang \d+| vao)? {_D}", set_birth)
+    take(rf"(?:tham gia|dong|bat dau)(?: [a-z]+){{0,3}}? truoc {_D}", set_joined_before)
+    take(rf"(?:(?<![a-z])tu |bat dau (?:[a-z]+ ){{0,3}}?(?:tu )?|tham gia (?:[a-z]+ ){{0,3}}?(?:tu )?)?{_D} "
+         rf"(?:den|toi|cho den|den het|den cuoi) (?:{_D}|{_NOW})", set_range)
+    take(r"@y(\d{4})m(00) @y(\d{4})m(00)", lambda m: (set_range(m) if m.group(1) < m.group(3) else None))  # 2010-2024
     take(rf"{_STOP_WORDS}(?: [a-z]+){{0,3}}? (?:tu |vao |tu thang |thang |nam )?{_D}", set_stop)
     take(rf"{_D}(?: [a-z]+){{0,2}}? {_STOP_WORDS}", set_stop)
-    take(rf"(?:tham gia|dong|bat dau)(?: [a-z]+){{0,3}}? truoc {_D}", set_joined_before)
     take(rf"{_COUNT} (?:dong |la |o )?truoc {_D}", set_before)
     take(rf"truoc {_D} (?:[a-z]+ ){{0,3}}?{_COUNT}", set_before_rev)
     take(rf"{_COUNT} (?:dong |la |o )?(?:tu|sau|ke tu) {_D}(?: tro di| tro ve sau| tro lai day)?", set_after)
-    take(rf"(?:tu|sau|ke tu) {_D} (?:tro di |tro ve sau |tro lai day )?(?:[a-z]+ ){{0,3}}?{_COUNT}", set_after_rev)
-    take(rf"(?:(?<![a-z])tu |bat dau (?:[a-z]+ ){{0,3}}?(?:tu )?|tham gia (?:[a-z]+ ){{0,3}}?(?:tu )?)?{_D} "
-         rf"(?:den|toi|cho den|den het|den cuoi) (?:{_D}|{_NOW})", set_range)
-    take(rf"{_D} {_D}", lambda m: (set_range(m) if m.group(1) < m.group(3) else None))
+    take(rf"(?:(?:tu|ke tu) {_D} (?:tro di|tro ve sau|tro lai day)|sau {_D}) (?:[a-z]+ ){{0,3}}?{_COUNT}", set_after_rev2)
     take(rf"(?:(?<![a-z])tu|tu sau|bat dau(?: [a-z]+){{0,3}}?(?: tu| vao)?|"
          rf"tham gia(?: [a-z]+){{0,3}}? (?:tu|sau|vao|tu sau)) {_D}", set_start)
     take(r"(?:nghi|nghi viec|nghi lam|thoi viec)(?: duoc| da| roi)? \d+ (?:nam|thang)", ignore)
@@ -351,6 +353,8 @@ def read_facts(text: str) -> Facts:
         f.voluntary = bool(voluntary)
     f.quit = bool(re.search(r"nghi viec|thoi viec|nghi lam|mat viec|nghi o nha|khong di lam|ngung lam|"
                             r"het hop dong|cham dut hop dong|ngung dong|dung dong|bo viec", folded))
+    if f.quit and f.stop_year is None and f.end_year is not None:  # "từ 2008 đến 2020 thì nghỉ việc"
+        f.stop_year, f.stop_month = f.end_year, f.end_month
     if re.search(r"dinh cu|ra nuoc ngoai song|sang nuoc ngoai song", folded):
         f.ground = "dinh_cu"
     elif re.search(r"ung thu|bai liet|xo gan|lao nang|(?<![a-z])(?:aids|hiv)(?![a-z])", folded):
@@ -402,6 +406,12 @@ def answer_facts(answer: Facts, earlier: Facts, question: Question) -> Facts:
     return given.over(earlier.without(question.clears))
 
 
+def answers(question: Question, facts: Facts) -> bool:
+    """Whether a message with these facts gives what `question` asked (or replaces what it questioned)."""
+    given = answer_facts(facts, Facts(), question)
+    return any(given._said(f) for f in fields(given) if f.name == question.asks or f.name in question.clears)
+
+
 @dataclass
 class Years:
     total: Decimal
@@ -419,8 +429,8 @@ def _span_text(months: int) -> str:
     return f"{years} năm" + (f" {rest} tháng" if rest else "")
 
 
-def _years_text(value: Decimal) -> str:
-    months = int((value * 12).to_integral_value())
+def _years_text(value) -> str:
+    months = int((Quantity(value).value * 12).to_integral_value())
     return _span_text(months) if months % 12 else f"{months // 12} năm"
 
 
@@ -480,7 +490,7 @@ def contribution_years(f: Formulas, facts: Facts, day: dt.date, split: bool = Tr
                     "nếu có thời gian không đóng, bạn nhắn lại tổng số năm đã đóng")
         elif total is not None and total > span_years + 1:
             return Question(f"Từ năm {start_year} đến {end_text} chỉ khoảng {_span_text(span)}, nên không thể đã đóng "
-                            f"{num(total)} năm. Bạn đóng BHXH tổng cộng bao nhiêu năm?", "total", ("total",))
+                            f"{num(total)} năm. Bạn đóng BHXH tổng cộng bao nhiêu năm?", "total", _YEAR_FIELDS)
         elif total is not None and before is None and after is None:
             before = min(total, span_before)
             if before:
@@ -674,6 +684,8 @@ def _lump_sum_amount(f: Formulas, years: Years, income: Quantity) -> tuple[Quant
                  + (f" (gồm {_years_text(years.before - before)} lẻ trước {boundary} chuyển sang)."
                     if years.before != before else "."))
     lines.append(f"- Số tiền: {num(months_before + months_after)} tháng × {vnd(income)} = {vnd(amount)}.")
+    if after != after.to_integral_value():
+        lines.append("- Số tháng lẻ ở đây tính theo tỷ lệ; cơ quan BHXH làm tròn theo quy định.")
     return amount, lines
 
 
@@ -913,7 +925,7 @@ def calc_hssv(f: Formulas, facts: Facts, day: dt.date | None = None) -> str | No
         f"- Nhà nước hỗ trợ tối thiểu {pct(p.hssv_ho_tro)}, học sinh, sinh viên đóng {vnd(year)}/năm.",
         f"- Đóng 6 tháng: {vnd(year / 2)}; 3 tháng: {vnd(year / 4)}.",
     ]
-    if facts.months:
+    if facts.months and int(facts.months) not in (3, 6):
         months = int(facts.months)
         lines.append(f"- Đóng {months} tháng: {vnd(year / 12 * months)}.")
     lines.append("Một số tỉnh hỗ trợ thêm nên số tiền thực đóng có thể thấp hơn; nhà trường sẽ thông báo mức cụ thể.")

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.calculators import CALCULATORS, Question, answer_facts, calculate, read_facts
+from app.calculators import CALCULATORS, Question, answer_facts, answers, calculate, read_facts
 from app.knowledge import Entry, KnowledgeBase, RenderError
 from app.privacy import find_personal_numbers
 from app.retrieval import Candidate, Document, Index
@@ -222,13 +222,13 @@ class Engine:
         pending = self._pending_question(context, day, province)
         if pending is None:
             return None
-        entry, _ = pending
-        if read_facts(raw).empty:
+        entry, question = pending
+        if not answers(question, read_facts(raw)):
             return None
         best = next(iter(self._entries(cands)), None)
-        if len(key.split()) > 12 and self._confident(cands) and best is not None and best.label != entry.id:
-            return None
-        reply = self._answer_entry(entry, raw, day, [], 1.0, context.text, province, answering=pending[1])
+        if len(key.split()) > 4 and self._confident(cands) and best is not None and best.label != entry.id:
+            return None  # "nhà em 4 người mua bhyt bao nhiêu": a new question, even if it has numbers
+        reply = self._answer_entry(entry, raw, day, [], 1.0, context.text, province, answering=question)
         reply.used_context = True
         reply.context_text = f"{context.text} {raw}"[-600:]
         return reply
