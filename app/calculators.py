@@ -384,6 +384,12 @@ class Question:
     text: str
     asks: str
     clears: tuple[str, ...] = ()
+    also: tuple[str, ...] = ()  # more facts the same question asks ("nam hay nữ, lương bao nhiêu?")
+    preface: str = ""  # what can already be worked out, said before the question
+
+    @property
+    def message(self) -> str:
+        return f"{self.preface}\n\n{self.text}" if self.preface else self.text
 
 
 _YEAR_FIELDS = ("total", "before", "after", "split_year", "start_year", "start_month", "end_year", "end_month",
@@ -397,11 +403,12 @@ def answer_facts(answer: Facts, earlier: Facts, question: Question) -> Facts:
             and given.after is None:
         setattr(given, question.asks, given.total)
         given.total = None
-    if given.number is not None and question.asks in ("total", "before", "after", "income", "age", "members"):
+    numeric = [n for n in (question.asks, *question.also) if n in ("total", "before", "after", "income", "age")]
+    if given.number is not None and numeric:
         value = given.number
-        if question.asks == "income" and value < 1000:  # "6" when asked for the income: 6 million
+        if numeric[0] == "income" and value < 1000:  # "6" when asked for the income: 6 million
             value = value * 1_000_000
-        setattr(given, question.asks, int(value) if question.asks in ("age", "members") else value)
+        setattr(given, numeric[0], int(value) if numeric[0] == "age" else value)
         given.number = None
     return given.over(earlier.without(question.clears))
 
@@ -409,7 +416,8 @@ def answer_facts(answer: Facts, earlier: Facts, question: Question) -> Facts:
 def answers(question: Question, facts: Facts) -> bool:
     """Whether a message with these facts gives what `question` asked (or replaces what it questioned)."""
     given = answer_facts(facts, Facts(), question)
-    return any(given._said(f) for f in fields(given) if f.name == question.asks or f.name in question.clears)
+    asked = (question.asks, *question.also, *question.clears)
+    return any(given._said(f) for f in fields(given) if f.name in asked)
 
 
 @dataclass
@@ -545,8 +553,19 @@ def contribution_years(f: Formulas, facts: Facts, day: dt.date, split: bool = Tr
     return Years(total, before, after, note)
 
 
-def _ask_income() -> Question:
-    return Question("Bình quân tiền lương (thu nhập) tháng đóng BHXH của bạn khoảng bao nhiêu?", "income")
+def _ask_income(preface: list[str]) -> Question:
+    return Question("Bình quân tiền lương (thu nhập) tháng đóng BHXH của bạn khoảng bao nhiêu? Bạn nhắn mức này để "
+                    "tôi tính ra số tiền.", "income", preface="\n".join(preface).strip())
+
+
+def _ask_sex_and_income(facts: Facts) -> Question | None:
+    """The pension needs the sex (the rate differs) and the income: one question for what is missing."""
+    if facts.male is None and facts.income is None:
+        return Question("Bạn là nam hay nữ, và bình quân tiền lương (thu nhập) tháng đóng BHXH khoảng bao nhiêu? "
+                        "Tỷ lệ lương hưu của nam và nữ khác nhau.", "male", also=("income",))
+    if facts.male is None:
+        return _ask_sex("Tỷ lệ lương hưu của nam và nữ khác nhau.")
+    return None
 
 
 def _ask_years() -> Question:
@@ -664,18 +683,18 @@ def lump_sum_rule(f: Formulas, facts: Facts, total: Decimal, day: dt.date) -> tu
     return True, lines
 
 
-def _lump_sum_amount(f: Formulas, years: Years, income: Quantity) -> tuple[Quantity, list[str]]:
+def _lump_sum_amount(f: Formulas, years: Years, income: Quantity | None) -> tuple[Quantity | None, list[str]]:
+    """The lump sum's working (Art. 70(2), 102(2)); in months of the average income when the income is not known."""
     p = f.p
     boundary = int(p.bhxh1l_nam_moc)
     if years.total < 1:
-        cap = p.bhxh1l_thang_tu_2014 * income
+        cap = p.bhxh1l_thang_tu_2014 * income if income is not None else None
         return cap, [f"- Đóng chưa đủ 1 năm: nhận bằng số tiền đã đóng, tối đa {num(p.bhxh1l_thang_tu_2014)} tháng "
-                     f"thu nhập bình quân, tức không quá {vnd(cap)}."]
+                     "thu nhập bình quân" + (f", tức không quá {vnd(cap)}." if cap is not None else ".")]
     before = years.before.to_integral_value(rounding=ROUND_FLOOR)
     after = years.after + (years.before - before)  # odd months before 2014 count with the years from 2014
     months_before = p.bhxh1l_thang_truoc_2014 * before
     months_after = p.bhxh1l_thang_tu_2014 * after
-    amount = (months_before + months_after) * income
     lines = []
     if before:
         lines.append(f"- {num(before)} năm trước {boundary} × {num(p.bhxh1l_thang_truoc_2014)} tháng = "
@@ -683,7 +702,12 @@ def _lump_sum_amount(f: Formulas, years: Years, income: Quantity) -> tuple[Quant
     lines.append(f"- {_years_text(after)} từ {boundary} × {num(p.bhxh1l_thang_tu_2014)} tháng = {num(months_after)} tháng"
                  + (f" (gồm {_years_text(years.before - before)} lẻ trước {boundary} chuyển sang)."
                     if years.before != before else "."))
-    lines.append(f"- Số tiền: {num(months_before + months_after)} tháng × {vnd(income)} = {vnd(amount)}.")
+    amount = None
+    if income is None:
+        lines.append(f"- Tổng cộng: {num(months_before + months_after)} tháng thu nhập bình quân.")
+    else:
+        amount = (months_before + months_after) * income
+        lines.append(f"- Số tiền: {num(months_before + months_after)} tháng × {vnd(income)} = {vnd(amount)}.")
     if after != after.to_integral_value():
         lines.append("- Số tháng lẻ ở đây tính theo tỷ lệ; cơ quan BHXH làm tròn theo quy định.")
     return amount, lines
@@ -715,14 +739,14 @@ def calc_lump_sum(f: Formulas, facts: Facts, day: dt.date) -> str | Question | N
         years = contribution_years(f, facts, day, split=True)
         if not isinstance(years, Years):
             return years
-    if facts.income is None:
-        return _ask_income()
-    income = Quantity(facts.income)
+    income = Quantity(facts.income) if facts.income is not None else None
     amount, working = _lump_sum_amount(f, years, income)
-    out = [*lines, "", f"Ước tính BHXH một lần, thu nhập bình quân {vnd(income)}/tháng "
-                       f"({_articles(facts, 'Điều 70 khoản 2', 'Điều 102 khoản 2')}):", *working]
-    if years.note:
+    out = [*lines, "", "Ước tính BHXH một lần" + (f", thu nhập bình quân {vnd(income)}/tháng" if income else "")
+           + f" ({_articles(facts, 'Điều 70 khoản 2', 'Điều 102 khoản 2')}):", *working]
+    if years.note and years.total >= 1:
         out.append(f"Lưu ý: {years.note}.")
+    if income is None:
+        return _ask_income(out)
     out += _lump_sum_notes(f, facts)
     out.append("Rút một lần là mất thời gian đóng để tính lương hưu và thẻ BHYT khi về hưu; hãy cân nhắc bảo lưu.")
     return "\n".join(out)
@@ -731,7 +755,8 @@ def calc_lump_sum(f: Formulas, facts: Facts, day: dt.date) -> str | Question | N
 # --- Pension ------------------------------------------------------------------------
 
 
-def _pension_lines(f: Formulas, total: Decimal, income: Quantity, male: bool, facts: Facts) -> list[str]:
+def _pension_lines(f: Formulas, total: Decimal, income: Quantity | None, male: bool, facts: Facts) -> list[str]:
+    """The pension's working (Art. 66/99, the extra payment above 35/30 years); the rate alone without the income."""
     p = f.p
     whole = total.to_integral_value(rounding=ROUND_FLOOR)
     rate = f.pension_rate(whole, male)
@@ -746,18 +771,21 @@ def _pension_lines(f: Formulas, total: Decimal, income: Quantity, male: bool, fa
     if extra_years > 0:
         working += f" + {num(extra_years)} năm × {pct(step)}"
         working += f" = {pct(rate)}" if rate < p.huu_ty_le_toi_da else f", tối đa {pct(p.huu_ty_le_toi_da)}"
-    pension = rate * income
-    lines = [
-        f"- Tỷ lệ hưởng ({who}, {num(whole)} năm đóng): {working} "
-        f"({_articles(facts, 'Điều 66', 'Điều 99')}).",
-        f"- Lương hưu: {pct(rate)} × {vnd(income)} = {vnd(pension)}/tháng, nhận từ khi đủ tuổi nghỉ hưu.",
-    ]
+    lines = [f"- Tỷ lệ hưởng ({who}, {num(whole)} năm đóng): {working} ({_articles(facts, 'Điều 66', 'Điều 99')})."]
+    if income is not None:
+        lines.append(f"- Lương hưu: {pct(rate)} × {vnd(income)} = {vnd(rate * income)}/tháng, nhận từ khi đủ tuổi "
+                     "nghỉ hưu.")
+    else:
+        lines.append(f"- Lương hưu mỗi tháng = {pct(rate)} × bình quân thu nhập tháng đóng BHXH, nhận từ khi đủ tuổi "
+                     "nghỉ hưu.")
     above = f.retirement_extra_years(whole, male)
     if above > 0:
         threshold = p.huu_tc1l_so_nam_nam if male else p.huu_tc1l_so_nam_nu
+        months = above * p.huu_tc1l_thang_moi_nam
+        extra = (f"{num(months)} tháng × {vnd(income)} = {vnd(f.retirement_extra(whole, male, income))}"
+                 if income is not None else f"{num(months)} tháng bình quân thu nhập")
         lines.append(f"- Trợ cấp một lần khi nghỉ hưu: {num(above)} năm đóng trên {num(threshold)} năm × "
-                     f"{num(p.huu_tc1l_thang_moi_nam)} tháng × {vnd(income)} = {vnd(f.retirement_extra(whole, male, income))}"
-                     " (theo Luật BHXH 2024).")
+                     f"{num(p.huu_tc1l_thang_moi_nam)} tháng = {extra} (theo Luật BHXH 2024).")
     if whole != total:
         lines.append("- Số tháng lẻ ngoài số năm tròn được cơ quan BHXH tính theo quy định; ở đây chỉ tính năm tròn.")
     return lines
@@ -777,15 +805,15 @@ def calc_pension(f: Formulas, facts: Facts, day: dt.date) -> str | Question | No
         return years
     if years is None:
         return _ask_years() if facts.income is not None or facts.male is not None else None
-    if facts.male is None:
-        return _ask_sex("Tỷ lệ lương hưu của nam và nữ khác nhau.")
-    if facts.income is None:
-        return _ask_income()
+    asked = _ask_sex_and_income(facts)
+    if asked is not None:
+        return asked
     p = f.p
-    income = Quantity(facts.income)
+    income = Quantity(facts.income) if facts.income is not None else None
     minimum = p.so_nam_dong_huong_huu
     who = "nam" if facts.male else "nữ"
-    out = [f"Ước tính lương hưu cho {who}, đóng {_years_text(years.total)}, bình quân thu nhập {vnd(income)}/tháng:"]
+    out = [f"Ước tính lương hưu cho {who}, đóng {_years_text(years.total)}"
+           + (f", bình quân thu nhập {vnd(income)}/tháng:" if income is not None else ":")]
     total = years.total
     if total < minimum:
         out.append(f"- Cần đóng đủ {num(minimum)} năm mới được hưởng lương hưu (Luật BHXH 2024, Điều 98); bạn còn thiếu "
@@ -794,6 +822,8 @@ def calc_pension(f: Formulas, facts: Facts, day: dt.date) -> str | Question | No
     out += _pension_lines(f, total, income, facts.male, facts)
     if years.note and not years.note.startswith("giả định toàn bộ"):
         out.append(f"Lưu ý: {years.note}.")
+    if income is None:
+        return _ask_income(out)
     out.append(f"Tuổi nghỉ hưu năm {day.year}: nam {age(p.tuoi_nghi_huu_nam)}, nữ {age(p.tuoi_nghi_huu_nu)} "
                "(tùy tháng sinh).")
     out += _pension_notes(facts)
@@ -806,8 +836,9 @@ def calc_lump_sum_vs_pension(f: Formulas, facts: Facts, day: dt.date) -> str | Q
         return years
     if years is None:
         return _ask_years() if facts.income is not None else None
-    if facts.male is None:
-        return _ask_sex("Tỷ lệ lương hưu của nam và nữ khác nhau.")
+    asked = _ask_sex_and_income(facts)
+    if asked is not None:
+        return asked
     rule = lump_sum_rule(f, facts, years.total, day)
     if isinstance(rule, Question):
         return rule
@@ -816,13 +847,11 @@ def calc_lump_sum_vs_pension(f: Formulas, facts: Facts, day: dt.date) -> str | Q
         years = contribution_years(f, facts, day, split=True)
         if not isinstance(years, Years):
             return years
-    if facts.income is None:
-        return _ask_income()
     p = f.p
-    income = Quantity(facts.income)
+    income = Quantity(facts.income) if facts.income is not None else None
     who = "nam" if facts.male else "nữ"
-    out = [f"So sánh cho {who}, đóng {_years_text(years.total)}, thu nhập bình quân {vnd(income)}/tháng:", "",
-           "Rút BHXH một lần:"]
+    out = [f"So sánh cho {who}, đóng {_years_text(years.total)}"
+           + (f", thu nhập bình quân {vnd(income)}/tháng:" if income is not None else ":"), "", "Rút BHXH một lần:"]
     lump = None
     if eligible:
         lump, working = _lump_sum_amount(f, years, income)
@@ -837,13 +866,15 @@ def calc_lump_sum_vs_pension(f: Formulas, facts: Facts, day: dt.date) -> str | Q
                    f"{_years_text(minimum - total)}. Nếu đóng tiếp cho đủ {num(minimum)} năm:")
         total = Decimal(minimum.value)
     out += _pension_lines(f, total, income, facts.male, facts)
+    if years.note:
+        out.append(f"Lưu ý: {years.note}.")
+    if income is None:
+        return _ask_income(out)
     pension = f.pension_rate(total.to_integral_value(rounding=ROUND_FLOOR), facts.male) * income
     if lump is not None and pension:
         months = (lump / pension).value.to_integral_value()
         out.append(f"- Khoảng {num(months)} tháng lương hưu là bằng số tiền rút một lần; lương hưu nhận suốt đời, "
                    "được điều chỉnh và được cấp thẻ BHYT.")
-    if years.note:
-        out.append(f"Lưu ý: {years.note}.")
     out += _pension_notes(facts)
     return "\n".join(out)
 

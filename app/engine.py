@@ -345,7 +345,7 @@ class Engine:
                 working = None
             if isinstance(working, Question):
                 # no choices: the citizen's answer ("3", "nữ") must reach the calculator, not pick a choice
-                return Reply(ANSWERED, working.text, entry_id=entry.id, candidates=[c.label for c in entries[:5]]
+                return Reply(ANSWERED, working.message, entry_id=entry.id, candidates=[c.label for c in entries[:5]]
                              or [entry.id], score=score, reason=f"calculator asks: {working.asks}")
             if working:
                 body = renderer.finish(working, entry)

@@ -179,7 +179,7 @@ EXAMPLES = [
     (NOV, STUDENT, "sinh viên đóng bhyt 9 tháng hết bao nhiêu", ["512.325 đồng"]),
 ]
 
-# Conversations: the question back, then the citizen's answer, understood with the earlier message.
+# Conversations: each question back, then the citizen's answer, understood with the earlier messages.
 CONVERSATIONS = [
     # 17 years on 30/11/2026: the years before 2014 are asked; 7: (7 x 1,5 + 10 x 2) x 6.000.000 = 30,5 x 6.000.000
     # = 183.000.000
@@ -191,6 +191,12 @@ CONVERSATIONS = [
     # the sex is asked; 12 x 2 x 8.000.000 = 192.000.000; at 15 years a woman gets 45% x 8.000.000 = 3.600.000
     (NOV, COMPARE, ["nên rút 1 lần hay chờ lương hưu, em đóng 12 năm lương 8 triệu", "nữ ạ"],
      ["192.000.000 đồng", "3.600.000 đồng/tháng"]),
+    # the income is asked after the working in months: 7 x 2 = 14 months; 14 x 6.000.000 = 84.000.000
+    (NOV, LUMP, ["đóng 7 năm rút sổ được bao nhiêu", "6 triệu"], ["84.000.000 đồng"]),
+    # sex and income asked in one question, then the years before 2014 (15 years cannot all be from 2014):
+    # (3 x 1,5 + 12 x 2) x 6.000.000 = 171.000.000; 45% x 6.000.000 = 2.700.000
+    (NOV, COMPARE, ["Dạ em đóng BHXH được 15 năm rồi, nên rút một lần hay đợi lương hưu thì lợi hơn ạ?",
+                    "nữ, lương 6 triệu", "3 năm"], ["171.000.000 đồng", "2.700.000 đồng/tháng"]),
     # 25 years from 2014 is questioned; 25 years in all is then 20 years or more: no lump sum (Art. 70(1))
     (NOV, LUMP, ["đóng bhxh 25 năm từ năm 2014 đến giờ, lương 6 triệu, rút bhxh 1 lần được bao nhiêu",
                  "à tổng 25 năm, 13 năm trước 2014"], [REFUSES, "Điều 70 khoản 1"]),
@@ -246,13 +252,16 @@ def test_calculator_example(engine, day, entry, message, expected):
 
 @pytest.mark.parametrize("day,entry,messages,expected", CONVERSATIONS, ids=[c[2][0][:50] for c in CONVERSATIONS])
 def test_answer_to_the_calculators_question(engine, day, entry, messages, expected):
-    first, answer = messages
-    asked = _reply(engine, first, entry, day)
-    _check(asked, entry, [ASKS])
-    reply = engine.answer(answer, asked.next_turn(first), day=day)
-    assert reply.entry_id == asked.entry_id
+    first, *answers = messages
+    reply = _reply(engine, first, entry, day)
+    turn = reply.next_turn(first)
+    for answer in answers:
+        _check(reply, entry, [ASKS])
+        asked = reply
+        reply = engine.answer(answer, turn, day=day)
+        turn = reply.next_turn(answer)
+        assert reply.entry_id == asked.entry_id and reply.used_context
     _check(reply, entry, expected)
-    assert reply.used_context
 
 
 def test_a_new_question_after_a_calculators_question_is_not_taken_for_an_answer(engine):
