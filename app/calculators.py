@@ -641,10 +641,12 @@ def lump_sum_rule(f: Formulas, facts: Facts, total: Decimal, day: dt.date) -> tu
         return retired
     if retired and total < minimum:
         missing = minimum - total
+        choices = [f"Bạn đã đủ tuổi nghỉ hưu nhưng chưa đủ {num(minimum)} năm đóng nên được chọn ({art}; Điều 23):"]
+        if missing <= p.vtn_dong_bu_toi_da:  # at most 5 missing years may be paid at once (Art. 36(2))
+            choices.append(f"- đóng BHXH tự nguyện một lần cho số năm còn thiếu ({_years_text(missing)}; được đóng "
+                           f"tối đa {num(p.vtn_dong_bu_toi_da)} năm) để hưởng lương hưu;")
         return True, [
-            f"Bạn đã đủ tuổi nghỉ hưu nhưng chưa đủ {num(minimum)} năm đóng nên được chọn ({art}; Điều 23):",
-            f"- đóng BHXH tự nguyện một lần cho số năm còn thiếu ({_years_text(missing)}; được đóng tối đa "
-            f"{num(p.vtn_dong_bu_toi_da)} năm) để hưởng lương hưu;",
+            *choices,
             "- nhận trợ cấp hằng tháng từ chính số tiền đã đóng (Điều 23; với điều kiện không rút một lần, "
             "không bảo lưu);",
             "- hoặc rút BHXH một lần, ước tính như dưới đây.",

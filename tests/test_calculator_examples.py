@@ -33,7 +33,8 @@ AMOUNT = re.compile(r"\d{1,3}(?:\.\d{3})+ đồng")
 ASKS = "ask"  # the reply is one question back, with no amount
 REFUSES = "refuse"  # the reply says the lump sum is not possible, with no lump-sum amount
 
-# (day, entry, message, expected: texts that must appear, or ASKS / REFUSES with texts that must appear)
+# (day, entry, message, expected: texts that must appear ("!text": must not), first ASKS / REFUSES when the reply
+# asks back / refuses)
 EXAMPLES = [
     # --- Lump sum (Luật BHXH 2024, Art. 70(2) and 102(2): 1,5 months a year before 2014, 2 months from 2014) ---
     # (4 x 1,5 + 6 x 2) x 6.000.000 = 18 x 6.000.000 = 108.000.000
@@ -73,6 +74,10 @@ EXAMPLES = [
     # then 12 x 2 x 5.000.000 = 120.000.000
     (NOV, LUMP, "tôi năm nay 62 tuổi, nam, đóng bhxh được 12 năm, lương 5 triệu, rút 1 lần được bao nhiêu",
      ["đủ tuổi nghỉ hưu", "Điều 23", "tối đa 5 năm", "120.000.000 đồng"]),
+    # a woman of 58 (retirement age 57 in 2026) with 8 years: 7 years are missing, more than the 5 that may be paid
+    # at once, so that choice is not offered; 8 x 2 x 4.000.000 = 64.000.000
+    (NOV, LUMP, "tôi là nữ, 58 tuổi, đóng bhxh 8 năm, lương 4 triệu, rút 1 lần được bao nhiêu",
+     ["Điều 23", "64.000.000 đồng", "!tối đa 5 năm"]),
     # a listed disease: any number of years (Art. 70(1)); (13 x 1,5 + 12 x 2) x 8.000.000 = 43,5 x 8.000.000
     # = 348.000.000
     (NOV, LUMP, "em bị ung thư, đóng bhxh 25 năm, trong đó 13 năm trước 2014, lương 8 triệu, rút 1 lần được bao nhiêu",
@@ -125,7 +130,8 @@ EXAMPLES = [
     # 15/6/2026: (45% + 3 x 2%) x 7.000.000 = 51% x 7.000.000 = 3.570.000
     (JUN, PENSION, "nữ đóng 18 năm, lương 7 triệu, lương hưu được bao nhiêu", ["3.570.000 đồng/tháng"]),
     # 15/1/2027: 75% x 9.000.000 = 6.750.000 (35 years is not above 35: no extra payment)
-    (JAN, PENSION, "nam đóng 35 năm bình quân 9 triệu lương hưu được bao nhiêu", ["6.750.000 đồng/tháng"]),
+    (JAN, PENSION, "nam đóng 35 năm bình quân 9 triệu lương hưu được bao nhiêu",
+     ["6.750.000 đồng/tháng", "!Trợ cấp một lần khi nghỉ hưu"]),
     # the sex is not said: asked
     (NOV, PENSION, "lương hưu đóng 20 năm bình quân 10 triệu", [ASKS, "nam hay nữ"]),
     # --- Lump sum or pension ---
@@ -240,7 +246,10 @@ def _check(reply, entry: str, expected: list[str]) -> None:
     else:
         assert not reply.reason.startswith("calculator asks"), body
     for text in expected:
-        assert text in body, f"{text!r} missing from:\n{body}"
+        if text.startswith("!"):
+            assert text[1:] not in body, f"{text[1:]!r} should not be in:\n{body}"
+        else:
+            assert text in body, f"{text!r} missing from:\n{body}"
 
 
 @pytest.mark.parametrize("day,entry,message,expected", EXAMPLES, ids=[e[2][:50] for e in EXAMPLES])
