@@ -268,7 +268,7 @@ def read_facts(text: str) -> Facts:
     t = _tokenize_dates(folded)
     money = extract_money(t)
     if money:
-        f.income = money[0]
+        f.income = money[-1]  # the later mention wins, as for every fact (an answer read after the question)
     t = _replace_money(t)
 
     def take(pattern: str, handle) -> None:
