@@ -483,7 +483,8 @@ def contribution_years(f: Formulas, facts: Facts, day: dt.date, split: bool = Tr
             else:
                 span = (facts.end_year - start_year) * 12
             end = _month_index(facts.end_year, facts.end_month or 12)
-            end_text = f"năm {facts.end_year}"
+            end_text = (f"tháng {facts.end_month}/{facts.end_year}" if facts.start_month and facts.end_month
+                        else f"năm {facts.end_year}")
         else:
             span = now - _month_index(start_year, start_month or 1) + 1
             end = now
@@ -494,7 +495,8 @@ def contribution_years(f: Formulas, facts: Facts, day: dt.date, split: bool = Tr
         if total is None and before is None and after is None:
             total = span_years
             before = span_before if end >= _month_index(boundary, 1) else span_years
-            note = (f"tính từ năm {start_year} đến {end_text} là {_span_text(span)}, giả định bạn đóng liên tục; "
+            start_text = f"tháng {start_month}/{start_year}" if start_month else f"năm {start_year}"
+            note = (f"tính từ {start_text} đến {end_text} là {_span_text(span)}, giả định bạn đóng liên tục; "
                     "nếu có thời gian không đóng, bạn nhắn lại tổng số năm đã đóng")
         elif total is not None and total > span_years + 1:
             return Question(f"Từ năm {start_year} đến {end_text} chỉ khoảng {_span_text(span)}, nên không thể đã đóng "

@@ -65,6 +65,14 @@ EXAMPLES = [
     (NOV, LUMP, "Kính gửi BHXH tỉnh. Tôi tên là Nguyễn Văn A, làm công nhân may từ năm 2008 đến năm 2020 thì nghỉ "
                 "việc. Mức lương đóng bảo hiểm bình quân khoảng 5.500.000 đồng. Xin hỏi nếu tôi làm thủ tục hưởng "
                 "BHXH một lần thì được bao nhiêu tiền? Xin cảm ơn.", ["115.500.000 đồng"]),
+    # 5/2015 to 10/2023 is 8 years 6 months, all from 2014: 8,5 x 2 x 7.000.000 = 119.000.000
+    (NOV, LUMP, "làm cty từ t5/2015 đến t10/2023, lương 7 triệu, rút bhxh 1 lần được bao nhiêu",
+     ["119.000.000 đồng", "tháng 5/2015"]),
+    # 2005-2015: 9 years before 2014 and 1 from: (9 x 1,5 + 1 x 2) x 5.000.000 = 15,5 x 5.000.000 = 77.500.000
+    (NOV, LUMP, "anh đóng bhxh 2005-2015 lương 5 triệu rút 1 lần dc bao nhiu", ["77.500.000 đồng"]),
+    # letter: 1998-2018 is 20 years: leaving work is no ground (Art. 70(1))
+    (NOV, LUMP, "Tôi sinh năm 1975, bắt đầu đóng BHXH từ năm 1998 đến năm 2018, lương bình quân 8 triệu, xin hỏi "
+                "rút bảo hiểm xã hội một lần được bao nhiêu?", [REFUSES, "Điều 70 khoản 1"]),
     # stopped 3/2026: the 12 months out (Art. 70(1)) are reached in 3/2027; 9 x 2 x 7.000.000 = 126.000.000
     (NOV, LUMP, "nghỉ việc từ tháng 3/2026, đóng bhxh 9 năm lương 7 triệu, rút 1 lần được bao nhiêu",
      ["tháng 3/2027", "126.000.000 đồng"]),
@@ -127,6 +135,9 @@ EXAMPLES = [
     # 12 years: 15 needed (Art. 98); at 15 years a man gets 40% x 6.000.000 = 2.400.000
     (NOV, PENSION, "nam đóng 12 năm bình quân 6 triệu thì lương hưu bao nhiêu",
      ["còn thiếu 3 năm", "2.400.000 đồng/tháng"]),
+    # letter: man, 22 years: (45% + 2 x 2%) x 9.000.000 = 49% x 9.000.000 = 4.410.000
+    (NOV, PENSION, "Tôi là nam, năm nay 45 tuổi, đã đóng BHXH 22 năm với mức lương bình quân 9 triệu. Nếu chờ đến "
+                   "tuổi nghỉ hưu thì mỗi tháng tôi nhận lương hưu bao nhiêu?", ["4.410.000 đồng/tháng", "49%"]),
     # 15/6/2026: (45% + 3 x 2%) x 7.000.000 = 51% x 7.000.000 = 3.570.000
     (JUN, PENSION, "nữ đóng 18 năm, lương 7 triệu, lương hưu được bao nhiêu", ["3.570.000 đồng/tháng"]),
     # 15/1/2027: 75% x 9.000.000 = 6.750.000 (35 years is not above 35: no extra payment)
