@@ -175,8 +175,11 @@ class Engine:
         if context.choices and re.fullmatch(r"\s*(?:so\s*)?(\d{1,2})\s*", fold(raw)):
             n = int(re.sub(r"\D", "", raw))
             if 1 <= n <= len(context.choices) and context.choices[n - 1] in self.kb.entries:
-                return self._answer_entry(self.kb.entries[context.choices[n - 1]], raw, day, [], 1.0,
-                                          province=province)
+                # the chosen entry for the earlier message: a calculator works on that message's facts
+                reply = self._answer_entry(self.kb.entries[context.choices[n - 1]], "", day, [], 1.0,
+                                           context.text or "", province)
+                reply.context_text = context.text or ""
+                return reply
 
         if self._is_handoff(key):
             return Reply(HANDOFF, self._fmt(intents.get("handoff", {}).get("reply", ""), province),

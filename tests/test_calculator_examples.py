@@ -293,3 +293,12 @@ def test_a_new_question_after_a_calculators_question_is_not_taken_for_an_answer(
 
 def test_the_table_is_large_enough():
     assert len(EXAMPLES) + len(CONVERSATIONS) >= 40
+
+
+def test_a_numbered_choice_answers_the_earlier_message(engine):
+    # the bot offered two entries for this message; "1" picks the pension entry, which computes with the
+    # message's facts: (45% + 3 x 2%) x 7.000.000 = 51% x 7.000.000 = 3.570.000 (Art. 99)
+    offered = Turn(text="nữ đóng 18 năm, lương 7 triệu, lương hưu được bao nhiêu",
+                   choices=[PENSION, "vtn-dieu-kien-huu"])
+    reply = engine.answer("1", offered, day=JUN)
+    assert reply.entry_id == PENSION and "3.570.000 đồng/tháng" in reply.body
