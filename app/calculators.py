@@ -452,13 +452,20 @@ def contribution_years(f: Formulas, facts: Facts, day: dt.date, split: bool = Tr
     """The citizen's contribution years, checked against each other and against `day`; with `split`,
     also how many were before the lump-sum boundary year (1/1/2014) and how many from it."""
     p = f.p
-    boundary = int(p.bhxh1l_nam_moc)
-    boundary_text = date_vn(dt.date(boundary, 1, 1))
     now = _month_index(day.year, day.month)
-    since = now - _month_index(boundary, 1) + 1  # months from 1/1/2014 to this month, this month included
+
+    # read only when the answer needs it: a pension for a given total does not use the lump-sum boundary
+    def boundary() -> int:
+        return int(p.bhxh1l_nam_moc)
+
+    def boundary_text() -> str:
+        return date_vn(dt.date(boundary(), 1, 1))
+
+    def since() -> int:  # months from 1/1/2014 to this month, this month included
+        return now - _month_index(boundary(), 1) + 1
     total, before, after = facts.total, facts.before, facts.after
     start_year, start_month = facts.start_year, facts.start_month
-    if facts.split_year is not None and facts.split_year != boundary:
+    if facts.split_year is not None and facts.split_year != boundary():
         # "10 năm từ 2010": a total with its start year, not a split
         if after is not None:
             total = total if total is not None else after
@@ -491,61 +498,67 @@ def contribution_years(f: Formulas, facts: Facts, day: dt.date, split: bool = Tr
             end_text = "nay"
         span_years = Decimal(span) / 12
         start_index = _month_index(start_year, start_month or 1)
-        span_before = Decimal(max(0, min(span, _month_index(boundary, 1) - start_index))) / 12
+
+        def span_before() -> Decimal:
+            return Decimal(max(0, min(span, _month_index(boundary(), 1) - start_index))) / 12
+
         if total is None and before is None and after is None:
             total = span_years
-            before = span_before if end >= _month_index(boundary, 1) else span_years
+            if split:
+                before = span_before() if end >= _month_index(boundary(), 1) else span_years
             start_text = f"tháng {start_month}/{start_year}" if start_month else f"năm {start_year}"
             note = (f"tính từ {start_text} đến {end_text} là {_span_text(span)}, giả định bạn đóng liên tục; "
                     "nếu có thời gian không đóng, bạn nhắn lại tổng số năm đã đóng")
         elif total is not None and total > span_years + 1:
             return Question(f"Từ năm {start_year} đến {end_text} chỉ khoảng {_span_text(span)}, nên không thể đã đóng "
                             f"{num(total)} năm. Bạn đóng BHXH tổng cộng bao nhiêu năm?", "total", _YEAR_FIELDS)
-        elif total is not None and before is None and after is None:
-            before = min(total, span_before)
+        elif total is not None and before is None and after is None and split:
+            before = min(total, span_before())
             if before:
                 note = f"giả định bạn đóng liên tục từ năm {start_year}"
-    if after is not None and after * 12 > since:
-        return Question(f"Từ {boundary_text} đến nay mới được {_span_text(since)}, nên không thể có {num(after)} năm "
-                        f"đóng từ năm {boundary}. Bạn đóng tổng cộng bao nhiêu năm, trong đó bao nhiêu năm trước năm "
-                        f"{boundary}?", "total", _YEAR_FIELDS)
+    if after is not None and after * 12 > since():
+        return Question(f"Từ {boundary_text()} đến nay mới được {_span_text(since())}, nên không thể có {num(after)} năm "
+                        f"đóng từ năm {boundary()}. Bạn đóng tổng cộng bao nhiêu năm, trong đó bao nhiêu năm trước năm "
+                        f"{boundary()}?", "total", _YEAR_FIELDS)
     if before is not None and after is not None:
         if total is not None and abs(before + after - total) >= Decimal("0.01"):
-            return Question(f"{num(before)} năm trước {boundary} và {num(after)} năm từ {boundary} là "
+            return Question(f"{num(before)} năm trước {boundary()} và {num(after)} năm từ {boundary()} là "
                             f"{num(before + after)} năm, khác với {num(total)} năm bạn nêu. "
                             "Bạn đóng BHXH tổng cộng bao nhiêu năm?", "total", ("total",))
         total = before + after
     elif total is not None and before is not None:
         if before > total:
-            return Question(f"Số năm đóng trước {boundary} ({num(before)}) lớn hơn tổng số năm đóng ({num(total)}). "
+            return Question(f"Số năm đóng trước {boundary()} ({num(before)}) lớn hơn tổng số năm đóng ({num(total)}). "
                             "Bạn đóng BHXH tổng cộng bao nhiêu năm?", "total", ("total",))
         after = total - before
     elif total is not None and after is not None:
         if after > total:
-            return Question(f"Số năm đóng từ {boundary} ({num(after)}) lớn hơn tổng số năm đóng ({num(total)}). "
+            return Question(f"Số năm đóng từ {boundary()} ({num(after)}) lớn hơn tổng số năm đóng ({num(total)}). "
                             "Bạn đóng BHXH tổng cộng bao nhiêu năm?", "total", ("total",))
         before = total - after
     elif total is not None:
-        if total * 12 <= since:
+        if not split:
+            pass  # the split is not needed (a pension, or the lump sum before its eligibility is known)
+        elif total * 12 <= since():
             before, after = Decimal(0), total
-            note = note or (f"giả định toàn bộ thời gian đóng từ năm {boundary} trở đi; mỗi năm đóng trước {boundary} "
+            note = note or (f"giả định toàn bộ thời gian đóng từ năm {boundary()} trở đi; mỗi năm đóng trước {boundary()} "
                             f"chỉ được {num(p.bhxh1l_thang_truoc_2014)} tháng thay vì {num(p.bhxh1l_thang_tu_2014)} tháng")
-        elif split:
-            return Question(f"Từ {boundary_text} đến nay mới được {_span_text(since)}, nên một phần trong {num(total)} "
-                            f"năm bạn đóng là trước năm {boundary}. Bạn đóng bao nhiêu năm trước năm {boundary}?",
+        else:
+            return Question(f"Từ {boundary_text()} đến nay mới được {_span_text(since())}, nên một phần trong {num(total)} "
+                            f"năm bạn đóng là trước năm {boundary()}. Bạn đóng bao nhiêu năm trước năm {boundary()}?",
                             "before", ("before",))
     elif before is not None:
-        return Question(f"Ngoài {num(before)} năm trước {boundary}, bạn đóng bao nhiêu năm từ năm {boundary} trở đi?",
+        return Question(f"Ngoài {num(before)} năm trước {boundary()}, bạn đóng bao nhiêu năm từ năm {boundary()} trở đi?",
                         "after", ("after",))
     elif after is not None:
         total, before = after, Decimal(0)
-        note = f"bạn chỉ nêu số năm đóng từ {boundary}; nếu có năm đóng trước {boundary}, bạn nhắn thêm"
+        note = f"bạn chỉ nêu số năm đóng từ {boundary()}; nếu có năm đóng trước {boundary()}, bạn nhắn thêm"
     else:
         return None
-    if after is not None and after * 12 > since:
-        return Question(f"Trong {num(total)} năm, nếu chỉ {num(before)} năm trước {boundary} thì có {num(after)} năm "
-                        f"từ {boundary}, nhưng từ {boundary_text} đến nay mới được {_span_text(since)}. "
-                        f"Bạn đóng bao nhiêu năm trước năm {boundary}?", "before", ("before",))
+    if after is not None and after * 12 > since():
+        return Question(f"Trong {num(total)} năm, nếu chỉ {num(before)} năm trước {boundary()} thì có {num(after)} năm "
+                        f"từ {boundary()}, nhưng từ {boundary_text()} đến nay mới được {_span_text(since())}. "
+                        f"Bạn đóng bao nhiêu năm trước năm {boundary()}?", "before", ("before",))
     years_old = _age(facts, day)
     if years_old is not None and total > years_old - p.tuoi_lao_dong_toi_thieu:
         return Question(f"Bạn {years_old} tuổi thì không thể đã đóng {num(total)} năm. "
