@@ -336,6 +336,7 @@ def read_facts(text: str) -> Facts:
          rf"tham gia(?: [a-z]+){{0,3}}? (?:tu|sau|vao|tu sau)) {_D}", set_start)
     take(r"(?:nghi|nghi viec|nghi lam|thoi viec)(?: duoc| da| roi)? \d+ (?:nam|thang)", ignore)
     take(r"(?:con thieu|thieu|con|them|nua) \d+ (?:nam|n)(?![a-z])", ignore)
+    take(r"(?:trong do|trong so do|gom)(?: co)? \d+ (?:nam|n)(?![a-z])(?: \d+ (?:thang|th)(?![a-z]))?", ignore)  # a part
     take(r"(?<![\d,.])(\d{2})\s*(?:tuoi|t)(?![a-z0-9])", set_age)
     take(_COUNT, set_total)
     take(r"(?<![\d,.])(\d+)\s*(?:thang|th)(?![a-z])", set_months)

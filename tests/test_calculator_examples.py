@@ -90,6 +90,12 @@ EXAMPLES = [
     # = 348.000.000
     (NOV, LUMP, "em bị ung thư, đóng bhxh 25 năm, trong đó 13 năm trước 2014, lương 8 triệu, rút 1 lần được bao nhiêu",
      ["348.000.000 đồng", "không phụ thuộc số năm đóng"]),
+    # emigration: any number of years (Art. 70(1)); (8 x 1,5 + 12 x 2) x 10.000.000 = 36 x 10.000.000 = 360.000.000
+    (NOV, LUMP, "đóng 20 năm, muốn rút 1 lần vì định cư nước ngoài, lương 10 triệu, trong đó 8 năm trước 2014",
+     ["360.000.000 đồng", "định cư"]),
+    # "trong đó 6 năm ở công ty" is a part, not the total: 10 x 2 x 6.000.000 = 120.000.000
+    (NOV, LUMP, "em đóng bhxh 10 năm, trong đó 6 năm ở công ty, lương 6 triệu, rút một lần được bao nhiêu",
+     ["120.000.000 đồng"]),
     # 15/1/2027: 13 years 1 month since 1/1/2014, so 13 years can all be from 2014: 13 x 2 x 6.000.000 = 156.000.000
     (JAN, LUMP, "đóng bhxh 13 năm lương 6 triệu rút 1 lần được bao nhiêu", ["156.000.000 đồng"]),
     # 15/6/2026: only 12 years 6 months since 1/1/2014: 13 years need the years before 2014
