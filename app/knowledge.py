@@ -19,7 +19,7 @@ import yaml
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from app.calculators import Formulas
+from app.calculators import CALCULATORS, Formulas
 from app.parameters import (
     UNVERIFIED_MARK,
     ParameterSet,
@@ -36,7 +36,7 @@ from app.text import Normalizer, fold
 MESSAGE_LIMIT = 2000
 MIN_QUESTIONS = 8
 TOPICS = ("BHXH tự nguyện", "BHYT hộ gia đình", "BHYT học sinh, sinh viên", "BHXH một lần", "Chung")
-CALCULATOR_NAMES = ("vtn", "bhyt_household", "hssv", "lump_sum", "lump_sum_vs_pension")
+CALCULATOR_NAMES = tuple(CALCULATORS)
 REQUIRED = ("id", "topic", "title", "questions", "answer", "legal_basis", "effective_from", "sources",
             "last_reviewed", "related")
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")

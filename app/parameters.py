@@ -265,6 +265,10 @@ class ParameterView:
     def __getitem__(self, key: str) -> Quantity:
         return self._params.value_at(key, self.day, self.province).quantity
 
+    def since(self, key: str) -> dt.date:
+        """The day the value of `key` in force took effect (a rule's own start date, e.g. a law's)."""
+        return self._params.value_at(key, self.day, self.province).effective_from
+
 
 PROVINCES_KEY = "provinces"  # parameters.yaml: `provinces: {code: {parameter key: [dated values]}}`
 
