@@ -42,6 +42,9 @@ TOPICS = ("BHXH tự nguyện", "BHYT hộ gia đình", "BHYT học sinh, sinh v
 CALCULATOR_NAMES = ("vtn", "bhyt_household", "hssv", "lump_sum", "lump_sum_vs_pension")
 REQUIRED = ("id", "topic", "title", "questions", "answer", "legal_basis", "effective_from", "sources",
             "last_reviewed", "related")
+# legal_basis may be [] for an entry that states no rule (contacts): its answer then cites only the
+# documents of the values it uses, if any; a made-up basis ("thông tin do BHXH tỉnh công bố") is not one.
+OPTIONAL_EMPTY = ("legal_basis",)
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
@@ -113,6 +116,8 @@ def entry_from_dict(data: dict[str, Any], origin: str) -> tuple[Entry | None, li
     if not isinstance(data, dict):
         return None, [f"{origin}: expected a mapping of entry fields"]
     for name in REQUIRED:
+        if name in OPTIONAL_EMPTY and isinstance(data, dict) and data.get(name) == []:
+            continue
         if data.get(name) in (None, "", []):
             errors.append(f"{origin}: field '{name}' is missing or empty")
     dates = {}
@@ -494,7 +499,7 @@ _HOTLINE_RE = re.compile(r"(\S+(?:\s+\S+){0,3})\s*\{\{\s*office\.hotline\s*\}\}"
 
 def _unnamed_hotline(answer: str) -> bool:
     """`office.hotline` written without naming it as the national hotline."""
-    return any(not m.group(1).endswith(NATIONAL_HOTLINE_LABEL.split()[-1]) or NATIONAL_HOTLINE_LABEL not in m.group(1)
+    return any(not m.group(1).lower().rstrip(": ").endswith(NATIONAL_HOTLINE_LABEL.lower())
                for m in _HOTLINE_RE.finditer(answer))
 
 

@@ -304,14 +304,15 @@ class Reference:
 
     @property
     def key(self) -> str:
-        """The document's identity: its number ("73/2024/NĐ-CP") or, without one, its name."""
-        found = _NUMBER_RE.search(self.document)
+        """The document's identity: its number ("73/2024/NĐ-CP"), or its name when it has no number of its
+        own ("Luật BHYT (sửa đổi bởi Luật 51/2024/QH15)": the number in brackets is another document's)."""
+        found = _NUMBER_RE.search(self.document.split("(")[0])
         return found.group(0) if found else " ".join(self.document.lower().split())
 
     @property
     def is_law(self) -> bool:
         """A law (Luật, Bộ luật) states rules; values are set by decrees and decisions."""
-        return self.document.startswith(("Luật", "Bộ luật")) or "/QH" in self.key
+        return self.document.startswith(("Luật", "Bộ luật"))
 
     def __str__(self) -> str:
         return self.document + "".join(f", Điều {a}" for a in self.articles)
@@ -361,7 +362,9 @@ def merge_references(texts: list[str]) -> list[str]:
         if articles is None:
             out.append(document)
         else:
-            out.append(str(Reference(document, tuple(sorted(articles, key=_article_order)))))
+            # a whole article covers its clauses: "Điều 70" and "Điều 70(1)" cite "Điều 70"
+            kept = {a for a in articles if a.split("(")[0] == a or a.split("(")[0] not in articles}
+            out.append(str(Reference(document, tuple(sorted(kept, key=_article_order)))))
     return out
 
 
