@@ -494,7 +494,7 @@ def address_forms(text: str) -> list[str]:
     return [m.group(0) for m in ADDRESS_RE.finditer(text)]
 
 
-_HOTLINE_RE = re.compile(r"(\S+(?:\s+\S+){0,3})\s*\{\{\s*office\.hotline\s*\}\}")
+_HOTLINE_RE = re.compile(r"(\S+(?:\s+\S+){0,6})\s*\{\{\s*office\.hotline\s*\}\}")
 
 
 def _unnamed_hotline(answer: str) -> bool:
