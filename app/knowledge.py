@@ -503,6 +503,18 @@ def _unnamed_hotline(answer: str) -> bool:
                for m in _HOTLINE_RE.finditer(answer))
 
 
+# what an empty office field leaves in a sentence: "()", ", ," "Địa chỉ: " at a line's end, "( )"
+_OFFICE_GAP_RE = re.compile(r"\(\s*\)|,\s*,|:[ \t]*$|–\s*\(|\s,\s*\.", re.MULTILINE)
+
+
+def contact_warnings(office: Office, where: str) -> list[str]:
+    """One line per unfilled contact field of an office (left out of every answer until filled in)."""
+    missing = office.missing()
+    if not missing:
+        return []
+    return [f"{where}: office contact fields not filled in (left out of answers): {', '.join(missing)}"]
+
+
 def intent_replies(intents: dict[str, Any]) -> list[tuple[str, str]]:
     """(where, text) of every fixed reply and prompt the bot sends (not the citizens' examples)."""
     out = []
@@ -526,6 +538,8 @@ def validate(kb: KnowledgeBase, day: dt.date, topic_ids: list[str] | None = None
         errors.append(f"parameters.yaml: provinces.{code}: province '{code}' is not declared in the provinces file"
                       + ("" if provinces else " (PROVINCES_FILE is not set)"))
     renderer = kb.renderer(day)
+    bare_renderer = kb.renderer(day, office=Office(name="", hotline=kb.office.hotline))
+    full_renderer = kb.renderer(day, office=Office(**{f: "x" for f in OFFICE_CONTACTS}, hotline=kb.office.hotline))
     dated = dated_references(kb.parameters)
     for name, text in intent_replies(kb.intents or {}):
         for form in address_forms(text):
@@ -564,6 +578,16 @@ def validate(kb: KnowledgeBase, day: dt.date, topic_ids: list[str] | None = None
         except RenderError as exc:
             errors.append(f"{where}: field 'answer': a placeholder does not resolve: {exc}")
             continue
+        try:  # an office with nothing filled in: each unfilled field must be left out, not leave a gap
+            bare = bare_renderer.entry_message(entry)
+            full = full_renderer.entry_message(entry)
+        except RenderError as exc:
+            errors.append(f"{where}: field 'answer': does not render for an office with unfilled fields: {exc}")
+        else:
+            gaps = _OFFICE_GAP_RE.findall(bare)
+            if len(gaps) > len(_OFFICE_GAP_RE.findall(full)):
+                errors.append(f"{where}: field 'answer': an unfilled office field leaves '{gaps[-1].strip()}'; "
+                              "wrap it in {% if office.<field> %}...{% endif %}")
         if len(message) > MESSAGE_LIMIT:
             errors.append(
                 f"{where}: field 'answer': the rendered message is {len(message)} characters, "
