@@ -504,7 +504,7 @@ def _unnamed_hotline(answer: str) -> bool:
 
 
 # what an empty office field leaves in a sentence: "()", ", ," "Địa chỉ: " at a line's end, "( )"
-_OFFICE_GAP_RE = re.compile(r"\(\s*\)|,\s*,|:[ \t]*$|–\s*\(|\s,\s*\.", re.MULTILINE)
+_OFFICE_GAP_RE = re.compile(r"\(\s*\)|,\s*,|:[ \t]*$|:\s*[;.,]|–\s*\(|\s,\s*\.", re.MULTILINE)
 
 
 def contact_warnings(office: Office, where: str) -> list[str]:

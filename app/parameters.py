@@ -338,9 +338,12 @@ def parse_references(text: str) -> list[Reference]:
 
 def merge_references(texts: list[str]) -> list[str]:
     """One citation per document, in first-mention order, with the union of the articles; texts that
-    name no document are kept as they are."""
+    name no document are kept as they are. A decree or decision also cited as a whole (a value whose article
+    is not known) is cited as a whole, so that no article is named for a value it does not set; a law
+    keeps its articles (its other citations add no article)."""
     order: list[str] = []
     merged: dict[str, tuple[str, set[str] | None]] = {}
+    whole: set[str] = set()  # decrees and decisions cited as a whole somewhere: cited as a whole
     for text in texts:
         refs = parse_references(text)
         if not refs:
@@ -349,6 +352,8 @@ def merge_references(texts: list[str]) -> list[str]:
                 merged[text] = (text, None)
             continue
         for ref in refs:
+            if not ref.articles and not ref.is_law:
+                whole.add(ref.key)
             if ref.key not in merged:
                 order.append(ref.key)
                 merged[ref.key] = (ref.document, set(ref.articles))
@@ -359,7 +364,7 @@ def merge_references(texts: list[str]) -> list[str]:
     out = []
     for key in order:
         document, articles = merged[key]
-        if articles is None:
+        if articles is None or key in whole:
             out.append(document)
         else:
             # a whole article covers its clauses: "Điều 70" and "Điều 70(1)" cite "Điều 70"
