@@ -197,3 +197,29 @@ def test_no_entry_names_a_made_up_basis_or_unverified_form_code():
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         assert "TK1-TS" not in data["answer"], path.name
         assert not any("do BHXH tỉnh công bố" in b for b in data["legal_basis"]), path.name
+
+
+def test_service_start_logs_the_unfilled_office_contacts_per_province(tmp_path, caplog):
+    from app.service import Runtime
+    from app.settings import Settings
+
+    provinces = tmp_path / "provinces.yaml"
+    provinces.write_text(yaml.safe_dump({"provinces": [
+        {"code": "mau", "name": "Tỉnh Mẫu", "office": {"address": "số 1 đường Mẫu", "phone": "0200 000 000",
+                                                        "hours": "7h30–17h00", "website": "https://mau.example",
+                                                        "email": "mau@example.vn"}},
+        {"code": "thu", "name": "Tỉnh Thử", "office": {"hours": "7h30–17h00"}},
+    ]}, allow_unicode=True), encoding="utf-8")
+    caplog.set_level("WARNING", logger="app.service")
+    single = Settings(database_url=f"sqlite:///{tmp_path / 'one.db'}", semantic_model="off", provinces_file=None,
+                      province={})
+    Runtime.start(single, load_model=False)
+    assert ("office.yaml: office contact fields not filled in (left out of answers): "
+            "name, address, phone, hours, website, email") in caplog.text
+    caplog.clear()
+    several = Settings(database_url=f"sqlite:///{tmp_path / 'two.db'}", semantic_model="off",
+                       provinces_file=str(provinces), province={})
+    Runtime.start(several, load_model=False)
+    assert "province thu: office contact fields not filled in (left out of answers): address, phone, website, " \
+           "email" in caplog.text
+    assert "province mau" not in caplog.text  # its name comes from the province, every contact is filled in
