@@ -116,7 +116,7 @@ def entry_from_dict(data: dict[str, Any], origin: str) -> tuple[Entry | None, li
     if not isinstance(data, dict):
         return None, [f"{origin}: expected a mapping of entry fields"]
     for name in REQUIRED:
-        if name in OPTIONAL_EMPTY and isinstance(data, dict) and data.get(name) == []:
+        if name in OPTIONAL_EMPTY and data.get(name) == []:
             continue
         if data.get(name) in (None, "", []):
             errors.append(f"{origin}: field '{name}' is missing or empty")
