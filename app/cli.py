@@ -201,6 +201,13 @@ def cmd_kb(args: argparse.Namespace) -> int:
                 print(f"error: {err}", file=sys.stderr)
             print(f"{len(errors)} problem(s) found in {root}", file=sys.stderr)
             return 1
+        from app.knowledge import contact_warnings
+        from app.provinces import contact_warnings as province_contact_warnings
+
+        warnings = (province_contact_warnings(provinces, kb.office) if provinces
+                    else contact_warnings(kb.office, "office.yaml"))
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
         params = len(kb.parameters.parameters)
         print(f"ok: {len(kb.entries)} entries and {params} parameters in {root} are valid on {day.isoformat()}")
         from app.retrieval import model_is_current

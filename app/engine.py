@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.calculators import CALCULATORS, Question, answer_facts, answers, calculate, read_facts
-from app.knowledge import Entry, KnowledgeBase, RenderError
+from app.knowledge import Entry, KnowledgeBase, RenderError, format_reply
 from app.privacy import find_personal_numbers
 from app.retrieval import Candidate, Document, Index
 from app.text import fold
@@ -141,8 +141,7 @@ class Engine:
     # --- helpers --------------------------------------------------------------------
 
     def _fmt(self, template: str, province=None) -> str:
-        office = (_office(province) or self.kb.office).namespace()
-        return template.format(office_name=office["name"], office_hours=office["hours"], hotline=office["hotline"])
+        return format_reply(template, _office(province) or self.kb.office)
 
     def _choice(self, entry_id: str) -> Choice:
         e = self.kb.entries[entry_id]

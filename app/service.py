@@ -15,7 +15,7 @@ from app import metrics, models, storage
 from app.engine import ESCALATED, HANDOFF, Engine, Reply, Turn
 from app.knowledge import KnowledgeBase, fingerprint, load_directory
 from app.models import utcnow
-from app.provinces import Provinces, load_or_fail
+from app.provinces import Provinces, contact_warnings, load_or_fail
 from app.retrieval import load_encoder, model_is_current
 from app.settings import Settings
 
@@ -86,6 +86,8 @@ class Runtime:
             if encoder is not None and settings.semantic_model == "auto" and model_is_current(kb) is False:
                 log.warning("the semantic model was trained on a different knowledge base; "
                             "retrain it with scripts/train_semantic.py")
+        for warning in contact_warnings(provinces, kb.office):
+            log.warning("%s", warning)
         unknown = kb.parameters.provinces() - set(provinces.codes())
         if unknown:
             log.warning("parameter values of provinces not in the provinces file are ignored: %s", sorted(unknown))
