@@ -277,6 +277,10 @@ class ParameterView:
     def __getitem__(self, key: str) -> Quantity:
         return self.value(key).quantity
 
+    def since(self, key: str) -> dt.date:
+        """The day the value of `key` in force took effect (a rule's own start date, e.g. a law's), recorded as used."""
+        return self.value(key).effective_from
+
     def used(self) -> list[ParameterValue]:
         """The values read since the last `forget()`, in the order first read."""
         return list(self._used.values())
