@@ -257,6 +257,9 @@ def command(settings: Settings, kb_dir: Path, out_dir: Path) -> list[str]:
     base = shlex.split(settings.model_train_command) if settings.model_train_command.strip() \
         else [sys.executable, str(TRAIN_SCRIPT)]
     cmd = [*base, "--kb", str(kb_dir), "--out", str(out_dir), *shlex.split(settings.model_train_args)]
+    limit = shutil.which("timeout")
+    if limit:  # the training ends even if this process dies without killing it (SIGKILL, OOM)
+        cmd = [limit, "-s", "KILL", f"{settings.model_train_timeout_seconds + 30:.0f}", *cmd]
     nice = shutil.which("nice")
     if settings.model_train_nice and nice:
         cmd = [nice, "-n", str(settings.model_train_nice), *cmd]
@@ -266,11 +269,14 @@ def command(settings: Settings, kb_dir: Path, out_dir: Path) -> list[str]:
 def export(db: DbEngine, settings: Settings, target: Path) -> tuple[str | None, str]:
     """The live knowledge base as files in `target` (with the repository's training corpus beside it);
     returns its revision and training fingerprint."""
-    from app.knowledge import write_directory
+    from app.knowledge import dump_yaml, write_directory
 
     with Session(db) as session:  # one transaction: the revision is the one of these rows
         revision, kb = storage.kb_revision(session), storage.load_kb(session)
-    write_directory(kb, target)
+    write_directory(kb, target)  # entries and parameters; the whole-file documents are written here
+    for name, content in (("synonyms", kb.synonyms), ("intents", storage._jsonable(kb.intents)),
+                          ("office", dataclasses.asdict(kb.office))):
+        (target / f"{name}.yaml").write_text(dump_yaml(content), encoding="utf-8")
     corpus = Path(settings.knowledge_base_dir) / TRAINING_CORPUS
     if corpus.is_dir() and not (target / TRAINING_CORPUS).exists():
         shutil.copytree(corpus, target / TRAINING_CORPUS)
@@ -455,6 +461,7 @@ class State:
     serving: dict  # summary() of the model this database's processes answer with
     lines: list[str]  # in Vietnamese, for staff
     rows: list[SemanticModel]
+    failure: str = ""  # the line of lines that reports the newest training's failure, if it failed
 
 
 VN_TZ = dt.timezone(dt.timedelta(hours=7))
@@ -488,9 +495,11 @@ def state(db: DbEngine, settings: Settings) -> State:
         else:
             lines.append(f"Đang chờ học lại (yêu cầu lúc {_local(row.requested_at)}: {row.reason}).")
     newest = next((r for r in rows if r.status != SUPERSEDED), None)
+    failure = ""
     if newest is not None and newest.status == FAILED:
-        lines.append(f"Lần học gần nhất bị lỗi lúc {_local(newest.finished_at)}: {newest.error}. "
-                     "Mô hình cũ vẫn đang được dùng.")
+        failure = (f"Lần học gần nhất bị lỗi lúc {_local(newest.finished_at)}: {newest.error}. "
+                   "Mô hình cũ vẫn đang được dùng.")
+        lines.append(failure)
     if not settings.model_retrain:
         lines.append("Tự động học lại khi sửa kho kiến thức đang tắt (MODEL_RETRAIN=false).")
-    return State(summary(ready), lines, rows)
+    return State(summary(ready), lines, rows, failure)

@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from app import retrain
 from app.console import auth, dashboard, inbox, kbcsv, kbedit, kbfiles, params, unanswered
 from app.console.auth import Current
 from app.delivery import NoSuchConversation, WindowClosed
@@ -475,7 +476,9 @@ def build_router() -> APIRouter:
     def kb_list(request: Request) -> Response:
         cur = _user(request, "national")
         q = request.query_params.get("q", "")
-        return _html("kb_list.html", request, cur=cur, q=q, rows=kbedit.search(_state(request).runtime.db, q))
+        state = _state(request)
+        return _html("kb_list.html", request, cur=cur, q=q, rows=kbedit.search(state.runtime.db, q),
+                     model=retrain.state(state.runtime.db, state.settings))
 
     def kb_page(request: Request, cur: Current, entry_id: str, status: int = 200, form: dict[str, str] | None = None,
                 error: str = "", notice: str = "", draft: bool | None = None, chosen: str = "") -> Response:
