@@ -199,3 +199,15 @@ def test_a_training_abandoned_by_a_killed_trainer_is_finished_by_another(databas
     finally:
         app.stop()
     assert "was abandoned by" in (tmp_path / "app.log").read_text()
+
+
+def test_the_image_can_train_and_the_compose_worker_does():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    runtime = dockerfile.split("AS runtime", 1)[1]
+    assert "COPY scripts/train_semantic.py scripts/train_semantic.py" in runtime
+    assert "python scripts/train_semantic.py --out /tmp/trainer-check" in dockerfile.split("AS runtime", 1)[0]
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert ignored.index("!scripts/train_semantic.py") > ignored.index("scripts")  # the exception comes after
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    assert services["app1"]["environment"]["MODEL_TRAINER"] == services["app2"]["environment"]["MODEL_TRAINER"] == "false"
+    assert "MODEL_TRAINER" not in services["worker"]["environment"]  # the default: it trains
