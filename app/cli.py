@@ -332,7 +332,7 @@ def cmd_model(args: argparse.Namespace) -> int:
             if storage.kb_is_empty(session):
                 print("error: the database holds no knowledge base; run `bhxh-bot kb import` first", file=sys.stderr)
                 return 1
-        row_id = retrain.request(db, f"cli:{os.environ.get('USER', '')}")
+        row_id = retrain.request(db, settings, f"cli:{os.environ.get('USER', '')}")
         print(f"training {row_id} queued")
         if not args.wait:
             return 0

@@ -293,6 +293,8 @@ class SemanticModel(SQLModel, table=True):
     # the knowledge base revision and training-text fingerprint it was requested for, then trained on
     kb_revision: str | None = Field(default=None, max_length=64)
     fingerprint: str = Field(default="", max_length=64)
+    # what trains it (retrain.trainer_id: the training script, the repository's training corpus, the options)
+    trainer: str = Field(default="", max_length=64)
     requested_at: dt.datetime = Field(default_factory=utcnow)
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None

@@ -67,6 +67,21 @@ def fingerprint_of(kb) -> str:
     return corpus_fingerprint(training_corpus(kb))
 
 
+def trainer_id(settings: Settings) -> str:
+    """What trains the model besides the knowledge base: the training script, the repository's training
+    corpus and MODEL_TRAIN_ARGS. A release that changes one of them retrains the live knowledge base."""
+    import hashlib
+
+    digest = hashlib.sha256(settings.model_train_args.encode())
+    corpus = Path(settings.knowledge_base_dir) / TRAINING_CORPUS
+    files = [TRAIN_SCRIPT, *(sorted(p for p in corpus.rglob("*") if p.is_file()) if corpus.is_dir() else [])]
+    for path in files:
+        digest.update(path.name.encode())
+        with contextlib.suppress(OSError):
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def shipped_fingerprint(model_dir: Path = MODEL_DIR) -> str | None:
     try:
         return (model_dir / FINGERPRINT_FILE).read_text(encoding="utf-8").strip() or None
@@ -118,43 +133,49 @@ def _newest(session: Session, *statuses: str) -> SemanticModel | None:
     return session.exec(query).first()
 
 
-def _queue(session: Session, reason: str, revision: str | None, fingerprint: str) -> SemanticModel:
+def _queue(session: Session, reason: str, revision: str | None, fingerprint: str, trainer: str) -> SemanticModel:
     """A new queued request; the older queued ones are superseded by it."""
     session.exec(update(SemanticModel).where(col(SemanticModel.status) == QUEUED).values(status=SUPERSEDED))
-    row = SemanticModel(status=QUEUED, reason=reason[:200], kb_revision=revision, fingerprint=fingerprint)
+    row = SemanticModel(status=QUEUED, reason=reason[:200], kb_revision=revision, fingerprint=fingerprint,
+                        trainer=trainer)
     session.add(row)
     session.flush()
     return row
 
 
-def request(db: DbEngine, reason: str) -> int:
+def request(db: DbEngine, settings: Settings, reason: str) -> int:
     """Queue a training of the live knowledge base even when its texts did not change (`model retrain`)."""
     with Session(db) as session:
         revision, kb = storage.kb_revision(session), storage.load_kb(session)
     fingerprint = fingerprint_of(kb)
     with locked(db) as session:
-        return _queue(session, reason, revision, fingerprint).id
+        return _queue(session, reason, revision, fingerprint, trainer_id(settings)).id
 
 
-def check(db: DbEngine, kb, revision: str | None, reason: str = "kho kiến thức thay đổi") -> int | None:
+def check(db: DbEngine, settings: Settings, kb, revision: str | None,
+          reason: str = "kho kiến thức thay đổi") -> int | None:
     """Queue a training when the live knowledge base's training texts differ from those of the newest
-    training (or, before any, of the committed model). Returns the queued row's id, or None."""
-    fingerprint = fingerprint_of(kb)
+    training (or, before any, of the committed model), or that training was made by another trainer
+    (`trainer_id`: a new release). Returns the queued row's id, or None."""
+    fingerprint, trainer = fingerprint_of(kb), trainer_id(settings)
 
-    def wanted(session: Session) -> bool:
+    def wanted(session: Session) -> str | None:
         newest = _newest(session)
         if newest is None:
-            return fingerprint != shipped_fingerprint()
-        return newest.fingerprint != fingerprint
+            return reason if fingerprint != shipped_fingerprint() else None
+        if newest.fingerprint != fingerprint:
+            return reason
+        return "phần mềm học mô hình thay đổi" if newest.trainer != trainer else None
 
     with Session(db) as session:  # a read first: most checks find nothing to do and take no lock
-        if not wanted(session):
+        if wanted(session) is None:
             return None
     with locked(db) as session:
-        if not wanted(session):  # another process queued it meanwhile
+        why = wanted(session)
+        if why is None:  # another process queued it meanwhile
             return None
-        row = _queue(session, reason, revision, fingerprint)
-        log.info("the knowledge base's training texts changed: semantic model training %s queued", row.id)
+        row = _queue(session, why, revision, fingerprint, trainer)
+        log.info("semantic model training %s queued (%s)", row.id, why)
         return row.id
 
 
@@ -177,13 +198,13 @@ def _expire_abandoned(session: Session, lease: float) -> None:
     session.flush()
 
 
-def claim(db: DbEngine, lease: float, me: str) -> SemanticModel | None:
+def claim(db: DbEngine, settings: Settings, me: str) -> SemanticModel | None:
     """The newest queued training, now ours; None while another training runs or nothing is queued."""
     with Session(db) as session:  # a read first: an idle trainer's poll takes no lock
         if _newest(session, QUEUED, TRAINING) is None:
             return None
     with locked(db) as session:
-        _expire_abandoned(session, lease)
+        _expire_abandoned(session, settings.model_train_lease_seconds)
         if _newest(session, TRAINING) is not None:
             return None
         row = _newest(session, QUEUED)
@@ -191,6 +212,7 @@ def claim(db: DbEngine, lease: float, me: str) -> SemanticModel | None:
             return None
         now = utcnow()
         row.status, row.claimed_by, row.started_at, row.heartbeat_at = TRAINING, me, now, now
+        row.trainer = trainer_id(settings)  # this process trains it, with its own script and options
         row.attempts += 1
         row.error = ""
         session.add(row)
@@ -389,7 +411,7 @@ class Trainer:
 
     def run_once(self) -> tuple[int, str | None] | None:
         """Claim and run the newest queued training, if any and none is running; (id, status)."""
-        row = claim(self.db, self.settings.model_train_lease_seconds, self.me)
+        row = claim(self.db, self.settings, self.me)
         if row is None:
             return None
         started = time.monotonic()

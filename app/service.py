@@ -194,7 +194,7 @@ class KnowledgeWatcher:
         rt.reload_if_changed()
         if rt.follows_model and rt.settings.model_retrain and rt.revision != self._checked:
             revision, kb = rt.revision, rt.engine.kb
-            retrain.check(rt.db, kb, revision)
+            retrain.check(rt.db, rt.settings, kb, revision)
             self._checked = revision
         rt.follow_model()
 

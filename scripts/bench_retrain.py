@@ -65,7 +65,7 @@ def main() -> int:
         answer_all()  # warm caches
         print(f"answering, no training:    {percentiles(answer_all())}")
 
-        row_id = retrain.request(db, "bench")
+        row_id = retrain.request(db, settings, "bench")
         done = threading.Event()
         result: dict = {}
 

@@ -100,9 +100,9 @@ def test_a_console_publish_is_learned_in_the_background_and_both_instances_answe
         assert "bản đi kèm phần mềm" in kb_page(admin)
 
         publish_new_questions(admin)
-        queued = wait_for(lambda: newest(cli).get("status") == "queued" and newest(cli), timeout=60, interval=0.3)
-        assert queued, status(cli)
-        assert "Đang chờ học lại" in kb_page(admin)
+        assert wait_for(lambda: "Đang chờ học lại" in kb_page(admin), timeout=60, interval=0.3), kb_page(admin)
+        queued = newest(cli)
+        assert queued["status"] == "queued" and queued["reason"] == "kho kiến thức thay đổi", queued
         # the question is published, the old model does not know its word: the message goes to staff
         before = ask(other)
         assert before["outcome"] != "answered", before
@@ -151,18 +151,19 @@ def test_a_failed_training_leaves_the_model_serving_and_shows_why(database_url, 
         path.write_text(yaml.safe_dump(content, allow_unicode=True), encoding="utf-8")
         cli("kb", "import", "--dir", str(kb))
 
-        failed = wait_for(lambda: newest(cli).get("status") == "failed" and newest(cli), timeout=120, interval=0.3)
-        assert failed and failed["id"] > first["id"], status(cli)
-        assert failed["error"] == "lệnh học kết thúc với mã 3: không đủ bộ nhớ để học"
-        assert model(app)["id"] == first["id"]  # still the old model, answering
-        assert ask(app, known)["entry_id"] == ENTRY
-        lines = status(cli)["lines"]
-        assert any("Lần học gần nhất bị lỗi" in line and "mã 3" in line for line in lines), lines
-        assert status(cli)["serving"]["id"] == first["id"]
         admin = ConsoleClient(app.url)
         admin.login(*ADMIN)
-        assert '<p class="error">Lần học gần nhất bị lỗi' in kb_page(admin)
+        shown = '<p class="error">Lần học gần nhất bị lỗi'
+        assert wait_for(lambda: shown in kb_page(admin), timeout=120, interval=0.3), kb_page(admin)
         admin.close()
+        state = status(cli)
+        failed = state["trainings"][0]
+        assert failed["status"] == "failed" and failed["id"] > first["id"], state
+        assert failed["error"] == "lệnh học kết thúc với mã 3: không đủ bộ nhớ để học"
+        assert any("Lần học gần nhất bị lỗi" in line and "mã 3" in line for line in state["lines"]), state
+        assert state["serving"]["id"] == first["id"]
+        assert model(app)["id"] == first["id"]  # still the old model, answering
+        assert ask(app, known)["entry_id"] == ENTRY
     finally:
         app.stop()
 
@@ -172,7 +173,8 @@ def test_a_failed_training_leaves_the_model_serving_and_shows_why(database_url, 
                  env=env(MODEL_TRAIN_COMMAND=slow, MODEL_TRAIN_TIMEOUT_SECONDS="1"))
     assert result.returncode == 1
     assert "quá thời gian cho phép (1 giây)" in result.stderr
-    assert newest(cli)["status"] == "failed" and status(cli)["serving"]["id"] == first["id"]
+    state = status(cli)
+    assert state["trainings"][0]["status"] == "failed" and state["serving"]["id"] == first["id"]
 
 
 def test_a_training_abandoned_by_a_killed_trainer_is_finished_by_another(database_url, tmp_path, cli):
@@ -211,3 +213,15 @@ def test_the_image_can_train_and_the_compose_worker_does():
     services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
     assert services["app1"]["environment"]["MODEL_TRAINER"] == services["app2"]["environment"]["MODEL_TRAINER"] == "false"
     assert "MODEL_TRAINER" not in services["worker"]["environment"]  # the default: it trains
+
+
+def test_a_newer_request_supersedes_an_older_queued_one(database_url, cli):
+    cli("kb", "import")
+    assert cli("model", "retrain", env=env()).stdout.strip() == "training 1 queued"
+    cli("model", "retrain", env=env())
+    state = status(cli)
+    assert [(t["id"], t["status"]) for t in state["trainings"]] == [(2, "queued"), (1, "superseded")]
+    assert state["serving"]["source"] == "shipped"
+    assert any(line.startswith("Đang chờ học lại") for line in state["lines"]), state
+    assert cli("model", "status", env=env()).stdout.startswith(
+        "Mô hình ngữ nghĩa: bản đi kèm phần mềm (models/bhxh-static), chưa học lại lần nào.")

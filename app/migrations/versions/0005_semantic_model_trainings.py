@@ -28,6 +28,7 @@ def upgrade() -> None:
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('kb_revision', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('fingerprint', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('trainer', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('requested_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('started_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('finished_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
