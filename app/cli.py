@@ -10,7 +10,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app import models, storage
 from app.settings import Settings
@@ -343,6 +343,14 @@ def cmd_model(args: argparse.Namespace) -> int:
             with Session(db) as session:
                 row = session.get(models.SemanticModel, row_id)
                 status, error = row.status, row.error
+            if status == retrain.SUPERSEDED:  # a newer request replaced it: that one is the one to wait for
+                with Session(db) as session:
+                    newer = session.exec(select(models.SemanticModel.id).where(models.SemanticModel.id > row_id)
+                                         .order_by(models.SemanticModel.id.desc())).first()
+                if newer is not None:
+                    print(f"training {row_id} superseded by {newer}")
+                    row_id = newer
+                    continue
             if status in (retrain.READY, retrain.FAILED, retrain.SUPERSEDED):
                 break
             if time.monotonic() > deadline:

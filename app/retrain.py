@@ -251,8 +251,10 @@ def finish(db: DbEngine, row_id: int, me: str, outcome: Outcome, seconds: float)
             return None
         row.log = outcome.log[-LOG_TAIL:]
         row.heartbeat_at = None
-        if outcome.interrupted:
-            row.status, row.claimed_by = QUEUED, None
+        if outcome.interrupted:  # for another process, unless a newer request waits
+            newer = session.exec(select(SemanticModel.id).where(col(SemanticModel.status) == QUEUED,
+                                                                col(SemanticModel.id) > row.id)).first()
+            row.status, row.claimed_by = (SUPERSEDED if newer is not None else QUEUED), None
             session.add(row)
             return row.status
         row.finished_at, row.duration_seconds = utcnow(), round(seconds, 1)
