@@ -486,6 +486,7 @@ class State:
     lines: list[str]  # in Vietnamese, for staff
     rows: list[SemanticModel]
     failure: str = ""  # the line of lines that reports the newest training's failure, if it failed
+    retrainable: bool = False  # the console offers "Học lại ngay" (nothing queued or training)
 
 
 VN_TZ = dt.timezone(dt.timedelta(hours=7))
@@ -526,4 +527,4 @@ def state(db: DbEngine, settings: Settings) -> State:
         lines.append(failure)
     if not settings.model_retrain:
         lines.append("Tự động học lại khi sửa kho kiến thức đang tắt (MODEL_RETRAIN=false).")
-    return State(summary(ready), lines, rows, failure)
+    return State(summary(ready), lines, rows, failure, retrainable=not active)

@@ -155,7 +155,6 @@ def test_a_failed_training_leaves_the_model_serving_and_shows_why(database_url, 
         admin.login(*ADMIN)
         shown = '<p class="error">Lần học gần nhất bị lỗi'
         assert wait_for(lambda: shown in kb_page(admin), timeout=120, interval=0.3), kb_page(admin)
-        admin.close()
         state = status(cli)
         failed = state["trainings"][0]
         assert failed["status"] == "failed" and failed["id"] > first["id"], state
@@ -164,6 +163,15 @@ def test_a_failed_training_leaves_the_model_serving_and_shows_why(database_url, 
         assert state["serving"]["id"] == first["id"]
         assert model(app)["id"] == first["id"]  # still the old model, answering
         assert ask(app, known)["entry_id"] == ENTRY
+
+        # the admin asks for another try from the console: it is queued, trained, and fails the same way
+        assert "Học lại ngay" in kb_page(admin)
+        assert admin.post("/console/kb/model/retrain").status_code == 303
+        again = wait_for(lambda: (t := newest(cli)).get("id", 0) > failed["id"] and t["status"] == "failed" and t,
+                         timeout=120, interval=1)
+        assert again and again["reason"] == f"quản trị viên {ADMIN[0]} yêu cầu", status(cli)
+        assert model(app)["id"] == first["id"]
+        admin.close()
     finally:
         app.stop()
 
