@@ -332,7 +332,8 @@ def cmd_model(args: argparse.Namespace) -> int:
             if storage.kb_is_empty(session):
                 print("error: the database holds no knowledge base; run `bhxh-bot kb import` first", file=sys.stderr)
                 return 1
-        row_id = retrain.request(db, settings, f"cli:{os.environ.get('USER', '')}")
+        user = os.environ.get("USER", "")
+        row_id = retrain.request(db, settings, "lệnh bhxh-bot model retrain" + (f" ({user})" if user else ""))
         print(f"training {row_id} queued")
         if not args.wait:
             return 0

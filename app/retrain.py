@@ -42,6 +42,7 @@ import numpy as np
 from sqlalchemy import update
 from sqlalchemy.engine import Engine as DbEngine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from app import storage
@@ -125,7 +126,8 @@ def locked(db: DbEngine) -> Iterator[Session]:
 
 
 def _newest(session: Session, *statuses: str) -> SemanticModel | None:
-    query = select(SemanticModel).order_by(col(SemanticModel.id).desc()).limit(1)
+    """The newest row (of these statuses; else not superseded), without its files (read when used)."""
+    query = select(SemanticModel).options(defer(SemanticModel.files)).order_by(col(SemanticModel.id).desc()).limit(1)
     if statuses:
         query = query.where(col(SemanticModel.status).in_(statuses))
     else:
@@ -499,10 +501,9 @@ def _local(value: dt.datetime | None) -> str:
 def state(db: DbEngine, settings: Settings) -> State:
     rows = history(db)
     ready = next((r for r in rows if r.status == READY), None)
-    if ready is None:
-        with Session(db) as session:
-            ready_id = newest_ready_id(session)
-        ready = ready_model(db, ready_id) if ready_id is not None else None
+    if ready is None:  # an older one, beyond the history shown
+        with Session(db, expire_on_commit=False) as session:
+            ready = _newest(session, READY)
     lines = []
     if not enabled(settings):
         lines.append(f"Mô hình ngữ nghĩa: SEMANTIC_MODEL={settings.semantic_model}; không tự học lại.")
