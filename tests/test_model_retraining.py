@@ -127,6 +127,9 @@ def test_a_console_publish_is_learned_in_the_background_and_both_instances_answe
         other.stop()
         console.stop()
     assert "now answering with semantic model" in (tmp_path / "other.log").read_text()
+    worker_log = (tmp_path / "worker.log").read_text()
+    assert f"semantic model {queued['id']} trained" in worker_log  # the worker trained it
+    assert f"now answering with semantic model {queued['id']}" in worker_log  # and answers webhooks with it
 
 
 def test_a_failed_training_leaves_the_model_serving_and_shows_why(database_url, tmp_path, cli):
