@@ -21,9 +21,13 @@ COPY webhooks webhooks
 RUN pip install . && pip uninstall -y bhxh-assistant
 COPY knowledge_base knowledge_base
 COPY models models
-# a broken knowledge base or a missing model fails the build, not the deployment
+COPY scripts/train_semantic.py scripts/train_semantic.py
+# a broken knowledge base, a missing model or a trainer that cannot run fails the build, not the deployment
+# (the model is retrained in the background from scripts/train_semantic.py: docs/model-retraining.md)
 RUN PYTHONPATH=/src HF_HUB_OFFLINE=1 python -m app.cli kb validate \
- && PYTHONPATH=/src python -c "from app.retrieval import load_encoder; assert load_encoder('auto') is not None"
+ && PYTHONPATH=/src python -c "from app.retrieval import load_encoder; assert load_encoder('auto') is not None" \
+ && HF_HUB_OFFLINE=1 python scripts/train_semantic.py --out /tmp/trainer-check --epochs 1 --parts 1 --dim 8 \
+ && rm -rf /tmp/trainer-check
 
 # --- runtime -------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -37,6 +41,7 @@ COPY app app
 COPY webhooks webhooks
 COPY models models
 COPY knowledge_base knowledge_base
+COPY scripts/train_semantic.py scripts/train_semantic.py
 RUN printf '#!/bin/sh\nexec python -m app.cli "$@"\n' > /usr/local/bin/bhxh-bot && chmod 755 /usr/local/bin/bhxh-bot \
  && python -m compileall -q app webhooks
 ENV PATH=/opt/venv/bin:$PATH \

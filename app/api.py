@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     runtime = runtime or Runtime.start(settings)
     delivery = Delivery(runtime, build_channels(runtime))
     watcher = KnowledgeWatcher(runtime, settings.kb_poll_seconds)
+    trainer = start_trainer(runtime)  # background retraining of the semantic model (app/retrain.py)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -84,7 +85,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if settings.run_workers:
             delivery.start(alone=not settings.shared_database)
         watcher.start()
+        if trainer is not None:
+            trainer.start()
         yield
+        if trainer is not None:
+            trainer.stop()
         watcher.stop()
         delivery.stop()
 
@@ -261,6 +266,16 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     app.include_router(build_router())  # the staff console under /console
     return app
+
+
+def start_trainer(runtime: Runtime):
+    """A `retrain.Trainer` for this process (not started), or None when it trains nothing."""
+    from app import retrain
+
+    settings = runtime.settings
+    if not (settings.model_trainer and retrain.enabled(settings)):
+        return None
+    return retrain.Trainer(runtime.db, settings)
 
 
 DISABLED = {

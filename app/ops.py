@@ -42,10 +42,14 @@ def readiness(runtime) -> tuple[list[str], dict[str, bool]]:
 
 @router.get("/readyz", include_in_schema=False)
 def readyz(request: Request) -> JSONResponse:
-    reasons, checks = readiness(request.app.state.runtime)
+    runtime = request.app.state.runtime
+    reasons, checks = readiness(runtime)
+    # which semantic model this instance answers with (app/retrain.py): the committed one or a retrained one
+    model = dict(runtime.model) if runtime.engine.index.encoder is not None else {"source": "none"}
     if reasons:
-        return JSONResponse({"status": "unavailable", "reasons": reasons, "checks": checks}, status_code=503)
-    return JSONResponse({"status": "ready", "checks": checks})
+        return JSONResponse({"status": "unavailable", "reasons": reasons, "checks": checks, "model": model},
+                            status_code=503)
+    return JSONResponse({"status": "ready", "checks": checks, "model": model})
 
 
 def _private_client(request: Request) -> bool:
