@@ -315,6 +315,11 @@ def make_base(rebuild: bool = False) -> None:
             run(["tar", "--numeric-owner", "--xattrs", "-C", str(rootfs), "-cf", str(partial), "."])
             partial.replace(tarball)
         finally:
+            # debootstrap mounts /proc and /sys inside the target: an interrupted run must not leave them
+            # there, nor have rmtree walk into them
+            mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+            for mount in sorted((m for m in mounts if m.startswith(f"{rootfs}/")), reverse=True):
+                subprocess.run(["umount", "--lazy", mount], check=False)
             shutil.rmtree(rootfs, ignore_errors=True)
     log(f"importing {tarball.relative_to(ROOT)} as {BASE_TAG}")
     ctr = out(["buildah", "from", "--pull=never", "scratch"]).strip()
@@ -342,6 +347,8 @@ def build_image(python: str) -> None:
                "--pull=never",
                # keep each step's layer: an unchanged pyproject.toml reuses the installed dependencies
                "--layers",
+               # a failed step leaves no working container behind
+               "--force-rm",
                "--build-arg", f"BASE_IMAGE={BASE_TAG}",
                "--secret", f"id=pip.conf,src={conf_file}"]
         for path in paths:
@@ -353,13 +360,11 @@ def build_image(python: str) -> None:
         started = time.monotonic()
         run(cmd)
         log(f"buildah bud took {time.monotonic() - started:.0f} s")
-    size = image_size(IMAGE_TAG)
-    log(f"{IMAGE_TAG}: {size / 1e6:.0f} MB")
+    log(f"{IMAGE_TAG}: {image_size(IMAGE_TAG)}")
 
 
-def image_size(tag: str) -> int:
-    listing = json.loads(out(["buildah", "images", "--json", tag]))
-    return int(listing[0]["size"]) if listing and "size" in listing[0] else 0
+def image_size(tag: str) -> str:
+    return out(["buildah", "images", "--format", "{{.Size}}", tag]).strip()
 
 
 # --- check -------------------------------------------------------------------------------------
