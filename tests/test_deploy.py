@@ -5,11 +5,13 @@ reads apt's and pip's settings right, and no file names a package index or an ad
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -239,3 +241,31 @@ def test_pip_inside_the_build_gets_this_machines_settings_with_its_local_paths_m
     assert moved["find-links"] == f"/run/host-pip{tmp_path}/wheels"
     conf = image.render_pip_config(image.relocate(sections, "/run/host-pip"))
     assert conf.startswith("[global]\n") and "\n[install]\nno-compile = yes\n" in conf
+
+
+def test_the_check_finds_the_service_under_buildah_run_and_stops_its_whole_group():
+    """What image.py check relies on, with a stand-in for `buildah run`: a shell whose child is the
+    'service'; the check reads the child's uid from /proc and ends the whole process group it started."""
+    proc = subprocess.Popen(["sh", "-c", f"{sys.executable} -c 'import time; time.sleep(120)' app.cli serve & wait"],
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not image.service_uids(proc.pid):
+            time.sleep(0.1)
+        assert image.service_uids(proc.pid) == [os.getuid()]
+        (child,) = [pid for pid in image.descendants(proc.pid)
+                    if b"app.cli" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    finally:
+        image.stop(proc)
+    assert proc.returncode is not None
+
+    def gone(pid: int) -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in "ZX"
+        except OSError:
+            return True
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not gone(child):
+        time.sleep(0.1)
+    assert gone(child), "the service outlived the check"
