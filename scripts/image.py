@@ -450,7 +450,7 @@ def check_image(ready_deadline: float = 600) -> None:
     env_args = [a for k, v in env.items() for a in ("--env", f"{k}={v}")]
     name = f"bhxh-check-{os.getpid()}"
     run(["buildah", "from", "--pull=never", "--name", name, IMAGE_TAG], stdout=subprocess.DEVNULL)
-    proc = None
+    proc, service_pids = None, []
     logfile = tempfile.TemporaryFile()
     try:
         uid = out(["buildah", "run", "--isolation", ISOLATION, name, "--", "id", "-u"]).strip()
@@ -480,6 +480,7 @@ def check_image(ready_deadline: float = 600) -> None:
         uids = service_uids(proc.pid)
         assert uids and all(u != 0 for u in uids), f"service processes' uids: {uids}"
         log(f"the service runs as uid {uids[0]}")
+        service_pids = descendants(proc.pid)
 
         try:
             http("POST", base + "/api/v1/ask", {"text": "bhxh tự nguyện là gì"})
@@ -504,7 +505,26 @@ def check_image(ready_deadline: float = 600) -> None:
             stop(proc)
         subprocess.run(["buildah", "rm", name], capture_output=True)
         logfile.close()
-    log("image check passed")
+    left = [pid for pid in service_pids if alive(pid)]
+    for pid in left:  # ours: started under `buildah run` above
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes of the service outlived `buildah run`: {left}"
+    log("image check passed; the service and `buildah run` have exited, the working container is removed")
+
+
+def alive(pid: int, wait: float = 30) -> bool:
+    """Whether the process is still running after up to `wait` seconds (a zombie counts as ended)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        if state in ("Z", "X"):
+            return False
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.2)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -514,6 +534,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python", default=sys.executable,
                         help="the Python whose pip configuration the build uses (default: this one)")
     args = parser.parse_args(argv)
+    # a CI runner's SIGTERM or a closed terminal still runs the clean-ups (`finally`): the service stopped,
+    # the working container removed, an unfinished base deleted
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
     started = time.monotonic()
     ensure_tools()
     if args.action in ("base", "build", "all"):

@@ -258,14 +258,5 @@ def test_the_check_finds_the_service_under_buildah_run_and_stops_its_whole_group
     finally:
         image.stop(proc)
     assert proc.returncode is not None
-
-    def gone(pid: int) -> bool:
-        try:
-            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in "ZX"
-        except OSError:
-            return True
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not gone(child):
-        time.sleep(0.1)
-    assert gone(child), "the service outlived the check"
+    assert not image.alive(child), "the service outlived the check"
+    assert image.alive(os.getpid(), wait=0)
