@@ -109,6 +109,11 @@ def test_compose_runs_postgres_migrations_two_instances_a_worker_and_caddy():
         if name != "migrate":
             assert svc["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
             assert env["DB_UPGRADE_ON_START"] == "false"
+    # built on Debian's bookworm slim image, pip's settings handed in as the secret the Dockerfile mounts
+    build = services["app1"]["build"]
+    assert build["args"]["BASE_IMAGE"] == "${BASE_IMAGE:-debian:bookworm-slim}" and build["secrets"] == ["pip.conf"]
+    assert compose["secrets"]["pip.conf"]["file"] == "${PIP_CONF:-./pip.conf}"
+    assert "--mount=type=secret,id=pip.conf" in (ROOT / "Dockerfile").read_text()
     assert services["migrate"]["command"][1:] == ["db", "upgrade"]
     assert services["worker"]["command"][1:] == ["worker"]
     assert services["app1"]["environment"]["RUN_WORKERS"] == "false"
