@@ -184,7 +184,8 @@ def parse_pip_config(listing: str) -> dict[str, dict[str, str]]:
         except (ValueError, SyntaxError):
             value = raw
         if section == ":env:":
-            env[key] = str(value)
+            if key != "config-file":  # PIP_CONFIG_FILE: that file's values are listed already
+                env[key] = str(value)
         else:
             sections.setdefault(section, {})[key] = str(value)
     if env:

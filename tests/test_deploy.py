@@ -227,6 +227,7 @@ def test_pip_inside_the_build_gets_this_machines_settings_with_its_local_paths_m
     listing = "\n".join([
         f":env:.find-links='{tmp_path}/wheels'",
         ":env:.default-timeout='180'",
+        ":env:.config-file='/etc/other-pip.conf'",
         f"global.constraint='{tmp_path}/constraints.txt'",
         f"global.extra-index-url='file://{tmp_path}/pypi/simple https://index.example/simple'",
         "global.find-links='/nowhere/wheels'",
