@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, nodes
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from app.calculators import CALCULATORS, Formulas
@@ -238,7 +239,50 @@ def fingerprint(kb: KnowledgeBase) -> str:
 
 # --- Rendering ------------------------------------------------------------------
 
-_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+# Limits on what an answer template may do, so that a template typed in the editor's live preview (or
+# imported) cannot take the process's memory or time: no loops, macros or variables (answers need none,
+# and without them a template runs once through, in time proportional to its length), no string or list
+# built beyond MAX_SEQUENCE items, no power beyond MAX_POWER_BITS bits, only filters and string methods
+# that cannot make a value longer, and at most MAX_OUTPUT characters rendered.
+MAX_OUTPUT = 20_000
+MAX_SEQUENCE = 10_000
+MAX_POWER_BITS = 4_096
+_FORBIDDEN_NODES = {nodes.For: "a {% for %} loop", nodes.Macro: "a macro", nodes.CallBlock: "{% call %}",
+                    nodes.Assign: "a {% set %} variable", nodes.AssignBlock: "a {% set %} variable"}
+_SAFE_FILTERS = ("int", "float", "round", "abs", "upper", "lower", "capitalize", "title", "trim", "default", "d",
+                 "length", "count", "first", "last", "string", "e", "escape")
+_SAFE_STR_METHODS = frozenset({"upper", "lower", "capitalize", "title", "strip", "lstrip", "rstrip", "startswith",
+                               "endswith", "isdigit"})
+
+
+class TemplateLimit(SecurityError):
+    """A template that goes past the sandbox's limits (a TemplateError, reported like any other)."""
+
+
+class _BoundedSandbox(SandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "%" and isinstance(left, str):
+            raise TemplateLimit("string formatting with % is not allowed in answers")
+        if operator in ("*", "+"):
+            sizes = [len(x) for x in (left, right) if isinstance(x, str | list | tuple)]
+            counts = [x for x in (left, right) if isinstance(x, int) and not isinstance(x, bool)]
+            if sizes and (sum(sizes) if operator == "+" else sizes[0] * max(counts or [1])) > MAX_SEQUENCE:
+                raise TemplateLimit(f"a text or list longer than {MAX_SEQUENCE} items")
+        if operator == "**" and isinstance(right, int | float) and isinstance(left, int | float):
+            if abs(right) > 64 or (isinstance(left, int) and left.bit_length() * abs(right) > MAX_POWER_BITS):
+                raise TemplateLimit(f"a power larger than {MAX_POWER_BITS} bits")
+        return super().call_binop(context, operator, left, right)
+
+    def is_safe_attribute(self, obj, attr, value):
+        if isinstance(obj, str | list | tuple | dict) and callable(value) and attr not in _SAFE_STR_METHODS:
+            return False
+        return super().is_safe_attribute(obj, attr, value)
+
+
+_env = _BoundedSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+_env.filters = {name: _env.filters[name] for name in _SAFE_FILTERS}
 
 
 class RenderError(ValueError):
@@ -247,7 +291,12 @@ class RenderError(ValueError):
 
 @lru_cache(maxsize=4096)
 def _compiled(source: str):
-    """Answer templates are compiled once (compiling costs more than rendering)."""
+    """Answer templates are compiled once (compiling costs more than rendering); a template using what the
+    sandbox forbids is refused (TemplateLimit) before it ever runs."""
+    tree = _env.parse(source)
+    for node_type, label in _FORBIDDEN_NODES.items():
+        if next(tree.find_all(node_type), None) is not None:
+            raise TemplateLimit(f"{label} is not allowed in answers")
     return _env.from_string(source)
 
 
@@ -299,7 +348,13 @@ class Renderer:
         """One rendering: the parameter values it reads are those `finish` cites."""
         self.view.forget()
         try:
-            text = _compiled(source).render(self.namespace())
+            text, size = [], 0
+            for chunk in _compiled(source).generate(self.namespace()):
+                size += len(chunk)
+                if size > MAX_OUTPUT:
+                    raise TemplateLimit(f"the answer renders to more than {MAX_OUTPUT} characters")
+                text.append(chunk)
+            text = "".join(text)
         except (TemplateError, AttributeError, TypeError, KeyError, ValueError, ArithmeticError) as exc:
             raise RenderError(str(exc)) from exc
         return re.sub(r"\n{3,}", "\n\n", text).strip()
