@@ -4,6 +4,7 @@ import asyncio
 import hmac
 import json
 import logging
+import time
 from contextlib import asynccontextmanager
 from typing import Annotated
 
@@ -49,11 +50,28 @@ class AskResponse(BaseModel):
     conversation_id: str
 
 
+MAX_AHEAD_MS = 24 * 3600 * 1000  # platform clocks and ours may differ; a day ahead is not a clock error
+
+
+def in_window(channel: str, events: list, retention_days: float, now_ms: int | None = None) -> list:
+    """The events whose platform timestamp is neither older than the retention of webhook events (their dedupe
+    keys are pruned after it, so an older event could be a replay) nor more than a day ahead. Events without a
+    timestamp are kept. The others are acknowledged and dropped, logged in one line."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    oldest = now_ms - int(retention_days * 86_400_000)
+    kept = [e for e in events if not e.timestamp_ms or oldest <= e.timestamp_ms <= now_ms + MAX_AHEAD_MS]
+    if len(kept) < len(events):
+        log.warning("%d %s events with a timestamp older than %g days or more than a day ahead: acknowledged and dropped",
+                    len(events) - len(kept), channel, retention_days)
+    return kept
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or get_settings()
     runtime = runtime or Runtime.start(settings)
     delivery = Delivery(runtime, build_channels(runtime))
     watcher = KnowledgeWatcher(runtime, settings.kb_poll_seconds)
+    trainer = start_trainer(runtime)  # background retraining of the semantic model (app/retrain.py)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -67,7 +85,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if settings.run_workers:
             delivery.start(alone=not settings.shared_database)
         watcher.start()
+        if trainer is not None:
+            trainer.start()
         yield
+        if trainer is not None:
+            trainer.stop()
         watcher.stop()
         delivery.stop()
 
@@ -163,6 +185,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             for event in found:
                 event.province = province.code
             events += found
+        events = in_window(name, events, settings.inbound_retention_days)
+        if not events:
+            return JSONResponse({"ok": True, "new": 0, "duplicates": 0, "ignored": "timestamp outside the window"})
         # durable before the acknowledgement; the writer thread commits concurrent webhooks together
         stored = await asyncio.wrap_future(delivery.submit(events))
         return JSONResponse({"ok": True, "new": stored.new, "duplicates": stored.duplicates})
@@ -242,6 +267,16 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(build_router())  # the staff console under /console
     install_error_pages(app)
     return app
+
+
+def start_trainer(runtime: Runtime):
+    """A `retrain.Trainer` for this process (not started), or None when it trains nothing."""
+    from app import retrain
+
+    settings = runtime.settings
+    if not (settings.model_trainer and retrain.enabled(settings)):
+        return None
+    return retrain.Trainer(runtime.db, settings)
 
 
 DISABLED = {

@@ -10,9 +10,9 @@ import sys
 import uuid
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from app import storage
+from app import models, storage
 from app.settings import Settings
 
 
@@ -72,10 +72,17 @@ def cmd_worker(args: argparse.Namespace) -> int:
     delivery.idle_wait = args.poll
     # other workers may be running: only stale claims are taken back
     watcher = KnowledgeWatcher(runtime, settings.kb_poll_seconds)  # console edits reach this worker's answers
+    from app.api import start_trainer
+
+    trainer = start_trainer(runtime)  # the semantic model's background retraining (app/retrain.py)
     delivery.start(inbound=not args.outbox_only, outbox=not args.inbound_only, alone=False)
     watcher.start()
+    if trainer is not None:
+        trainer.start()
 
     def stop(*_) -> None:
+        if trainer is not None:
+            trainer.stop()
         watcher.stop()
         delivery.stop()
 
@@ -201,6 +208,13 @@ def cmd_kb(args: argparse.Namespace) -> int:
                 print(f"error: {err}", file=sys.stderr)
             print(f"{len(errors)} problem(s) found in {root}", file=sys.stderr)
             return 1
+        from app.knowledge import contact_warnings
+        from app.provinces import contact_warnings as province_contact_warnings
+
+        warnings = (province_contact_warnings(provinces, kb.office) if provinces
+                    else contact_warnings(kb.office, "office.yaml"))
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
         params = len(kb.parameters.parameters)
         print(f"ok: {len(kb.entries)} entries and {params} parameters in {root} are valid on {day.isoformat()}")
         from app.retrieval import model_is_current
@@ -266,6 +280,12 @@ def cmd_db(args: argparse.Namespace) -> int:
             before, after = migrate.upgrade(db, args.revision)
             print(f"database schema at revision {after}" + ("" if before == after else f" (was {before or 'empty'})"))
             return 0
+        if args.db_command == "prune":
+            cutoff = models.utcnow() - dt.timedelta(days=settings.inbound_retention_days)
+            gone = storage.prune_inbound(db, cutoff)
+            print(f"pruned {gone} handled webhook events received before {cutoff.isoformat(timespec='seconds')} UTC "
+                  f"(INBOUND_RETENTION_DAYS={settings.inbound_retention_days:g})")
+            return 0
         if args.db_command == "current":
             have, want = migrate.current(db), migrate.head()
             print(f"database: {have or 'none'}; newest: {want}" + ("" if have == want else " (run `bhxh-bot db upgrade`)"))
@@ -290,6 +310,76 @@ def cmd_db(args: argparse.Namespace) -> int:
         return 1
     finally:
         db.dispose()
+def cmd_model(args: argparse.Namespace) -> int:
+    """The semantic model's retraining (app/retrain.py): its state, or a training queued by hand."""
+    import time
+
+    from app import retrain
+
+    settings = _settings(args)
+    db = storage.make_engine(settings.database_url)
+    storage.init_db(db, upgrade=settings.db_upgrade_on_start)
+    if not retrain.enabled(settings):
+        print(f"error: retraining applies to SEMANTIC_MODEL=auto only (it is {settings.semantic_model})",
+              file=sys.stderr)
+        return 1
+    if args.model_command == "status":
+        state = retrain.state(db, settings)
+        if args.json:
+            rows = [{"id": r.id, "status": r.status, "reason": r.reason, "kb_revision": r.kb_revision,
+                     "fingerprint": r.fingerprint, "error": r.error, "attempts": r.attempts,
+                     "duration_seconds": r.duration_seconds, "size": r.size,
+                     "requested_at": r.requested_at.isoformat() if r.requested_at else None,
+                     "finished_at": r.finished_at.isoformat() if r.finished_at else None} for r in state.rows]
+            print(json.dumps({"serving": state.serving, "lines": state.lines, "trainings": rows}, ensure_ascii=False))
+            return 0
+        print("\n".join(state.lines))
+        for r in state.rows:
+            when = (r.finished_at or r.started_at or r.requested_at).isoformat(timespec="seconds")
+            print(f"  #{r.id} {r.status:10} {when} revision {(r.kb_revision or '?')[:8]}"
+                  + (f" {r.duration_seconds:.1f} s" if r.duration_seconds is not None else "")
+                  + (f" {r.error}" if r.error else ""))
+        return 0
+    if args.model_command == "retrain":
+        with Session(db) as session:
+            if storage.kb_is_empty(session):
+                print("error: the database holds no knowledge base; run `bhxh-bot kb import` first", file=sys.stderr)
+                return 1
+        user = os.environ.get("USER", "")
+        row_id = retrain.request(db, settings, "lệnh bhxh-bot model retrain" + (f" ({user})" if user else ""))
+        print(f"training {row_id} queued")
+        if not args.wait:
+            return 0
+        trainer = retrain.Trainer(db, settings)
+        deadline = time.monotonic() + args.timeout
+        while True:  # train it here, unless a trainer elsewhere has it (then wait for that one)
+            trainer.run_once()
+            with Session(db) as session:
+                row = session.get(models.SemanticModel, row_id)
+                status, error = row.status, row.error
+            if status == retrain.SUPERSEDED:  # a newer request replaced it: that one is the one to wait for
+                with Session(db) as session:
+                    newer = session.exec(select(models.SemanticModel.id).where(models.SemanticModel.id > row_id)
+                                         .order_by(models.SemanticModel.id.desc())).first()
+                if newer is not None:
+                    print(f"training {row_id} superseded by {newer}")
+                    row_id = newer
+                    continue
+            if status in (retrain.READY, retrain.FAILED, retrain.SUPERSEDED):
+                break
+            if time.monotonic() > deadline:
+                print(f"error: training {row_id} is still {status} after {args.timeout:g} s", file=sys.stderr)
+                return 1
+            time.sleep(0.5)
+        if status == retrain.READY:
+            print(f"training {row_id} ready: every instance and worker loads it at its next poll "
+                  f"(KB_POLL_SECONDS={settings.kb_poll_seconds:g})")
+            return 0
+        print(f"error: training {row_id} {status}" + (f": {error}" if error else ""), file=sys.stderr)
+        return 1
+    return 2
+
+
 def _read_password(prompt_for: str) -> str:
     """From the terminal without echo, or the first line of stdin when it is not a terminal."""
     import getpass
@@ -413,10 +503,22 @@ def build_parser() -> argparse.ArgumentParser:
     u = db_sub.add_parser("upgrade", help="apply the migrations (adopts a database made before migrations)")
     u.add_argument("revision", nargs="?", default="head")
     db_sub.add_parser("current", help="print the database's revision and the newest one (exit 1 if behind)")
+    db_sub.add_parser("prune", help="delete handled webhook events older than INBOUND_RETENTION_DAYS (the workers "
+                                    "do it hourly)")
     db_sub.add_parser("check", help="exit 1 if the migrated schema differs from the models")
     rv = db_sub.add_parser("revision", help="write a new migration for model changes (developers)")
     rv.add_argument("-m", "--message", required=True)
     p.set_defaults(func=cmd_db)
+    p = sub.add_parser("model", help="the semantic model's background retraining: status, retrain")
+    model_sub = p.add_subparsers(dest="model_command", required=True)
+    st = model_sub.add_parser("status", help="which model answers, and the latest trainings")
+    st.add_argument("--json", action="store_true", help="as one JSON object")
+    rt = model_sub.add_parser("retrain", help="queue a training of the live knowledge base")
+    rt.add_argument("--wait", action="store_true", help="train it in this process (or wait for the trainer that has "
+                                                        "it) and exit 1 if it fails")
+    rt.add_argument("--timeout", type=float, default=1800, help="seconds to wait with --wait")
+    p.set_defaults(func=cmd_model)
+
     p = sub.add_parser("users", help="staff console users")
     users_sub = p.add_subparsers(dest="users_command", required=True)
     a = users_sub.add_parser("add", help="create a user (asks for the password, or reads it from stdin)")

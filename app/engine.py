@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.calculators import CALCULATORS, read_inputs
-from app.knowledge import Entry, KnowledgeBase, RenderError
+from app.calculators import CALCULATORS, Question, answer_facts, answers, calculate, read_facts
+from app.knowledge import Entry, KnowledgeBase, RenderError, format_reply
 from app.privacy import find_personal_numbers
 from app.retrieval import Candidate, Document, Index
 from app.text import fold
@@ -141,8 +141,7 @@ class Engine:
     # --- helpers --------------------------------------------------------------------
 
     def _fmt(self, template: str, province=None) -> str:
-        office = (_office(province) or self.kb.office).namespace()
-        return template.format(office_name=office["name"], office_hours=office["hours"], hotline=office["hotline"])
+        return format_reply(template, _office(province) or self.kb.office)
 
     def _choice(self, entry_id: str) -> Choice:
         e = self.kb.entries[entry_id]
@@ -175,8 +174,11 @@ class Engine:
         if context.choices and re.fullmatch(r"\s*(?:so\s*)?(\d{1,2})\s*", fold(raw)):
             n = int(re.sub(r"\D", "", raw))
             if 1 <= n <= len(context.choices) and context.choices[n - 1] in self.kb.entries:
-                return self._answer_entry(self.kb.entries[context.choices[n - 1]], raw, day, [], 1.0,
-                                          province=province)
+                # the chosen entry for the earlier message: a calculator works on that message's facts
+                reply = self._answer_entry(self.kb.entries[context.choices[n - 1]], "", day, [], 1.0,
+                                           context.text or "", province)
+                reply.context_text = context.text or ""
+                return reply
 
         if self._is_handoff(key):
             return Reply(HANDOFF, self._fmt(intents.get("handoff", {}).get("reply", ""), province),
@@ -189,16 +191,48 @@ class Engine:
 
         personal = find_personal_numbers(raw)
         cands = self.index.search(key, top=10)
-        cands, used_context = self._with_context(key, cands, context)
-
-        previous = context.text if used_context == "question" else ""
-        reply = self._decide(raw, key, cands, day, previous, province)
-        reply.used_context = used_context == "question"
-        if used_context == "question":
-            reply.context_text = f"{context.text} {raw}"[-600:]
+        reply = self._answer_to_question(raw, key, cands, context, day, province)
+        if reply is None:
+            cands, used_context = self._with_context(key, cands, context)
+            previous = context.text if used_context == "question" else ""
+            reply = self._decide(raw, key, cands, day, previous, province)
+            reply.used_context = used_context == "question"
+            if used_context == "question":
+                reply.context_text = f"{context.text} {raw}"[-600:]
         if reply.outcome == ANSWERED and any(kind in ("cccd", "bhxh") for kind, _ in personal):
             # an ID or insurance code means a personal dossier: staff must look it up
             reply = self._escalate(cands, "tin nhắn có mã số cá nhân, cần cán bộ tra cứu", province)
+        return reply
+
+    def _pending_question(self, context: Turn, day: dt.date, province=None) -> tuple[Entry, Question] | None:
+        """The question a calculator asked in the previous turn, if it did: the calculator asks it again on
+        the previous turn's text (nothing more is stored than Turn.text and Turn.entry_id)."""
+        entry = self.kb.entries.get(context.entry_id or "")
+        if entry is None or entry.calculator not in CALCULATORS or not context.text:
+            return None
+        renderer = self.kb.renderer(day, _scope(province), _office(province))
+        try:
+            asked = calculate(entry.calculator, renderer.formulas, read_facts(context.text), day)
+        except (ArithmeticError, ValueError, AttributeError):
+            return None
+        return (entry, asked) if isinstance(asked, Question) else None
+
+    def _answer_to_question(self, raw: str, key: str, cands: list[Candidate], context: Turn, day: dt.date,
+                            province=None) -> Reply | None:
+        """"4 năm", "nữ", "6 triệu" after the bot asked for them: the same calculator, on the earlier
+        message completed with this answer. A message that is a new question of another entry is not an answer."""
+        pending = self._pending_question(context, day, province)
+        if pending is None:
+            return None
+        entry, question = pending
+        if not answers(question, read_facts(raw)):
+            return None
+        best = next(iter(self._entries(cands)), None)
+        if len(key.split()) > 4 and self._confident(cands) and best is not None and best.label != entry.id:
+            return None  # "nhà em 4 người mua bhyt bao nhiêu": a new question, even if it has numbers
+        reply = self._answer_entry(entry, raw, day, [], 1.0, context.text, province, answering=question)
+        reply.used_context = True
+        reply.context_text = f"{context.text} {raw}"[-600:]
         return reply
 
     def _with_context(self, key: str, cands: list[Candidate], context: Turn) -> tuple[list[Candidate], str]:
@@ -295,20 +329,28 @@ class Engine:
         return self._escalate(cands, "không đủ chắc chắn để trả lời", province)
 
     def _answer_entry(self, entry: Entry, raw: str, day: dt.date, entries: list[Candidate], score: float,
-                      previous: str = "", province=None) -> Reply:
+                      previous: str = "", province=None, answering: Question | None = None) -> Reply:
+        """The entry's answer; an entry with a calculator works on the citizen's facts (this message's,
+        completed with the `previous` message's), or asks one question back when they are missing or conflict.
+        `answering`: the question this message answers."""
         renderer = self.kb.renderer(day, _scope(province), _office(province))
         body = None
         if entry.calculator in CALCULATORS:
-            inputs = read_inputs(self.normalizer.surface(raw))
-            if previous:  # "còn hộ cận nghèo thì sao?": the earlier numbers, with what this message changes
-                inputs = inputs.over(read_inputs(self.normalizer.surface(previous)))
-            if inputs.has_numbers:
-                try:
-                    working = CALCULATORS[entry.calculator](renderer.formulas, inputs, day.year)
-                except (ArithmeticError, ValueError, AttributeError):
-                    working = None
-                if working:
-                    body = renderer.finish(working, entry)
+            facts = read_facts(raw)
+            if answering is not None:
+                facts = answer_facts(facts, read_facts(previous), answering)
+            elif previous:  # "còn hộ cận nghèo thì sao?": the earlier numbers, with what this message changes
+                facts = facts.over(read_facts(previous))
+            try:
+                working = calculate(entry.calculator, renderer.formulas, facts, day)
+            except (ArithmeticError, ValueError, AttributeError):
+                working = None
+            if isinstance(working, Question):
+                # no choices: the citizen's answer ("3", "nữ") must reach the calculator, not pick a choice
+                return Reply(ANSWERED, working.message, entry_id=entry.id, candidates=[c.label for c in entries[:5]]
+                             or [entry.id], score=score, reason=f"calculator asks: {working.asks}")
+            if working:
+                body = renderer.finish(working, entry)
         try:
             body = body or renderer.entry_message(entry)
         except RenderError:
@@ -318,12 +360,13 @@ class Engine:
         return Reply(ANSWERED, body, entry_id=entry.id, candidates=[c.label for c in entries[:5]] or [entry.id],
                      score=score, choices=[self._choice(r) for r in related], choices_prompt=prompt)
 
-    def answer_choice(self, entry_id: str, day: dt.date | None = None, province=None) -> Reply | None:
-        """A choice the citizen tapped (quick reply, postback): that entry, no retrieval."""
+    def answer_choice(self, entry_id: str, day: dt.date | None = None, province=None, text: str = "") -> Reply | None:
+        """A choice the citizen tapped (quick reply, postback): that entry, no retrieval. With `text`, the
+        entry's calculator works on that message's facts (the entry chosen for a message)."""
         entry = self.kb.entries.get(entry_id)
         if entry is None:
             return None
-        return self._answer_entry(entry, "", day or dt.date.today(), [], 1.0, province=province)
+        return self._answer_entry(entry, text, day or dt.date.today(), [], 1.0, province=province)
 
     def welcome(self, province=None) -> Reply:
         """Greeting for a new follower, with a few common questions to start from."""

@@ -16,18 +16,22 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, nodes
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
-from app.calculators import Formulas
+from app.calculators import CALCULATORS, Formulas
 from app.parameters import (
     UNVERIFIED_MARK,
     ParameterSet,
+    Reference,
     age,
     date_vn,
     dump_parameters,
+    merge_references,
     num,
     parse_parameters,
+    parse_references,
     pct,
     vnd,
 )
@@ -36,9 +40,12 @@ from app.text import Normalizer, fold
 MESSAGE_LIMIT = 2000
 MIN_QUESTIONS = 8
 TOPICS = ("BHXH tự nguyện", "BHYT hộ gia đình", "BHYT học sinh, sinh viên", "BHXH một lần", "Chung")
-CALCULATOR_NAMES = ("vtn", "bhyt_household", "hssv", "lump_sum", "lump_sum_vs_pension")
+CALCULATOR_NAMES = tuple(CALCULATORS)
 REQUIRED = ("id", "topic", "title", "questions", "answer", "legal_basis", "effective_from", "sources",
             "last_reviewed", "related")
+# legal_basis may be [] for an entry that states no rule (contacts): its answer then cites only the
+# documents of the values it uses, if any; a made-up basis ("thông tin do BHXH tỉnh công bố") is not one.
+OPTIONAL_EMPTY = ("legal_basis",)
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
@@ -110,6 +117,8 @@ def entry_from_dict(data: dict[str, Any], origin: str) -> tuple[Entry | None, li
     if not isinstance(data, dict):
         return None, [f"{origin}: expected a mapping of entry fields"]
     for name in REQUIRED:
+        if name in OPTIONAL_EMPTY and data.get(name) == []:
+            continue
         if data.get(name) in (None, "", []):
             errors.append(f"{origin}: field '{name}' is missing or empty")
     dates = {}
@@ -139,26 +148,60 @@ def entry_from_dict(data: dict[str, Any], origin: str) -> tuple[Entry | None, li
     return entry, errors
 
 
+# The office's contact fields a province fills in (office.yaml or the provinces file). An unfilled one is
+# left out of every answer and fixed reply: nothing stands in for it.
+OFFICE_CONTACTS = ("name", "address", "phone", "hours", "website", "email")
+AGENCY = "cơ quan BHXH"  # what answers call the office when its name is not filled in
+NATIONAL_HOTLINE_LABEL = "tổng đài BHXH Việt Nam"  # how every answer names `hotline`
+
+
 @dataclass
 class Office:
-    name: str = "Bảo hiểm xã hội tỉnh"
+    name: str = ""
     address: str = ""
     phone: str = ""
     hours: str = ""
-    hotline: str = "1900 9068"
-    website: str = "https://baohiemxahoi.gov.vn"
+    hotline: str = "1900 9068"  # the national hotline of BHXH Việt Nam, never the office's own phone
+    website: str = ""
     email: str = ""
 
+    def missing(self) -> list[str]:
+        """The contact fields not filled in."""
+        return [name for name in OFFICE_CONTACTS if not getattr(self, name).strip()]
+
     def namespace(self) -> dict[str, str]:
+        """`office.*` in answers: each field as filled in ("" when not, to be tested with `{% if %}`),
+        except `name`, which reads "cơ quan BHXH" when the office's own name is not filled in."""
         return {
-            "name": self.name,
-            "address": self.address or "trụ sở BHXH tỉnh hoặc BHXH cơ sở nơi bạn cư trú",
-            "phone": self.phone or self.hotline,
-            "hours": self.hours or "giờ hành chính các ngày làm việc",
+            "name": self.name or AGENCY,
+            "own_name": self.name,
+            "address": self.address,
+            "phone": self.phone,
+            "hours": self.hours,
             "hotline": self.hotline,
             "website": self.website,
             "email": self.email,
         }
+
+
+_SEGMENT_RE = re.compile(r"\[([^\[\]]*)\]")
+_FIELD_RE = re.compile(r"\{(\w+)\}")
+
+
+def format_reply(template: str, office: Office) -> str:
+    """A fixed reply (intents.yaml) with the office's details: {office_name}, {office_hours}, {hotline}.
+    A part in [square brackets] is kept only when every placeholder in it has a value, so that an
+    unfilled field leaves no empty "()" behind: "[ trong giờ làm việc ({office_hours})]"."""
+    values = {"office_name": office.name or AGENCY, "office_hours": office.hours, "hotline": office.hotline,
+              "office_phone": office.phone, "office_address": office.address}
+
+    def segment(match: re.Match) -> str:
+        names = _FIELD_RE.findall(match.group(1))
+        return match.group(1) if all(values.get(n) for n in names) else ""
+
+    text = _SEGMENT_RE.sub(segment, template)
+    text = _FIELD_RE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+    return re.sub(r" {2,}", " ", text).replace(" .", ".").replace(" ,", ",").strip()
 
 
 @dataclass
@@ -196,7 +239,50 @@ def fingerprint(kb: KnowledgeBase) -> str:
 
 # --- Rendering ------------------------------------------------------------------
 
-_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+# Limits on what an answer template may do, so that a template typed in the editor's live preview (or
+# imported) cannot take the process's memory or time: no loops, macros or variables (answers need none,
+# and without them a template runs once through, in time proportional to its length), no string or list
+# built beyond MAX_SEQUENCE items, no power beyond MAX_POWER_BITS bits, only filters and string methods
+# that cannot make a value longer, and at most MAX_OUTPUT characters rendered.
+MAX_OUTPUT = 20_000
+MAX_SEQUENCE = 10_000
+MAX_POWER_BITS = 4_096
+_FORBIDDEN_NODES = {nodes.For: "a {% for %} loop", nodes.Macro: "a macro", nodes.CallBlock: "{% call %}",
+                    nodes.Assign: "a {% set %} variable", nodes.AssignBlock: "a {% set %} variable"}
+_SAFE_FILTERS = ("int", "float", "round", "abs", "upper", "lower", "capitalize", "title", "trim", "default", "d",
+                 "length", "count", "first", "last", "string", "e", "escape")
+_SAFE_STR_METHODS = frozenset({"upper", "lower", "capitalize", "title", "strip", "lstrip", "rstrip", "startswith",
+                               "endswith", "isdigit"})
+
+
+class TemplateLimit(SecurityError):
+    """A template that goes past the sandbox's limits (a TemplateError, reported like any other)."""
+
+
+class _BoundedSandbox(SandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "%" and isinstance(left, str):
+            raise TemplateLimit("string formatting with % is not allowed in answers")
+        if operator in ("*", "+"):
+            sizes = [len(x) for x in (left, right) if isinstance(x, str | list | tuple)]
+            counts = [x for x in (left, right) if isinstance(x, int) and not isinstance(x, bool)]
+            if sizes and (sum(sizes) if operator == "+" else sizes[0] * max(counts or [1])) > MAX_SEQUENCE:
+                raise TemplateLimit(f"a text or list longer than {MAX_SEQUENCE} items")
+        if operator == "**" and isinstance(right, int | float) and isinstance(left, int | float):
+            if abs(right) > 64 or (isinstance(left, int) and left.bit_length() * abs(right) > MAX_POWER_BITS):
+                raise TemplateLimit(f"a power larger than {MAX_POWER_BITS} bits")
+        return super().call_binop(context, operator, left, right)
+
+    def is_safe_attribute(self, obj, attr, value):
+        if isinstance(obj, str | list | tuple | dict) and callable(value) and attr not in _SAFE_STR_METHODS:
+            return False
+        return super().is_safe_attribute(obj, attr, value)
+
+
+_env = _BoundedSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+_env.filters = {name: _env.filters[name] for name in _SAFE_FILTERS}
 
 
 class RenderError(ValueError):
@@ -205,7 +291,12 @@ class RenderError(ValueError):
 
 @lru_cache(maxsize=4096)
 def _compiled(source: str):
-    """Answer templates are compiled once (compiling costs more than rendering)."""
+    """Answer templates are compiled once (compiling costs more than rendering); a template using what the
+    sandbox forbids is refused (TemplateLimit) before it ever runs."""
+    tree = _env.parse(source)
+    for node_type, label in _FORBIDDEN_NODES.items():
+        if next(tree.find_all(node_type), None) is not None:
+            raise TemplateLimit(f"{label} is not allowed in answers")
     return _env.from_string(source)
 
 
@@ -223,12 +314,13 @@ class Renderer:
 
     def namespace(self) -> dict[str, Any]:
         params = self.kb.parameters
+        view = self.view
 
         def since(key: str) -> str:
-            return date_vn(params.value_at(key, self.day, self.province).effective_from)
+            return date_vn(view.value(key).effective_from)
 
         def basis(key: str) -> str:
-            return params.value_at(key, self.day, self.province).legal_basis
+            return view.value(key).legal_basis
 
         def upcoming(key: str):
             nxt = params.get(key).upcoming(self.day, self.province)
@@ -253,8 +345,16 @@ class Renderer:
         return names
 
     def render_template(self, source: str) -> str:
+        """One rendering: the parameter values it reads are those `finish` cites."""
+        self.view.forget()
         try:
-            text = _compiled(source).render(self.namespace())
+            text, size = [], 0
+            for chunk in _compiled(source).generate(self.namespace()):
+                size += len(chunk)
+                if size > MAX_OUTPUT:
+                    raise TemplateLimit(f"the answer renders to more than {MAX_OUTPUT} characters")
+                text.append(chunk)
+            text = "".join(text)
         except (TemplateError, AttributeError, TypeError, KeyError, ValueError, ArithmeticError) as exc:
             raise RenderError(str(exc)) from exc
         return re.sub(r"\n{3,}", "\n\n", text).strip()
@@ -262,16 +362,28 @@ class Renderer:
     def caveat(self) -> str:
         return (
             f"(*) Số liệu này chưa được xác nhận chính thức; bạn vui lòng kiểm tra lại với cơ quan BHXH "
-            f"hoặc tổng đài {self.office.hotline}."
+            f"hoặc {NATIONAL_HOTLINE_LABEL} {self.office.hotline}."
         )
 
+    def basis_line(self, entry: Entry | None) -> str:
+        """The entry's own rule documents, then the documents of the parameter values this rendering
+        read (as in force on the renderer's day), one citation per document."""
+        texts = list(entry.legal_basis) if entry is not None else []
+        for value in self.view.used():
+            texts += [str(ref) for ref in parse_references(value.legal_basis)]
+        merged = merge_references(texts)
+        return "Căn cứ: " + "; ".join(merged) if merged else ""
+
     def finish(self, body: str, entry: Entry | None) -> str:
-        """Body + unverified-figure note + legal basis, as one message."""
+        """Body + unverified-figure note + legal basis, as one message. The values read since the
+        rendering began (the template, or a calculator through `self.formulas`) are cited."""
         parts = [body.strip()]
         if UNVERIFIED_MARK.strip() in body:
             parts.append(self.caveat())
-        if entry is not None and entry.legal_basis:
-            parts.append("Căn cứ: " + "; ".join(entry.legal_basis))
+        line = self.basis_line(entry)
+        if line:
+            parts.append(line)
+        self.view.forget()
         return "\n\n".join(parts)
 
     def entry_message(self, entry: Entry) -> str:
@@ -393,6 +505,85 @@ def read_topic_ids(path: Path) -> list[str]:
         return [row["id"] for row in csv.DictReader(fh, delimiter="\t") if row.get("id")]
 
 
+def dated_references(params: ParameterSet) -> dict[str, list[tuple[str, Reference]]]:
+    """Decrees and decisions (not laws) that are the basis of a dated value: a value of a parameter whose
+    legal basis changes from one value to the next. By document key: (parameter key, reference)."""
+    out: dict[str, list[tuple[str, Reference]]] = {}
+    for key, param in params.parameters.items():
+        if len({v.legal_basis for v in param.values}) < 2:
+            continue
+        for value in param.values:
+            for ref in parse_references(value.legal_basis):
+                if not ref.is_law:
+                    out.setdefault(ref.key, []).append((key, ref))
+    return out
+
+
+def typed_value_basis(item: str, dated: dict[str, list[tuple[str, Reference]]]) -> str | None:
+    """The parameter whose dated value `item` (one line of an entry's legal_basis) cites by hand, or None.
+    A citation of the whole document, or of an article that sets the value, is typed by hand; a citation
+    of other articles of the same decree states a rule and is allowed."""
+    for ref in parse_references(item):
+        for key, value_ref in dated.get(ref.key, []):
+            if not ref.articles or set(ref.articles) & set(value_ref.articles):
+                return key
+    return None
+
+
+# The citizen is "bạn" and the bot "tôi" everywhere. These address the citizen otherwise: paired forms
+# with a slash, "quý khách/vị", and paired kinship words used as a subject ("anh chị vui lòng ...").
+# Kinship words naming relatives ("anh chị em ruột", "ông bà nội") are not caught.
+_ADDRESS_VERBS = (r"vui lòng|hãy|có thể|cần|nên|liên hệ|muốn|cứ|đã|chưa|đang|nhắn|gọi|hỏi|mang|chuẩn bị|"
+                  r"kiểm tra|tham khảo|xem|đến|lưu ý|yên tâm|tra cứu|đóng|nộp|chọn")
+_KIN = r"anh|chị|ông|bà|cô|chú|bác|em"
+ADDRESS_RE = re.compile(
+    rf"(?<!\w)(?:{_KIN})\s*/\s*(?:{_KIN})(?!\w)"
+    rf"|(?<!\w)quý (?:khách|vị)(?!\w)"
+    rf"|(?<!\w)(?:anh,? chị|ông,? bà|cô,? chú|anh \(chị\)|ông \(bà\))\s+(?:{_ADDRESS_VERBS})(?!\w)",
+    re.IGNORECASE,
+)
+
+
+def address_forms(text: str) -> list[str]:
+    """The ways `text` addresses the citizen other than "bạn"."""
+    return [m.group(0) for m in ADDRESS_RE.finditer(text)]
+
+
+_HOTLINE_RE = re.compile(r"(\S+(?:\s+\S+){0,6})\s*\{\{\s*office\.hotline\s*\}\}")
+
+
+def _unnamed_hotline(answer: str) -> bool:
+    """`office.hotline` written without naming it as the national hotline."""
+    return any(not m.group(1).lower().rstrip(": ").endswith(NATIONAL_HOTLINE_LABEL.lower())
+               for m in _HOTLINE_RE.finditer(answer))
+
+
+# what an empty office field leaves in a sentence: "()", ", ," "Địa chỉ: " at a line's end, "( )"
+_OFFICE_GAP_RE = re.compile(r"\(\s*\)|,\s*,|:[ \t]*$|:\s*[;.,]|–\s*\(|\s,\s*\.", re.MULTILINE)
+
+
+def contact_warnings(office: Office, where: str) -> list[str]:
+    """One line per unfilled contact field of an office (left out of every answer until filled in)."""
+    missing = office.missing()
+    if not missing:
+        return []
+    return [f"{where}: office contact fields not filled in (left out of answers): {', '.join(missing)}"]
+
+
+def intent_replies(intents: dict[str, Any]) -> list[tuple[str, str]]:
+    """(where, text) of every fixed reply and prompt the bot sends (not the citizens' examples)."""
+    out = []
+    for name, value in intents.items():
+        if isinstance(value, str) and (name.endswith("_reply") or name.endswith("_prompt")):
+            out.append((name, value))
+    for kind, text in ((intents.get("smalltalk") or {}).get("replies") or {}).items():
+        out.append((f"smalltalk.replies.{kind}", str(text)))
+    handoff = (intents.get("handoff") or {}).get("reply")
+    if handoff:
+        out.append(("handoff.reply", str(handoff)))
+    return out
+
+
 def validate(kb: KnowledgeBase, day: dt.date, topic_ids: list[str] | None = None,
              provinces: list[str] | None = None) -> list[str]:
     """Every problem found, each naming the entry (file) and field. `provinces`: the configured province
@@ -402,6 +593,15 @@ def validate(kb: KnowledgeBase, day: dt.date, topic_ids: list[str] | None = None
         errors.append(f"parameters.yaml: provinces.{code}: province '{code}' is not declared in the provinces file"
                       + ("" if provinces else " (PROVINCES_FILE is not set)"))
     renderer = kb.renderer(day)
+    bare_renderer = kb.renderer(day, office=Office(name="", hotline=kb.office.hotline))
+    full_renderer = kb.renderer(day, office=Office(**{f: "x" for f in OFFICE_CONTACTS}, hotline=kb.office.hotline))
+    dated = dated_references(kb.parameters)
+    for name, text in intent_replies(kb.intents or {}):
+        for form in address_forms(text):
+            errors.append(f"intents.yaml: {name}: addresses the citizen as '{form}'; the citizen is 'bạn'")
+        if "{hotline}" in text and f"{NATIONAL_HOTLINE_LABEL} {{hotline}}" not in text:
+            errors.append(f"intents.yaml: {name}: {{hotline}} must be named as the national hotline: "
+                          f"'{NATIONAL_HOTLINE_LABEL} {{hotline}}'")
     owner: dict[str, str] = {}
     for entry in kb.entries.values():
         where = f"entries/{entry.id}.yaml"
@@ -433,6 +633,16 @@ def validate(kb: KnowledgeBase, day: dt.date, topic_ids: list[str] | None = None
         except RenderError as exc:
             errors.append(f"{where}: field 'answer': a placeholder does not resolve: {exc}")
             continue
+        try:  # an office with nothing filled in: each unfilled field must be left out, not leave a gap
+            bare = bare_renderer.entry_message(entry)
+            full = full_renderer.entry_message(entry)
+        except RenderError as exc:
+            errors.append(f"{where}: field 'answer': does not render for an office with unfilled fields: {exc}")
+        else:
+            gaps = _OFFICE_GAP_RE.findall(bare)
+            if len(gaps) > len(_OFFICE_GAP_RE.findall(full)):
+                errors.append(f"{where}: field 'answer': an unfilled office field leaves '{gaps[-1].strip()}'; "
+                              "wrap it in {% if office.<field> %}...{% endif %}")
         if len(message) > MESSAGE_LIMIT:
             errors.append(
                 f"{where}: field 'answer': the rendered message is {len(message)} characters, "
@@ -440,6 +650,16 @@ def validate(kb: KnowledgeBase, day: dt.date, topic_ids: list[str] | None = None
             )
         if re.search(r"\d{1,3}(?:[.,]\d{3})+\s*(?:đồng|đ\b)", entry.answer):
             errors.append(f"{where}: field 'answer': an amount is typed; use a parameter placeholder")
+        for form in address_forms(entry.answer):
+            errors.append(f"{where}: field 'answer': addresses the citizen as '{form}'; the citizen is 'bạn'")
+        if _unnamed_hotline(entry.answer):
+            errors.append(f"{where}: field 'answer': {{{{ office.hotline }}}} must be named as the national hotline: "
+                          f"'{NATIONAL_HOTLINE_LABEL} {{{{ office.hotline }}}}'")
+        for item in entry.legal_basis:
+            key = typed_value_basis(item, dated)
+            if key:
+                errors.append(f"{where}: field 'legal_basis': '{item}' is the basis of a dated value of parameter "
+                              f"'{key}'; an answer that uses the value cites it by itself on each date (remove it)")
     for topic_id in topic_ids or []:
         if topic_id not in kb.entries:
             errors.append(f"kb-topics.tsv: id '{topic_id}' has no entry (entries/{topic_id}.yaml)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -279,3 +279,45 @@ class EntryVersion(SQLModel, table=True):
     author_id: int | None = Field(default=None, foreign_key="staff_user.id")
     created_at: dt.datetime = Field(default_factory=utcnow)
     published_at: dt.datetime | None = None
+
+
+# --- The semantic model, retrained in the background when the knowledge base's training texts change ---
+
+
+class SemanticModel(SQLModel, table=True):
+    """One training of the semantic model: requested, then trained by one process at a time
+    (app.retrain), its files stored here once ready. The newest ready one is what every
+    instance and worker answers with; with none, the committed models/bhxh-static."""
+
+    __tablename__ = "semantic_model"
+
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(max_length=12, index=True)  # queued | training | ready | failed | superseded
+    reason: str = Field(default="", max_length=200)  # who or what asked for it
+    # the knowledge base revision and training-text fingerprint it was requested for, then trained on
+    kb_revision: str | None = Field(default=None, max_length=64)
+    fingerprint: str = Field(default="", max_length=64)
+    # what trains it (retrain.trainer_id: the training script, the repository's training corpus, the options)
+    trainer: str = Field(default="", max_length=64)
+    requested_at: dt.datetime = Field(default_factory=utcnow)
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    # the trainer holding it renews this; a training whose heartbeat is older than the lease was abandoned
+    heartbeat_at: dt.datetime | None = None
+    claimed_by: str | None = Field(default=None, max_length=120)
+    attempts: int = 0
+    duration_seconds: float | None = None
+    error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    log: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # the trainer's last lines
+    size: int | None = None  # bytes of `files`
+    files: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))  # a tar.gz of the model
+
+
+class TrainingLock(SQLModel, table=True):
+    """One row ("trainer"): every change to semantic_model's queue starts by updating it, so that
+    queueing and claiming are serialised across processes on both databases."""
+
+    __tablename__ = "semantic_model_lock"
+
+    name: str = Field(primary_key=True, max_length=20)
+    updated_at: dt.datetime = Field(default_factory=utcnow)

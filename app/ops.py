@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 from typing import Annotated
 
@@ -41,10 +42,25 @@ def readiness(runtime) -> tuple[list[str], dict[str, bool]]:
 
 @router.get("/readyz", include_in_schema=False)
 def readyz(request: Request) -> JSONResponse:
-    reasons, checks = readiness(request.app.state.runtime)
+    runtime = request.app.state.runtime
+    reasons, checks = readiness(runtime)
+    # which semantic model this instance answers with (app/retrain.py): the committed one or a retrained one
+    model = dict(runtime.model) if runtime.engine.index.encoder is not None else {"source": "none"}
     if reasons:
-        return JSONResponse({"status": "unavailable", "reasons": reasons, "checks": checks}, status_code=503)
-    return JSONResponse({"status": "ready", "checks": checks})
+        return JSONResponse({"status": "unavailable", "reasons": reasons, "checks": checks, "model": model},
+                            status_code=503)
+    return JSONResponse({"status": "ready", "checks": checks, "model": model})
+
+
+def _private_client(request: Request) -> bool:
+    """The client (after the trusted proxy's X-Forwarded-For, as uvicorn resolves it) is on loopback or a
+    private network."""
+    host = request.client.host if request.client else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private
 
 
 @router.get("/metrics", include_in_schema=False)
@@ -54,4 +70,8 @@ def prometheus(request: Request, authorization: Annotated[str | None, Header()] 
         given = (authorization or "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), token.encode()):
             return JSONResponse({"detail": "missing or wrong metrics token"}, status_code=401)
+    elif not _private_client(request):
+        # without a token the figures are for a scraper on this host or the private network only
+        return JSONResponse({"detail": "metrics are served to private addresses only; set METRICS_TOKEN to scrape "
+                                       "from elsewhere"}, status_code=403)
     return Response(metrics.render(request.app.state.runtime.db), media_type=metrics.CONTENT_TYPE)

@@ -8,6 +8,7 @@ formatters mark it so that no answer states it as fact.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -247,23 +248,137 @@ class ParameterSet:
 
 
 class ParameterView:
-    """Attribute access to the values in force on one day, for one province (or nationally): `p.luong_co_so`."""
+    """Attribute access to the values in force on one day, for one province (or nationally): `p.luong_co_so`.
+
+    Every value read is recorded (`used`), so that an answer can name the legal basis of exactly the
+    values it used (`app.knowledge.Renderer.finish`). Templates and `app.calculators.Formulas` read
+    parameters only through a view."""
 
     def __init__(self, params: ParameterSet, day: dt.date, province: str = ""):
         self._params = params
         self.day = day
         self.province = province
+        self._used: dict[str, ParameterValue] = {}
+
+    def value(self, key: str) -> ParameterValue:
+        """The value in force (ParameterError if none), recorded as used."""
+        value = self._params.value_at(key, self.day, self.province)
+        self._used[key] = value
+        return value
 
     def __getattr__(self, key: str) -> Quantity:
         if key.startswith("_"):
             raise AttributeError(key)
         try:
-            return self._params.value_at(key, self.day, self.province).quantity
+            return self.value(key).quantity
         except ParameterError as exc:
             raise AttributeError(str(exc)) from None
 
     def __getitem__(self, key: str) -> Quantity:
-        return self._params.value_at(key, self.day, self.province).quantity
+        return self.value(key).quantity
+
+    def since(self, key: str) -> dt.date:
+        """The day the value of `key` in force took effect (a rule's own start date, e.g. a law's), recorded as used."""
+        return self.value(key).effective_from
+
+    def used(self) -> list[ParameterValue]:
+        """The values read since the last `forget()`, in the order first read."""
+        return list(self._used.values())
+
+    def forget(self) -> None:
+        self._used.clear()
+
+
+# --- Legal bases ---------------------------------------------------------------------
+
+# A reference names a document, optionally with articles: "Nghị định 188/2025/NĐ-CP, Điều 6";
+# several are joined with ";". Only a text that starts with a document type is a document: a value
+# whose legal_basis is an explanation ("Mức chung toàn quốc: ...") is never cited.
+_DOC_TYPES = ("Luật", "Bộ luật", "Nghị định", "Nghị quyết", "Quyết định", "Thông tư", "Hiến pháp")
+_NUMBER_RE = re.compile(r"\b\d+/\d{4}/[A-ZĐa-zđ0-9\-]+")
+_ARTICLE_RE = re.compile(r",?\s*Điều\s+(\d+[a-zđ]?(?:\(\d+\))*(?:\([a-zđ]\))*(?:[–-]\d+)?)")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One document with the articles cited (empty: the document as a whole)."""
+
+    document: str
+    articles: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The document's identity: its number ("73/2024/NĐ-CP"), or its name when it has no number of its
+        own ("Luật BHYT (sửa đổi bởi Luật 51/2024/QH15)": the number in brackets is another document's)."""
+        found = _NUMBER_RE.search(self.document.split("(")[0])
+        return found.group(0) if found else " ".join(self.document.lower().split())
+
+    @property
+    def is_law(self) -> bool:
+        """A law (Luật, Bộ luật) states rules; values are set by decrees and decisions."""
+        return self.document.startswith(("Luật", "Bộ luật"))
+
+    def __str__(self) -> str:
+        return self.document + "".join(f", Điều {a}" for a in self.articles)
+
+
+def _article_order(article: str) -> tuple[int, str]:
+    digits = re.match(r"\d+", article)
+    return (int(digits.group(0)) if digits else 0, article)
+
+
+def parse_references(text: str) -> list[Reference]:
+    """The documents a legal-basis text names; texts that name no document give none."""
+    refs = []
+    for part in text.split(";"):
+        part = part.strip()
+        if not part.startswith(_DOC_TYPES):
+            continue
+        articles = tuple(_ARTICLE_RE.findall(part))
+        document = _ARTICLE_RE.sub("", part).strip().rstrip(",").strip()
+        refs.append(Reference(document, articles))
+    return refs
+
+
+def merge_references(texts: list[str]) -> list[str]:
+    """One citation per document, in first-mention order, with the union of the articles; texts that
+    name no document are kept as they are. A decree or decision also cited as a whole (a value whose article
+    is not known) is cited as a whole, so that no article is named for a value it does not set; a law
+    keeps its articles (its other citations add no article)."""
+    order: list[str] = []
+    merged: dict[str, tuple[str, set[str] | None]] = {}
+    whole: set[str] = set()  # decrees and decisions cited as a whole somewhere: cited as a whole
+    for text in texts:
+        refs = parse_references(text)
+        if not refs:
+            if text not in order:
+                order.append(text)
+                merged[text] = (text, None)
+            continue
+        for ref in refs:
+            if not ref.articles and not ref.is_law:
+                whole.add(ref.key)
+            if ref.key not in merged:
+                order.append(ref.key)
+                merged[ref.key] = (ref.document, set(ref.articles))
+            else:
+                document, articles = merged[ref.key]
+                if articles is not None:
+                    articles.update(ref.articles)
+    out = []
+    for key in order:
+        document, articles = merged[key]
+        if articles is None or key in whole:
+            out.append(document)
+        else:
+            # a whole article covers its clauses: "Điều 70" and "Điều 70(1)" cite "Điều 70"
+            kept = {a for a in articles if a.split("(")[0] == a or a.split("(")[0] not in articles}
+            out.append(str(Reference(document, tuple(sorted(kept, key=_article_order)))))
+    return out
+
+    def since(self, key: str) -> dt.date:
+        """The day the value of `key` in force took effect (a rule's own start date, e.g. a law's)."""
+        return self._params.value_at(key, self.day, self.province).effective_from
 
 
 PROVINCES_KEY = "provinces"  # parameters.yaml: `provinces: {code: {parameter key: [dated values]}}`

@@ -200,6 +200,19 @@ def parse(data: Any, settings: Settings, origin: str) -> tuple[Provinces | None,
     return (Provinces(provinces, single=False) if not errors else None), errors
 
 
+def contact_warnings(provinces: Provinces, default_office: Office) -> list[str]:
+    """The unfilled office contact fields, per province (the default province's office is office.yaml)."""
+    from app.knowledge import contact_warnings as office_warnings
+
+    out = []
+    for province in provinces:
+        if province.office is None:
+            out += office_warnings(default_office, "office.yaml")
+        else:
+            out += office_warnings(province.office, f"province {province.code}")
+    return out
+
+
 def load(settings: Settings) -> tuple[Provinces | None, list[str]]:
     """The deployment's provinces and the errors in their configuration (None when there are any)."""
     path = settings.provinces_file

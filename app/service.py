@@ -11,11 +11,11 @@ from pathlib import Path
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session
 
-from app import metrics, models, storage
+from app import metrics, models, retrain, storage
 from app.engine import ESCALATED, HANDOFF, Engine, Reply, Turn
 from app.knowledge import KnowledgeBase, fingerprint, load_directory
 from app.models import utcnow
-from app.provinces import Provinces, load_or_fail
+from app.provinces import Provinces, contact_warnings, load_or_fail
 from app.retrieval import load_encoder, model_is_current
 from app.settings import Settings
 
@@ -60,10 +60,16 @@ class Runtime:
     engine: Engine
     provinces: Provinces | None = field(default=None)
     revision: str | None = None  # the knowledge base revision the engine was built from
+    # the semantic model follows the newest one trained in the database (app/retrain.py)
+    follows_model: bool = False
+    model_id: int | None = None  # that model's id; None: the committed models/bhxh-static (or none)
+    model: dict = field(default_factory=lambda: retrain.summary(None))
 
     def __post_init__(self) -> None:
         if self.provinces is None:
             self.provinces = load_or_fail(self.settings)
+        self._lock = threading.Lock()  # one engine rebuild at a time; answering never takes it
+        self._bad_models: set[int] = set()
 
     @classmethod
     def start(cls, settings: Settings, encoder=None, load_model: bool = True) -> Runtime:
@@ -81,22 +87,57 @@ class Runtime:
         if not empty and source == str(Path(settings.knowledge_base_dir).resolve()):
             if _follow_files(db, settings, kb, imported) is not kb:
                 revision, kb = _read_kb(db)
+        follows = encoder is None and load_model and retrain.enabled(settings)
+        row = None
+        if follows:
+            encoder, row = _database_model(db)
         if encoder is None and load_model:
             encoder = load_encoder(settings.semantic_model)
             if encoder is not None and settings.semantic_model == "auto" and model_is_current(kb) is False:
-                log.warning("the semantic model was trained on a different knowledge base; "
-                            "retrain it with scripts/train_semantic.py")
+                log.warning("the semantic model was trained on a different knowledge base; it is retrained "
+                            "in the background (MODEL_RETRAIN) or by `bhxh-bot model retrain`")
+        for warning in contact_warnings(provinces, kb.office):
+            log.warning("%s", warning)
         unknown = kb.parameters.provinces() - set(provinces.codes())
         if unknown:
             log.warning("parameter values of provinces not in the provinces file are ignored: %s", sorted(unknown))
         return cls(settings=settings, db=db, engine=Engine(kb, encoder=encoder), provinces=provinces,
-                   revision=revision)
+                   revision=revision, follows_model=follows, model_id=row.id if row else None,
+                   model=retrain.summary(row) if follows else {"source": "configured",
+                                                               "setting": settings.semantic_model})
 
     def reload(self) -> None:
         """Rebuild the engine from the live knowledge base (after an import or edit)."""
-        revision, kb = _read_kb(self.db)
-        self.engine = Engine(kb, encoder=self.engine.index.encoder)
-        self.revision = revision
+        with self._lock:
+            revision, kb = _read_kb(self.db)
+            self.engine = Engine(kb, encoder=self.engine.index.encoder)
+            self.revision = revision
+
+    def follow_model(self) -> bool:
+        """Answer with the newest model trained in the database, once it is ready: loaded and built into a
+        fresh engine here, then swapped in at once (answers in flight finish on the old engine). A model
+        that does not load is logged and skipped; the current one keeps serving."""
+        if not self.follows_model:
+            return False
+        with Session(self.db) as session:
+            newest = retrain.newest_ready_id(session)
+        if newest is None or newest == self.model_id or newest in self._bad_models:
+            return False
+        try:
+            row = retrain.ready_model(self.db, newest)
+            encoder = retrain.load_files(row.files)
+        except Exception:
+            log.exception("semantic model %s could not be loaded; the current one keeps serving", newest)
+            self._bad_models.add(newest)
+            return False
+        with self._lock:
+            revision, kb = _read_kb(self.db)
+            engine = Engine(kb, encoder=encoder)
+            self.engine, self.revision = engine, revision
+            self.model_id, self.model = row.id, retrain.summary(row)
+        log.info("now answering with semantic model %s (trained on knowledge base revision %s)", row.id,
+                 row.kb_revision)
+        return True
 
     def reload_if_changed(self) -> bool:
         """Reload when another process (a console edit on another instance, an import) changed the
@@ -107,6 +148,19 @@ class Runtime:
         log.info("the knowledge base changed: reloading")
         self.reload()
         return True
+
+
+def _database_model(db: DbEngine):
+    """The newest model trained in the database, loaded, with its row; (None, None) when there is none
+    or it does not load (then the committed model serves)."""
+    try:
+        row = retrain.ready_model(db)
+        if row is None:
+            return None, None
+        return retrain.load_files(row.files), row
+    except Exception:
+        log.exception("the semantic model stored in the database could not be loaded; using models/bhxh-static")
+        return None, None
 
 
 def _read_kb(db: DbEngine) -> tuple[str | None, KnowledgeBase]:
@@ -123,6 +177,7 @@ class KnowledgeWatcher:
         self.interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._checked: object = object()  # the revision last checked for a training (none yet)
 
     def start(self) -> None:
         if self.interval > 0:
@@ -134,12 +189,25 @@ class KnowledgeWatcher:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
+    def poll(self) -> None:
+        """Follow the knowledge base; queue a training when its training texts changed (whichever process
+        changed it, even while this one was stopped); follow the newest trained model."""
+        rt = self.runtime
+        rt.reload_if_changed()
+        if rt.follows_model and rt.settings.model_retrain and rt.revision != self._checked:
+            revision, kb = rt.revision, rt.engine.kb
+            retrain.check(rt.db, rt.settings, kb, revision)
+            self._checked = revision
+        rt.follow_model()
+
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        while True:
             try:
-                self.runtime.reload_if_changed()
+                self.poll()
             except Exception:
-                log.exception("could not check the knowledge base for changes; trying again")
+                log.exception("could not check the knowledge base or the model for changes; trying again")
+            if self._stop.wait(self.interval):
+                return
 
 
 # conversations of `bhxh-bot ask` and /api/v1/ask: tests by staff, with no citizen to reply to

@@ -96,6 +96,18 @@ class Settings(BaseSettings):
     # How often each instance and worker checks whether the knowledge base or the parameters changed
     # (a console edit made on another instance, an import) and reloads them; 0 turns it off
     kb_poll_seconds: float = 5.0
+    # The semantic model keeps learning (app/retrain.py; docs/model-retraining.md). A change to the knowledge
+    # base's training texts (questions, titles, out-of-scope and handoff examples) queues a training
+    model_retrain: bool = True
+    # this process (serve, worker) runs queued trainings; one runs at a time across all processes
+    model_trainer: bool = True
+    # the training command, given --kb DIR --out DIR (default: this Python running scripts/train_semantic.py)
+    model_train_command: str = ""
+    model_train_args: str = ""  # more options for it, e.g. "--epochs 20"
+    model_train_timeout_seconds: float = 900.0  # a longer training is stopped and recorded as failed
+    # a training whose trainer stopped renewing its heartbeat this long ago was abandoned (a crash)
+    model_train_lease_seconds: float = 60.0
+    model_train_nice: int = 19  # CPU priority of the training process (19: lowest; 0: unchanged)
     # Start the inbound and outbox workers inside the web process
     run_workers: bool = True
     # Several app instances or `bhxh-bot worker` processes share this database: at start-up only
@@ -109,6 +121,10 @@ class Settings(BaseSettings):
     # A citizen sending more than this many messages a minute gets one notice, then is not
     # answered until the minute has passed (the messages are still stored)
     citizen_messages_per_minute: int = 20
+    # Webhook events are kept this many days (their unique keys drop the platforms' redeliveries), then
+    # pruned by the workers; an event whose platform timestamp is older than that (a replay the pruned keys
+    # could no longer catch) or more than a day in the future is acknowledged and dropped
+    inbound_retention_days: float = 30.0
 
     # Staff console
     console_session_hours: float = 12.0  # a login lasts this long

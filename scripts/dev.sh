@@ -5,7 +5,8 @@
 #   bash scripts/dev.sh demo    install, then run the fake Zalo/Meta platforms on :9000 and the service on :8000
 #                               wired to them; chat with: .venv/bin/python scripts/fake_platforms.py citizen
 #   bash scripts/dev.sh audit   install, then check every installed dependency against the PyPI/OSV advisory
-#                               databases (pip-audit; needs access to pypi.org or osv.dev, fails if it has none)
+#                               databases (pip-audit; needs access to PyPI's JSON API or to the OSV service,
+#                               fails if it has neither)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,8 +17,8 @@ fi
 . .venv/bin/activate
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 # CPU-only PyTorch first: sentence-transformers would otherwise pull the CUDA build (several GB).
-# On this project's machines pip finds the CPU wheel locally; elsewhere add
-#   --index-url https://download.pytorch.org/whl/cpu
+# On this project's machines pip finds the CPU wheel locally (its own configuration); on a machine without
+# a local CPU wheel, point pip at PyTorch's CPU wheel index (its --index-url, or PIP_INDEX_URL).
 python -c "import torch" 2>/dev/null || pip install --quiet "torch==2.13.0"
 pip install --quiet -e ".[dev]"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1

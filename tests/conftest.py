@@ -20,6 +20,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent / "bhxh-bot"
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# A test that edits a knowledge base would otherwise queue a training of the semantic model, and a server
+# or worker would run it; tests/test_model_retraining.py turns it on where it is the subject
+os.environ.setdefault("MODEL_RETRAIN", "false")
 
 
 def _pg_admin():

@@ -76,10 +76,11 @@ def test_lump_sum_estimate_and_comparison_with_pension(cli):
     text, meta = ask(cli, "đóng bhxh 10 năm lương bình quân 6 triệu rút 1 lần được bao nhiêu")
     assert meta["entry_id"] == "bhxh1l-muc-huong"
     assert "120.000.000 đồng" in text  # 2 x 10 x 6.000.000
-    text, meta = ask(cli, "nên rút bhxh 1 lần hay chờ lương hưu, em nữ đóng 15 năm lương 6tr")
+    # 15 years cannot all be from 2014 (12 years 11 months at most on 23/11/2026): the years before 2014 are given
+    text, meta = ask(cli, "nên rút bhxh 1 lần hay chờ lương hưu, em nữ đóng 15 năm, 3 năm trước 2014, lương 6tr")
     assert meta["entry_id"] == "bhxh1l-so-sanh"
-    assert "180.000.000 đồng" in text  # 2 x 15 x 6.000.000
-    assert "2.700.000 đồng/tháng" in text  # 45% x 6.000.000
+    assert "171.000.000 đồng" in text  # (3 x 1,5 + 12 x 2) x 6.000.000 (Art. 70(2))
+    assert "2.700.000 đồng/tháng" in text  # 45% x 6.000.000 (Art. 99)
 
 
 def test_follow_up_is_understood_from_the_previous_turn(cli):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.conftest import ROOT
@@ -148,3 +149,24 @@ def test_changed_files_are_followed_until_the_database_is_edited(cli, tmp_path):
     # until someone imports the files on purpose
     cli("kb", "import", "--dir", str(root))
     assert "Bản sửa số hai." in cli("ask", question, env=env).stdout
+
+
+@pytest.mark.parametrize("source", [
+    "{{ 'ab'*10**6 }}", "{{ 2**100000 }}", "{{ 'x'.ljust(10**9) }}", "{{ 'x'|center(100000000) }}",
+    "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+    "{% set a = 'x'*9999 %}{{ a }}", "{{ '%0100000000d' % 1 }}", "{{ ('x'*9000) ~ ('x'*9000) ~ ('x'*9000) }}",
+    "{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}",
+], ids=["repeat", "power", "ljust", "center", "loops", "set", "percent", "concat", "recursion"])
+def test_answer_templates_cannot_take_memory_or_time(source):
+    """The editor's live preview renders whatever an admin types: the sandbox refuses what could grow without
+    bound, at once, with a RenderError (a clear message in the editor), never a hang or a MemoryError."""
+    import datetime as dt
+
+    from app.knowledge import RenderError, load_directory
+
+    kb, _ = load_directory(KB)
+    renderer = kb.renderer(dt.date(2026, 11, 30))
+    with pytest.raises(RenderError):
+        renderer.render_template(source)
+    assert renderer.render_template("{{ vnd(bhyt_member(1)) }}, {{ pct(p.bhyt_ty_le) }}, {{ 3.7|int }}") == \
+        "1.366.200 đồng, 4,5%, 3"

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import PG_URL, AppServer
+from tests.conftest import PG_URL, ROOT, AppServer
 from tests.test_channels import app_env, fp, post_fb, post_zalo, sent, wait_for
 
 TOKEN = "test-admin-token"
@@ -47,7 +47,10 @@ def ask(server, text: str) -> dict:
 def test_ready_and_metrics_count_answers_outcomes_and_latency(server):
     r = httpx.get(server["url"] + "/readyz")
     assert r.status_code == 200
-    assert r.json() == {"status": "ready", "checks": {"database": True, "knowledge_base": True, "model": True}}
+    assert r.json() == {"status": "ready", "checks": {"database": True, "knowledge_base": True, "model": True},
+                        # the semantic model answering: the committed one until a retraining (app/retrain.py)
+                        "model": {"source": "shipped", "id": None, "kb_revision": None, "trained_at": None,
+                                  "fingerprint": (ROOT / "models/bhxh-static/training_corpus.sha256").read_text().strip()}}
     before = samples(server["url"])
     assert ask(server, "bảo hiểm xã hội tự nguyện là gì, ai được tham gia")["outcome"] == "answered"
     assert ask(server, "Kiểm tra giúp hồ sơ của tôi, CCCD 001203004567")["outcome"] == "escalated"

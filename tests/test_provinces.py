@@ -432,18 +432,19 @@ def test_the_editor_preview_and_the_unanswered_page_render_for_a_province(app, f
             r'<input type="text" name="(\w+)" value="([^"]*)"', national.text)}
         form.update({name: html.unescape(value) for name, value in re.findall(
             r'<textarea name="(\w+)" rows="\d+">(.*?)</textarea>', national.text, re.S)})
-        form.update(topic="BHYT hộ gia đình", answer=form["answer"] + "\nGọi {{ office.hotline }}.")
+        form.update(topic="BHYT hộ gia đình", answer=form["answer"] + "\nGọi tổng đài BHXH Việt Nam {{ office.hotline }}.")
         live = boss.post("/console/api/kb/hgd-muc-dong/preview", {**form, "province": "dn"},
                          headers={"Accept": "application/json"})
         assert live.status_code == 200 and live.json()["errors"] == {}
-        assert "1.092.960 đồng (*)" in live.json()["preview"] and "Gọi 1900 0002 (số mẫu)." in live.json()["preview"]
+        assert "1.092.960 đồng (*)" in live.json()["preview"]
+        assert "Gọi tổng đài BHXH Việt Nam 1900 0002 (số mẫu)." in live.json()["preview"]
         plain = boss.post("/console/api/kb/hgd-muc-dong/preview", form, headers={"Accept": "application/json"})
-        assert "1.366.200 đồng" in plain.json()["preview"] and "Gọi 1900 9068." in plain.json()["preview"]
+        assert "1.366.200 đồng" in plain.json()["preview"] and "Gọi tổng đài BHXH Việt Nam 1900 9068." in plain.json()["preview"]
         button = boss.post("/console/kb/hgd-muc-dong", {**form, "province": "dn", "action": "preview"})
-        assert button.status_code == 200 and "Gọi 1900 0002 (số mẫu)." in preview_of(button.text)
+        assert button.status_code == 200 and "Gọi tổng đài BHXH Việt Nam 1900 0002 (số mẫu)." in preview_of(button.text)
         saved = boss.post("/console/kb/hgd-muc-dong", {**form, "province": "dn", "action": "save"})
         assert saved.status_code == 303 and "province=dn" in saved.headers["location"]  # the choice is kept
-        assert "Gọi 1900 0002 (số mẫu)." in preview_of(boss.get(saved.headers["location"]).text)
+        assert "Gọi tổng đài BHXH Việt Nam 1900 0002 (số mẫu)." in preview_of(boss.get(saved.headers["location"]).text)
 
         # the unanswered page: an answer of hgd-muc-dong rated "Chưa đúng" by a citizen of dn
         post_fb(app, fp.messenger_text("bhyt hộ gia đình mua cho 1 người bao nhiêu tiền", "p-dn", page_id=DN_PAGE))

@@ -54,6 +54,10 @@ _VI = [
      lambda m, w: f"Câu hỏi '{m[1]}' trùng với một câu hỏi của mục '{w if w != '__self__' else m[2]}'."),
     (re.compile(r"'(.*)' appears twice"), lambda m, w: f"Câu hỏi '{m[1]}' bị lặp."),
     (re.compile(r"a placeholder does not resolve: '(\w+)' is undefined"), lambda m, w: f"Không có tham số '{m[1]}'."),
+    (re.compile(r"is not allowed in answers|longer than \d+ items|larger than \d+ bits|renders to more than (\d+)|"
+                r"attribute '\w+' of '\w+' object is unsafe|No filter named '(\w+)'"),
+     lambda m, w: "Câu trả lời dùng thứ mẫu không cho phép (vòng lặp, biến, bộ lọc hay phép tính tạo chuỗi quá dài); "
+                  "chỉ dùng tham số, hàm tính và {% if %}."),
     (re.compile(r"a placeholder does not resolve: (.*)", re.S), lambda m, w: f"Có tham số không hợp lệ: {m[1]}"),
     (re.compile(r"the rendered message is (\d+) characters, the limit is (\d+)"),
      lambda m, w: f"Câu trả lời sau khi điền tham số dài {m[1]} ký tự, tối đa {m[2]}."),

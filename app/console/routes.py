@@ -14,7 +14,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlmodel import Session
 
+from app import retrain
 from app.console import auth, dashboard, inbox, kbcsv, kbedit, kbfiles, params, unanswered, wording
 from app.console.auth import Current
 from app.delivery import NoSuchConversation, WindowClosed
@@ -606,7 +608,9 @@ def build_router() -> APIRouter:
     def kb_list(request: Request) -> Response:
         cur = _user(request, "national")
         q = request.query_params.get("q", "")
-        return _html("kb_list.html", request, cur=cur, q=q, rows=kbedit.search(_state(request).runtime.db, q))
+        state = _state(request)
+        return _html("kb_list.html", request, cur=cur, q=q, rows=kbedit.search(state.runtime.db, q),
+                     model=retrain.state(state.runtime.db, state.settings))
 
     def kb_page(request: Request, cur: Current, entry_id: str, status: int = 200, form: dict[str, str] | None = None,
                 error: str = "", notice: str = "", draft: bool | None = None, chosen: str = "") -> Response:
@@ -696,6 +700,22 @@ def build_router() -> APIRouter:
             return await run_in_threadpool(unanswered_page, request, cur, 400, str(exc))
         await run_in_threadpool(state.runtime.reload)
         return _back("/console/unanswered", done="question_added", province=form.get("province", ""))
+
+    @router.post("/kb/model/retrain")
+    @guarded
+    async def kb_model_retrain(request: Request) -> Response:
+        """Queue a training of the semantic model on the live knowledge base (after a failure, say)."""
+        cur, _ = await _post(request, "national")
+        state = _state(request)
+
+        def queue() -> None:
+            row_id = retrain.request(state.runtime.db, state.settings, f"quản trị viên {cur.user.email} yêu cầu")
+            with Session(state.runtime.db) as session:
+                auth.audit(session, cur.user, "model.retrain", f"lần học {row_id}")
+                session.commit()
+
+        await run_in_threadpool(queue)
+        return _back("/console/kb")
 
     @router.get("/kb/export.csv")
     @guarded
