@@ -110,11 +110,19 @@ def _user(request: Request, role: str = "staff") -> Current:
 def _form_page(path: str) -> str:
     """The page whose form posts to `path`: a conversation's actions come from the conversation page,
     the other forms from the page at their own address (or its parent)."""
-    parts = path.rstrip("/").split("/")
+    parts = path.rstrip("/").split("/")  # ["", "console", ...]
     if len(parts) >= 4 and parts[2] == "conversations" and parts[3].isdigit():
         return "/".join(parts[:4])
-    if parts[-1] in ("add", "unlock") or (len(parts) >= 3 and parts[-2] == "rollback"):
-        return "/".join(parts[:-1 if parts[-1] in ("add", "unlock") else -2])
+    if len(parts) >= 3 and parts[2] == "users":
+        return "/console/users"  # /users/N and /users/N/unlock
+    if parts[-1] == "add":
+        return "/".join(parts[:-1])  # /unanswered/add
+    if len(parts) >= 5 and parts[2] == "kb" and parts[-2] == "rollback":
+        return "/".join(parts[:4]) + "/history"
+    if path == "/console/kb/import-files":
+        return "/console/kb/import"
+    if path == "/console/logout":
+        return "/console/inbox"
     return path
 
 
