@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.calculators import CALCULATORS, read_inputs
+from app.corpus import SMALLTALK_KINDS, SMALLTALK_PREFIX
 from app.knowledge import Entry, KnowledgeBase, RenderError
+from app.letters import reading
 from app.privacy import find_personal_numbers
 from app.retrieval import Candidate, Document, Index
 from app.text import fold
@@ -25,13 +27,44 @@ HANDOFF_LABEL = "@handoff"
 def labelled_texts(kb: KnowledgeBase) -> dict[str, list[str]]:
     """What retrieval indexes (and the semantic model is trained on): each entry's title and
     questions under its id; out-of-scope examples under '@<group id>'; requests for a person
-    under '@handoff'."""
+    (examples and phrases) under '@handoff'; each kind of small talk's phrases under
+    '@smalltalk-<kind>'."""
     intents = kb.intents or {}
     texts = {entry_id: [kb.entries[entry_id].title, *kb.entries[entry_id].questions] for entry_id in sorted(kb.entries)}
     for group in intents.get("out_of_scope") or []:
         texts["@" + str(group["id"])] = [str(x) for x in group.get("examples") or []]
-    texts[HANDOFF_LABEL] = [str(x) for x in (intents.get("handoff") or {}).get("examples") or []]
+    handoff = intents.get("handoff") or {}
+    texts[HANDOFF_LABEL] = [str(x) for x in [*(handoff.get("examples") or []), *(handoff.get("phrases") or [])]]
+    kinds = (intents.get("smalltalk") or {}).get("kinds") or {}
+    for kind in SMALLTALK_KINDS:
+        if kinds.get(kind):
+            texts[SMALLTALK_PREFIX + kind] = [str(x) for x in kinds[kind]]
     return texts
+
+
+def known_labels(kb: KnowledgeBase) -> set[str]:
+    """The labels a training or example text may carry for this knowledge base."""
+    intents = kb.intents or {}
+    return (set(kb.entries) | {"@" + str(g["id"]) for g in intents.get("out_of_scope") or []}
+            | {HANDOFF_LABEL} | {SMALLTALK_PREFIX + k for k in SMALLTALK_KINDS})
+
+
+def calculator_ready(calculator: str | None, text: str) -> bool:
+    """Whether a message (folded and normalised surface text) carries the numbers calculator
+    `calculator` needs: members for the household amount, an income for voluntary insurance,
+    years (or a start year) and an average income for the lump sum and its comparison."""
+    if calculator not in CALCULATORS:
+        return False
+    inputs = read_inputs(text)
+    if calculator == "bhyt_household":
+        return bool(inputs.people)
+    if calculator == "vtn":
+        return bool(inputs.amounts)
+    if calculator == "hssv":
+        return bool(inputs.months)
+    if calculator in ("lump_sum", "lump_sum_vs_pension"):
+        return bool(inputs.years or inputs.start_year is not None) and bool(inputs.amounts)
+    return inputs.has_numbers
 
 
 @dataclass(frozen=True)
@@ -43,6 +76,11 @@ class Thresholds:
 
     answer: float = 0.60  # fused score needed to answer
     margin: float = 0.04  # lead over the next entry needed to answer
+    long_words: int = 25  # a message of this many words or more is long (a letter): long_answer, long_margin
+    long_answer: float = 0.60
+    long_margin: float = 0.04
+    question_weight: float = 0.5  # a letter's question parts' share of its score (the whole letter has the rest)
+    smalltalk: float = 0.60  # a small-talk class this close and this sure is small talk
     clarify: float = 0.52  # below this nothing fits: escalate
     clarify_band: float = 0.08  # entries this close to the best are offered as choices
     out_of_scope_margin: float = 0.03  # an out-of-scope group this close to the best entry wins
@@ -50,7 +88,12 @@ class Thresholds:
 
     @classmethod
     def lexical_only(cls) -> Thresholds:
-        return cls(answer=0.42, margin=0.06, clarify=0.34, handoff=0.55)
+        return cls(answer=0.42, margin=0.06, clarify=0.34, handoff=0.55, long_answer=0.42, long_margin=0.06,
+                   smalltalk=0.55)
+
+    def to_answer(self, words: int) -> tuple[float, float]:
+        """(score, lead over the next entry) needed to answer a message of `words` words."""
+        return (self.long_answer, self.long_margin) if words >= self.long_words else (self.answer, self.margin)
 
 
 @dataclass
@@ -119,14 +162,23 @@ class Engine:
     """Answers for a citizen of `province` (an app.provinces.Province, or None for the single-province
     deployment): its office details and its own parameter values where it has them."""
 
-    def __init__(self, kb: KnowledgeBase, encoder=None, thresholds: Thresholds | None = None):
+    def __init__(self, kb: KnowledgeBase, encoder=None, thresholds: Thresholds | None = None,
+                 examples: dict[str, list[str]] | None = None):
+        """`examples`: more labelled texts to index beside the knowledge base's own (labels
+        this knowledge base does not know are ignored)."""
         self.kb = kb
         self.normalizer = kb.normalizer()
         if thresholds is None:
             thresholds = Thresholds() if encoder is not None else Thresholds.lexical_only()
         self.thresholds = thresholds
         intents = kb.intents or {}
-        docs = [Document(label, q, self.normalizer.key(q)) for label, texts in labelled_texts(kb).items() for q in texts]
+        texts = labelled_texts(kb)
+        known = known_labels(kb)
+        for label, more in (examples or {}).items():
+            if label in known:
+                texts.setdefault(label, []).extend(more)
+        docs = [Document(label, q, k) for label, group in texts.items() for q in group
+                if (k := self.normalizer.key(q)).strip()]
         self.out_of_scope = {"@" + str(g["id"]): str(g.get("reason") or "") for g in intents.get("out_of_scope") or []}
         handoff = intents.get("handoff") or {}
         self.index = Index(self.normalizer, docs, encoder=encoder)
@@ -188,11 +240,14 @@ class Engine:
             return Reply(SMALLTALK, self._fmt(reply, province), reason=kind)
 
         personal = find_personal_numbers(raw)
-        cands = self.index.search(key, top=10)
+        sents, asked = reading(raw[:1500])
+        cands = self._search(key, sents, asked)
         cands, used_context = self._with_context(key, cands, context)
 
         previous = context.text if used_context == "question" else ""
         reply = self._decide(raw, key, cands, day, previous, province)
+        if reply.outcome == ANSWERED and len(asked) >= 2:
+            self._offer_second_question(reply, asked)
         reply.used_context = used_context == "question"
         if used_context == "question":
             reply.context_text = f"{context.text} {raw}"[-600:]
@@ -200,6 +255,42 @@ class Engine:
             # an ID or insurance code means a personal dossier: staff must look it up
             reply = self._escalate(cands, "tin nhắn có mã số cá nhân, cần cán bộ tra cứu", province)
         return reply
+
+    def _search(self, key: str, sents: list[str], asked: list[str]) -> list[Candidate]:
+        """Candidates for a message. A message of several sentences, some of which ask something
+        (a letter: circumstances, then the question), is searched whole and by its question parts;
+        an entry's score is the blend of both (`Thresholds.question_weight` for the question parts):
+        the question says what is asked, the circumstances still carry the topic."""
+        w = self.thresholds.question_weight
+        if len(sents) < 2 or not asked or len(asked) == len(sents) or w <= 0:
+            return self.index.search(key, top=10)
+        asked_key = self.normalizer.key(" ".join(asked))
+        if not asked_key.strip():
+            return self.index.search(key, top=10)
+        every = len(self.index.labels)
+        whole = {c.label: c for c in self.index.search(key, top=every)}
+        question = {c.label: c.score for c in self.index.search(asked_key, top=every)}
+        for label, c in whole.items():
+            c.score = (1.0 - w) * c.score + w * question.get(label, 0.0)
+        return sorted(whole.values(), key=lambda c: -c.score)[:10]
+
+    def _offer_second_question(self, reply: Reply, asked: list[str]) -> None:
+        """A message that asks two things is answered with the main one (the whole message's best
+        entry); the best entry of another question part is offered first among the choices."""
+        t = self.thresholds
+        for part in asked:
+            part_key = self.normalizer.key(part)
+            if not part_key.strip():
+                continue
+            cands = self.index.search(part_key, top=5)
+            if not cands or cands[0].label.startswith("@"):
+                continue
+            other = self._entries(cands)[0]
+            if other.label == reply.entry_id or other.score < t.clarify:
+                continue
+            reply.choices = [self._choice(other.label)] + [c for c in reply.choices if c.entry_id != other.label]
+            reply.choices_prompt = reply.choices_prompt or (self.kb.intents or {}).get("related_prompt", "")
+            return
 
     def _with_context(self, key: str, cands: list[Candidate], context: Turn) -> tuple[list[Candidate], str]:
         """Read a follow-up in the light of the previous turn.
@@ -271,11 +362,24 @@ class Engine:
             return Reply(HANDOFF, self._fmt((self.kb.intents or {}).get("handoff", {}).get("reply", ""), province),
                          candidates=[c.label for c in entries[:5]], score=top.score, reason="citizen asked for a person",
                          details=[c.as_dict() for c in cands[:5]])
+        if top.label.startswith(SMALLTALK_PREFIX) and top.score >= t.smalltalk:
+            kind = top.label[len(SMALLTALK_PREFIX):]
+            reply = self.small_replies.get(kind) or self.small_replies.get("ack", "")
+            return Reply(SMALLTALK, self._fmt(reply, province), candidates=[c.label for c in entries[:5]],
+                         score=top.score, reason=kind, details=[c.as_dict() for c in cands[:5]])
         oos = next((c for c in cands if c.label in self.out_of_scope), None)
         if oos is not None and oos.score + t.out_of_scope_margin >= best.score and oos.score >= t.clarify:
             return self._escalate(cands, self.out_of_scope[oos.label], province)
         second = entries[1].score if len(entries) > 1 else 0.0
-        if best.score >= t.answer and best.score - second >= t.margin:
+        need, margin = t.to_answer(len(raw.split()))
+        ready = self._calculation(raw, entries)
+        if ready is not None and best.score >= t.clarify:
+            # the message carries the numbers a close entry's calculator needs: the calculation answers
+            reply = self._answer_entry(self.kb.entries[ready.label], raw, day, entries, ready.score, previous, province)
+            reply.details = [c.as_dict() for c in cands[:5]]
+            reply.reason = "calculation"
+            return reply
+        if best.score >= need and best.score - second >= margin:
             reply = self._answer_entry(self.kb.entries[best.label], raw, day, entries, best.score, previous, province)
             reply.details = [c.as_dict() for c in cands[:5]]
             return reply
@@ -286,13 +390,30 @@ class Engine:
                 return Reply(CLARIFY, "", candidates=[c.label for c in entries[:5]], score=best.score,
                              choices=[self._choice(c.label) for c in close], choices_prompt=prompt,
                              details=[c.as_dict() for c in cands[:5]])
-            if best.score >= t.answer - 0.04:
+            if best.score >= need - 0.04:
                 # one plausible entry, not sure enough to answer: confirm it
                 prompt = (self.kb.intents or {}).get("clarify_prompt", "")
                 return Reply(CLARIFY, "", candidates=[c.label for c in entries[:5]], score=best.score,
                              choices=[self._choice(c.label) for c in entries[:2]], choices_prompt=prompt,
                              details=[c.as_dict() for c in cands[:5]])
         return self._escalate(cands, "không đủ chắc chắn để trả lời", province)
+
+    def _calculation(self, raw: str, entries: list[Candidate]) -> Candidate | None:
+        """The best of the entries close to the best one (same topic, within the clarify band)
+        whose calculator has every number it needs in the message; None when there is none."""
+        if not entries:
+            return None
+        best = entries[0]
+        topic = self.kb.entries[best.label].topic
+        surface = None
+        for c in entries[:3]:
+            entry = self.kb.entries[c.label]
+            if best.score - c.score > self.thresholds.clarify_band or entry.topic != topic or not entry.calculator:
+                continue
+            surface = surface if surface is not None else self.normalizer.surface(raw)
+            if calculator_ready(entry.calculator, surface):
+                return c
+        return None
 
     def _answer_entry(self, entry: Entry, raw: str, day: dt.date, entries: list[Candidate], score: float,
                       previous: str = "", province=None) -> Reply:
