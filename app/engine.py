@@ -185,8 +185,14 @@ class Engine:
         self.handoff_phrases = [self.normalizer.key(p) for p in handoff.get("phrases") or []]
         small = intents.get("smalltalk") or {}
         self.filler = {tok for w in small.get("filler") or [] for tok in self.normalizer.key(str(w)).split()}
+        kinds = small.get("kinds") or {}
+        # a phrase that normalisation shortened into another kind's phrase ("chào nhé" -> "chao") is
+        # left to that kind: "chào buổi tối" is a greeting, not a goodbye
+        exact = {self.normalizer.key(p) for phrases in kinds.values() for p in phrases
+                 if self.normalizer.key(p) == " ".join(fold(str(p)).split())}
         self.small_kinds = {
-            kind: [self.normalizer.key(p) for p in phrases] for kind, phrases in (small.get("kinds") or {}).items()
+            kind: [k for p in phrases if (k := self.normalizer.key(p)) == " ".join(fold(str(p)).split()) or k not in exact]
+            for kind, phrases in kinds.items()
         }
         self.small_replies = small.get("replies") or {}
 
