@@ -15,7 +15,7 @@ from app.delivery import Delivery, NoSuchConversation, WindowClosed
 from app.service import ConversationService, KnowledgeWatcher, Runtime
 from app.settings import Settings, get_settings
 from app.tokens import StoredTokens
-from webhooks.base import ChannelError, clean_text
+from webhooks.base import ChannelError, clean_text, read_json
 from webhooks.messenger import MessengerChannel
 from webhooks.zalo import ZaloChannel
 
@@ -158,6 +158,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             try:
                 found = delivery.channel(name, province.code).parse(part)
             except ChannelError as exc:
+                log.warning("malformed %s event refused with 400: %s", name, exc)
                 return JSONResponse({"detail": f"malformed {name} event: {exc}"}, status_code=400)
             for event in found:
                 event.province = province.code
@@ -173,8 +174,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if provinces.single:
             return [(provinces.get(None), raw)]
         try:
-            body = json.loads(raw)
-        except ValueError:
+            body = read_json(raw)
+        except ChannelError:
             return None
         entries = body.get("entry") if isinstance(body, dict) else None
         if not isinstance(entries, list):

@@ -8,6 +8,7 @@ and the second into platform API calls.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -68,6 +69,16 @@ class ChannelError(ValueError):
     """A webhook body that cannot be understood: answered with 400 and the reason."""
 
 
+def read_json(raw: bytes) -> Any:
+    """A webhook body parsed as JSON, or ChannelError: not JSON, not UTF-8, or nested too deeply for
+    the parser (a RecursionError is bad input like any other, never a server error)."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
+        raise ChannelError(f"body is not JSON: {reason}") from None
+
+
 # the columns the events are stored in (app.models.InboundRecord)
 _ID_LIMITS = {"user_id": 120, "platform_message_id": 200, "staff_id": 120}
 _KEY_LIMIT = 250
@@ -95,7 +106,7 @@ def checked_parse(parse):
             events = parse(self, raw)
         except ChannelError:
             raise
-        except (TypeError, AttributeError, ValueError, KeyError, OverflowError) as exc:
+        except (TypeError, AttributeError, ValueError, KeyError, OverflowError, RecursionError) as exc:
             raise ChannelError(f"unexpected event structure ({type(exc).__name__})") from None
         for event in events:
             for name, limit in _ID_LIMITS.items():

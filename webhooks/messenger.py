@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from typing import Any
 
 import httpx
@@ -27,6 +26,7 @@ from webhooks.base import (
     OutgoingMessage,
     SendResult,
     checked_parse,
+    read_json,
     split_text,
 )
 
@@ -59,8 +59,8 @@ class MessengerChannel:
     def accounts(raw: bytes) -> list[str]:
         """The pages (entry[].id) a notification is about, read before the signature is checked."""
         try:
-            body = json.loads(raw)
-        except ValueError:
+            body = read_json(raw)
+        except ChannelError:
             return []
         entries = body.get("entry") if isinstance(body, dict) else None
         return [str(e.get("id") or "") for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
@@ -75,10 +75,7 @@ class MessengerChannel:
 
     @checked_parse
     def parse(self, raw: bytes) -> list[InboundEvent]:
-        try:
-            body = json.loads(raw)
-        except ValueError as exc:
-            raise ChannelError(f"body is not JSON: {exc}") from None
+        body = read_json(raw)
         if not isinstance(body, dict) or body.get("object") != "page":
             raise ChannelError("expected an object 'page' notification")
         entries = body.get("entry")
