@@ -14,7 +14,7 @@ from typing import Any
 from app.calculators import CALCULATORS, read_inputs
 from app.corpus import SMALLTALK_KINDS, SMALLTALK_PREFIX
 from app.knowledge import Entry, KnowledgeBase, RenderError
-from app.letters import reading
+from app.letters import asked_clauses, reading
 from app.privacy import find_personal_numbers
 from app.retrieval import Candidate, Document, Index
 from app.text import fold
@@ -79,7 +79,8 @@ class Thresholds:
     long_words: int = 25  # a message of this many words or more is long (a letter): long_answer, long_margin
     long_answer: float = 0.60
     long_margin: float = 0.04
-    question_weight: float = 0.5  # a letter's question parts' share of its score (the whole letter has the rest)
+    question_weight: float = 0.3  # a letter's question sentences' share of its score (the whole letter has the rest)
+    first_question_weight: float = 0.5  # the first question's share when a message asks several things
     smalltalk: float = 0.60  # a small-talk class this close and this sure is small talk
     clarify: float = 0.52  # below this nothing fits: escalate
     clarify_band: float = 0.08  # entries this close to the best are offered as choices
@@ -167,6 +168,7 @@ class Engine:
         """`examples`: more labelled texts to index beside the knowledge base's own (labels
         this knowledge base does not know are ignored)."""
         self.kb = kb
+        self.first_question_main = True  # a message asking two things is answered for its first question
         self.normalizer = kb.normalizer()
         if thresholds is None:
             thresholds = Thresholds() if encoder is not None else Thresholds.lexical_only()
@@ -252,8 +254,10 @@ class Engine:
 
         previous = context.text if used_context == "question" else ""
         reply = self._decide(raw, key, cands, day, previous, province)
-        if reply.outcome == ANSWERED and len(asked) >= 2:
-            self._offer_second_question(reply, asked)
+        if reply.outcome == ANSWERED:
+            clauses = asked_clauses(asked)
+            if len(clauses) >= 2:
+                self._offer_second_question(reply, clauses)
         reply.used_context = used_context == "question"
         if used_context == "question":
             reply.context_text = f"{context.text} {raw}"[-600:]
@@ -263,19 +267,24 @@ class Engine:
         return reply
 
     def _search(self, key: str, sents: list[str], asked: list[str]) -> list[Candidate]:
-        """Candidates for a message. A message of several sentences, some of which ask something
-        (a letter: circumstances, then the question), is searched whole and by its question parts;
-        an entry's score is the blend of both (`Thresholds.question_weight` for the question parts):
-        the question says what is asked, the circumstances still carry the topic."""
-        w = self.thresholds.question_weight
-        if len(sents) < 2 or not asked or len(asked) == len(sents) or w <= 0:
+        """Candidates for a message. A message that asks two things, or tells its circumstances
+        before asking (a letter), is searched whole and by its main question: the first question
+        clause when there are several, else its question sentences. An entry's score blends both
+        (`Thresholds.question_weight` for the question): the question says what is asked, the
+        circumstances still carry the topic."""
+        clauses = asked_clauses(asked)
+        if len(sents) >= 2 and asked and len(asked) < len(sents):
+            main, w = " ".join(asked), self.thresholds.question_weight
+        elif len(clauses) >= 2 and self.first_question_main:
+            main, w = clauses[0], self.thresholds.first_question_weight
+        else:
             return self.index.search(key, top=10)
-        asked_key = self.normalizer.key(" ".join(asked))
-        if not asked_key.strip():
+        main_key = self.normalizer.key(main)
+        if w <= 0 or not main_key.strip() or main_key == key:
             return self.index.search(key, top=10)
         every = len(self.index.labels)
         whole = {c.label: c for c in self.index.search(key, top=every)}
-        question = {c.label: c.score for c in self.index.search(asked_key, top=every)}
+        question = {c.label: c.score for c in self.index.search(main_key, top=every)}
         for label, c in whole.items():
             c.score = (1.0 - w) * c.score + w * question.get(label, 0.0)
         return sorted(whole.values(), key=lambda c: -c.score)[:10]

@@ -47,3 +47,27 @@ def reading(text: str) -> tuple[list[str], list[str]]:
     """(the sentences of `text`, those of them that ask something)."""
     parts = sentences(text)
     return parts, [s for s in parts if is_question(s)]
+
+
+_CLAUSE = re.compile(r"\s*[,;:]\s*|\s+(?=(?:và|với|vs|còn|hay|ngoài ra|thêm nữa|mà|va|voi|con|ma)\s+(?:cho|nếu|neu|"
+                     r"khi|thì|thi|em|tôi|toi|mình|minh|e|t|có|co|được|duoc|dc|phải|phai|nên|nen|rút|rut|hồ sơ|ho so|"
+                     r"thủ tục|thu tuc)\b)", re.IGNORECASE)
+
+
+def asked_clauses(asked: list[str]) -> list[str]:
+    """The question parts cut at commas and at a joining word that starts a new question ("..., và
+    hồ sơ nộp ở đâu?", "rút được bao nhiêu, rút rồi có thiệt gì không"): the clauses that ask
+    something, each with the words before it back to the previous question."""
+    out = []
+    for sentence in asked:
+        pending = ""
+        for clause in _CLAUSE.split(sentence):
+            if not clause or not clause.strip():
+                continue
+            pending = f"{pending} {clause}".strip()
+            if is_question(clause):
+                out.append(pending)
+                pending = ""
+        if pending and out:
+            out[-1] = f"{out[-1]} {pending}"
+    return out
