@@ -4,6 +4,7 @@ import asyncio
 import hmac
 import json
 import logging
+import time
 from contextlib import asynccontextmanager
 from typing import Annotated
 
@@ -47,6 +48,22 @@ class AskResponse(BaseModel):
     reply: str
     choices: list[ChoiceOut]
     conversation_id: str
+
+
+MAX_AHEAD_MS = 24 * 3600 * 1000  # platform clocks and ours may differ; a day ahead is not a clock error
+
+
+def in_window(channel: str, events: list, retention_days: float, now_ms: int | None = None) -> list:
+    """The events whose platform timestamp is neither older than the retention of webhook events (their dedupe
+    keys are pruned after it, so an older event could be a replay) nor more than a day ahead. Events without a
+    timestamp are kept. The others are acknowledged and dropped, logged in one line."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    oldest = now_ms - int(retention_days * 86_400_000)
+    kept = [e for e in events if not e.timestamp_ms or oldest <= e.timestamp_ms <= now_ms + MAX_AHEAD_MS]
+    if len(kept) < len(events):
+        log.warning("%d %s events with a timestamp older than %g days or more than a day ahead: acknowledged and dropped",
+                    len(events) - len(kept), channel, retention_days)
+    return kept
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -163,6 +180,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             for event in found:
                 event.province = province.code
             events += found
+        events = in_window(name, events, settings.inbound_retention_days)
+        if not events:
+            return JSONResponse({"ok": True, "new": 0, "duplicates": 0, "ignored": "timestamp outside the window"})
         # durable before the acknowledgement; the writer thread commits concurrent webhooks together
         stored = await asyncio.wrap_future(delivery.submit(events))
         return JSONResponse({"ok": True, "new": stored.new, "duplicates": stored.duplicates})

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from app import storage
+from app import models, storage
 from app.settings import Settings
 
 
@@ -273,6 +273,12 @@ def cmd_db(args: argparse.Namespace) -> int:
             before, after = migrate.upgrade(db, args.revision)
             print(f"database schema at revision {after}" + ("" if before == after else f" (was {before or 'empty'})"))
             return 0
+        if args.db_command == "prune":
+            cutoff = models.utcnow() - dt.timedelta(days=settings.inbound_retention_days)
+            gone = storage.prune_inbound(db, cutoff)
+            print(f"pruned {gone} handled webhook events received before {cutoff.isoformat(timespec='seconds')} UTC "
+                  f"(INBOUND_RETENTION_DAYS={settings.inbound_retention_days:g})")
+            return 0
         if args.db_command == "current":
             have, want = migrate.current(db), migrate.head()
             print(f"database: {have or 'none'}; newest: {want}" + ("" if have == want else " (run `bhxh-bot db upgrade`)"))
@@ -412,6 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
     u = db_sub.add_parser("upgrade", help="apply the migrations (adopts a database made before migrations)")
     u.add_argument("revision", nargs="?", default="head")
     db_sub.add_parser("current", help="print the database's revision and the newest one (exit 1 if behind)")
+    db_sub.add_parser("prune", help="delete handled webhook events older than INBOUND_RETENTION_DAYS (the workers "
+                                    "do it hourly)")
     db_sub.add_parser("check", help="exit 1 if the migrated schema differs from the models")
     rv = db_sub.add_parser("revision", help="write a new migration for model changes (developers)")
     rv.add_argument("-m", "--message", required=True)

@@ -50,6 +50,8 @@ FLOOD_NOTICE = ("Bạn đã gửi nhiều tin nhắn trong thời gian ngắn. C
 _FEEDBACK_WORDS = {"huu ich": True, "chua dung": False}
 
 
+PRUNE_EVERY = 3600.0  # seconds between two prunings of old webhook events
+
 class NoSuchConversation(LookupError):
     pass
 
@@ -647,8 +649,17 @@ class Delivery:
         for t in self._threads:
             t.join(timeout=10)
 
+    def prune(self) -> int:
+        """Handled webhook events older than INBOUND_RETENTION_DAYS are deleted (hourly, by the inbound loop)."""
+        cutoff = utcnow() - dt.timedelta(days=self.settings.inbound_retention_days)
+        gone = storage.prune_inbound(self.db, cutoff)
+        if gone:
+            log.info("pruned %d handled webhook events received before %s", gone, cutoff.isoformat(timespec="seconds"))
+        return gone
+
     def _loop(self, work, wake: threading.Event) -> None:
         last_recovery = 0.0
+        last_prune = None
         while not self._stop.is_set():
             stale = self.settings.claim_timeout_seconds
             if time.monotonic() - last_recovery > stale / 2:
@@ -657,6 +668,12 @@ class Delivery:
                     self.recover(stale)  # claims of a worker that died meanwhile
                 except Exception:
                     log.exception("recovery failed")
+            if work == self.process_pending and (last_prune is None or time.monotonic() - last_prune > PRUNE_EVERY):
+                last_prune = time.monotonic()
+                try:
+                    self.prune()
+                except Exception:
+                    log.exception("pruning old webhook events failed")
             try:
                 busy = work()
             except Exception:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 from typing import Annotated
 
@@ -47,6 +48,17 @@ def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready", "checks": checks})
 
 
+def _private_client(request: Request) -> bool:
+    """The client (after the trusted proxy's X-Forwarded-For, as uvicorn resolves it) is on loopback or a
+    private network."""
+    host = request.client.host if request.client else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private
+
+
 @router.get("/metrics", include_in_schema=False)
 def prometheus(request: Request, authorization: Annotated[str | None, Header()] = None) -> Response:
     token = request.app.state.settings.metrics_token
@@ -54,4 +66,8 @@ def prometheus(request: Request, authorization: Annotated[str | None, Header()] 
         given = (authorization or "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), token.encode()):
             return JSONResponse({"detail": "missing or wrong metrics token"}, status_code=401)
+    elif not _private_client(request):
+        # without a token the figures are for a scraper on this host or the private network only
+        return JSONResponse({"detail": "metrics are served to private addresses only; set METRICS_TOKEN to scrape "
+                                       "from elsewhere"}, status_code=403)
     return Response(metrics.render(request.app.state.runtime.db), media_type=metrics.CONTENT_TYPE)

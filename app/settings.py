@@ -109,6 +109,10 @@ class Settings(BaseSettings):
     # A citizen sending more than this many messages a minute gets one notice, then is not
     # answered until the minute has passed (the messages are still stored)
     citizen_messages_per_minute: int = 20
+    # Webhook events are kept this many days (their unique keys drop the platforms' redeliveries), then
+    # pruned by the workers; an event whose platform timestamp is older than that (a replay the pruned keys
+    # could no longer catch) or more than a day in the future is acknowledged and dropped
+    inbound_retention_days: float = 30.0
 
     # Staff console
     console_session_hours: float = 12.0  # a login lasts this long

@@ -188,3 +188,15 @@ def export_messages(session: Session) -> list[dict[str, Any]]:
             "outcome": msg.outcome, "entry_id": msg.entry_id, "score": msg.score,
         })
     return rows
+
+
+def prune_inbound(db: Engine, older_than: dt.datetime) -> int:
+    """Delete handled webhook events (done or failed) received before `older_than`: what they said lives on
+    in the conversation's messages; only their dedupe keys go, and events that old are refused at the
+    webhook (see app.api). Events still pending or being answered are never touched."""
+    table = models.InboundRecord
+    with Session(db) as session:
+        gone = session.exec(delete(table).where(table.status.in_(("done", "failed")),
+                                                table.received_at < older_than)).rowcount
+        session.commit()
+    return gone or 0

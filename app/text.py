@@ -19,8 +19,13 @@ _VOWELS = set("aăâeêioôơuưy")
 _HATTED = set("ăâêôơư")
 
 
+# invisible characters that split a word without showing (zero-width space and joiners, bidi marks, word
+# joiner, BOM, soft hyphen): pasted text and some keyboards put them inside words
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
+
+
 def nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
+    return unicodedata.normalize("NFC", _INVISIBLE.sub("", text))
 
 
 def _split_tone(syllable: str) -> tuple[str, str | None]:

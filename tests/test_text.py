@@ -54,3 +54,11 @@ def test_stopwords_of_several_words_are_removed_as_phrases():
     assert n.key("Tư vấn giúp em với ạ") == "tu van giup em"
     # only whole words: "quan tri" alone, or inside other words, stays
     assert n.key("quan tri vienxyz quan tri") == "quan tri vienxyz quan tri"
+
+
+@pytest.mark.parametrize("hidden", ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u200e"])
+def test_invisible_characters_inside_words_are_ignored(hidden):
+    norm = Normalizer()
+    plain = "bảo hiểm xã hội tự nguyện là gì"
+    assert norm.key(f"bảo hi{hidden}ểm x{hidden}ã h{hidden}ội tự ng{hidden}uyện là gì") == norm.key(plain)
+    assert fold(f"Bả{hidden}o") == "bao"

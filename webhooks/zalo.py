@@ -100,8 +100,8 @@ class ZaloChannel:
             return False
         try:
             body = read_json(raw)
-        except ChannelError:  # still signed with the header's timestamp; parse() then refuses it (400)
-            body = None
+        except ChannelError:  # Zalo signs with the body's timestamp: a body that is not JSON cannot be genuine
+            return False
         timestamp = str(body.get("timestamp", "")) if isinstance(body, dict) else ""
         candidates = [timestamp]
         if headers.get("x-zevent-timestamp"):  # some senders use a header; the body value comes first
