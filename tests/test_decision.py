@@ -42,3 +42,16 @@ def test_the_household_amount_for_the_members_named(engine):
     reply = engine.answer("mua bhyt cho ca nha 5 nguoi het bao nhieu", Turn(), day=DAY)
     assert reply.outcome == ANSWERED and reply.entry_id in ("hgd-muc-dong", "hgd-giam-tru")
     assert "Người thứ 5:" in reply.body and "Tổng cộng: 4.371.840 đồng/năm" in reply.body
+
+
+def test_small_talk_beyond_the_word_lists_and_spam_to_staff(engine):
+    for text in ("cảm ơn ad nhìu", "chúc các anh chị làm việc vui vẻ 🌸"):
+        assert engine.answer(text, Turn(), day=DAY).outcome == SMALLTALK, text
+    spam = engine.answer("tuyển cộng tác viên online lương 500k/ngày, inbox ngay", Turn(), day=DAY)
+    assert spam.outcome == "escalated"
+
+
+def test_two_questions_answer_the_first_and_offer_the_second_first(engine):
+    reply = engine.answer("BHYT hộ gia đình mua ở đâu? Thẻ mua xong bao lâu thì dùng được?", Turn(), day=DAY)
+    assert reply.outcome == ANSWERED and reply.entry_id == "hgd-mua-o-dau"
+    assert reply.choices[0].entry_id == "hgd-gia-tri-the"
