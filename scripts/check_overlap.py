@@ -7,7 +7,8 @@ Every message is folded (no diacritics, lower case) and its punctuation, emoji a
 each pair of messages from two different sources (dev, each validation file, the training corpus,
 the knowledge base's own questions) is compared with rapidfuzz `fuzz.ratio` (0-100, edit-distance
 based: order-sensitive, so two messages that only share their vocabulary do not match). It prints,
-per pair of sources, how many messages have a partner at or above 70, 80, 90 and the threshold, and
+per pair of sources (messages of at least --min-words words, 3 by default), how many messages have a partner
+at or above 70, 80, 90 and the threshold, and
 lists the closest pairs at or above the threshold. Exit status 1 when a validation or dev message
 has a near-duplicate in the training corpus or the knowledge base (a figure measured on it would
 partly measure memory), 0 otherwise. Why 85: docs/evaluation.md.
@@ -62,6 +63,7 @@ def main() -> int:
     ap.add_argument("--kb", type=Path, default=ROOT / "knowledge_base")
     ap.add_argument("--threshold", type=float, default=85.0)
     ap.add_argument("--show", type=int, default=20, help="list this many of the closest pairs")
+    ap.add_argument("--min-words", type=int, default=3, help="leave out shorter messages (after cleaning)")
     args = ap.parse_args()
 
     sources: dict[str, list[str]] = {}
@@ -75,6 +77,9 @@ def main() -> int:
     sources["kb"] = kb_questions(args.kb)
     for name, texts in sources.items():
         print(f"{name:24} {len(texts):6} messages")
+    # messages of fewer than --min-words words after cleaning ("ok", "👍", "cảm ơn ad") are left out:
+    # everyone writes them the same way, and an emoji-only message cleans to nothing
+    sources = {name: [t for t in texts if len(clean(t).split()) >= args.min_words] for name, texts in sources.items()}
     cleaned = {name: [clean(t) for t in texts] for name, texts in sources.items()}
     names = list(sources)
     bad = 0
