@@ -430,7 +430,7 @@ class Engine:
             # the message carries the numbers a close entry's calculator needs: the calculation answers
             reply = self._answer_entry(self.kb.entries[ready.label], raw, day, entries, ready.score, previous, province)
             reply.details = [c.as_dict() for c in cands[:5]]
-            reply.reason = "calculation"
+            reply.reason = reply.reason or "calculation"  # a calculator's question back keeps its own reason
             return reply
         if best.score >= need and best.score - second >= margin:
             reply = self._answer_entry(self.kb.entries[best.label], raw, day, entries, best.score, previous, province)
