@@ -8,8 +8,9 @@ the PostgreSQL pass is skipped when no server answers; in CI (CI=true) it fails.
 Tiers (docs/testing-tiers.md): the default `pytest` runs everything in this process; tests marked
 `e2e` (uvicorn processes, the fake platforms over HTTP, two instances, SIGKILL), `browser`
 (Chromium) and `fuzz` are deselected by default and run by `pytest -m ""` and by
-`bash scripts/dev.sh test` (CI). A test that uses the `server`, `fake` or `browser` fixture is
-marked e2e / browser here automatically; one that starts an AppServer itself carries the mark.
+`bash scripts/dev.sh test` (CI). A test that uses the `server` or `browser` fixture is marked
+e2e / browser here automatically; one that starts an AppServer itself must carry the mark (AppServer
+refuses to start otherwise).
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ def pytest_generate_tests(metafunc):
         metafunc.definition.add_marker(pytest.mark.parametrize("backend", ["sqlite"], indirect=True, scope="session"))
 
 
-# fixtures whose use puts a test in a tier of real processes
-_TIER_FIXTURES = {"server": "e2e", "fake": "e2e", "browser": "browser"}
+# fixtures whose use puts a test in a tier of real processes (the `fake` platforms run in a thread of this
+# process: the fake's own tests stay in the default tier)
+_TIER_FIXTURES = {"server": "e2e", "browser": "browser"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -166,6 +168,18 @@ def _shared_engine(kb, encoder=None, thresholds=None):
     if key not in _shared_engines:
         _shared_engines[key] = Engine(kb, encoder=encoder, thresholds=thresholds)
     return _shared_engines[key]
+
+
+@pytest.fixture(scope="session")
+def shipped_engine():
+    """The answering engine (app.engine.Engine) over the shipped knowledge base and semantic model, built once
+    per session (the same object the in-process `bhxh-bot ask` uses): for tests of answers that need no
+    conversation stored. Answer with `shipped_engine.answer(text, Turn(), day=dt.date(2026, 11, 23))`."""
+    from app.knowledge import load_directory
+
+    kb, errors = load_directory(ROOT / "knowledge_base")
+    assert not errors, errors
+    return _shared_engine(kb, _shared_load_encoder("auto"))
 
 
 def run_in_process(args: list[str], env: dict[str, str], cwd: Path, input: str | None) -> subprocess.CompletedProcess:
