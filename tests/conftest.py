@@ -6,8 +6,8 @@ PostgreSQL is taken from TEST_POSTGRES_URL (default: the local server). Outside 
 the PostgreSQL pass is skipped when no server answers; in CI (CI=true) it fails.
 
 Tiers (docs/testing-tiers.md): the default `pytest` runs everything in this process; tests marked
-`e2e` (uvicorn processes, the fake platforms over HTTP, two instances, SIGKILL), `browser`
-(Chromium) and `fuzz` are deselected by default and run by `pytest -m ""` and by
+`e2e` (uvicorn processes, the app and the fake platforms over HTTP, two instances, SIGKILL), `browser`
+(Chromium), `fuzz` and `slow` (model training) are deselected by default and run by `pytest -m ""` and by
 `bash scripts/dev.sh test` (CI). A test that uses the `server` or `browser` fixture is marked
 e2e / browser here automatically; one that starts an AppServer itself must carry the mark (AppServer
 refuses to start otherwise).
@@ -166,6 +166,8 @@ def _shared_engine(kb, encoder=None, thresholds=None):
         return Engine(kb, encoder=encoder, thresholds=thresholds)
     key = (fingerprint(kb), id(encoder), thresholds)
     if key not in _shared_engines:
+        if len(_shared_engines) >= 8:  # tests that import an edited knowledge base each add one
+            _shared_engines.pop(next(iter(_shared_engines)))
         _shared_engines[key] = Engine(kb, encoder=encoder, thresholds=thresholds)
     return _shared_engines[key]
 
