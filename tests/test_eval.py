@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+pytestmark = pytest.mark.one_database  # the answers, not the storage: SQLite only
+
 
 def test_eval_writes_one_prediction_per_line_and_prints_measures(cli, tmp_path):
     data = tmp_path / "set.jsonl"

@@ -19,7 +19,6 @@ MODEL = ROOT / "models" / "bhxh-static"
 SCRIPT = ROOT / "scripts" / "train_semantic.py"
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +41,7 @@ def test_model_is_committed_and_small():
     assert size < 16 * 1024 * 1024
 
 
+@pytest.mark.slow
 def test_auto_loads_the_static_model_and_matches_sentence_transformers(encoder):
     from sentence_transformers import SentenceTransformer
 
@@ -94,6 +94,7 @@ def test_same_entry_is_closer_than_another_topic(encoder, kb):
     assert wins >= 0.9 * len(entries), f"{wins}/{len(entries)} entries"
 
 
+@pytest.mark.slow
 def test_loads_offline_in_a_fresh_process():
     code = ("from sentence_transformers import SentenceTransformer; "
             f"m = SentenceTransformer({str(MODEL)!r}, device='cpu'); "
@@ -108,6 +109,7 @@ def _digest(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
 def test_training_is_deterministic(tmp_path):
     digests = []
     for run in ("a", "b"):
@@ -128,6 +130,7 @@ def test_committed_model_was_trained_on_the_committed_knowledge_base(kb):
     assert model_is_current(kb), "knowledge base changed: run `python scripts/train_semantic.py` and commit the model"
 
 
+@pytest.mark.slow
 def test_kb_crossval_reports_accuracy_on_kept_out_questions():
     script = ROOT / "scripts" / "kb_crossval.py"
     # the knowledge base alone, as before the training corpus: with it each fold trains about four times as long
