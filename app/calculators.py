@@ -185,7 +185,7 @@ _COUNT = r"(\d+(?:[.,]5)?)\s*(?:nam|n)(?:\s*(\d{1,2})\s*(?:thang|th))?(?![a-z])"
 _BETWEEN = r"(?:(?:dau|dau tien|la|dong|o|thi|deu|duoc|bhxh|bh|bao hiem|cua|cuoi) ){0,3}"
 _STOP_WORDS = r"(?:nghi viec|thoi viec|nghi lam|mat viec|ngung dong|dung dong|nghi|bo viec)"
 # "nghỉ việc được 8 tháng", "đã dừng đóng 2 năm", "nghỉ làm đã 1 năm rưỡi", "nghỉ việc được hơn 1 năm"
-_OUT_OF_WORK = (rf"(?:{_STOP_WORDS}|khong dong|nghi dong)(?: (?:duoc|da|roi|khoang|hon|gan|tam|moi|cung|nay|o nha))* "
+_OUT_OF_WORK = (rf"(?:{_STOP_WORDS}|khong dong|nghi dong)(?: (?:duoc|dc|da|roi|khoang|hon|gan|tam|moi|cung|nay|o nha))* "
                 r"(\d+(?:[.,]5)?) ?(nam|thang|n)(?![a-z])(?: (\d{1,2}) thang)?( ruoi)?")
 
 _GROUP_WORDS = [
@@ -279,7 +279,9 @@ def _members(t: str) -> int | None:
         (rf"(?<![a-z]){_PAIRS}(?: {_MINE}| gia)?(?![a-z])", lambda m: 2),
         (rf"(?<![a-z]){_N} (?:dua |be |chau |nguoi )?(?:con|chau)(?: {_MINE}| nho)?(?![a-z])", lambda m: _n(m[1])),
         (rf"(?<![a-z])(?:dua|be|mot) con(?: {_MINE}| nho)?(?![a-z])|(?<=va )con(?![a-z])", lambda m: 1),
-        (rf"(?<![a-z])(?:bo|me|cha|ong noi|ong ngoai|ba noi|ba ngoai|vo|chong) (?:{_MINE}|gia)(?![a-z])", lambda m: 1),
+        (rf"(?<![a-z])(?:(?:bo|me|cha|vo|chong) (?:{_MINE}|gia|vo|chong)|(?:ong|ba) (?:noi|ngoai)(?: {_MINE})?)(?![a-z])",
+         lambda m: 1),
+        (r"(?:(?<=va )|(?<=voi ))(?:vo|chong|bo|me|cha)(?![a-z])", lambda m: 1),  # "tôi và vợ"
     ]
     for pattern, count in groups:
         for m in re.finditer(pattern, t):
