@@ -186,7 +186,7 @@ _BETWEEN = r"(?:(?:dau|dau tien|la|dong|o|thi|deu|duoc|bhxh|bh|bao hiem|cua|cuoi
 _STOP_WORDS = r"(?:nghi viec|thoi viec|nghi lam|mat viec|ngung dong|dung dong|nghi|bo viec)"
 # "nghỉ việc được 8 tháng", "đã dừng đóng 2 năm", "nghỉ làm đã 1 năm rưỡi", "nghỉ việc được hơn 1 năm"
 _OUT_OF_WORK = (rf"(?:{_STOP_WORDS}|khong dong|nghi dong)(?: (?:duoc|dc|da|roi|khoang|hon|gan|tam|moi|cung|nay|o nha))* "
-                r"(\d+(?:[.,]5)?) ?(nam|thang|n)(?![a-z])(?: (\d{1,2}) thang)?( ruoi)?")
+                r"(\d+(?:[.,]5)?) ?(nam|thang|n)(?![a-z])(?: (\d{1,2}) thang)?( ruoi)?(?! nua| toi| sau)")
 
 _GROUP_WORDS = [
     ("can_ngheo", r"can ngheo"),
