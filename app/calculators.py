@@ -500,8 +500,25 @@ def contribution_years(f: Formulas, facts: Facts, day: dt.date, split: bool = Tr
     def boundary_text() -> str:
         return date_vn(dt.date(boundary(), 1, 1))
 
-    def since() -> int:  # months from 1/1/2014 to this month, this month included
-        return now - _month_index(boundary(), 1) + 1
+    def stopped() -> int | None:  # the first month without contributions that a stop said allows at the latest
+        if facts.stop_year and facts.stop_month:  # the stop month itself may have been paid ("đến tháng 5/2025")
+            end = _month_index(facts.stop_year, facts.stop_month) + 1
+        elif facts.stop_year:
+            end = _month_index(facts.stop_year + 1, 1)
+        elif facts.out_months is not None:  # a length out of work is said roughly ("hơn 1 năm"): a year's margin
+            end = now - facts.out_months + 12
+        else:
+            return None
+        return end if end <= now else None  # a stop still to come (a plan) leaves today as the limit
+
+    def since() -> int:  # months from 1/1/2014 to this month (this month included) or to the stop
+        end = stopped()
+        return max(0, (now + 1 if end is None else end) - _month_index(boundary(), 1))
+
+    def since_text() -> str:
+        if stopped() is None:
+            return f"Từ {boundary_text()} đến nay mới được {_span_text(since())}"
+        return f"Từ {boundary_text()} đến khi bạn ngừng đóng nhiều nhất chỉ có {_span_text(since())}"
     total, before, after = facts.total, facts.before, facts.after
     start_year, start_month = facts.start_year, facts.start_month
     if facts.split_year is not None and facts.split_year != boundary():
@@ -556,7 +573,7 @@ def contribution_years(f: Formulas, facts: Facts, day: dt.date, split: bool = Tr
             if before:
                 note = f"giả định bạn đóng liên tục từ năm {start_year}"
     if after is not None and after * 12 > since():
-        return Question(f"Từ {boundary_text()} đến nay mới được {_span_text(since())}, nên không thể có {num(after)} năm "
+        return Question(f"{since_text()}, nên không thể có {num(after)} năm "
                         f"đóng từ năm {boundary()}. Bạn đóng tổng cộng bao nhiêu năm, trong đó bao nhiêu năm trước năm "
                         f"{boundary()}?", "total", _YEAR_FIELDS)
     if before is not None and after is not None:
@@ -578,12 +595,15 @@ def contribution_years(f: Formulas, facts: Facts, day: dt.date, split: bool = Tr
     elif total is not None:
         if not split:
             pass  # the split is not needed (a pension, or the lump sum before its eligibility is known)
+        elif since() == 0:  # stopped before 1/1/2014: every year was before it
+            before, after = total, Decimal(0)
+            note = note or f"bạn ngừng đóng trước năm {boundary()} nên toàn bộ thời gian đóng là trước {boundary()}"
         elif total * 12 <= since():
             before, after = Decimal(0), total
             note = note or (f"giả định toàn bộ thời gian đóng từ năm {boundary()} trở đi; mỗi năm đóng trước {boundary()} "
                             f"chỉ được {num(p.bhxh1l_thang_truoc_2014)} tháng thay vì {num(p.bhxh1l_thang_tu_2014)} tháng")
         else:
-            return Question(f"Từ {boundary_text()} đến nay mới được {_span_text(since())}, nên một phần trong {num(total)} "
+            return Question(f"{since_text()}, nên một phần trong {num(total)} "
                             f"năm bạn đóng là trước năm {boundary()}. Bạn đóng bao nhiêu năm trước năm {boundary()}?",
                             "before", ("before",))
     elif before is not None:
@@ -596,7 +616,7 @@ def contribution_years(f: Formulas, facts: Facts, day: dt.date, split: bool = Tr
         return None
     if after is not None and after * 12 > since():
         return Question(f"Trong {num(total)} năm, nếu chỉ {num(before)} năm trước {boundary()} thì có {num(after)} năm "
-                        f"từ {boundary()}, nhưng từ {boundary_text()} đến nay mới được {_span_text(since())}. "
+                        f"từ {boundary()}, nhưng {since_text()[0].lower()}{since_text()[1:]}. "
                         f"Bạn đóng bao nhiêu năm trước năm {boundary()}?", "before", ("before",))
     years_old = _age(facts, day)
     if years_old is not None and total > years_old - p.tuoi_lao_dong_toi_thieu:
@@ -768,9 +788,10 @@ def _lump_sum_amount(f: Formulas, years: Years, income: Quantity | None) -> tupl
     if before:
         lines.append(f"- {num(before)} năm trước {boundary} × {num(p.bhxh1l_thang_truoc_2014)} tháng = "
                      f"{num(months_before)} tháng.")
-    lines.append(f"- {_years_text(after)} từ {boundary} × {num(p.bhxh1l_thang_tu_2014)} tháng = {num(months_after)} tháng"
-                 + (f" (gồm {_years_text(years.before - before)} lẻ trước {boundary} chuyển sang)."
-                    if years.before != before else "."))
+    if after or not before:
+        lines.append(f"- {_years_text(after)} từ {boundary} × {num(p.bhxh1l_thang_tu_2014)} tháng = "
+                     f"{num(months_after)} tháng" + (f" (gồm {_years_text(years.before - before)} lẻ trước {boundary} "
+                                                     "chuyển sang)." if years.before != before else "."))
     amount = None
     if income is None:
         lines.append(f"- Tổng cộng: {num(months_before + months_after)} tháng thu nhập bình quân.")
