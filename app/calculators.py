@@ -473,6 +473,8 @@ def _month_index(year: int, month: int) -> int:
 
 def _span_text(months: int) -> str:
     years, rest = divmod(months, 12)
+    if not years:
+        return f"{rest} tháng"
     return f"{years} năm" + (f" {rest} tháng" if rest else "")
 
 

@@ -232,7 +232,8 @@ EXAMPLES += [
     (NOV, LUMP, "Em nghỉ việc tháng 5/2026, đóng 6 năm, lương bq 7 triệu, bao giờ được rút một lần và được bao nhiêu?",
      ["5/2027", "84.000.000"]),
     # out of work for 8 months on 30/11/2026 -> stopped 3/2026, 12 months reached 3/2027; 5*2*6M = 60,000,000
-    (NOV, LUMP, "em nghỉ việc được 8 tháng rồi, đóng bhxh 5 năm, lương 6tr, rút 1 lần được chưa", ["3/2027", "60.000.000"]),
+    (NOV, LUMP, "em nghỉ việc được 8 tháng rồi, đóng bhxh 5 năm, lương 6tr, rút 1 lần được chưa",
+     ["3/2027", "60.000.000", "!0 năm 8 tháng"]),
     # 12/2016 to now (11/2026) = 10 y from 2014: 20 * 8M = 160,000,000 (still contributing: must stop first)
     (NOV, LUMP, "tôi đóng từ tháng 12/2016 đến nay, lương 8 triệu, nếu nghỉ rút một lần được bao nhiêu", ["160.000.000"]),
     # 25 y from 2014: impossible
