@@ -290,7 +290,7 @@ def _members(t: str) -> int | None:
     # the speaker, when listed with the others ("bố mẹ và em", "em và 2 con")
     if total and re.search(rf"(?:# (?:va|voi|cung) {_MINE}|(?<![a-z]){_MINE} (?:va|voi|cung) #)(?![a-z])", t):
         total += 1
-    return total or None
+    return total if 0 < total <= 30 else None  # no household is larger; a huge count is not a member list
 
 
 def read_facts(text: str) -> Facts:
