@@ -437,6 +437,14 @@ def cmd_users(args: argparse.Namespace) -> int:
         else:
             print(f"{user.email} now sees {scope} (their open console sessions too, from their next request)")
         return 0
+    if args.users_command == "unlock":
+        try:
+            n = auth.unlock(db, args.email, actor_name=actor_name)
+        except auth.UserError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"{auth.normalize_email(args.email)} unlocked: {n} failed login(s) forgotten, no wait from any browser")
+        return 0
     if args.users_command == "list":
         for user in auth.list_users(db):
             # a fourth column only for users of one province
@@ -525,6 +533,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--role", choices=["staff", "admin"], default="staff")
     a.add_argument("--province", help="the province code whose conversations the user sees (default: every province)")
     users_sub.add_parser("list", help="list users")
+    un = users_sub.add_parser("unlock", help="forget a user's failed logins, so they log in without waiting")
+    un.add_argument("email")
     sp = users_sub.add_parser("set-province", help="change the province whose conversations a user sees")
     sp.add_argument("email")
     which = sp.add_mutually_exclusive_group(required=True)

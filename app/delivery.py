@@ -48,6 +48,10 @@ MAX_BACKOFF = 300.0
 FLOOD_NOTICE = ("Bạn đã gửi nhiều tin nhắn trong thời gian ngắn. Các tin nhắn đã được ghi nhận; "
                 "vui lòng chờ khoảng một phút rồi gửi lại câu hỏi để được trả lời.")
 _FEEDBACK_WORDS = {"huu ich": True, "chua dung": False}
+# a citizen wrote to a conversation staff hold (the bot paused) with no request open: a new one, at the top
+FOLLOWUP_REASON = "citizen wrote while staff held the conversation"
+# a staff reply to a conversation no platform carries (`bhxh-bot ask`, /api/v1/ask)
+NO_RECIPIENT = "Đây là câu hỏi thử từ dòng lệnh/API, không có người nhận."
 
 
 PRUNE_EVERY = 3600.0  # seconds between two prunings of old webhook events
@@ -388,7 +392,11 @@ class Delivery:
         paused = aware(conv.bot_paused_until) is not None and aware(conv.bot_paused_until) > now
         if paused:
             text = record.text or "[tin nhắn không phải chữ]"
-            session.add(models.Message(conversation_id=conv_id, direction="in", author="citizen", text=text))
+            message = models.Message(conversation_id=conv_id, direction="in", author="citizen", text=text, created_at=now)
+            session.add(message)
+            conv.updated_at = now
+            if record.kind in (TEXT, NON_TEXT):  # a message, not a follow
+                self._reopen(session, conv, message)
             return
         if flood is not None:
             # stored for staff, never answered by the engine; one notice per flood
@@ -433,6 +441,17 @@ class Delivery:
         self._enqueue(session, conv,
                       OutgoingMessage(reply.body, _choices(reply), reply.choices_prompt, feedback=reply.outcome == "answered"),
                       "bot", escalation_id=done.escalation_id)
+
+    @staticmethod
+    def _reopen(session: Session, conv: models.Conversation, message: models.Message) -> None:
+        """Staff hold the conversation (the bot is silent): make sure a request is open for it, so the
+        citizen's message is seen. An open one is left as it is (the inbox shows the latest message)."""
+        esc = models.Escalation
+        if session.exec(select(esc.id).where(esc.conversation_id == conv.id, esc.status == "open").limit(1)).first():
+            return
+        session.flush()  # the request points at the message
+        session.add(esc(conversation_id=conv.id, message_id=message.id, kind="followup", reason=FOLLOWUP_REASON,
+                        province=conv.province or "default"))
 
     @staticmethod
     def _last_answered(session: Session, conv_id: int) -> models.Message | None:
@@ -494,6 +513,8 @@ class Delivery:
             conv = session.get(models.Conversation, conversation_id)
             if conv is None:
                 raise NoSuchConversation(f"no conversation {conversation_id}")
+            if conv.is_test or self.channel(conv.channel, conv.province) is None:
+                raise WindowClosed(NO_RECIPIENT)  # nobody would read it
             rows = self._enqueue(session, conv, OutgoingMessage(text), "staff")
             session.add(models.Message(conversation_id=conversation_id, direction="out", author="staff", text=text))
             conv.bot_paused_until = utcnow() + dt.timedelta(hours=self.settings.bot_quiet_hours)

@@ -76,6 +76,8 @@ class Conversation(SQLModel, table=True):
     bot_paused_until: dt.datetime | None = None
     # the platform id of the citizen's last message (Zalo quotes it in replies)
     last_platform_message_id: str | None = Field(default=None, max_length=200)
+    # a test from `bhxh-bot ask` or /api/v1/ask: nobody to reply to; kept out of the inbox and the statistics
+    is_test: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})  # '0' is false on both databases
 
 
 class Message(SQLModel, table=True):

@@ -210,6 +210,9 @@ class KnowledgeWatcher:
                 return
 
 
+# conversations of `bhxh-bot ask` and /api/v1/ask: tests by staff, with no citizen to reply to
+TEST_CHANNELS = ("cli", "api")
+
 _locks: dict[tuple[str, str], threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -250,7 +253,8 @@ class ConversationService:
         """`province`: the province of a new conversation (an existing one keeps its own)."""
         with _conversation_lock(channel, external_id), Session(self.runtime.db) as session:
             conv = storage.find_conversation(session, channel, external_id)
-            conv = conv or models.Conversation(channel=channel, external_id=external_id, province=province)
+            conv = conv or models.Conversation(channel=channel, external_id=external_id, province=province,
+                                               is_test=channel in TEST_CHANNELS)
             reply = self.reply_for(conv, text, chosen_entry)
             done = self.record_turn(session, conv, text, reply, platform_message_id)
             session.commit()

@@ -130,9 +130,13 @@ class Settings(BaseSettings):
     console_session_hours: float = 12.0  # a login lasts this long
     # Mark the session cookie Secure even when the app itself sees plain HTTP (behind a TLS proxy)
     console_secure_cookies: bool = False
-    login_max_failures: int = 5  # failed logins per e-mail within the window before it is locked
-    login_max_failures_per_ip: int = 20  # failed logins per IP address within the window
-    login_window_minutes: float = 15.0
+    # Failed console logins never lock an account: after these many failures within the window, each
+    # further attempt waits LOGIN_DELAY_SECONDS, doubling with every failure, up to LOGIN_MAX_DELAY_SECONDS
+    login_max_failures: int = 5  # per e-mail, from any address (not for a browser that logged in to it before)
+    login_max_failures_per_ip: int = 20  # per address, any e-mail
+    login_window_minutes: float = 15.0  # failures older than this are forgotten
+    login_delay_seconds: float = 30.0
+    login_max_delay_seconds: float = 900.0
     console_poll_seconds: float = 3.0  # how often the inbox asks for new escalations
 
     @field_validator("provinces_file", mode="before")

@@ -1,8 +1,9 @@
 """The staff console in a real headless Chromium: escalations from the fake Zalo and Messenger
 platforms appear in the inbox without reloading, staff reply from the browser and the fake
 platform receives it, a reply outside the window is refused with the reason; assign, note,
-resolve, release; the knowledge-base editor's province list refreshes its preview in place. The app runs
-under uvicorn; on SQLite and PostgreSQL."""
+resolve (which hands back to the bot; tests/test_console_safety_browser.py has the rest); the
+knowledge-base editor's province list refreshes its preview in place. The app runs under uvicorn; on
+SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -112,10 +113,8 @@ def test_new_escalation_appears_live_and_a_staff_reply_reaches_zalo(app, platfor
     page.goto(app.url + "/console/inbox?status=resolved")
     expect(page.locator("#rows tr[data-id]")).to_have_count(1)
 
-    # release: the bot answers this citizen again
+    # resolved without "Giữ cuộc trò chuyện cho cán bộ": handed back, the bot answers this citizen again
     page.goto(f"{app.url}/console/conversations/{conversation(app, 'zalo', '9101').id}")
-    expect(page.locator("aside")).to_contain_text("Trợ lý tự động đang tạm dừng")
-    page.click("text=Trả lại cho trợ lý tự động")
     expect(page.locator("aside")).to_contain_text("Trợ lý tự động đang trả lời.")
     post_zalo(app, fp.zalo_user_text("bhxh tự nguyện là gì", "9101", msg_id="c-2"))
     assert wait_for(lambda: [m for m in sent(platforms, "9101", "zalo") if "Căn cứ:" in m["text"]])

@@ -51,15 +51,22 @@ def test_dashboard_counts_charts_and_csv(database_url, tmp_path, cli):
         assert staff.login(*STAFF).status_code == 303
         assert staff.get("/console/dashboard").status_code == 403
         assert staff.get("/console/dashboard.csv").status_code == 403
-        # a staff reply through the console's JSON interface: the first staff reply time
+        # these are test questions (/api/v1/ask): a reply has nobody to go to and is refused
         r = staff.http.post(f"/console/conversations/{conv_id}/reply", data={"text": "Cán bộ xin trả lời ạ."},
                             headers={"X-CSRF-Token": staff.csrf(), "Accept": "application/json"})
-        assert r.status_code == 200 and r.json() == {"ok": True}
+        assert r.status_code == 409 and "không có người nhận" in r.json()["detail"]
+        with Session(db) as session:  # a staff message, for the first staff reply time
+            session.add(models.Message(conversation_id=conv_id, direction="out", author="staff", text="Cán bộ trả lời."))
+            session.commit()
+        db.dispose()
 
         admin = ConsoleClient(server.url)
         assert admin.login(*ADMIN).status_code == 303
         today = dt.datetime.now(VN).date()
-        page = admin.get("/console/dashboard", params={"from": today.isoformat(), "to": today.isoformat()})
+        # test questions are not citizens: left out unless asked for
+        plain = admin.get("/console/dashboard", params={"from": today.isoformat(), "to": today.isoformat()})
+        assert '<span class="n" id="total">0</span>' in plain.text
+        page = admin.get("/console/dashboard", params={"from": today.isoformat(), "to": today.isoformat(), "tests": "1"})
         assert page.status_code == 200
         assert '<span class="n" id="total">3</span>' in page.text
         assert '<span class="n" id="feedback">1 / 1</span>' in page.text
@@ -70,7 +77,7 @@ def test_dashboard_counts_charts_and_csv(database_url, tmp_path, cli):
         assert "BHXH tự nguyện" in page.text  # a top topic
 
         def csv_rows(first: dt.date) -> list[dict]:
-            r = admin.get("/console/dashboard.csv", params={"from": first.isoformat(), "to": today.isoformat()})
+            r = admin.get("/console/dashboard.csv", params={"from": first.isoformat(), "to": today.isoformat(), "tests": "1"})
             assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
             assert "attachment" in r.headers["content-disposition"]
             return list(csv.DictReader(io.StringIO(r.text.lstrip("\ufeff"))))

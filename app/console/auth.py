@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -181,10 +182,22 @@ def audit_entries(db: Engine, limit: int = 200) -> list[models.AuditLog]:
 # --- login, throttling, sessions ---------------------------------------------------------------
 
 
+def wait_label(seconds: float) -> str:
+    """A wait as staff read it: "45 giây", "2 phút", "1 phút 30 giây"."""
+    seconds = max(1, math.ceil(seconds))
+    minutes, rest = divmod(seconds, 60)
+    if not minutes:
+        return f"{rest} giây"
+    return f"{minutes} phút {rest} giây" if rest else f"{minutes} phút"
+
+
 class Throttled(RuntimeError):
-    def __init__(self, minutes: int):
-        super().__init__(f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes} phút.")
-        self.minutes = minutes
+    """Too many failed logins lately: try again after `seconds` (never a lock: the wait grows with
+    each further failure, up to LOGIN_MAX_DELAY_SECONDS, and failures are forgotten after the window)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = max(1, math.ceil(seconds))
+        super().__init__(f"Đăng nhập sai nhiều lần. Vui lòng chờ {wait_label(self.seconds)} rồi thử lại.")
 
 
 @dataclass
@@ -192,31 +205,66 @@ class LoggedIn:
     user: models.User
     token: str  # goes into the cookie; only its hash is stored
     csrf_token: str
+    device: str = ""  # the browser's device token for this account (device_token)
 
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _check_throttle(session: Session, settings: Settings, email: str, ip: str) -> None:
-    since = utcnow() - dt.timedelta(minutes=settings.login_window_minutes)
+def device_token(user: models.User) -> str:
+    """Proof that this browser logged in to `user` before: a MAC of the e-mail keyed with the user's
+    password hash (secret to the server; a new password makes old tokens worthless). A browser with
+    it is not slowed down by failures other people caused on the account (only by its address's)."""
+    mac = hmac.new(user.password_hash.encode(), b"device:" + user.email.encode(), hashlib.sha256).hexdigest()
+    return f"{user.id}.{mac}"
+
+
+def _known_device(session: Session, email: str, device: str | None) -> bool:
+    if not device or "." not in device:
+        return False
+    user = session.exec(select(models.User).where(models.User.email == email)).first()
+    return user is not None and hmac.compare_digest(device_token(user).encode(), device.encode())
+
+
+def _delay(settings: Settings, failures: int, free: int) -> float:
+    """Seconds to wait after the last failure: none for the first `free` failures, then
+    LOGIN_DELAY_SECONDS, doubling with each further one, at most LOGIN_MAX_DELAY_SECONDS."""
+    if failures < free:
+        return 0.0
+    return min(settings.login_max_delay_seconds, settings.login_delay_seconds * 2 ** min(failures - free, 30))
+
+
+def throttle_wait(session: Session, settings: Settings, email: str, ip: str, known_device: bool = False,
+                  now: dt.datetime | None = None) -> float:
+    """Seconds before this e-mail may try again from this address (0: now). Failures count per address
+    (any e-mail) and per e-mail (any address; not for a browser that logged in to it before), within
+    LOGIN_WINDOW_MINUTES."""
+    now = now or utcnow()
+    since = now - dt.timedelta(minutes=settings.login_window_minutes)
     table = models.LoginFailure
-    by_email = session.exec(select(func.count()).select_from(table).where(table.email == email, table.at > since)).one()
-    by_ip = session.exec(select(func.count()).select_from(table).where(table.ip == ip, table.at > since)).one()
-    if by_email >= settings.login_max_failures or by_ip >= settings.login_max_failures_per_ip:
-        oldest = session.exec(select(func.min(table.at)).where(
-            ((table.email == email) | (table.ip == ip)) & (table.at > since))).one()
-        left = (aware(oldest) + dt.timedelta(minutes=settings.login_window_minutes) - utcnow()).total_seconds()
-        raise Throttled(max(1, int(left // 60) + 1))
+    keys = [(table.ip == ip, settings.login_max_failures_per_ip)]
+    if not known_device:
+        keys.append((table.email == email, settings.login_max_failures))
+    wait = 0.0
+    for where, free in keys:
+        n, last = session.exec(select(func.count(), func.max(table.at)).where(where, table.at > since)).one()
+        delay = _delay(settings, n, free)
+        if delay and last is not None:
+            wait = max(wait, (aware(last) + dt.timedelta(seconds=delay) - now).total_seconds())
+    return max(0.0, wait)
 
 
-def login(db: Engine, settings: Settings, email: str, password: str, ip: str) -> LoggedIn | None:
-    """A new session for the right e-mail and password; None when they are wrong; Throttled after
-    too many failures for this e-mail or this address (even with the right password)."""
+def login(db: Engine, settings: Settings, email: str, password: str, ip: str, device: str | None = None) -> LoggedIn | None:
+    """A new session for the right e-mail and password; None when they are wrong; Throttled while a
+    delay from earlier failures for this address or this e-mail runs (even with the right password).
+    `device`: the browser's device token (device_token) from an earlier login, if any."""
     email = normalize_email(email)[:254]
     ip = (ip or "")[:64]
     with Session(db) as session:
-        _check_throttle(session, settings, email, ip)
+        wait = throttle_wait(session, settings, email, ip, _known_device(session, email, device))
+        if wait > 0:
+            raise Throttled(wait)
         user = session.exec(select(models.User).where(models.User.email == email)).first()
         ok = False
         try:
@@ -229,7 +277,8 @@ def login(db: Engine, settings: Settings, email: str, password: str, ip: str) ->
             return None
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
-        session.exec(delete(models.LoginFailure).where(models.LoginFailure.email == email))
+        # the user's own mistakes are forgotten; a stranger's failures elsewhere keep slowing down new browsers
+        session.exec(delete(models.LoginFailure).where(models.LoginFailure.email == email, models.LoginFailure.ip == ip))
         now = utcnow()
         session.exec(delete(models.StaffSession).where(models.StaffSession.expires_at < now))
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
@@ -239,7 +288,33 @@ def login(db: Engine, settings: Settings, email: str, password: str, ip: str) ->
         session.add(user)
         session.commit()
         session.refresh(user)
-        return LoggedIn(user, token, csrf)
+        return LoggedIn(user, token, csrf, device_token(user))
+
+
+def login_waits(db: Engine, settings: Settings) -> dict[str, float]:
+    """Per e-mail with failed logins in the window: the seconds before it may log in again from a new
+    browser (0: now), for the users page."""
+    now = utcnow()
+    since = now - dt.timedelta(minutes=settings.login_window_minutes)
+    table = models.LoginFailure
+    waits = {}
+    with Session(db) as session:
+        rows = session.exec(select(table.email, func.count(), func.max(table.at)).where(table.at > since)
+                            .group_by(table.email)).all()
+    for email, n, last in rows:
+        delay = _delay(settings, n, settings.login_max_failures)
+        waits[email] = max(0.0, (aware(last) + dt.timedelta(seconds=delay) - now).total_seconds()) if delay else 0.0
+    return waits
+
+
+def unlock(db: Engine, email: str, actor: models.User | None = None, actor_name: str = "cli") -> int:
+    """Forget the failed logins for this e-mail (an admin's unlock); returns how many there were."""
+    user = find_user(db, email)
+    with Session(db) as session:
+        n = session.exec(delete(models.LoginFailure).where(models.LoginFailure.email == user.email)).rowcount
+        audit(session, actor, "user.unlock", user.email, {"failures": n}, actor_name=actor_name)
+        session.commit()
+    return n
 
 
 @dataclass

@@ -75,13 +75,19 @@ class Stats:
         return duration(dt.timedelta(seconds=statistics.median(self.first_reply_seconds))) or "dưới 1 phút"
 
 
-def stats(db: Engine, kb: KnowledgeBase, first: dt.date, last: dt.date, scope: str | None = None) -> Stats:
-    """`scope`: one province's figures only (None: every province)."""
+def stats(db: Engine, kb: KnowledgeBase, first: dt.date, last: dt.date, scope: str | None = None,
+          tests: bool = False) -> Stats:
+    """`scope`: one province's figures only (None: every province); `tests`: count the command line's and
+    the API's test conversations too (left out by default: they are not citizens)."""
     start, end = _bounds(first, last)
     msg, conv = models.Message, models.Conversation
     esc = models.Escalation
     in_scope = (conv.province == scope,) if scope is not None else ()
     esc_scope = (esc.province == scope,) if scope is not None else ()
+    if not tests:
+        real = select(conv.id).where(conv.is_test.is_(False))
+        in_scope += (conv.is_test.is_(False),)
+        esc_scope += (esc.conversation_id.in_(real),)
     per_day: dict[dt.date, Counter] = defaultdict(Counter)
     outcomes_by: dict[tuple[dt.date, str], Counter] = defaultdict(Counter)
     outcomes: Counter = Counter()

@@ -7,12 +7,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from app import models, storage
-from app.delivery import Delivery, NoSuchConversation, WindowClosed
+from app.delivery import FOLLOWUP_REASON, NO_RECIPIENT, Delivery, NoSuchConversation, WindowClosed
 from app.knowledge import Entry, KnowledgeBase
 from app.models import utcnow
 from app.privacy import mask
@@ -23,18 +23,36 @@ VN_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")  # Vietnam: UTC+7, no daylight
 MAX_REPLY = 4000
 STATUSES = {"open": "Đang mở", "mine": "Của tôi", "resolved": "Đã xử lý"}
 CHANNELS = {"zalo": "Zalo", "messenger": "Messenger", "api": "API", "cli": "Dòng lệnh"}
-KINDS = {"escalated": "Bot không trả lời được", "handoff": "Muốn gặp cán bộ"}
+KINDS = {"escalated": "Bot không trả lời được", "handoff": "Muốn gặp cán bộ", "followup": "Công dân nhắn thêm"}
 OUTCOMES = {"answered": "Đã trả lời", "clarify": "Hỏi lại", "escalated": "Chuyển cán bộ", "handoff": "Gặp cán bộ",
             "smalltalk": "Chào hỏi"}
 AUTHORS = {"citizen": "Công dân", "bot": "Trợ lý", "staff": "Cán bộ"}
 # reasons the engine stores in English, shown to staff in Vietnamese
-REASONS = {"citizen asked for a person": "Công dân yêu cầu gặp cán bộ"}
+REASONS = {"citizen asked for a person": "Công dân yêu cầu gặp cán bộ",
+           FOLLOWUP_REASON: "Công dân nhắn thêm khi cán bộ đang giữ hoặc đã đóng cuộc trò chuyện"}
+TEST_NOTE = NO_RECIPIENT  # the reply form's place on a test conversation
 OUT_OF_SCOPE = "Ngoài phạm vi"
 OTHER = "Khác"
 
 
 class ActionError(ValueError):
     """A staff action that cannot be done; the message is Vietnamese."""
+
+
+def hours_label(hours: float) -> str:
+    """12 -> "12", 0.5 -> "0,5": a number of hours as staff read it."""
+    return f"{hours:g}".replace(".", ",")
+
+
+def returned_note(settings: Settings) -> str:
+    return (f"Đã trả lại cho trợ lý tự động vì quá {hours_label(settings.bot_quiet_hours)} giờ "
+            "không có cán bộ xử lý")
+
+
+def handed_back(conv: models.Conversation, now: dt.datetime) -> bool:
+    """The bot's pause ran out with no staff action (not released by staff: that clears it)."""
+    paused = aware(conv.bot_paused_until)
+    return paused is not None and paused <= now
 
 
 def local(value: dt.datetime | None) -> str:
@@ -114,6 +132,10 @@ class InboxItem:
     waiting: str
     window: Window
     assigned_to: str = ""
+    latest: str = ""  # masked: the citizen's latest message, when it came after the question
+    latest_at: str = ""
+    returned: str = ""  # why the bot answers again while the request is open
+    is_test: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         data = dict(vars(self))
@@ -122,17 +144,22 @@ class InboxItem:
 
 
 def inbox(db: Engine, kb: KnowledgeBase, settings: Settings, user_id: int, status: str = "open", channel: str = "",
-          topic: str = "", limit: int = 200, scope: str | None = None, province: str = "") -> list[InboxItem]:
-    """Escalations and handoffs, newest first; personal numbers masked. `scope`: the user's province
-    (None: every province); `province`: a filter an all-province user chose."""
+          topic: str = "", limit: int = 200, scope: str | None = None, province: str = "",
+          tests: bool = False) -> list[InboxItem]:
+    """Escalations and handoffs, the latest citizen activity first; personal numbers masked. `scope`: the
+    user's province (None: every province); `province`: a filter an all-province user chose; `tests`:
+    include the command line's and the API's test conversations (left out by default)."""
     now = utcnow()
     esc, conv_t, msg_t = models.Escalation, models.Conversation, models.Message
-    query = (select(esc, conv_t, msg_t).join(conv_t, conv_t.id == esc.conversation_id)
-             .join(msg_t, msg_t.id == esc.message_id).order_by(esc.created_at.desc(), esc.id.desc()))
+    query = select(esc, conv_t, msg_t).join(conv_t, conv_t.id == esc.conversation_id).join(msg_t, msg_t.id == esc.message_id)
+    if not tests:
+        query = query.where(conv_t.is_test.is_(False))
     if status == "resolved":
-        query = query.where(esc.status == "resolved")
+        query = query.where(esc.status == "resolved").order_by(esc.created_at.desc(), esc.id.desc())
     else:
-        query = query.where(esc.status == "open")
+        # a citizen who writes again brings the conversation to the top
+        activity = func.coalesce(conv_t.last_inbound_at, esc.created_at)
+        query = query.where(esc.status == "open").order_by(activity.desc(), esc.id.desc())
         if status == "mine":
             query = query.where(esc.assigned_to == user_id)
     if channel:
@@ -142,9 +169,14 @@ def inbox(db: Engine, kb: KnowledgeBase, settings: Settings, user_id: int, statu
     if province:
         query = query.where(esc.province == province)
     items = []
+    returned = returned_note(settings)
     with Session(db) as session:
         emails = {u.id: u.email for u in session.exec(select(models.User))}
-        for e, c, m in session.exec(query.limit(limit * 5 if topic else limit)):
+        rows = session.exec(query.limit(limit * 5 if topic else limit)).all()
+        latest = _latest_citizen_messages(session, {c.id for _, c, _ in rows})
+        for e, c, m in rows:
+            last = latest.get(c.id)
+            newer = last is not None and last.id > m.id
             item_topic = topic_of(kb, m)
             if topic and item_topic != topic:
                 continue
@@ -157,14 +189,27 @@ def inbox(db: Engine, kb: KnowledgeBase, settings: Settings, user_id: int, statu
                 topic=item_topic,
                 created_at=local(e.created_at), waiting=duration(end - aware(e.created_at)),
                 window=window_of(c, settings, now), assigned_to=emails.get(e.assigned_to, "") if e.assigned_to else "",
+                latest=mask(last.text) if newer else "", latest_at=local(last.created_at) if newer else "",
+                returned=returned if e.status == "open" and handed_back(c, now) else "", is_test=c.is_test,
             ))
             if len(items) >= limit:
                 break
     return items
 
 
+def _latest_citizen_messages(session: Session, conversation_ids: set[int]) -> dict[int, models.Message]:
+    """Each conversation's latest message from the citizen, in one query."""
+    if not conversation_ids:
+        return {}
+    msg = models.Message
+    newest = (select(func.max(msg.id)).where(msg.conversation_id.in_(sorted(conversation_ids)), msg.author == "citizen")
+              .group_by(msg.conversation_id))
+    return {m.conversation_id: m for m in session.exec(select(msg).where(msg.id.in_(newest)))}
+
+
 def open_count(db: Engine, scope: str | None = None) -> int:
-    query = select(models.Escalation.id).where(models.Escalation.status == "open")
+    query = (select(models.Escalation.id).join(models.Conversation)
+             .where(models.Escalation.status == "open", models.Conversation.is_test.is_(False)))
     if scope is not None:
         query = query.where(models.Escalation.province == scope)
     with Session(db) as session:
@@ -193,6 +238,7 @@ class Line:
     outcome: str = ""
     score: float | None = None
     entry: str = ""
+    id: int = 0
 
 
 @dataclass
@@ -220,6 +266,8 @@ class ConversationView:
     bot_paused_until: str
     has_open: bool
     assigned_to_me: bool
+    is_test: bool = False
+    returned: str = ""  # the bot's pause ran out while a request is open
     entries: list[tuple[str, str]] = field(default_factory=list)  # for canned replies: (id, "topic — title")
 
 
@@ -237,7 +285,7 @@ def conversation(db: Engine, kb: KnowledgeBase, settings: Settings, conversation
             lines.append(Line(m.author, AUTHORS.get(m.author, m.author), m.text, local(m.created_at),
                               outcome=OUTCOMES.get(m.outcome or "", "") if m.author == "citizen" else "",
                               score=m.score if m.author == "citizen" else None,
-                              entry=entry.title if entry and m.author == "citizen" else ""))
+                              entry=entry.title if entry and m.author == "citizen" else "", id=m.id))
         escs = list(session.exec(select(models.Escalation).where(models.Escalation.conversation_id == conversation_id)
                                  .order_by(models.Escalation.id.desc())))
         notes = [(emails.get(n.author_id, "?"), local(n.created_at), n.text) for n in session.exec(
@@ -255,6 +303,7 @@ def conversation(db: Engine, kb: KnowledgeBase, settings: Settings, conversation
             notes=notes, window=window_of(conv, settings, now),
             bot_paused_until=local(paused) if paused and paused > now else "",
             has_open=bool(open_escs), assigned_to_me=bool(open_escs) and all(e.assigned_to == user_id for e in open_escs),
+            is_test=conv.is_test, returned=returned_note(settings) if open_escs and handed_back(conv, now) else "",
             entries=sorted(((e.id, f"{e.topic} — {e.title}") for e in kb.entries.values()), key=lambda x: x[1]),
         )
 
@@ -285,28 +334,51 @@ def _open_escalations(session: Session, conversation_id: int):
     return models.Escalation.conversation_id == conversation_id, models.Escalation.status == "open"
 
 
-def assign(db: Engine, conversation_id: int, user_id: int, only_unassigned: bool = False) -> int:
-    """Take the conversation's open escalations; returns how many."""
+def _staff_acted(session: Session, conversation_id: int, quiet_hours: float | None, hold: bool) -> None:
+    """A staff action on the conversation: the bot's pause starts again from now (`hold`: even when the
+    bot was answering), so a conversation returns to the bot only after `quiet_hours` without any."""
+    if quiet_hours is None:
+        return
+    conv = session.get(models.Conversation, conversation_id)
+    now = utcnow()
+    paused = aware(conv.bot_paused_until)
+    if hold or (paused is not None and paused > now):
+        conv.bot_paused_until = now + dt.timedelta(hours=quiet_hours)
+        session.add(conv)
+
+
+def assign(db: Engine, conversation_id: int, user_id: int, only_unassigned: bool = False,
+           quiet_hours: float | None = None) -> int:
+    """Take the conversation's open escalations; returns how many. With `quiet_hours`, taking it holds
+    the conversation for staff that long (the bot stays silent)."""
     with Session(db) as session:
         where = _open_escalations(session, conversation_id)
         if only_unassigned:
             where = (*where, models.Escalation.assigned_to.is_(None))
         n = session.exec(update(models.Escalation).where(*where).values(assigned_to=user_id, assigned_at=utcnow())).rowcount
+        if n:
+            _staff_acted(session, conversation_id, quiet_hours, hold=True)
         session.commit()
         return n
 
 
-def resolve(db: Engine, conversation_id: int, user_id: int) -> int:
+def resolve(db: Engine, conversation_id: int, user_id: int, keep: bool = False, quiet_hours: float = 24.0) -> int:
+    """Close the conversation's open requests and hand it back to the bot, or with `keep` hold it for
+    staff for another `quiet_hours` (a citizen who writes meanwhile reopens it in the inbox)."""
     with Session(db) as session:
         n = session.exec(update(models.Escalation).where(*_open_escalations(session, conversation_id))
                          .values(status="resolved", resolved_at=utcnow(), resolved_by=user_id)).rowcount
+        if n:
+            conv = session.get(models.Conversation, conversation_id)
+            conv.bot_paused_until = utcnow() + dt.timedelta(hours=quiet_hours) if keep else None
+            session.add(conv)
         session.commit()
     if not n:
         raise ActionError("Cuộc trò chuyện này không còn yêu cầu nào đang mở.")
     return n
 
 
-def add_note(db: Engine, conversation_id: int, user_id: int, text: str) -> None:
+def add_note(db: Engine, conversation_id: int, user_id: int, text: str, quiet_hours: float | None = None) -> None:
     text = (text or "").strip()
     if not text:
         raise ActionError("Ghi chú trống.")
@@ -315,6 +387,7 @@ def add_note(db: Engine, conversation_id: int, user_id: int, text: str) -> None:
     with Session(db) as session:
         _open_escalations(session, conversation_id)
         session.add(models.ConversationNote(conversation_id=conversation_id, author_id=user_id, text=text))
+        _staff_acted(session, conversation_id, quiet_hours, hold=False)
         session.commit()
 
 
@@ -326,7 +399,7 @@ def reply(delivery: Delivery, conversation_id: int, user: models.User, text: str
         raise ActionError("Nội dung trả lời trống.")
     if len(text) > MAX_REPLY:
         raise ActionError(f"Nội dung trả lời dài {len(text)} ký tự, tối đa {MAX_REPLY}.")
-    ids = delivery.staff_reply(conversation_id, text, user.email)
+    ids = delivery.staff_reply(conversation_id, text, user.email)  # holds the conversation for staff
     assign(delivery.db, conversation_id, user.id, only_unassigned=True)  # whoever answers first takes it
     return ids
 

@@ -26,15 +26,11 @@ HERE = Path(__file__).resolve().parent
 STATIC = {p.name: p for p in (HERE / "static").iterdir() if p.is_file()}
 COOKIE = "bhxh_console"
 LOGIN_COOKIE = "bhxh_login_csrf"
-MAX_FORM = 64 * 1024
-MAX_UPLOAD = 5 * 1024 * 1024
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
+DEVICE_COOKIE = "bhxh_device"  # this browser logged in to this account before (auth.device_token)
+# Only what the console adds to app.middleware.SecurityHeaders, which sets every security header
+# (Content-Security-Policy, Referrer-Policy, X-Frame-Options, ...) in one place for the whole app.
+# Body limits come from the settings (MAX_REQUEST_BYTES, UPLOAD_MAX_BYTES), enforced by app.middleware.BodyLimit.
+SECURITY_HEADERS = {"Cache-Control": "no-store"}
 
 templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
                         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -91,16 +87,30 @@ def _user(request: Request, role: str = "staff") -> Current:
     return cur
 
 
-async def _form(request: Request, limit: int = MAX_FORM) -> dict:
+def _limit(request: Request, upload: bool = False) -> int:
+    """The body limit of a console form (MAX_REQUEST_BYTES) or upload (UPLOAD_MAX_BYTES), from the settings."""
+    settings = request.app.state.settings
+    return settings.upload_max_bytes if upload else settings.max_request_bytes
+
+
+def _size(n: int) -> str:
+    """A byte count for staff: "10 MB", "64 KB"."""
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.3g} MB".replace(".", ",")
+    return f"{max(1, n // 1024)} KB"
+
+
+async def _form(request: Request, limit: int | None = None) -> dict:
     """The request's fields: URL-encoded, JSON or multipart (an uploaded file's field holds bytes)."""
+    limit = limit or _limit(request)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise Denied(_error(request, 413, f"Nội dung gửi lên quá lớn (tối đa {limit // 1024} KB)."))
+        raise Denied(_error(request, 413, f"Nội dung gửi lên quá lớn (tối đa {_size(limit)})."))
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise Denied(_error(request, 413, f"Nội dung gửi lên quá lớn (tối đa {limit // 1024} KB)."))
+            raise Denied(_error(request, 413, f"Nội dung gửi lên quá lớn (tối đa {_size(limit)})."))
     ctype = request.headers.get("content-type", "")
     if body and "application/json" in ctype:
         try:
@@ -132,11 +142,11 @@ def _multipart(body: bytes, ctype: str) -> dict:
     return fields
 
 
-async def _post(request: Request, role: str = "staff", limit: int = MAX_FORM) -> tuple[Current, dict]:
+async def _post(request: Request, role: str = "staff", upload: bool = False) -> tuple[Current, dict]:
     """A state-changing request: logged in, the right role, and the session's CSRF token in the
     form field `csrf_token` or the `X-CSRF-Token` header."""
     cur = await run_in_threadpool(_user, request, role)
-    form = await _form(request, limit)
+    form = await _form(request, _limit(request, upload))
     given = form.get("csrf_token") or request.headers.get("x-csrf-token")
     if not auth.csrf_ok(cur.csrf_token, given):
         raise Denied(_error(request, 403, "Phiên làm việc không hợp lệ (thiếu hoặc sai mã chống giả mạo CSRF). "
@@ -243,15 +253,19 @@ def build_router() -> APIRouter:
         state = _state(request)
         try:
             done = await run_in_threadpool(auth.login, state.runtime.db, state.settings, email, form.get("password", ""),
-                                           _ip(request))
+                                           _ip(request), request.cookies.get(DEVICE_COOKIE))
         except auth.Throttled as exc:
-            return login_page(request, 429, str(exc), email, nxt)
+            response = login_page(request, 429, str(exc), email, nxt)
+            response.headers["Retry-After"] = str(exc.seconds)
+            return response
         if done is None:
             return login_page(request, 401, "Sai e-mail hoặc mật khẩu.", email, nxt)
         response = RedirectResponse(_safe_next(nxt), status_code=303)
         response.set_cookie(COOKIE, done.token, httponly=True, samesite="lax", secure=_secure(request), path="/console",
                             max_age=int(state.settings.console_session_hours * 3600))
         response.delete_cookie(LOGIN_COOKIE, path="/console/login")
+        response.set_cookie(DEVICE_COOKIE, done.device, httponly=True, samesite="strict", secure=_secure(request),
+                            path="/console/login", max_age=180 * 24 * 3600)
         return response
 
     @router.post("/logout")
@@ -269,11 +283,13 @@ def build_router() -> APIRouter:
         q = request.query_params
         status = q.get("status", "open")
         return {"status": status if status in inbox.STATUSES else "open", "channel": q.get("channel", ""),
-                "topic": q.get("topic", ""), "province": q.get("province", "")}
+                "topic": q.get("topic", ""), "province": q.get("province", ""),
+                "tests": "1" if q.get("tests") == "1" else ""}
 
     def items(request: Request, cur: Current, f: dict[str, str]) -> list[inbox.InboxItem]:
         state = _state(request)
-        return inbox.inbox(state.runtime.db, state.runtime.engine.kb, state.settings, cur.user.id, **f,
+        return inbox.inbox(state.runtime.db, state.runtime.engine.kb, state.settings, cur.user.id,
+                           **{k: v for k, v in f.items() if k != "tests"}, tests=f["tests"] == "1",
                            scope=cur.user.province)
 
     @router.get("/inbox")
@@ -313,7 +329,32 @@ def build_router() -> APIRouter:
                                       cur.user.id, scope=cur.user.province)
         except NoSuchConversation:
             return _error(request, 404, "Không có cuộc trò chuyện này.", cur)
-        return _html("conversation.html", request, status, cur=cur, c=view, error=error, draft=draft, notice=notice)
+        return _html("conversation.html", request, status, cur=cur, c=view, error=error, draft=draft, notice=notice,
+                     test_note=inbox.TEST_NOTE, poll_ms=int(state.settings.console_poll_seconds * 1000))
+
+    def conversation_part(request: Request, conversation_id: int, template: str) -> Response:
+        """A part of the conversation page alone, for the open page to refresh itself (as the inbox does
+        its rows): the messages, or the bot's state with the requests and their actions."""
+        cur = _user(request)
+        state = _state(request)
+        try:
+            view = inbox.conversation(state.runtime.db, state.runtime.engine.kb, state.settings, conversation_id,
+                                      cur.user.id, scope=cur.user.province)
+        except NoSuchConversation:
+            return _error(request, 404, "Không có cuộc trò chuyện này.", cur)
+        response = _html(template, request, cur=cur, c=view)
+        response.headers["X-Item-Count"] = str(len(view.lines))
+        return response
+
+    @router.get("/conversations/{conversation_id}/messages")
+    @guarded
+    def conversation_messages(request: Request, conversation_id: int) -> Response:
+        return conversation_part(request, conversation_id, "_messages.html")
+
+    @router.get("/conversations/{conversation_id}/status")
+    @guarded
+    def conversation_status(request: Request, conversation_id: int) -> Response:
+        return conversation_part(request, conversation_id, "_status.html")
 
     @router.get("/conversations/{conversation_id}")
     @guarded
@@ -348,17 +389,20 @@ def build_router() -> APIRouter:
         cur, form = await _post(request)
         state = _state(request)
         db = state.runtime.db
+        quiet = state.settings.bot_quiet_hours
         try:
             # a staff member of one province never reads or acts on another province's conversations
             await run_in_threadpool(inbox.check_access, db, conversation_id, cur.user.province)
             if name == "reply":
                 await run_in_threadpool(inbox.reply, state.delivery, conversation_id, cur.user, form.get("text", ""))
             elif name == "assign":
-                await run_in_threadpool(inbox.assign, db, conversation_id, cur.user.id)
+                await run_in_threadpool(inbox.assign, db, conversation_id, cur.user.id, quiet_hours=quiet)
             elif name == "note":
-                await run_in_threadpool(inbox.add_note, db, conversation_id, cur.user.id, form.get("text", ""))
+                await run_in_threadpool(inbox.add_note, db, conversation_id, cur.user.id, form.get("text", ""), quiet)
             elif name == "resolve":
-                await run_in_threadpool(inbox.resolve, db, conversation_id, cur.user.id)
+                keep = form.get("keep") == "1"  # "Giữ cuộc trò chuyện cho cán bộ"
+                await run_in_threadpool(inbox.resolve, db, conversation_id, cur.user.id, keep, quiet)
+                name = "resolve_keep" if keep else "resolve"
             elif name == "release":
                 await run_in_threadpool(inbox.release, state.delivery, conversation_id)
         except NoSuchConversation:
@@ -390,8 +434,10 @@ def build_router() -> APIRouter:
                    form: dict[str, str] | None = None) -> Response:
         state = _state(request)
         provinces = {} if state.runtime.provinces.single else state.runtime.provinces.labels()
+        waits = {email: auth.wait_label(left) if left else "" for email, left in
+                 auth.login_waits(state.runtime.db, state.settings).items()}
         return _html("users.html", request, status, cur=cur, users=auth.list_users(state.runtime.db), error=error,
-                     notice=notice, form=form or {}, roles=ROLE_LABELS, provinces=provinces)
+                     notice=notice, form=form or {}, roles=ROLE_LABELS, provinces=provinces, waits=waits)
 
     @router.get("/users")
     @guarded
@@ -428,6 +474,18 @@ def build_router() -> APIRouter:
             return users_page(request, cur, 400, error=str(exc))
         return _back("/console/users", done="user_updated")
 
+    @router.post("/users/{user_id}/unlock")
+    @guarded
+    async def users_unlock(request: Request, user_id: int) -> Response:
+        """Forget the user's failed logins: no wait from any browser."""
+        cur, _ = await _post(request, "national")
+        db = _state(request).runtime.db
+        user = next((u for u in auth.list_users(db) if u.id == user_id), None)
+        if user is None:
+            return users_page(request, cur, 404, error="Không có người dùng này.")
+        await run_in_threadpool(auth.unlock, db, user.email, cur.user)
+        return _back("/console/users", done="user_unlocked")
+
     @router.get("/audit")
     @guarded
     def audit_page(request: Request) -> Response:
@@ -452,9 +510,11 @@ def build_router() -> APIRouter:
         except dashboard.RangeError as exc:
             error, status = str(exc), 400
             first, last = dashboard.parse_range(None, None, dt.datetime.now(inbox.VN_TZ).date())
-        s = dashboard.stats(state.runtime.db, state.runtime.engine.kb, first, last, scope=cur.user.province)
-        return _html("dashboard.html", request, status, cur=cur, s=s, charts=dashboard.charts(s), error=error,
-                     csv_url="/console/dashboard.csv?" + urlencode({"from": first.isoformat(), "to": last.isoformat()}))
+        tests = request.query_params.get("tests") == "1"
+        s = dashboard.stats(state.runtime.db, state.runtime.engine.kb, first, last, scope=cur.user.province, tests=tests)
+        return _html("dashboard.html", request, status, cur=cur, s=s, charts=dashboard.charts(s), error=error, tests=tests,
+                     csv_url="/console/dashboard.csv?" + urlencode({"from": first.isoformat(), "to": last.isoformat(),
+                                                                     "tests": "1" if tests else ""}))
 
     @router.get("/dashboard.csv")
     @guarded
@@ -465,7 +525,8 @@ def build_router() -> APIRouter:
         except dashboard.RangeError as exc:
             return _error(request, 400, str(exc))
         state = _state(request)
-        s = dashboard.stats(state.runtime.db, state.runtime.engine.kb, first, last, scope=cur.user.province)
+        s = dashboard.stats(state.runtime.db, state.runtime.engine.kb, first, last, scope=cur.user.province,
+                            tests=request.query_params.get("tests") == "1")
         name = f"thong-ke-{first.isoformat()}-{last.isoformat()}.csv"
         return Response("\ufeff" + dashboard.to_csv(s), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"', **SECURITY_HEADERS})
@@ -599,7 +660,7 @@ def build_router() -> APIRouter:
     @router.post("/kb/import")
     @guarded
     async def kb_import(request: Request) -> Response:
-        cur, form = await _post(request, "national", limit=MAX_UPLOAD)
+        cur, form = await _post(request, "national", upload=True)
         data = form.get("file")
         if not isinstance(data, bytes) or not data:
             return _html("kb_import.html", request, 400, cur=cur, report=None, files_report=None, dry_run=True,
@@ -627,7 +688,7 @@ def build_router() -> APIRouter:
     @router.post("/kb/import-files")
     @guarded
     async def kb_import_files(request: Request) -> Response:
-        cur, form = await _post(request, "national", limit=MAX_UPLOAD)
+        cur, form = await _post(request, "national", upload=True)
         data = form.get("file")
         if not isinstance(data, bytes) or not data:
             return _html("kb_import.html", request, 400, cur=cur, report=None, files_report=None, dry_run=True,
@@ -781,7 +842,9 @@ NOTICES = {
     "reply": "Đã đưa tin trả lời vào hàng đợi gửi.",
     "assign": "Bạn đã nhận xử lý cuộc trò chuyện này.",
     "note": "Đã thêm ghi chú.",
-    "resolve": "Đã đánh dấu là đã xử lý.",
+    "resolve": "Đã đánh dấu là đã xử lý. Trợ lý tự động trả lời công dân từ bây giờ.",
+    "resolve_keep": "Đã đánh dấu là đã xử lý. Cuộc trò chuyện vẫn do cán bộ giữ: nếu công dân nhắn thêm, "
+                    "yêu cầu mở lại ở đầu hộp yêu cầu.",
     "release": "Đã trả cuộc trò chuyện cho trợ lý tự động.",
     "draft_saved": "Đã lưu bản nháp. Trợ lý vẫn trả lời theo bản đang dùng cho đến khi xuất bản.",
     "draft_discarded": "Đã bỏ bản nháp.",
@@ -791,4 +854,5 @@ NOTICES = {
     "question_added": "Đã thêm câu hỏi vào mục và xuất bản; trợ lý nhận ra câu hỏi này từ bây giờ.",
     "user_created": "Đã tạo người dùng.",
     "user_updated": "Đã cập nhật người dùng.",
+    "user_unlocked": "Đã mở khoá đăng nhập: người dùng đăng nhập được ngay, không phải chờ.",
 }

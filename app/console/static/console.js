@@ -2,13 +2,13 @@
 (function () {
   "use strict";
 
-  // The inbox refreshes its rows without reloading the page.
-  function pollRows() {
-    var body = document.getElementById("rows");
-    if (!body || !body.dataset.poll) return;
+  // The inbox's rows and an open conversation's messages refresh themselves without reloading the
+  // page: every element with data-poll is replaced by what its URL returns now. New items (rows or
+  // messages with a data-id not seen before) are marked "new".
+  function poll(body) {
     var interval = parseInt(body.dataset.interval, 10) || 3000;
     var seen = {};
-    body.querySelectorAll("tr[data-id]").forEach(function (tr) { seen[tr.dataset.id] = true; });
+    body.querySelectorAll("[data-id]").forEach(function (el) { seen[el.dataset.id] = true; });
     function tick() {
       fetch(body.dataset.poll, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
         .then(function (r) {
@@ -18,8 +18,8 @@
         .then(function (html) {
           if (html !== null && html !== undefined && html.trim() !== body.innerHTML.trim()) {
             body.innerHTML = html;
-            body.querySelectorAll("tr[data-id]").forEach(function (tr) {
-              if (!seen[tr.dataset.id]) { tr.classList.add("new"); seen[tr.dataset.id] = true; }
+            body.querySelectorAll("[data-id]").forEach(function (el) {
+              if (!seen[el.dataset.id]) { el.classList.add("new"); seen[el.dataset.id] = true; }
             });
           }
         })
@@ -27,6 +27,10 @@
         .then(function () { window.setTimeout(tick, interval); });
     }
     window.setTimeout(tick, interval);
+  }
+
+  function pollAll() {
+    document.querySelectorAll("[data-poll]").forEach(poll);
   }
 
   // "Chèn câu trả lời mẫu" fills the reply box in place, keeping what was already typed.
@@ -87,7 +91,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    pollRows();
+    pollAll();
     cannedReplies();
     livePreview();
   });
