@@ -2,7 +2,7 @@
 (`bhxh-bot ask`, /api/v1/ask), which have nobody to reply to and stay out of the inbox and the statistics
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-30 05:30:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 revision = '0006'
 # written in parallel with 0005 (model state): whichever lands second points at the other
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
