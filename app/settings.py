@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     # the training command, given --kb DIR --out DIR (default: this Python running scripts/train_semantic.py)
     model_train_command: str = ""
     model_train_args: str = ""  # more options for it, e.g. "--epochs 20"
-    model_train_timeout_seconds: float = 900.0  # a longer training is stopped and recorded as failed
+    model_train_timeout_seconds: float = 1800.0  # a longer training is stopped and recorded as failed
     # a training whose trainer stopped renewing its heartbeat this long ago was abandoned (a crash)
     model_train_lease_seconds: float = 60.0
     model_train_nice: int = 19  # CPU priority of the training process (19: lowest; 0: unchanged)
