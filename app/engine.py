@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,23 @@ def known_labels(kb: KnowledgeBase) -> set[str]:
     intents = kb.intents or {}
     return (set(kb.entries) | {"@" + str(g["id"]) for g in intents.get("out_of_scope") or []}
             | {HANDOFF_LABEL} | {SMALLTALK_PREFIX + k for k in SMALLTALK_KINDS})
+
+
+_NO_WORD = re.compile(r"[\W_]*")  # only spaces, punctuation and symbols: no letter, digit or emoji
+_RUN = re.compile(r"([a-z])\1{9,}")  # one letter ten times or more in a row
+
+
+def _unreadable(raw: str) -> str:
+    """Why a message holds no question at all ("" when it may): nothing but spaces and punctuation, or a
+    run of one letter or a 'word' no language has (a key held down, 4,000 repeated letters)."""
+    if _NO_WORD.fullmatch(raw) and not any(unicodedata.category(ch) == "So" for ch in raw):
+        return "empty"
+    folded = fold(raw)
+    if max((len(w) for w in re.findall(r"[a-z]+", folded)), default=0) > 30:
+        return "unreadable"
+    if _RUN.search(folded) and not re.search(r"[a-z0-9]{2}", _RUN.sub(" ", folded)):
+        return "unreadable"  # "aaaa…" alone; "cảm ơn nhiềuuuuuuuuuu" still reads
+    return ""
 
 
 def calculator_ready(calculator: str | None, text: str) -> bool:
@@ -246,6 +264,11 @@ class Engine:
         if self._is_handoff(key):
             return Reply(HANDOFF, self._fmt(intents.get("handoff", {}).get("reply", ""), province),
                          reason="citizen asked for a person")
+
+        unreadable = _unreadable(raw)
+        if unreadable:
+            # nothing to answer and nothing for staff: ask for the question (small talk, never escalated)
+            return Reply(SMALLTALK, self._fmt(intents.get("unreadable_reply", ""), province), reason=unreadable)
 
         kind = self._smalltalk_kind(key)
         if kind is not None:
