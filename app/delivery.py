@@ -30,7 +30,7 @@ from app.engine import Reply
 from app.models import utcnow
 from app.service import ConversationService, Runtime
 from app.text import fold
-from app.windows import aware, decide
+from app.windows import HARD_LIMIT, aware, decide
 from webhooks.base import (
     FEEDBACK_HELPFUL,
     FEEDBACK_WRONG,
@@ -762,6 +762,14 @@ class Delivery:
         step = min(self.settings.send_backoff_max_seconds, BACKOFF_BASE * 2.0 ** max(0, attempt - 1))
         return step / 2 + random.uniform(0, step / 2)
 
+    def _window_end(self, job: SendJob, window, last_inbound: dt.datetime | None) -> dt.datetime | None:
+        """When the platform stops taking this reply: the free window for the bot; for staff the 7 days
+        (Zalo's paid consultation messages, Messenger's HUMAN_AGENT tag where the page is approved)."""
+        late_staff = job.author == "staff" and (job.channel == "zalo" or self.settings.fb_human_agent_approved)
+        if late_staff and aware(last_inbound) is not None:
+            return aware(last_inbound) + HARD_LIMIT
+        return window.closes_at
+
     def _record_send(self, job: SendJob, result: SendResult) -> None:
         """Store one send's outcome as soon as its call returns. Success is recorded whatever the row's
         state (the message went out); anything else only while this claim still holds the row."""
@@ -789,8 +797,9 @@ class Delivery:
                 if result.in_doubt:  # it may have arrived: its echo settles it, or it goes again after this
                     delay = max(delay, self.settings.send_doubt_seconds)
                 retry_at = now + dt.timedelta(seconds=delay)
-                last_try = window.closes_at - LAST_TRY_MARGIN if window.allowed and window.closes_at else None
-                if window.allowed and window.closes_at is None:
+                closes = self._window_end(job, window, conv.last_inbound_at if conv else job.last_inbound_at)
+                last_try = closes - LAST_TRY_MARGIN if window.allowed and closes else None
+                if window.allowed and closes is None:
                     last_try = retry_at  # no platform window (never for zalo / messenger)
                 if last_try is None or last_try <= now:
                     retry_at, until_window = None, True
