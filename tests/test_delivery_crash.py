@@ -159,3 +159,43 @@ def test_kill_9_at_each_point_of_a_send_answers_every_message_exactly_once(datab
         for server in (again, app):
             if server is not None:
                 server.stop()
+
+
+@pytest.mark.parametrize("platform", ["zalo", "messenger"])
+def test_a_send_whose_answer_is_lost_is_settled_by_its_echo_not_sent_again(database_url, tmp_path, fake, platform):
+    """The issue's slow platform: the call times out on our side, the platform processes it anyway. The
+    send is in doubt, so it is not retried on the normal backoff (2 s) but waits for the echo, which
+    settles it (SEND_DOUBT_SECONDS=600: a retry could only come ten minutes later)."""
+    app = AppServer(database_url, tmp_path / "app.log",
+                    **app_env(fake.url, LOG_LEVEL="WARNING", SEMANTIC_MODEL="off", HTTP_TIMEOUT_SECONDS="2",
+                              SEND_DOUBT_SECONDS="600")).start()
+    try:
+        fake_post(fake, "/_fake/config", {"echo_zalo_to": app.url + "/webhooks/zalo",
+                                          "echo_messenger_to": app.url + "/webhooks/facebook"})
+        # the platform holds the call until the app has given up on it, then processes it
+        fake_post(fake, "/_fake/hold", {"platform": platform, "requests": True, "recipient": "lost-answer"})
+        text = "bhxh tự nguyện đóng bao nhiêu"
+        r = post_zalo(app, fp.zalo_user_text(text, "lost-answer")) if platform == "zalo" else \
+            post_fb(app, fp.messenger_text(text, "lost-answer"))
+        assert r.status_code == 200
+
+        def row() -> models.OutboxMessage | None:
+            with db_session(app) as session:
+                return session.exec(select(models.OutboxMessage).order_by(models.OutboxMessage.id)).first()
+
+        assert wait_for(lambda: (r := row()) is not None and r.in_doubt and r.error_code == "timeout", timeout=120)
+        fake_post(fake, "/_fake/hold", {"platform": platform, "requests": False, "recipient": "lost-answer"})
+        fake_post(fake, "/_fake/release", {"platform": platform, "deliver": True})
+        assert wait_for(lambda: (r := row()) is not None and r.status == "sent" and r.echoed_at is not None,
+                        timeout=120)
+        def all_rows() -> list[models.OutboxMessage]:
+            with db_session(app) as session:
+                return session.exec(select(models.OutboxMessage).order_by(models.OutboxMessage.id)).all()
+
+        assert wait_for(lambda: all(r.status == "sent" for r in all_rows()), timeout=60)
+        rows = all_rows()
+        got = httpx.get(fake.url + "/_fake/sent", params={"recipient": "lost-answer"}).json()
+        assert len(got) == len(rows)  # each row once: the first is not repeated
+        assert got[0]["text"] == rows[0].payload["text"]
+    finally:
+        app.stop()
