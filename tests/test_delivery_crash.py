@@ -35,6 +35,9 @@ from tests.test_channels import app_env, db_session, post_fb, post_zalo, wait_fo
 sys.path.insert(0, str(ROOT / "scripts"))
 import fake_platforms as fp  # noqa: E402
 
+# real processes: the service under uvicorn, killed with SIGKILL, and the fake platforms
+pytestmark = pytest.mark.e2e
+
 CITIZENS = 30
 TEXTS = ["bhxh tu nguyen dong bao nhieu 1 thang", "mức đóng bhyt hộ gia đình", "rut bhxh 1 lan co thiet khong",
          "hssv dong bhyt o dau", "bhyt hgd giam tru the nao"]

@@ -18,6 +18,9 @@ from tests.test_channels import app_env, db_session, post_fb, post_zalo, sent, w
 sys.path.insert(0, str(ROOT / "scripts"))
 import fake_platforms as fp  # noqa: E402
 
+# real processes: the service under uvicorn, killed with SIGKILL, and the fake platforms
+pytestmark = pytest.mark.e2e
+
 OUTAGE_SECONDS = 600
 USERS = [f"outage{i:02d}" for i in range(10)]
 
