@@ -138,7 +138,7 @@ def _rate(num: int, den: int) -> str:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from app.evaluation import evaluate, is_right
+    from app.evaluation import evaluate, is_right, read_finer
     from app.service import Runtime
 
     try:  # a bad file is refused before the knowledge base and model are loaded
@@ -148,7 +148,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 2
     settings = _settings(args)
     engine = Runtime.start(settings).engine
-    report = evaluate(engine, items, settings.today())
+    # an answer with a finer entry that fully answers the labelled topic counts as right (knowledge_base/finer.tsv)
+    finer = read_finer(settings.knowledge_base_dir)
+    report = evaluate(engine, items, settings.today(), finer)
     rows = report.rows
     if args.out:
         with open(args.out, "w", encoding="utf-8") as out:
@@ -185,7 +187,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.show_errors:
         for item, r in rows:
             e = item.get("expect")
-            if e and not is_right(e, r):
+            if e and not is_right(e, r, finer):
                 print(f"  expect {e:28} got {r.outcome:9} {str(r.entry_id):24} {r.score:.3f} "
                       f"{r.candidates[:3]} | {item.get('style', '')} | {item['text']}")
     return 0

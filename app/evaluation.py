@@ -25,20 +25,40 @@ def answer_row(engine: Engine, row: dict, day: dt.date) -> Reply:
     return engine.answer(row["text"], turn, day=day)
 
 
-def is_right(expect: str, reply: Reply) -> bool:
+FINER_FILE = "finer.tsv"  # in the knowledge base's folder: entry <TAB> the listed topic it answers a narrower case of
+Finer = frozenset[tuple[str, str]]
+
+
+def read_finer(kb_dir) -> Finer:
+    """(entry, topic) pairs of knowledge_base/finer.tsv: an answer with such an entry to a message labelled
+    with that topic counts as right (a finer entry that fully answers it). Read once by `bhxh-bot eval`."""
+    from pathlib import Path
+
+    path = Path(kb_dir) / FINER_FILE
+    if not path.exists():
+        return frozenset()
+    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()[1:] if line.strip()]
+    return frozenset((r[0].strip(), r[1].strip()) for r in rows if len(r) >= 2)
+
+
+def answers_topic(entry_id: str | None, expect: str, finer: Finer = frozenset()) -> bool:
+    return entry_id == expect or (entry_id, expect) in finer
+
+
+def is_right(expect: str, reply: Reply, finer: Finer = frozenset()) -> bool:
     if expect == "@escalate":
         return reply.outcome == ESCALATED
     if expect == "@handoff":
         return reply.outcome == HANDOFF
     if expect == "@smalltalk":
         return reply.outcome == SMALLTALK
-    return reply.outcome == ANSWERED and reply.entry_id == expect
+    return reply.outcome == ANSWERED and answers_topic(reply.entry_id, expect, finer)
 
 
-def is_wrong_answer(expect: str, reply: Reply) -> bool:
+def is_wrong_answer(expect: str, reply: Reply, finer: Finer = frozenset()) -> bool:
     """An answer the citizen should not have got: another entry's, or any entry's to a message
     that is out of scope, small talk or a request for a person."""
-    return reply.outcome == ANSWERED and reply.entry_id != expect
+    return reply.outcome == ANSWERED and not answers_topic(reply.entry_id, expect, finer)
 
 
 @dataclass
@@ -65,16 +85,16 @@ class Group:
     two_offered: int = 0  # style two: the second question's entry is the first follow-up choice
     outcomes: dict[str, int] = field(default_factory=dict)
 
-    def add(self, row: dict, reply: Reply) -> None:
+    def add(self, row: dict, reply: Reply, finer: Finer = frozenset()) -> None:
         expect = row["expect"]
         self.n += 1
         self.outcomes[reply.outcome] = self.outcomes.get(reply.outcome, 0) + 1
-        self.right += is_right(expect, reply)
-        self.answered_wrongly += is_wrong_answer(expect, reply)
+        self.right += is_right(expect, reply, finer)
+        self.answered_wrongly += is_wrong_answer(expect, reply, finer)
         if not expect.startswith("@"):
             self.in_scope += 1
-            self.correct += reply.outcome == ANSWERED and reply.entry_id == expect
-            self.wrong += reply.outcome == ANSWERED and reply.entry_id != expect
+            self.correct += reply.outcome == ANSWERED and answers_topic(reply.entry_id, expect, finer)
+            self.wrong += reply.outcome == ANSWERED and not answers_topic(reply.entry_id, expect, finer)
             self.clarify += reply.outcome == CLARIFY
             self.clarify_right += reply.outcome == CLARIFY and expect in [c.entry_id for c in reply.choices]
             self.escalated += reply.outcome == ESCALATED
@@ -101,20 +121,20 @@ class Report:
     letters: Group
 
 
-def evaluate(engine: Engine, items: list[dict], day: dt.date) -> Report:
+def evaluate(engine: Engine, items: list[dict], day: dt.date, finer: Finer = frozenset()) -> Report:
     rows = [(item, answer_row(engine, item, day)) for item in items]
-    return measure(rows)
+    return measure(rows, finer)
 
 
-def measure(rows: list[tuple[dict, Reply]]) -> Report:
+def measure(rows: list[tuple[dict, Reply]], finer: Finer = frozenset()) -> Report:
     total, letters, styles = Group(), Group(), {}
     for item, reply in rows:
         if not item.get("expect"):
             continue
-        total.add(item, reply)
+        total.add(item, reply, finer)
         style = str(item.get("style") or "")
         if style:
-            styles.setdefault(style, Group()).add(item, reply)
+            styles.setdefault(style, Group()).add(item, reply, finer)
         if style == LETTER:
-            letters.add(item, reply)
+            letters.add(item, reply, finer)
     return Report(rows, total, dict(sorted(styles.items())), letters)

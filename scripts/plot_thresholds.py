@@ -32,9 +32,11 @@ import numpy as np  # noqa: E402
 
 from app.cli import read_message_file  # noqa: E402
 from app.engine import Engine  # noqa: E402
-from app.evaluation import evaluate  # noqa: E402
+from app.evaluation import evaluate, read_finer  # noqa: E402
 from app.knowledge import load_directory  # noqa: E402
 from app.retrieval import load_encoder  # noqa: E402
+
+FINER = read_finer(ROOT / "knowledge_base")
 
 
 class CachedSearch:
@@ -57,7 +59,7 @@ def sweep(engine: Engine, items: list[dict], day: dt.date, values: np.ndarray) -
                                                       "oos_answered")}
     for v in values:
         engine.thresholds = dataclasses.replace(base, answer=float(v), long_answer=float(v + delta))
-        g = evaluate(engine, items, day).all
+        g = evaluate(engine, items, day, FINER).all
         n = max(g.in_scope, 1)
         curves["right"].append(g.correct / n)
         curves["wrong"].append(g.wrong / n)
@@ -81,7 +83,7 @@ def grid(engine: Engine, items: list[dict], day: dt.date, max_wrong: float) -> N
             for m in (0.0, 0.01, 0.02, 0.03, 0.04, 0.06, 0.08):
                 engine.thresholds = dataclasses.replace(base, answer=float(a), margin=m, long_answer=float(a),
                                                         long_margin=m)
-                g = evaluate(engine, subset, day).all
+                g = evaluate(engine, subset, day, FINER).all
                 results.append((g.correct / g.in_scope, g.wrong / g.in_scope, float(a), m))
         engine.thresholds = base
         ok = sorted([r for r in results if r[1] <= max_wrong], key=lambda r: (-r[0], r[1]))

@@ -142,3 +142,18 @@ def test_measures_count_right_choices_second_questions_and_letters():
     assert (report.letters.in_scope, report.letters.correct, report.letters.wrong) == (2, 0, 1)
     assert report.styles["emoji"].answered_wrongly == 1 and g.smalltalk_right == 0
     assert list(report.styles) == ["emoji", "letter", "two"]
+
+
+def test_a_finer_entry_that_fully_answers_counts_as_right():
+    """knowledge_base/finer.tsv: an entry of the knowledge base that answers a narrower case of a listed
+    topic (and is not a topic of its own) is a right answer to a message labelled with that topic, and only
+    to that one."""
+    from app.engine import ANSWERED, Reply
+    from app.evaluation import is_right, is_wrong_answer, read_finer
+    from tests.conftest import ROOT
+
+    finer = read_finer(ROOT / "knowledge_base")
+    reply = Reply(ANSWERED, "", entry_id="bhxh1l-dinh-cu-benh-nang")
+    assert is_right("bhxh1l-dieu-kien", reply, finer) and not is_wrong_answer("bhxh1l-dieu-kien", reply, finer)
+    assert not is_right("bhxh1l-muc-huong", reply, finer) and is_wrong_answer("bhxh1l-muc-huong", reply, finer)
+    assert not is_right("bhxh1l-dieu-kien", reply)  # without the file: the exact entry only
