@@ -131,6 +131,7 @@ class Facts:
     end_now: bool = False  # "đến nay", "đến giờ"
     stop_year: int | None = None  # stopped contributing / left work
     stop_month: int | None = None
+    out_months: int | None = None  # time out of work given as a length ("nghỉ việc được 8 tháng")
     months: Decimal | None = None  # a count of months on its own ("đóng 6 tháng")
     male: bool | None = None
     age: int | None = None
@@ -180,13 +181,19 @@ _YEAR = r"(?:19[4-9]\d|20[0-6]\d)"
 _D = r"@y(\d{4})m(\d\d)"  # a date, once written as a token
 _NOW = r"(?:nay|gio|bay gio|hien nay|hien tai|luc nay)"
 _COUNT = r"(\d+(?:[.,]5)?)\s*(?:nam|n)(?:\s*(\d{1,2})\s*(?:thang|th))?(?![a-z])"
+# words that may stand between a count and what it refers to: "2 năm đầu là trước 2014", "3 năm đóng ở trước 2014"
+_BETWEEN = r"(?:(?:dau|dau tien|la|dong|o|thi|deu|duoc|bhxh|bh|bao hiem|cua|cuoi) ){0,3}"
 _STOP_WORDS = r"(?:nghi viec|thoi viec|nghi lam|mat viec|ngung dong|dung dong|nghi|bo viec)"
+# "nghỉ việc được 8 tháng", "đã dừng đóng 2 năm", "nghỉ làm đã 1 năm rưỡi", "nghỉ việc được hơn 1 năm"
+_OUT_OF_WORK = (rf"(?:{_STOP_WORDS}|khong dong|nghi dong)(?: (?:duoc|dc|da|roi|khoang|hon|gan|tam|moi|cung|nay|o nha))* "
+                r"(\d+(?:[.,]5)?) ?(nam|thang|n)(?![a-z])(?: (\d{1,2}) thang)?( ruoi)?(?! nua| toi| sau)")
 
 _GROUP_WORDS = [
     ("can_ngheo", r"can ngheo"),
     ("ngheo", r"(?<!can )ho ngheo|nha ngheo|xa dao|dac khu"),
     ("dtts", r"dan toc|dtts|nguoi (?:tay|nung|thai|muong|hmong|mong|dao|khmer|ede|gia rai|ba na)"),
 ]
+_MINE = r"(?:toi|em|minh|tui|chau)"
 _NUMBER_WORDS = {"mot": 1, "hai": 2, "ba": 3, "bon": 4, "nam": 5, "sau": 6, "bay": 7, "tam": 8, "chin": 9}
 _PLACE = r"(?:viet|mien|ha|quang|phia|huong|dong|tay|thai)"
 # "nam" is "năm" (year) after a number, a quantifier or before a time word
@@ -216,13 +223,19 @@ def _tokenize_dates(t: str) -> str:
 
 def _sex(raw: str, folded: str) -> bool | None:
     folded = re.sub(r"(?<![a-z])(?:vo chong|chong vo)(?![a-z])", " ", folded)  # a couple says nothing of one sex
-    female = re.search(r"(?<![a-z])(?:nu|phu nu|con gai|ba bau|lao dong nu|gioi tinh nu|"
-                       r"vo (?:toi|em|minh|tui)|me (?:toi|em|minh|tui)|chi gai|em gai)(?![a-z])", folded)
-    male = re.search(r"(?<![a-z])(?:dan ong|con trai|nam gioi|gioi tinh nam|lao dong nam|"
-                     r"chong (?:toi|em|minh|tui)|bo (?:toi|em|minh|tui)|anh trai)(?![a-z])", folded)
+    low = nfc(raw).lower()
+    with_marks = fold(raw) != low.replace("đ", "d")
+    female = re.search(r"(?<![a-z])(?:nu|phu nu|con gai|ba bau|lao dong nu|gioi tinh nu|ba xa|"
+                       rf"(?:vo|me|ba noi|ba ngoai) {_MINE}|chi gai|em gai)(?![a-z])", folded)
+    male = re.search(r"(?<![a-z])(?:dan ong|con trai|nam gioi|gioi tinh nam|lao dong nam|ong xa|bac trai|"
+                     rf"(?:chong|bo|cha|chu|ong noi|ong ngoai) {_MINE}|anh trai)(?![a-z])", folded)
+    # "ba em" is the father ("bà em" the grandmother), unless "ba" counts people ("nhà có ba em", "ba em và...")
+    father = re.search(rf"(?<![a-z])ba {_MINE}(?![a-z])(?! (?:va|voi|cung|deu|con|nguoi|dua|be|chau))",
+                       re.sub(r"(?<![a-z])(?:nha|co|gom|ca) ba ", " ", fold(re.sub(r"(?<!\w)bà(?!\w)", "bax", low))))
+    female = female or (with_marks and re.search(r"(?<!\w)bà (?:tôi|em|mình|tui|cháu|nội|ngoại)(?!\w)", low))
+    if father and not female:
+        return True
     if not male:
-        low = nfc(raw).lower()
-        with_marks = fold(raw) != low.replace("đ", "d")
         words = folded.split()
         raw_words = re.findall(r"\w+", low) if with_marks else None
         for i, w in enumerate(words):
@@ -232,9 +245,10 @@ def _sex(raw: str, folded: str) -> bool | None:
                 break  # every "nam" was written "năm"
             before = " ".join(words[max(0, i - 2):i])
             after = " ".join(words[i + 1:i + 2])
+            age_next = re.match(r"\d+ ?(?:t|tuoi)(?![a-z0-9])", " ".join(words[i + 1:i + 3]))  # "nam 50t": a man's age
             if re.search(rf"(?:^| ){_NOT_SEX_BEFORE}$", before) or re.search(rf"{_PLACE}$", before):
                 continue
-            if not with_marks and re.match(_NOT_SEX_AFTER, after):
+            if not with_marks and not age_next and re.match(_NOT_SEX_AFTER, after):
                 continue
             male = True
             break
@@ -243,22 +257,40 @@ def _sex(raw: str, folded: str) -> bool | None:
     return bool(male)
 
 
+_N = r"(\d+|mot|hai|ba|bon|nam|sau|bay|tam)"
+_PAIRS = r"(?:vo chong|bo me|ba me|cha me|ong ba(?: noi| ngoai)?)"
+
+
+def _n(word: str) -> int:
+    return int(word) if word.isdigit() else _NUMBER_WORDS[word]
+
+
 def _members(t: str) -> int | None:
+    """Household members: a count of people ("cả nhà 5 người"), or the members listed in words ("bố mẹ già và 2 vợ
+    chồng em" = 4, "bố mẹ và em" = 3, "vợ chồng và 3 con" = 5, "ông bà nội, bố mẹ và 2 anh em tôi" = 6)."""
     people = [n for n in extract_counts(t, "people") if 0 < n <= 30]
     if people:
         return int(people[-1])
+    t = re.sub(r"\s+", " ", re.sub(r"[;,]", " ", t))
     total = 0
-    if re.search(r"(?<![a-z])(?:vo chong|bo me|ba me|cha me)(?![a-z])", t):
-        total += 2
-    elif re.search(r"(?<![a-z])(?:toi|em|minh|tui|anh|chi) (?:va|voi|cung) (?:\d+|[a-z]+) (?:dua |dua )?con", t):
+    groups = [
+        # "2 vợ chồng em", "2 anh em tôi": the count says the people, the speaker among them
+        (rf"(?<![a-z]){_N} (?:{_PAIRS}|anh em|chi em|anh chi em|me con|bo con)(?: {_MINE})?(?![a-z])", lambda m: _n(m[1])),
+        (rf"(?<![a-z]){_PAIRS}(?: {_MINE}| gia)?(?![a-z])", lambda m: 2),
+        (rf"(?<![a-z]){_N} (?:dua |be |chau |nguoi )?(?:con|chau)(?: {_MINE}| nho)?(?![a-z])", lambda m: _n(m[1])),
+        (rf"(?<![a-z])(?:dua|be|mot) con(?: {_MINE}| nho)?(?![a-z])|(?<=va )con(?![a-z])", lambda m: 1),
+        (rf"(?<![a-z])(?:(?:bo|me|cha|vo|chong) (?:{_MINE}|gia|vo|chong)|(?:ong|ba) (?:noi|ngoai)(?: {_MINE})?)(?![a-z])",
+         lambda m: 1),
+        (r"(?:(?<=va )|(?<=voi ))(?:vo|chong|bo|me|cha)(?![a-z])", lambda m: 1),  # "tôi và vợ"
+    ]
+    for pattern, count in groups:
+        for m in re.finditer(pattern, t):
+            total += count(m)
+        t = re.sub(r"\s+", " ", re.sub(pattern, " # ", t))
+    # the speaker, when listed with the others ("bố mẹ và em", "em và 2 con")
+    if total and re.search(rf"(?:# (?:va|voi|cung) {_MINE}|(?<![a-z]){_MINE} (?:va|voi|cung) #)(?![a-z])", t):
         total += 1
-    if re.search(r"(?<![a-z])ong ba(?![a-z])", t):
-        total += 2
-    kids = re.search(r"(?<![a-z])(\d+|mot|hai|ba|bon|nam|sau) (?:dua |be |chau )?(?:con|chau)(?![a-z])", t)
-    if kids and total:
-        n = kids.group(1)
-        total += int(n) if n.isdigit() else _NUMBER_WORDS[n]
-    return total or None
+    return total if 0 < total <= 30 else None  # no household is larger; a huge count is not a member list
 
 
 def read_facts(text: str) -> Facts:
@@ -318,6 +350,11 @@ def read_facts(text: str) -> Facts:
         if 15 <= int(m.group(1)) <= 100:
             f.age = int(m.group(1))
 
+    def set_out(m):
+        months = int(_dec(m.group(1)) * (1 if m.group(2) == "thang" else 12))
+        months += int(m.group(3) or 0) + (6 if m.group(4) else 0)
+        f.out_months = max(0, months - 1) if m.group(0).find(" gan ") >= 0 else months
+
     def ignore(m):
         pass
 
@@ -328,13 +365,13 @@ def read_facts(text: str) -> Facts:
     take(r"@y(\d{4})m(00) @y(\d{4})m(00)", lambda m: (set_range(m) if m.group(1) < m.group(3) else None))  # 2010-2024
     take(rf"{_STOP_WORDS}(?: [a-z]+){{0,3}}? (?:tu |vao |tu thang |thang |nam )?{_D}", set_stop)
     take(rf"{_D}(?: [a-z]+){{0,2}}? {_STOP_WORDS}", set_stop)
-    take(rf"{_COUNT} (?:dong |la |o )?truoc {_D}", set_before)
+    take(rf"{_COUNT} {_BETWEEN}truoc {_D}", set_before)
     take(rf"truoc {_D} (?:[a-z]+ ){{0,3}}?{_COUNT}", set_before_rev)
-    take(rf"{_COUNT} (?:dong |la |o )?(?:tu|sau|ke tu) {_D}(?: tro di| tro ve sau| tro lai day)?", set_after)
+    take(rf"{_COUNT} {_BETWEEN}(?:tu|sau|ke tu) {_D}(?: tro di| tro ve sau| tro lai day)?", set_after)
     take(rf"(?:(?:tu|ke tu) {_D} (?:tro di|tro ve sau|tro lai day)|sau {_D}) (?:[a-z]+ ){{0,3}}?{_COUNT}", set_after_rev2)
     take(rf"(?:(?<![a-z])tu|tu sau|bat dau(?: [a-z]+){{0,3}}?(?: tu| vao)?|"
          rf"tham gia(?: [a-z]+){{0,3}}? (?:tu|sau|vao|tu sau)) {_D}", set_start)
-    take(r"(?:nghi|nghi viec|nghi lam|thoi viec)(?: duoc| da| roi)? \d+ (?:nam|thang)", ignore)
+    take(_OUT_OF_WORK, set_out)
     take(r"(?:con thieu|thieu|con|them|nua) \d+ (?:nam|n)(?![a-z])", ignore)
     take(r"(?:trong do|trong so do|gom)(?: co)? \d+ (?:nam|n)(?![a-z])(?: \d+ (?:thang|th)(?![a-z]))?", ignore)  # a part
     take(r"(?<![\d,.])(\d{2})\s*(?:tuoi|t)(?![a-z0-9])", set_age)
@@ -354,6 +391,7 @@ def read_facts(text: str) -> Facts:
         f.voluntary = bool(voluntary)
     f.quit = bool(re.search(r"nghi viec|thoi viec|nghi lam|mat viec|nghi o nha|khong di lam|ngung lam|"
                             r"het hop dong|cham dut hop dong|ngung dong|dung dong|bo viec", folded))
+    f.quit = f.quit or f.out_months is not None
     if f.quit and f.stop_year is None and f.end_year is not None:  # "từ 2008 đến 2020 thì nghỉ việc"
         f.stop_year, f.stop_month = f.end_year, f.end_month
     if re.search(r"dinh cu|ra nuoc ngoai song|sang nuoc ngoai song", folded):
@@ -435,6 +473,8 @@ def _month_index(year: int, month: int) -> int:
 
 def _span_text(months: int) -> str:
     years, rest = divmod(months, 12)
+    if not years:
+        return f"{rest} tháng"
     return f"{years} năm" + (f" {rest} tháng" if rest else "")
 
 
@@ -462,8 +502,25 @@ def contribution_years(f: Formulas, facts: Facts, day: dt.date, split: bool = Tr
     def boundary_text() -> str:
         return date_vn(dt.date(boundary(), 1, 1))
 
-    def since() -> int:  # months from 1/1/2014 to this month, this month included
-        return now - _month_index(boundary(), 1) + 1
+    def stopped() -> int | None:  # the first month without contributions that a stop said allows at the latest
+        if facts.stop_year and facts.stop_month:  # the stop month itself may have been paid ("đến tháng 5/2025")
+            end = _month_index(facts.stop_year, facts.stop_month) + 1
+        elif facts.stop_year:
+            end = _month_index(facts.stop_year + 1, 1)
+        elif facts.out_months is not None:  # a length out of work is said roughly ("hơn 1 năm"): a year's margin
+            end = now - facts.out_months + 12
+        else:
+            return None
+        return end if end <= now else None  # a stop still to come (a plan) leaves today as the limit
+
+    def since() -> int:  # months from 1/1/2014 to this month (this month included) or to the stop
+        end = stopped()
+        return max(0, (now + 1 if end is None else end) - _month_index(boundary(), 1))
+
+    def since_text() -> str:
+        if stopped() is None:
+            return f"Từ {boundary_text()} đến nay mới được {_span_text(since())}"
+        return f"Từ {boundary_text()} đến khi bạn ngừng đóng nhiều nhất chỉ có {_span_text(since())}"
     total, before, after = facts.total, facts.before, facts.after
     start_year, start_month = facts.start_year, facts.start_month
     if facts.split_year is not None and facts.split_year != boundary():
@@ -518,7 +575,7 @@ def contribution_years(f: Formulas, facts: Facts, day: dt.date, split: bool = Tr
             if before:
                 note = f"giả định bạn đóng liên tục từ năm {start_year}"
     if after is not None and after * 12 > since():
-        return Question(f"Từ {boundary_text()} đến nay mới được {_span_text(since())}, nên không thể có {num(after)} năm "
+        return Question(f"{since_text()}, nên không thể có {num(after)} năm "
                         f"đóng từ năm {boundary()}. Bạn đóng tổng cộng bao nhiêu năm, trong đó bao nhiêu năm trước năm "
                         f"{boundary()}?", "total", _YEAR_FIELDS)
     if before is not None and after is not None:
@@ -540,12 +597,15 @@ def contribution_years(f: Formulas, facts: Facts, day: dt.date, split: bool = Tr
     elif total is not None:
         if not split:
             pass  # the split is not needed (a pension, or the lump sum before its eligibility is known)
+        elif since() == 0:  # stopped before 1/1/2014: every year was before it
+            before, after = total, Decimal(0)
+            note = note or f"bạn ngừng đóng trước năm {boundary()} nên toàn bộ thời gian đóng là trước {boundary()}"
         elif total * 12 <= since():
             before, after = Decimal(0), total
             note = note or (f"giả định toàn bộ thời gian đóng từ năm {boundary()} trở đi; mỗi năm đóng trước {boundary()} "
                             f"chỉ được {num(p.bhxh1l_thang_truoc_2014)} tháng thay vì {num(p.bhxh1l_thang_tu_2014)} tháng")
         else:
-            return Question(f"Từ {boundary_text()} đến nay mới được {_span_text(since())}, nên một phần trong {num(total)} "
+            return Question(f"{since_text()}, nên một phần trong {num(total)} "
                             f"năm bạn đóng là trước năm {boundary()}. Bạn đóng bao nhiêu năm trước năm {boundary()}?",
                             "before", ("before",))
     elif before is not None:
@@ -558,7 +618,7 @@ def contribution_years(f: Formulas, facts: Facts, day: dt.date, split: bool = Tr
         return None
     if after is not None and after * 12 > since():
         return Question(f"Trong {num(total)} năm, nếu chỉ {num(before)} năm trước {boundary()} thì có {num(after)} năm "
-                        f"từ {boundary()}, nhưng từ {boundary_text()} đến nay mới được {_span_text(since())}. "
+                        f"từ {boundary()}, nhưng {since_text()[0].lower()}{since_text()[1:]}. "
                         f"Bạn đóng bao nhiêu năm trước năm {boundary()}?", "before", ("before",))
     years_old = _age(facts, day)
     if years_old is not None and total > years_old - p.tuoi_lao_dong_toi_thieu:
@@ -615,6 +675,15 @@ def _retired(f: Formulas, facts: Facts, day: dt.date) -> bool | None | Question:
     if months < min(men, women):
         return False
     return _ask_sex("Tuổi nghỉ hưu của nam và nữ khác nhau.")
+
+
+def _stop_index(facts: Facts, day: dt.date) -> int | None:
+    """The month the citizen stopped contributing: a stop date, or today less the time out of work said."""
+    if facts.stop_year and facts.stop_month:
+        return _month_index(facts.stop_year, facts.stop_month)
+    if facts.out_months is not None:
+        return _month_index(day.year, day.month) - facts.out_months
+    return None
 
 
 def _joined_after_law(f: Formulas, facts: Facts, total: Decimal, day: dt.date) -> bool | None:
@@ -691,13 +760,17 @@ def lump_sum_rule(f: Formulas, facts: Facts, total: Decimal, day: dt.date) -> tu
     condition = (f"đóng dưới {num(limit)} năm và tham gia BHXH trước {date_vn(law)} thì được rút một lần sau "
                  f"{num(p.bhxh1l_so_thang_nghi)} tháng không đóng BHXH bắt buộc và không tham gia BHXH tự nguyện ({art})")
     lines = [("Bạn " if joined_after is False else "Nếu bạn ") + condition + "."]
-    if facts.stop_year and facts.stop_month:
-        out = _month_index(day.year, day.month) - _month_index(facts.stop_year, facts.stop_month)
+    stop = _stop_index(facts, day)
+    if stop is not None:
+        out = _month_index(day.year, day.month) - stop
         wait = int(p.bhxh1l_so_thang_nghi)
+        since = (f"Bạn ngừng đóng từ tháng {facts.stop_month}/{facts.stop_year}" if facts.stop_year and facts.stop_month
+                 else f"Bạn đã nghỉ {_span_text(out)}")
         if out < wait:
-            ready = _month_index(facts.stop_year, facts.stop_month) + wait
-            lines.append(f"Bạn ngừng đóng từ tháng {facts.stop_month}/{facts.stop_year}, nên đến tháng "
-                         f"{ready % 12 + 1}/{ready // 12} mới đủ {wait} tháng.")
+            ready = stop + wait
+            lines.append(f"{since}, nên đến tháng {ready % 12 + 1}/{ready // 12} mới đủ {wait} tháng.")
+        elif facts.out_months is not None:
+            lines.append(f"{since}, đã đủ {wait} tháng.")
     return True, lines
 
 
@@ -717,9 +790,10 @@ def _lump_sum_amount(f: Formulas, years: Years, income: Quantity | None) -> tupl
     if before:
         lines.append(f"- {num(before)} năm trước {boundary} × {num(p.bhxh1l_thang_truoc_2014)} tháng = "
                      f"{num(months_before)} tháng.")
-    lines.append(f"- {_years_text(after)} từ {boundary} × {num(p.bhxh1l_thang_tu_2014)} tháng = {num(months_after)} tháng"
-                 + (f" (gồm {_years_text(years.before - before)} lẻ trước {boundary} chuyển sang)."
-                    if years.before != before else "."))
+    if after or not before:
+        lines.append(f"- {_years_text(after)} từ {boundary} × {num(p.bhxh1l_thang_tu_2014)} tháng = "
+                     f"{num(months_after)} tháng" + (f" (gồm {_years_text(years.before - before)} lẻ trước {boundary} "
+                                                     "chuyển sang)." if years.before != before else "."))
     amount = None
     if income is None:
         lines.append(f"- Tổng cộng: {num(months_before + months_after)} tháng thu nhập bình quân.")

@@ -138,7 +138,7 @@ def _rate(num: int, den: int) -> str:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from app.engine import Turn
+    from app.evaluation import evaluate, is_right, read_finer
     from app.service import Runtime
 
     try:  # a bad file is refused before the knowledge base and model are loaded
@@ -148,44 +148,53 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 2
     settings = _settings(args)
     engine = Runtime.start(settings).engine
-    rows = [(item, engine.answer(item["text"], Turn(), day=settings.today())) for item in items]
+    # an answer with a finer entry that fully answers the labelled topic counts as right (knowledge_base/finer.tsv)
+    finer = read_finer(settings.knowledge_base_dir)
+    report = evaluate(engine, items, settings.today(), finer)
+    rows = report.rows
     if args.out:
         with open(args.out, "w", encoding="utf-8") as out:
             for item, reply in rows:
                 out.write(json.dumps({"text": item["text"], "outcome": reply.outcome, "entry_id": reply.entry_id,
                                       "candidates": reply.candidates, "score": round(reply.score, 4)},
                                      ensure_ascii=False) + "\n")
-    labelled = [(item["expect"], reply, item["text"]) for item, reply in rows if item.get("expect")]
-    if not labelled:
+    g = report.all
+    if not g.n:
         print(f"{len(rows)} messages answered" + (f"; predictions in {args.out}" if args.out else ""))
         return 0
-    in_scope = [(e, r, t) for e, r, t in labelled if not e.startswith("@")]
-    correct = sum(1 for e, r, _ in in_scope if r.outcome == "answered" and r.entry_id == e)
-    wrong = sum(1 for e, r, _ in in_scope if r.outcome == "answered" and r.entry_id != e)
-    top3 = sum(1 for e, r, _ in in_scope if e in r.candidates[:3])
-    oos = [(e, r, t) for e, r, t in labelled if e == "@escalate"]
-    oos_answered = sum(1 for _, r, _ in oos if r.outcome == "answered")
-    hand = [(e, r, t) for e, r, t in labelled if e == "@handoff"]
-    small = [(e, r, t) for e, r, t in labelled if e == "@smalltalk"]
-    outcomes = {}
-    for _, r, _ in labelled:
-        outcomes[r.outcome] = outcomes.get(r.outcome, 0) + 1
-    print(f"messages:              {len(labelled)} labelled ({len(in_scope)} in scope)")
-    print(f"in-scope accuracy:     {_rate(correct, len(in_scope))}")
-    print(f"wrong answers:         {_rate(wrong, len(in_scope))}")
-    print(f"top-3 recall:          {_rate(top3, len(in_scope))}")
-    print(f"out-of-scope answered: {_rate(oos_answered, len(oos))}")
-    print(f"handoff recall:        {_rate(sum(1 for _, r, _ in hand if r.outcome == 'handoff'), len(hand))}")
-    print(f"smalltalk recall:      {_rate(sum(1 for _, r, _ in small if r.outcome == 'smalltalk'), len(small))}")
-    print("outcomes:              " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+    print(f"messages:              {g.n} labelled ({g.in_scope} in scope)")
+    print(f"in-scope accuracy:     {_rate(g.correct, g.in_scope)}")
+    print(f"wrong answers:         {_rate(g.wrong, g.in_scope)}")
+    print(f"top-3 recall:          {_rate(g.top3, g.in_scope)}")
+    print(f"out-of-scope answered: {_rate(g.oos_answered, g.oos)}")
+    print(f"handoff recall:        {_rate(g.handoff_right, g.handoff)}")
+    print(f"smalltalk recall:      {_rate(g.smalltalk_right, g.smalltalk)}")
+    print("outcomes:              " + ", ".join(f"{k} {v}" for k, v in sorted(g.outcomes.items())))
+    print(f"clarify, right choice: {_rate(g.clarify_right, g.in_scope)} (of {g.clarify} clarifying questions)")
+    print(f"in scope escalated:    {_rate(g.escalated, g.in_scope)}")
+    if g.two:
+        print(f"two: second offered:   {_rate(g.two_offered, g.two)}")
+    if report.letters.n:
+        lt = report.letters
+        print(f"letters accuracy:      {_rate(lt.correct, lt.in_scope)}")
+        print(f"letters wrong:         {_rate(lt.wrong, lt.in_scope)}")
+    if report.styles:
+        print("by style:              n  right outcome   in-scope acc   wrong   clarify-right  top-3")
+        for style, sg in report.styles.items():
+            print(f"  {style:18} {sg.n:4}  {_pct(sg.right, sg.n):>12}  {_pct(sg.correct, sg.in_scope):>13}  "
+                  f"{_pct(sg.answered_wrongly, sg.n):>6}  {_pct(sg.clarify_right, sg.in_scope):>13}  "
+                  f"{_pct(sg.top3, sg.in_scope):>6}")
     if args.show_errors:
-        for e, r, t in labelled:
-            ok = (r.outcome == "answered" and r.entry_id == e) or (e == "@escalate" and r.outcome == "escalated") \
-                or (e == "@handoff" and r.outcome == "handoff") or (e == "@smalltalk" and r.outcome == "smalltalk")
-            if not ok:
+        for item, r in rows:
+            e = item.get("expect")
+            if e and not is_right(e, r, finer):
                 print(f"  expect {e:28} got {r.outcome:9} {str(r.entry_id):24} {r.score:.3f} "
-                      f"{r.candidates[:3]} | {t}")
+                      f"{r.candidates[:3]} | {item.get('style', '')} | {item['text']}")
     return 0
+
+
+def _pct(num: int, den: int) -> str:
+    return f"{100.0 * num / den:.1f}%" if den else "n/a"
 
 
 def cmd_kb(args: argparse.Namespace) -> int:

@@ -13,12 +13,16 @@ import queue
 import random
 import threading
 import time
+import unicodedata
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from app import metrics, models, storage
@@ -26,7 +30,7 @@ from app.engine import Reply
 from app.models import utcnow
 from app.service import ConversationService, Runtime
 from app.text import fold
-from app.windows import aware, decide
+from app.windows import HARD_LIMIT, aware, decide
 from webhooks.base import (
     FEEDBACK_HELPFUL,
     FEEDBACK_WRONG,
@@ -44,7 +48,9 @@ from webhooks.base import (
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF = 300.0
+BACKOFF_BASE = 2.0  # seconds before the first retry; doubled each attempt up to SEND_BACKOFF_MAX_SECONDS
+LAST_TRY_MARGIN = dt.timedelta(minutes=1)  # the last retry goes out this long before the window closes
+PLATFORMS = {"zalo": "Zalo", "messenger": "Messenger"}
 FLOOD_NOTICE = ("Bạn đã gửi nhiều tin nhắn trong thời gian ngắn. Các tin nhắn đã được ghi nhận; "
                 "vui lòng chờ khoảng một phút rồi gửi lại câu hỏi để được trả lời.")
 _FEEDBACK_WORDS = {"huu ich": True, "chua dung": False}
@@ -68,6 +74,88 @@ class WindowClosed(RuntimeError):
 class Stored:
     new: int
     duplicates: int
+
+
+@dataclass
+class SendJob:
+    """One claimed outbox row on its way to the platform. `attempt` is the claim's number: its outcome is
+    recorded only while the row is still `sending` under that number (a claim taken back by recovery, or
+    settled by the platform's echo meanwhile, is not overwritten)."""
+
+    id: int
+    conversation_id: int
+    channel: str
+    province: str
+    recipient: str
+    author: str
+    payload: dict[str, Any]
+    reply_to: str | None
+    attempt: int
+    last_inbound_at: dt.datetime | None
+
+
+def text_key(text: str | None) -> str:
+    """What an echo's text is compared by: SHA-256 of the NFC text without surrounding space."""
+    return hashlib.sha256(unicodedata.normalize("NFC", text or "").strip().encode("utf-8")).hexdigest()
+
+
+def echo_ref(payload: str | None) -> int | None:
+    """The outbox row a Messenger echo names in its metadata ("bhxh:bot:123")."""
+    parts = (payload or "").split(":")
+    if len(parts) == 3 and parts[0] == "bhxh" and parts[2].isdigit():
+        return int(parts[2])
+    return None
+
+
+def echo_sent_ms(payload: str | None) -> int | None:
+    """The platform's send time a Zalo echo carries ("ts:<ms>")."""
+    if payload and payload.startswith("ts:") and payload[3:].isdigit() and int(payload[3:]) > 0:
+        return int(payload[3:])
+    return None
+
+
+_ERRORS_VI = {
+    "timeout": "nền tảng không trả lời kịp",
+    "network": "không kết nối được tới nền tảng",
+    "http_429": "nền tảng báo gửi quá nhiều yêu cầu (HTTP 429)",
+    "-32": "vượt giới hạn số lần gọi API của nền tảng",
+    "4": "vượt giới hạn số lần gọi API của nền tảng",
+    "613": "vượt giới hạn số lần gọi API của nền tảng",
+    "-227": "người dùng bị khóa hoặc không hoạt động quá 45 ngày",
+    "-213": "người dùng chưa quan tâm OA",
+    "-211": "OA đã hết hạn mức tin nhắn",
+    "-224": "OA cần nâng cấp gói dịch vụ",
+    "-223": "OA chưa cấp quyền cho ứng dụng",
+    "551": "người này hiện không nhận tin nhắn của trang (đã chặn hoặc tắt nhận tin)",
+    "190": "mã truy cập (access token) của trang không hợp lệ hoặc đã hết hạn",
+    "-216": "mã truy cập (access token) không hợp lệ",
+    "-220": "mã truy cập (access token) đã hết hạn",
+    "refresh_failed": "không làm mới được mã truy cập (access token)",
+    "no_token": "chưa cấu hình mã truy cập (access token)",
+    "-201": "nội dung tin không hợp lệ",
+    "100": "nội dung tin không hợp lệ",
+    "2018108": "ứng dụng đang ở chế độ phát triển, chỉ nhắn được cho quản trị viên và người thử nghiệm",
+    "no_province": "tỉnh của cuộc trò chuyện chưa được cấu hình",
+    "error": "lỗi trong ứng dụng khi gửi",
+}
+
+
+def failure_reason(channel: str, code: str | None, window_closed: bool, attempts: int = 0,
+                   until_window: bool = False) -> str:
+    """Why a reply could not be delivered, for staff: Vietnamese, with the platform's error code and
+    never the platform's raw answer (an outage's HTML page stays out of the console)."""
+    platform = PLATFORMS.get(channel, channel)
+    code = code or "không rõ"
+    if window_closed:
+        what = "đã hết khung thời gian nhắn tin của nền tảng"
+    elif code.startswith("http_") and code[5:].isdigit() and code != "http_429":
+        what = f"nền tảng báo lỗi máy chủ (HTTP {code[5:]})"
+    else:
+        what = _ERRORS_VI.get(code, "nền tảng từ chối tin")
+    text = f"Không gửi được tin qua {platform}: {what} (mã lỗi {code})."
+    if until_window:
+        text += f" Đã thử {attempts} lần cho đến khi hết khung thời gian nhắn tin."
+    return text[:200]
 
 
 def _choices(reply) -> list[Choice]:
@@ -185,9 +273,14 @@ class EventLog:
 
 
 class Delivery:
-    def __init__(self, runtime: Runtime, channels: dict[str, dict[str, Channel]]):
-        """`channels`: per province code, its channels by name (each with that province's credentials)."""
+    def __init__(self, runtime: Runtime, channels: dict[str, dict[str, Channel]],
+                 clock: Callable[[], dt.datetime] | None = None):
+        """`channels`: per province code, its channels by name (each with that province's credentials).
+        `clock`: the time the outbox works by (tests pass a controllable one); utcnow by default."""
         self.runtime = runtime
+        self.clock = clock or utcnow
+        # injection points for fault tests: name -> callable(info), called by the thread reaching that point
+        self.checkpoints: dict[str, Callable[[Any], None]] = {}
         self.channels = channels
         self.conversations = ConversationService(runtime)
         self._wake_inbound = threading.Event()
@@ -199,7 +292,30 @@ class Delivery:
         # worker process (`bhxh-bot worker`) polls the database at this interval
         self.idle_wait = 0.2
         self._senders = ThreadPoolExecutor(max_workers=runtime.settings.send_concurrency, thread_name_prefix="send")
+        self._in_flight = 0  # sends handed to the pool and not yet recorded
+        self._idle = threading.Condition()
+        for point in filter(None, (p.strip() for p in runtime.settings.send_pause_at.split(","))):
+            self.checkpoints[point] = self._pause_file(point)
 
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+    def _checkpoint(self, name: str, info: Any) -> None:
+        hook = self.checkpoints.get(name)
+        if hook is not None:
+            hook(info)
+
+    def _pause_file(self, point: str) -> Callable[[Any], None]:
+        """SEND_PAUSE_AT (fault tests): a send reaching `point` writes SEND_PAUSE_DIR/<point>-<row id>
+        and waits until SEND_PAUSE_DIR/go exists, so a test can kill the process at that instant."""
+        folder = Path(self.settings.send_pause_dir or ".")
+
+        def pause(job: Any) -> None:
+            (folder / f"{point}-{getattr(job, 'id', 'x')}").touch()
+            while not (folder / "go").exists():
+                time.sleep(0.05)
+
+        return pause
     @property
     def db(self):
         return self.runtime.db
@@ -242,7 +358,8 @@ class Delivery:
                 first.append(record_id)
             if len(first) >= limit:
                 break
-        claimed = self._claim(table, first, "pending", "working")
+        attempts = self._claim(table, first, "pending", "working")
+        claimed = sorted(attempts)
         if not claimed:
             return 0
         with Session(self.db) as session:
@@ -252,6 +369,18 @@ class Delivery:
             replies = {r.id: None if r.id in flood else self._answer(r, conversations.get((r.channel, r.user_id)))
                        for r in records}
             try:
+                self._checkpoint("before_inbound_commit", claimed)
+                # first, and under the rows' write locks until the commit: the batch still holds its
+                # claims (a claim taken back by recovery, however slow this worker was, is answered by
+                # whoever took it, never twice)
+                held = self._finish(session, attempts)
+                if len(held) < len(claimed):
+                    session.rollback()
+                    log.warning("%d of %d events were taken back from this worker while it answered them; "
+                                "the rest are stored one by one", len(claimed) - len(held), len(claimed))
+                    for record_id in sorted(held):
+                        self._handle_alone(record_id, attempts[record_id], replies.get(record_id))
+                    return len(claimed)
                 # the batch's new conversations in one insert, so that nothing below needs a flush
                 new = {(r.channel, r.user_id): models.Conversation(channel=r.channel, external_id=r.user_id,
                                                                    province=r.province)
@@ -263,63 +392,102 @@ class Delivery:
                 for record in records:
                     self._handle(session, record, conversations.get((record.channel, record.user_id)), replies[record.id],
                                  flood.get(record.id))
-                    record.status, record.error, record.attempts = "done", "", record.attempts + 1
-                    session.add(record)
                 session.commit()
                 return len(records)
             except Exception:
                 session.rollback()
                 log.exception("a batch of %d events failed; storing them one by one", len(records))
         for record_id in claimed:  # one bad event never holds up the others
-            self._handle_alone(record_id, replies.get(record_id))
+            self._handle_alone(record_id, attempts[record_id], replies.get(record_id))
         return len(claimed)
 
-    def _handle_alone(self, record_id: int, reply: Reply | None) -> None:
+    @staticmethod
+    def _finish(session: Session, attempts: dict[int, int], status: str = "done", error: str = "") -> set[int]:
+        """Mark claimed events `status` where this worker still holds the claim (same attempt number,
+        still working); returns those ids. No commit."""
+        table = models.InboundRecord
+        held = set()
+        for record_id, attempt in attempts.items():
+            n = session.exec(update(table).where(table.id == record_id, table.status == "working",
+                                                 table.attempts == attempt)
+                             .values(status=status, error=error)).rowcount
+            if n:
+                held.add(record_id)
+        return held
+
+    def _handle_alone(self, record_id: int, attempt: int, reply: Reply | None) -> None:
         table = models.InboundRecord
         with Session(self.db) as session:
+            if not self._finish(session, {record_id: attempt}):
+                session.rollback()
+                log.warning("inbound event %s was taken back from this worker; its new holder answers it", record_id)
+                return
             record = session.get(table, record_id)
             try:
                 conv = storage.find_conversation(session, record.channel, record.user_id)
                 self._handle(session, record, conv, reply, self._flooding(session, [record]).get(record_id))
-                record.status, record.error = "done", ""
+                session.commit()
             except Exception as exc:
                 log.exception("inbound event %s failed", record_id)
                 session.rollback()
-                record = session.get(table, record_id)
-                record.status, record.error = "failed", repr(exc)[:500]
-            record.attempts += 1
-            session.add(record)
-            session.commit()
+                self._finish(session, {record_id: attempt}, "failed", repr(exc)[:500])
+                session.commit()
 
-    def _claim(self, table, ids: list[int], old: str, new: str) -> list[int]:
-        """Take rows from `old` to `new` status; returns the ids this worker got (others were taken)."""
+    def _claim(self, table, ids: list[int], old: str, new: str) -> dict[int, int]:
+        """Take rows from `old` to `new` status, counting an attempt; returns the rows this worker got
+        (others were taken), each with its attempt number, which fences the claim."""
         if not ids:
-            return []
+            return {}
         where = (table.id.in_(ids), table.status == old)
         if self.db.dialect.name == "postgresql":
             # skip rows another instance holds instead of queueing behind its lock
             locked = select(table.id).where(*where).with_for_update(skip_locked=True)
             where = (table.id.in_(locked), table.status == old)
         with Session(self.db) as session:
-            got = [row[0] for row in session.exec(update(table).where(*where)
-                                                   .values(status=new, claimed_at=utcnow()).returning(table.id))]
+            got = dict(session.exec(update(table).where(*where)
+                                    .values(status=new, claimed_at=self.now(), attempts=table.attempts + 1)
+                                    .returning(table.id, table.attempts)).all())
             session.commit()
-        return sorted(got)
+        return got
 
-    @staticmethod
-    def _settle_doubt(session: Session, record: models.InboundRecord, now: dt.datetime) -> None:
-        """An echo of a send cut off by a crash proves it arrived: the oldest such send to this
-        citizen with the same text is marked sent instead of being sent again."""
-        table = models.OutboxMessage
-        doubtful = session.exec(select(table).where(table.channel == record.channel, table.province == record.province,
-                                                    table.recipient == record.user_id,
-                                                    table.in_doubt.is_(True), table.status == "pending")
-                                .order_by(table.id)).all()
-        for row in doubtful:
-            if (row.payload or {}).get("text") == record.text:
-                row.status, row.in_doubt, row.sent_at, row.echoed_at = "sent", False, now, now
-                row.platform_message_id = row.platform_message_id or record.platform_message_id
-                session.add(row)
+    def _settle_echo(self, session: Session, record: models.InboundRecord, now: dt.datetime) -> None:
+        """The platform's echo of our own send proves it arrived, whatever became of the call: the send
+        is marked sent (and never sent again), even while its call is still out or its row in doubt.
+
+        Which send: the outbox row Messenger's metadata names; else the row with the echo's message id;
+        else (Zalo, whose echo carries no reference) the oldest unsettled send to this citizen with the
+        same text whose last attempt began within ZALO_ECHO_MATCH_SECONDS of the platform's send time."""
+        t = models.OutboxMessage
+        scope = (t.channel == record.channel, t.province == record.province, t.recipient == record.user_id)
+        mid = record.platform_message_id
+
+        def settle(*where) -> int:
+            n = session.exec(update(t).where(*scope, *where, t.status != "sent")
+                             .values(status="sent", in_doubt=False, sent_at=now, echoed_at=now,
+                                     platform_message_id=func.coalesce(t.platform_message_id, mid))).rowcount
+            session.exec(update(t).where(*scope, *where, t.echoed_at.is_(None)).values(echoed_at=now))
+            return n
+
+        ref = echo_ref(record.payload)
+        if ref is not None:
+            settle(t.id == ref)
+            return
+        if mid and session.exec(select(t.id).where(*scope, t.platform_message_id == mid)).first() is not None:
+            settle(t.platform_message_id == mid)
+            return
+        key = text_key(record.text)
+        sent_ms = echo_sent_ms(record.payload)
+        window = self.settings.zalo_echo_match_seconds
+        candidates = session.exec(select(t).where(*scope, t.status.in_(("sending", "pending")), t.attempts > 0,
+                                                  t.echoed_at.is_(None)).order_by(t.id)).all()
+        for row in candidates:
+            if text_key((row.payload or {}).get("text")) != key:
+                continue
+            tried = aware(row.claimed_at)
+            if sent_ms is not None and tried is not None and abs(sent_ms / 1000 - tried.timestamp()) > window:
+                continue
+            if settle(t.id == row.id, t.status.in_(("sending", "pending"))):
+                log.info("outbox row %s settled by its echo (matched by recipient and text)", row.id)
                 return
 
     def _flooding(self, session: Session, records: list[models.InboundRecord]) -> dict[int, str]:
@@ -363,16 +531,10 @@ class Delivery:
     def _handle(self, session: Session, record: models.InboundRecord, conv: models.Conversation | None,
                 reply: Reply | None, flood: str | None = None) -> None:
         """Store what an event means for its conversation and queue the bot's reply (no commit)."""
-        now = utcnow()
+        now = self.now()
         if record.kind == OWN_ECHO:
             # our own send coming back: confirms delivery (it may arrive before the send call returns)
-            if record.platform_message_id:
-                session.exec(update(models.OutboxMessage)
-                             .where(models.OutboxMessage.channel == record.channel,
-                                    models.OutboxMessage.province == record.province,
-                                    models.OutboxMessage.platform_message_id == record.platform_message_id)
-                             .values(echoed_at=now))
-            self._settle_doubt(session, record, now)
+            self._settle_echo(session, record, now)
             return
         if conv is None:
             conv = models.Conversation(channel=record.channel, external_id=record.user_id, province=record.province)
@@ -489,7 +651,8 @@ class Delivery:
         channel = self.channel(conv.channel, conv.province)
         if channel is None:
             return []  # cli / api conversations: the reply was returned directly
-        window = decide(conv.channel, conv.last_inbound_at, utcnow(), author, self.settings.fb_human_agent_approved)
+        now = self.now()
+        window = decide(conv.channel, conv.last_inbound_at, now, author, self.settings.fb_human_agent_approved)
         if not window.allowed:
             if author == "staff":
                 raise WindowClosed(window.reason)
@@ -501,7 +664,8 @@ class Delivery:
             rows.append(models.OutboxMessage(conversation_id=conv.id, channel=conv.channel, province=conv.province,
                                              recipient=conv.external_id,
                                              author=author, payload=part, tag=window.tag, paid=window.paid,
-                                             reply_to=reply_to, escalation_id=escalation_id))
+                                             reply_to=reply_to, escalation_id=escalation_id,
+                                             created_at=now, next_attempt_at=now))
             reply_to = None
         session.add_all(rows)
         self._wake_outbox.set()
@@ -521,7 +685,7 @@ class Delivery:
             session.flush()  # its id, for the outbox rows that carry it (the console shows their state)
             for row in rows:
                 row.message_id = message.id
-            conv.bot_paused_until = utcnow() + dt.timedelta(hours=self.settings.bot_quiet_hours)
+            conv.bot_paused_until = self.now() + dt.timedelta(hours=self.settings.bot_quiet_hours)
             session.add(conv)
             session.flush()
             ids = [row.id for row in rows]
@@ -546,72 +710,150 @@ class Delivery:
             if session.get(models.Conversation, conversation_id) is None:
                 raise NoSuchConversation(f"no conversation {conversation_id}")
 
-    def send_due(self, limit: int = 100) -> int:
-        """Send a batch of due outbox rows: the oldest unsent row of each conversation, concurrently."""
-        now = utcnow()
-        table = models.OutboxMessage
+    def send_due(self, limit: int | None = None) -> int:
+        """Hand due outbox rows to the senders, as many as there are free slots (SEND_CONCURRENCY): the
+        oldest unsent row of each conversation whose earlier rows are all settled, so that order is kept
+        within a conversation while different conversations go in parallel. Returns how many were handed
+        over; each send records its own outcome as soon as its call returns, so one slow call holds up
+        only its own conversation."""
+        with self._idle:
+            free = self.settings.send_concurrency - self._in_flight
+        if limit is not None:
+            free = min(free, limit)
+        if free <= 0:
+            return 0
+        now = self.now()
+        t = models.OutboxMessage
+        earlier = aliased(t)
+        waits = (select(earlier.id).where(earlier.conversation_id == t.conversation_id, earlier.id < t.id,
+                                          earlier.status.in_(("pending", "sending"))).exists())
         with Session(self.db) as session:
-            rows = list(session.exec(select(table.id, table.conversation_id, table.next_attempt_at, table.status)
-                                     .where(table.status.in_(("pending", "sending"))).order_by(table.id).limit(limit * 5)))
-        due: list[int] = []
-        blocked: set[int] = set()
-        for row_id, conv_id, next_at, status in rows:
-            if conv_id in blocked:
-                continue
-            blocked.add(conv_id)  # later rows of this conversation wait for this one: order is kept
-            if status == "pending" and aware(next_at) <= now:
-                due.append(row_id)
-            if len(due) >= limit:
-                break
-        claimed = self._claim(table, due, "pending", "sending")
-        if not claimed:
+            due = list(session.exec(select(t.id).where(t.status == "pending", t.next_attempt_at <= now, ~waits)
+                                    .order_by(t.id).limit(free)))
+        attempts = self._claim(t, due, "pending", "sending")
+        if not attempts:
             return 0
         with Session(self.db) as session:
-            jobs = [(r.id, r.channel, r.province, r.recipient, r.payload, r.tag, r.reply_to)
-                    for r in session.exec(select(table).where(table.id.in_(claimed)))]
-        # at most one row per conversation is in this batch, so sending them concurrently keeps the order
-        results = dict(zip([j[0] for j in jobs], self._senders.map(self._send, jobs), strict=True))
-        with Session(self.db) as session:
-            for row in session.exec(select(table).where(table.id.in_(claimed)).order_by(table.id)).all():
-                self._record_send(session, row, results[row.id])
-            session.commit()
-        return len(claimed)
+            jobs = [SendJob(r.id, r.conversation_id, r.channel, r.province, r.recipient, r.author, r.payload, r.reply_to,
+                            attempts[r.id], last)
+                    for r, last in session.exec(select(t, models.Conversation.last_inbound_at)
+                                                .join(models.Conversation, models.Conversation.id == t.conversation_id)
+                                                .where(t.id.in_(list(attempts))).order_by(t.id))]
+        for job in jobs:
+            with self._idle:
+                self._in_flight += 1
+            self._senders.submit(self._send_and_record, job)
+        return len(jobs)
 
-    def _send(self, job: tuple) -> SendResult:
-        _, name, province, recipient, payload, tag, reply_to = job
-        channel = self.channel(name, province)
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Until no send is in flight (tests drive send_due by hand); False if `timeout` passed first."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while self._in_flight:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._idle.wait(left)
+        return True
+
+    def _send_and_record(self, job: SendJob) -> None:
+        try:
+            result = self._send(job)
+            self._checkpoint("after_call", job)
+            self._record_send(job, result)
+        except Exception:
+            log.exception("recording send %s failed; the row is taken back after CLAIM_TIMEOUT_SECONDS", job.id)
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+            self._wake_outbox.set()
+
+    def _send(self, job: SendJob) -> SendResult:
+        channel = self.channel(job.channel, job.province)
         if channel is None:  # a province removed from the provinces file: its replies wait, visibly
             return SendResult(ok=False, error_code="no_province", transient=True,
-                              error_message=f"province {province!r} is not configured")
+                              error_message=f"province {job.province!r} is not configured")
+        # the window as it is now (the citizen may have written again since the reply was queued)
+        window = decide(job.channel, job.last_inbound_at, self.now(), job.author, self.settings.fb_human_agent_approved)
+        if not window.allowed:
+            return SendResult(ok=False, error_code="window", error_message=window.reason, window_closed=True)
+        self._checkpoint("before_call", job)
         try:
-            return channel.send(recipient, payload, tag=tag, reply_to=reply_to)
-        except Exception as exc:  # a bug or an unexpected reply: retried like a transient failure
+            return channel.send(job.recipient, job.payload, tag=window.tag, reply_to=job.reply_to,
+                                ref=f"{job.author}:{job.id}")
+        except Exception as exc:  # a bug or an unexpected reply: it may have gone out, so it waits for an echo
             log.exception("send failed")
-            return SendResult(ok=False, transient=True, error_message=repr(exc)[:500])
+            return SendResult(ok=False, error_code="error", transient=True, in_doubt=True, error_message=repr(exc)[:500])
 
-    def _record_send(self, session: Session, row: models.OutboxMessage, result: SendResult) -> None:
-        row.attempts += 1
-        row.in_doubt = False
-        if result.ok:
-            row.status, row.sent_at = "sent", utcnow()
-            row.platform_message_id = result.platform_message_id
-            row.error_code, row.last_error = None, ""
-        elif result.transient and row.attempts < self.settings.send_max_attempts:
-            delay = min(MAX_BACKOFF, 2.0 ** row.attempts) * random.uniform(0.8, 1.2)
-            row.status = "pending"
-            row.next_attempt_at = utcnow() + dt.timedelta(seconds=delay)
-            row.error_code, row.last_error = result.error_code, result.error_message[:500]
+    def _backoff(self, attempt: int) -> float:
+        """Capped exponential backoff with equal jitter: half the step fixed, half random."""
+        step = min(self.settings.send_backoff_max_seconds, BACKOFF_BASE * 2.0 ** max(0, attempt - 1))
+        return step / 2 + random.uniform(0, step / 2)
+
+    def _window_end(self, job: SendJob, window, last_inbound: dt.datetime | None) -> dt.datetime | None:
+        """When the platform stops taking this reply: the free window for the bot; for staff the 7 days
+        (Zalo's paid consultation messages, Messenger's HUMAN_AGENT tag where the page is approved)."""
+        late_staff = job.author == "staff" and (job.channel == "zalo" or self.settings.fb_human_agent_approved)
+        if late_staff and aware(last_inbound) is not None:
+            return aware(last_inbound) + HARD_LIMIT
+        return window.closes_at
+
+    def _record_send(self, job: SendJob, result: SendResult) -> None:
+        """Store one send's outcome as soon as its call returns. Success is recorded whatever the row's
+        state (the message went out); anything else only while this claim still holds the row."""
+        t = models.OutboxMessage
+        now = self.now()
+        with Session(self.db) as session:
+            if result.ok:
+                n = session.exec(update(t).where(t.id == job.id, t.status != "sent")
+                                 .values(status="sent", sent_at=now, platform_message_id=result.platform_message_id,
+                                         in_doubt=False, error_code=None, last_error="")).rowcount
+                if not n:  # its echo settled it first
+                    session.exec(update(t).where(t.id == job.id, t.platform_message_id.is_(None))
+                                 .values(platform_message_id=result.platform_message_id))
+                session.commit()
+                metrics.send_result(job.channel, "sent")
+                return
+            held = (t.id == job.id, t.status == "sending", t.attempts == job.attempt)
+            error = dict(error_code=(result.error_code or "")[:40] or None, last_error=result.error_message[:500])
+            retry_at, until_window = None, False
+            if result.transient and not result.window_closed:
+                conv = session.get(models.Conversation, job.conversation_id)
+                window = decide(job.channel, conv.last_inbound_at if conv else job.last_inbound_at, now, job.author,
+                                self.settings.fb_human_agent_approved)
+                delay = self._backoff(job.attempt)
+                if result.in_doubt:  # it may have arrived: its echo settles it, or it goes again after this
+                    delay = max(delay, self.settings.send_doubt_seconds)
+                retry_at = now + dt.timedelta(seconds=delay)
+                closes = self._window_end(job, window, conv.last_inbound_at if conv else job.last_inbound_at)
+                last_try = closes - LAST_TRY_MARGIN if window.allowed and closes else None
+                if window.allowed and closes is None:
+                    last_try = retry_at  # no platform window (never for zalo / messenger)
+                if last_try is None or last_try <= now:
+                    retry_at, until_window = None, True
+                elif retry_at > last_try:
+                    retry_at = last_try  # one last try before the window closes
+            if retry_at is not None:
+                n = session.exec(update(t).where(*held).values(status="pending", next_attempt_at=retry_at,
+                                                               in_doubt=result.in_doubt, **error)).rowcount
+                status = "pending"
+            else:
+                n = session.exec(update(t).where(*held).values(status="failed", in_doubt=False, **error)).rowcount
+                status = "failed"
+                if n:
+                    reason = failure_reason(job.channel, result.error_code, result.window_closed, job.attempt,
+                                            until_window)
+                    log.warning("outbox row %s given up: %s", job.id, reason)
+                    self._show_failure(session, session.get(t, job.id), reason)
+            session.commit()
+        if n:
+            metrics.send_result(job.channel, status, result.error_code)
         else:
-            row.status = "failed"
-            row.error_code, row.last_error = result.error_code, result.error_message[:500]
-            self._show_failure(session, row, result.window_closed)
-        metrics.send_result(row.channel, row.status, result.error_code)
-        session.add(row)
+            log.info("send %s: outcome %s not recorded, the row was settled or taken back meanwhile", job.id, status)
 
-    def _show_failure(self, session: Session, row: models.OutboxMessage, window_closed: bool) -> None:
+    def _show_failure(self, session: Session, row: models.OutboxMessage, reason: str) -> None:
         """A reply that can never be delivered goes onto an open escalation, for staff to see."""
-        reason = ("Không gửi được tin: đã hết khung thời gian nhắn tin" if window_closed
-                  else f"Không gửi được tin (mã lỗi {row.error_code}): {row.last_error}")[:200]
         escalation = session.get(models.Escalation, row.escalation_id) if row.escalation_id else None
         if escalation is None:
             escalation = session.exec(select(models.Escalation).where(
@@ -623,10 +865,11 @@ class Delivery:
                 return
             escalation = models.Escalation(conversation_id=row.conversation_id, message_id=last_in, kind="escalated",
                                            province=row.province)
-        escalation.reason = reason
+        escalation.reason = reason[:200]
         session.add(escalation)
         session.flush()
         row.escalation_id = escalation.id
+        session.add(row)
 
     # --- workers ---------------------------------------------------------------------
 
@@ -635,7 +878,7 @@ class Delivery:
 
         With `older_than`, only claims older than that many seconds are taken back, so that a
         live worker in another process keeps what it is working on."""
-        now = utcnow()
+        now = self.now()
         cutoff = now - dt.timedelta(seconds=older_than)
         with Session(self.db) as session:
             # an event's effects commit together with its status, so one still "working" had none

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.calculators import CALCULATORS, Question, answer_facts, answers, calculate, read_facts
+from app.corpus import SMALLTALK_KINDS, SMALLTALK_PREFIX
 from app.knowledge import Entry, KnowledgeBase, RenderError, format_reply
+from app.letters import asked_clauses, reading
 from app.privacy import find_personal_numbers
 from app.retrieval import Candidate, Document, Index
 from app.text import fold
@@ -25,24 +28,81 @@ HANDOFF_LABEL = "@handoff"
 def labelled_texts(kb: KnowledgeBase) -> dict[str, list[str]]:
     """What retrieval indexes (and the semantic model is trained on): each entry's title and
     questions under its id; out-of-scope examples under '@<group id>'; requests for a person
-    under '@handoff'."""
+    (examples and phrases) under '@handoff'; each kind of small talk's phrases under
+    '@smalltalk-<kind>'."""
     intents = kb.intents or {}
     texts = {entry_id: [kb.entries[entry_id].title, *kb.entries[entry_id].questions] for entry_id in sorted(kb.entries)}
     for group in intents.get("out_of_scope") or []:
         texts["@" + str(group["id"])] = [str(x) for x in group.get("examples") or []]
-    texts[HANDOFF_LABEL] = [str(x) for x in (intents.get("handoff") or {}).get("examples") or []]
+    handoff = intents.get("handoff") or {}
+    texts[HANDOFF_LABEL] = [str(x) for x in [*(handoff.get("examples") or []), *(handoff.get("phrases") or [])]]
+    kinds = (intents.get("smalltalk") or {}).get("kinds") or {}
+    for kind in SMALLTALK_KINDS:
+        if kinds.get(kind):
+            texts[SMALLTALK_PREFIX + kind] = [str(x) for x in kinds[kind]]
     return texts
+
+
+def known_labels(kb: KnowledgeBase) -> set[str]:
+    """The labels a training or example text may carry for this knowledge base."""
+    intents = kb.intents or {}
+    return (set(kb.entries) | {"@" + str(g["id"]) for g in intents.get("out_of_scope") or []}
+            | {HANDOFF_LABEL} | {SMALLTALK_PREFIX + k for k in SMALLTALK_KINDS})
+
+
+_NO_WORD = re.compile(r"[\W_]*")  # only spaces, punctuation and symbols: no letter, digit or emoji
+_RUN = re.compile(r"([a-z])\1{9,}")  # one letter ten times or more in a row
+
+
+def _unreadable(raw: str) -> str:
+    """Why a message holds no question at all ("" when it may): nothing but spaces and punctuation, or a
+    run of one letter or a 'word' no language has (a key held down, 4,000 repeated letters)."""
+    if _NO_WORD.fullmatch(raw) and not any(unicodedata.category(ch) == "So" for ch in raw):
+        return "empty"
+    folded = fold(raw)
+    if max((len(w) for w in re.findall(r"[a-z]+", folded)), default=0) > 30:
+        return "unreadable"
+    if _RUN.search(folded) and not re.search(r"[a-z0-9]{2}", _RUN.sub(" ", folded)):
+        return "unreadable"  # "aaaa…" alone; "cảm ơn nhiềuuuuuuuuuu" still reads
+    return ""
+
+
+def calculator_ready(calculator: str | None, text: str) -> bool:
+    """Whether a message carries the numbers calculator `calculator` needs (read by role, as the calculator
+    reads them): members for the household amount, an income for voluntary insurance, months for students,
+    contribution years and an average income for the lump sum and its comparison, years for the pension."""
+    if calculator not in CALCULATORS:
+        return False
+    facts = read_facts(text)
+    if calculator == "bhyt_household":
+        return facts.members is not None
+    if calculator == "vtn":
+        return facts.income is not None
+    if calculator == "hssv":
+        return facts.months is not None
+    if calculator in ("lump_sum", "lump_sum_vs_pension"):
+        return facts.has_years and facts.income is not None
+    if calculator == "pension":
+        return facts.has_years
+    return not facts.empty
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Calibrated on ../shared/eval/dev.jsonl for few wrong answers first (README, Answer quality).
+    """Calibrated on the tuning half of the validation sets (eval/validation/tune.jsonl) for wrong
+    answers at or under 2%, short and long messages separately (docs/evaluation.md, docs/thresholds.png).
 
     The defaults hold with the semantic model; `lexical_only()` when it is off.
     """
 
     answer: float = 0.60  # fused score needed to answer
-    margin: float = 0.04  # lead over the next entry needed to answer
+    margin: float = 0.10  # lead over the next entry needed to answer
+    long_words: int = 25  # a message of this many words or more is long (a letter): long_answer, long_margin
+    long_answer: float = 0.50  # a letter's words spread over several topics: its scores are lower
+    long_margin: float = 0.10
+    question_weight: float = 0.3  # a letter's question sentences' share of its score (the whole letter has the rest)
+    first_question_weight: float = 0.5  # the first question's share when a message asks several things
+    smalltalk: float = 0.45  # a small-talk class ranked first with this score is small talk (or with any, when no entry fits)
     clarify: float = 0.52  # below this nothing fits: escalate
     clarify_band: float = 0.08  # entries this close to the best are offered as choices
     out_of_scope_margin: float = 0.03  # an out-of-scope group this close to the best entry wins
@@ -50,7 +110,12 @@ class Thresholds:
 
     @classmethod
     def lexical_only(cls) -> Thresholds:
-        return cls(answer=0.42, margin=0.06, clarify=0.34, handoff=0.55)
+        return cls(answer=0.42, margin=0.06, clarify=0.34, handoff=0.55, long_answer=0.42, long_margin=0.06,
+                   smalltalk=0.55)
+
+    def to_answer(self, words: int) -> tuple[float, float]:
+        """(score, lead over the next entry) needed to answer a message of `words` words."""
+        return (self.long_answer, self.long_margin) if words >= self.long_words else (self.answer, self.margin)
 
 
 @dataclass
@@ -119,22 +184,38 @@ class Engine:
     """Answers for a citizen of `province` (an app.provinces.Province, or None for the single-province
     deployment): its office details and its own parameter values where it has them."""
 
-    def __init__(self, kb: KnowledgeBase, encoder=None, thresholds: Thresholds | None = None):
+    def __init__(self, kb: KnowledgeBase, encoder=None, thresholds: Thresholds | None = None,
+                 examples: dict[str, list[str]] | None = None):
+        """`examples`: more labelled texts to index beside the knowledge base's own (labels
+        this knowledge base does not know are ignored)."""
         self.kb = kb
+        self.first_question_main = True  # a message asking two things is answered for its first question
         self.normalizer = kb.normalizer()
         if thresholds is None:
             thresholds = Thresholds() if encoder is not None else Thresholds.lexical_only()
         self.thresholds = thresholds
         intents = kb.intents or {}
-        docs = [Document(label, q, self.normalizer.key(q)) for label, texts in labelled_texts(kb).items() for q in texts]
+        texts = labelled_texts(kb)
+        known = known_labels(kb)
+        for label, more in (examples or {}).items():
+            if label in known:
+                texts.setdefault(label, []).extend(more)
+        docs = [Document(label, q, k) for label, group in texts.items() for q in group
+                if (k := self.normalizer.key(q)).strip()]
         self.out_of_scope = {"@" + str(g["id"]): str(g.get("reason") or "") for g in intents.get("out_of_scope") or []}
         handoff = intents.get("handoff") or {}
         self.index = Index(self.normalizer, docs, encoder=encoder)
         self.handoff_phrases = [self.normalizer.key(p) for p in handoff.get("phrases") or []]
         small = intents.get("smalltalk") or {}
         self.filler = {tok for w in small.get("filler") or [] for tok in self.normalizer.key(str(w)).split()}
+        kinds = small.get("kinds") or {}
+        # a phrase that normalisation shortened into another kind's phrase ("chào nhé" -> "chao") is
+        # left to that kind: "chào buổi tối" is a greeting, not a goodbye
+        exact = {self.normalizer.key(p) for phrases in kinds.values() for p in phrases
+                 if self.normalizer.key(p) == " ".join(fold(str(p)).split())}
         self.small_kinds = {
-            kind: [self.normalizer.key(p) for p in phrases] for kind, phrases in (small.get("kinds") or {}).items()
+            kind: [k for p in phrases if (k := self.normalizer.key(p)) == " ".join(fold(str(p)).split()) or k not in exact]
+            for kind, phrases in kinds.items()
         }
         self.small_replies = small.get("replies") or {}
 
@@ -184,18 +265,28 @@ class Engine:
             return Reply(HANDOFF, self._fmt(intents.get("handoff", {}).get("reply", ""), province),
                          reason="citizen asked for a person")
 
+        unreadable = _unreadable(raw)
+        if unreadable:
+            # nothing to answer and nothing for staff: ask for the question (small talk, never escalated)
+            return Reply(SMALLTALK, self._fmt(intents.get("unreadable_reply", ""), province), reason=unreadable)
+
         kind = self._smalltalk_kind(key)
         if kind is not None:
             reply = self.small_replies.get(kind) or self.small_replies.get("ack", "")
             return Reply(SMALLTALK, self._fmt(reply, province), reason=kind)
 
         personal = find_personal_numbers(raw)
-        cands = self.index.search(key, top=10)
+        sents, asked = reading(raw[:1500])
+        cands = self._search(key, sents, asked)
         reply = self._answer_to_question(raw, key, cands, context, day, province)
         if reply is None:
             cands, used_context = self._with_context(key, cands, context)
             previous = context.text if used_context == "question" else ""
             reply = self._decide(raw, key, cands, day, previous, province)
+            if reply.outcome == ANSWERED:
+                clauses = asked_clauses(asked)
+                if len(clauses) >= 2:
+                    self._offer_second_question(reply, clauses)
             reply.used_context = used_context == "question"
             if used_context == "question":
                 reply.context_text = f"{context.text} {raw}"[-600:]
@@ -234,6 +325,47 @@ class Engine:
         reply.used_context = True
         reply.context_text = f"{context.text} {raw}"[-600:]
         return reply
+
+    def _search(self, key: str, sents: list[str], asked: list[str]) -> list[Candidate]:
+        """Candidates for a message. A message that asks two things, or tells its circumstances
+        before asking (a letter), is searched whole and by its main question: the first question
+        clause when there are several, else its question sentences. An entry's score blends both
+        (`Thresholds.question_weight` for the question): the question says what is asked, the
+        circumstances still carry the topic."""
+        clauses = asked_clauses(asked)
+        if len(sents) >= 2 and asked and len(asked) < len(sents):
+            main, w = " ".join(asked), self.thresholds.question_weight
+        elif len(clauses) >= 2 and self.first_question_main:
+            main, w = clauses[0], self.thresholds.first_question_weight
+        else:
+            return self.index.search(key, top=10)
+        main_key = self.normalizer.key(main)
+        if w <= 0 or not main_key.strip() or main_key == key:
+            return self.index.search(key, top=10)
+        every = len(self.index.labels)
+        whole = {c.label: c for c in self.index.search(key, top=every)}
+        question = {c.label: c.score for c in self.index.search(main_key, top=every)}
+        for label, c in whole.items():
+            c.score = (1.0 - w) * c.score + w * question.get(label, 0.0)
+        return sorted(whole.values(), key=lambda c: -c.score)[:10]
+
+    def _offer_second_question(self, reply: Reply, asked: list[str]) -> None:
+        """A message that asks two things is answered with the main one (the whole message's best
+        entry); the best entry of another question part is offered first among the choices."""
+        t = self.thresholds
+        for part in asked:
+            part_key = self.normalizer.key(part)
+            if not part_key.strip():
+                continue
+            cands = self.index.search(part_key, top=5)
+            if not cands or cands[0].label.startswith("@"):
+                continue
+            other = self._entries(cands)[0]
+            if other.label == reply.entry_id or other.score < t.clarify:
+                continue
+            reply.choices = [self._choice(other.label)] + [c for c in reply.choices if c.entry_id != other.label]
+            reply.choices_prompt = reply.choices_prompt or (self.kb.intents or {}).get("related_prompt", "")
+            return
 
     def _with_context(self, key: str, cands: list[Candidate], context: Turn) -> tuple[list[Candidate], str]:
         """Read a follow-up in the light of the previous turn.
@@ -305,11 +437,25 @@ class Engine:
             return Reply(HANDOFF, self._fmt((self.kb.intents or {}).get("handoff", {}).get("reply", ""), province),
                          candidates=[c.label for c in entries[:5]], score=top.score, reason="citizen asked for a person",
                          details=[c.as_dict() for c in cands[:5]])
+        if top.label.startswith(SMALLTALK_PREFIX) and (top.score >= t.smalltalk or best.score < t.clarify):
+            # small talk is the nearest class, and sure, or no entry fits anyway
+            kind = top.label[len(SMALLTALK_PREFIX):]
+            reply = self.small_replies.get(kind) or self.small_replies.get("ack", "")
+            return Reply(SMALLTALK, self._fmt(reply, province), candidates=[c.label for c in entries[:5]],
+                         score=top.score, reason=kind, details=[c.as_dict() for c in cands[:5]])
         oos = next((c for c in cands if c.label in self.out_of_scope), None)
         if oos is not None and oos.score + t.out_of_scope_margin >= best.score and oos.score >= t.clarify:
             return self._escalate(cands, self.out_of_scope[oos.label], province)
         second = entries[1].score if len(entries) > 1 else 0.0
-        if best.score >= t.answer and best.score - second >= t.margin:
+        need, margin = t.to_answer(len(raw.split()))
+        ready = self._calculation(raw, entries)
+        if ready is not None and best.score >= t.clarify:
+            # the message carries the numbers a close entry's calculator needs: the calculation answers
+            reply = self._answer_entry(self.kb.entries[ready.label], raw, day, entries, ready.score, previous, province)
+            reply.details = [c.as_dict() for c in cands[:5]]
+            reply.reason = reply.reason or "calculation"  # a calculator's question back keeps its own reason
+            return reply
+        if best.score >= need and best.score - second >= margin:
             reply = self._answer_entry(self.kb.entries[best.label], raw, day, entries, best.score, previous, province)
             reply.details = [c.as_dict() for c in cands[:5]]
             return reply
@@ -320,13 +466,28 @@ class Engine:
                 return Reply(CLARIFY, "", candidates=[c.label for c in entries[:5]], score=best.score,
                              choices=[self._choice(c.label) for c in close], choices_prompt=prompt,
                              details=[c.as_dict() for c in cands[:5]])
-            if best.score >= t.answer - 0.04:
+            if best.score >= need - 0.04:
                 # one plausible entry, not sure enough to answer: confirm it
                 prompt = (self.kb.intents or {}).get("clarify_prompt", "")
                 return Reply(CLARIFY, "", candidates=[c.label for c in entries[:5]], score=best.score,
                              choices=[self._choice(c.label) for c in entries[:2]], choices_prompt=prompt,
                              details=[c.as_dict() for c in cands[:5]])
         return self._escalate(cands, "không đủ chắc chắn để trả lời", province)
+
+    def _calculation(self, raw: str, entries: list[Candidate]) -> Candidate | None:
+        """The best of the entries close to the best one (same topic, within the clarify band)
+        whose calculator has every number it needs in the message; None when there is none."""
+        if not entries:
+            return None
+        best = entries[0]
+        topic = self.kb.entries[best.label].topic
+        for c in entries[:3]:
+            entry = self.kb.entries[c.label]
+            if best.score - c.score > self.thresholds.clarify_band or entry.topic != topic or not entry.calculator:
+                continue
+            if calculator_ready(entry.calculator, raw):
+                return c
+        return None
 
     def _answer_entry(self, entry: Entry, raw: str, day: dt.date, entries: list[Candidate], score: float,
                       previous: str = "", province=None, answering: Question | None = None) -> Reply:

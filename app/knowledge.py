@@ -393,9 +393,19 @@ class Renderer:
 # --- Files ----------------------------------------------------------------------
 
 
+# libyaml's loader when PyYAML was built with it (about 15 times faster on the knowledge base: every
+# process start, `kb validate` and test reads it); the pure-Python loader gives the same data otherwise
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_yaml(text: str) -> Any:
+    """yaml.safe_load with the C loader where available."""
+    return yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
+
+
 def _read_yaml(path: Path) -> tuple[Any, str | None]:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")), None
+        return load_yaml(path.read_text(encoding="utf-8")), None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         return None, f"{path}: not valid YAML: {exc}"
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from app.knowledge import Office
+from app.knowledge import Office, load_yaml
 from app.settings import ProvinceSecrets, Settings
 
 log = logging.getLogger(__name__)
@@ -223,7 +223,7 @@ def load(settings: Settings) -> tuple[Provinces | None, list[str]]:
         return _single(settings), []
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         return None, [f"{path}: cannot be read: {exc.strerror}"]
     except yaml.YAMLError as exc:

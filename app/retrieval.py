@@ -314,13 +314,21 @@ def with_word_pairs(key: str, known: set[str] | None = None) -> str:
     return " ".join(words + pairs)
 
 
-def training_corpus(kb) -> dict[str, list[str]]:
-    """{label: [normalised text, ...]}: the texts the semantic model learns, duplicates removed."""
-    from app.engine import labelled_texts
+def training_corpus(kb, corpus: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
+    """{label: [normalised text, ...]}: the texts the semantic model learns, duplicates removed:
+    the knowledge base's own (`app.engine.labelled_texts`) and the training corpus's (`app.corpus`;
+    by default the shipped knowledge_base/training/), for the labels this knowledge base knows."""
+    from app.corpus import read_corpus
+    from app.engine import known_labels, labelled_texts
 
     norm = kb.normalizer()
+    texts_by_label = labelled_texts(kb)
+    known = known_labels(kb)
+    for label, more in (read_corpus() if corpus is None else corpus).items():
+        if label in known:
+            texts_by_label[label] = [*texts_by_label.get(label, []), *more]
     classes = {}
-    for label, texts in labelled_texts(kb).items():
+    for label, texts in texts_by_label.items():
         keys = list(dict.fromkeys(k for k in (norm.key(t) for t in texts) if k.strip()))
         if len(keys) >= 2:
             classes[label] = keys
@@ -334,13 +342,15 @@ def corpus_fingerprint(classes: dict[str, list[str]]) -> str:
     return hashlib.sha256(json.dumps(classes, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
-def model_is_current(kb, model_dir: Path = MODEL_DIR) -> bool | None:
-    """Whether the model was trained on this knowledge base (None when there is no model)."""
+def model_is_current(kb, model_dir: Path = MODEL_DIR, corpus: dict[str, list[str]] | None = None) -> bool | None:
+    """Whether the model was trained on this knowledge base and training corpus (by default the
+    shipped one); None when there is no model."""
     try:
         saved = (model_dir / FINGERPRINT_FILE).read_text(encoding="utf-8").strip()
     except OSError:
         return None if not model_dir.exists() else False
-    return saved == corpus_fingerprint(training_corpus(kb))
+    return saved == corpus_fingerprint(training_corpus(kb, corpus))
+
 _STATIC_MODULES = ["StaticEmbedding", "Normalize"]
 
 

@@ -89,7 +89,11 @@ class Settings(BaseSettings):
     # Staff console login attempts per IP and per user name (app.ratelimit.limit_login)
     login_rate_per_minute: float = 5
     login_rate_burst: int = 5
-    send_max_attempts: int = 8
+    # A reply that fails for a passing reason (timeouts, 5xx, rate limits, an outage) is retried until the
+    # platform's messaging window for it closes (channels.md: Messenger 24 h, or 7 days for staff replies with
+    # HUMAN_AGENT; Zalo 48 h for the bot, 7 days for staff), then shown to staff. The wait between attempts
+    # doubles from 2 s up to this, with jitter
+    send_backoff_max_seconds: float = 300.0
     send_concurrency: int = 8  # platform calls in flight at once (never two of one conversation)
     # After a handoff, an escalation or a staff reply the bot stays silent this long (or until released)
     bot_quiet_hours: float = 24.0
@@ -104,7 +108,7 @@ class Settings(BaseSettings):
     # the training command, given --kb DIR --out DIR (default: this Python running scripts/train_semantic.py)
     model_train_command: str = ""
     model_train_args: str = ""  # more options for it, e.g. "--epochs 20"
-    model_train_timeout_seconds: float = 900.0  # a longer training is stopped and recorded as failed
+    model_train_timeout_seconds: float = 1800.0  # a longer training is stopped and recorded as failed
     # a training whose trainer stopped renewing its heartbeat this long ago was abandoned (a crash)
     model_train_lease_seconds: float = 60.0
     model_train_nice: int = 19  # CPU priority of the training process (19: lowest; 0: unchanged)
@@ -118,6 +122,13 @@ class Settings(BaseSettings):
     # a send cut off by a crash waits this long for the platform's echo (which proves it arrived)
     # before it is sent again; platforms redeliver webhooks the app missed while it was down
     send_doubt_seconds: float = 90.0
+    # A Zalo echo whose message id is unknown (the send's answer was lost) settles the unsettled send to that
+    # citizen with the same text whose last attempt began within this many seconds of the echo's send time
+    zalo_echo_match_seconds: float = 900.0
+    # Fault tests only: comma-separated points (before_call, after_call) where each send stops, writes
+    # SEND_PAUSE_DIR/<point>-<outbox id> and waits until SEND_PAUSE_DIR/go exists
+    send_pause_at: str = ""
+    send_pause_dir: str = ""
     # A citizen sending more than this many messages a minute gets one notice, then is not
     # answered until the minute has passed (the messages are still stored)
     citizen_messages_per_minute: int = 20

@@ -1,7 +1,7 @@
 """Load test of the channels: signed webhooks at a target rate through the real app and the fake platforms.
 
     python scripts/bench_channels.py [--rate 200] [--seconds 60] [--redeliver 0.05] [--database-url URL]
-                                     [--instances 1] [--workers 1]
+                                     [--instances 1] [--workers 1] [--slow-citizen-seconds 8]
                                      [--app http://127.0.0.1:8000 --fake http://127.0.0.1:9000]
 
 Without --app it starts the fake platforms (their own process), `--instances` web processes
@@ -14,6 +14,10 @@ of the machine it shares with the app. Prints ack latency p50/p99 (from the mome
 due), end-to-end latency (webhook due to reply received by the fake platform) p50/p99, reply
 throughput, the CPU each kind of process used per message, and the counts of lost and duplicated
 replies. All traffic stays on 127.0.0.1; the run is bounded by --seconds and --drain.
+
+With --slow-citizen-seconds S one more citizen writes every 2 s throughout the run, and the fake
+platforms take S seconds over each send to that citizen: the figures above are then the other
+citizens' (head-of-line blocking would show in their end-to-end p99).
 """
 
 from __future__ import annotations
@@ -167,7 +171,7 @@ def http_request(url: str, raw: bytes, headers: dict[str, str]) -> bytes:
 
 
 async def send_all(app_urls: list[str], rate: float, seconds: float, redeliver: float, texts: list[str],
-                   run_id: str):
+                   run_id: str, slow_user: str | None = None):
     """Webhooks at `rate` per second, every message from another citizen, spread over the app
     instances in turn; a `redeliver` share is sent twice, the second time to the next instance."""
     rng = random.Random(7)
@@ -191,6 +195,9 @@ async def send_all(app_urls: list[str], rate: float, seconds: float, redeliver: 
             again = (i + 1) % len(app_urls)
             sends.append((again, http_request(app_urls[again] + path, raw, headers)))
         jobs.append((user, sends))
+        if slow_user and i % max(1, int(rate * 2)) == 0:  # the slow citizen writes every 2 s
+            raw, headers = fp.messenger_signed(fp.messenger_text(text, slow_user, mid=f"m_bench-{slow_user}-{i}"))
+            jobs.append((slow_user, [(0, http_request(app_urls[0] + "/webhooks/facebook", raw, headers))]))
     pools = [Connections(url, CONNECTIONS) for url in app_urls]
 
     async def post(pool: Connections, request: bytes, due: float) -> None:
@@ -209,7 +216,8 @@ async def send_all(app_urls: list[str], rate: float, seconds: float, redeliver: 
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        sent_at[user] = time.time()
+        if user != slow_user:
+            sent_at[user] = time.time()
         tasks.extend(asyncio.create_task(post(pools[k], request, due)) for k, request in sends)
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - start
@@ -248,12 +256,15 @@ def main() -> int:
     ap.add_argument("--instances", type=int, default=1,
                     help="web processes on the one database (SHARED_DATABASE=true when more than one); "
                          "webhooks go to each in turn, and a redelivery to the next one")
+    ap.add_argument("--slow-citizen-seconds", type=float, default=0.0,
+                    help="one more citizen writes every 2 s and each send to them takes this long at the fake")
     ap.add_argument("--app", default="", help="an app already running against --fake")
     ap.add_argument("--fake", default="")
     args = ap.parse_args()
 
     texts = questions()
     run_id = f"{random.randrange(10**6):06d}"
+    slow_user = f"slow{run_id}" if args.slow_citizen_seconds > 0 else None
     fake_proc = None
     webs: list[subprocess.Popen] = []
     workers: list[subprocess.Popen] = []
@@ -272,6 +283,11 @@ def main() -> int:
                                          cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             fake_url = f"http://127.0.0.1:{fake_port}"
             wait_healthy(fake_url + "/_fake/sent", fake_proc)
+        if slow_user:
+            httpx.post(fake_url + "/_fake/config", json={"slow_recipients": {slow_user: args.slow_citizen_seconds}},
+                       timeout=10).raise_for_status()
+            print(f"one citizen ({slow_user}) writes every 2 s; each send to them takes {args.slow_citizen_seconds:g} s")
+        if not args.app:
             database_url = args.database_url or f"sqlite:///{tmp.name}/bench.db"
             env = app_env(fake_url, database_url, args.workers)
             if args.instances > 1:
@@ -294,7 +310,7 @@ def main() -> int:
         procs = {"web": webs, "workers": workers}
         cpu_before = {k: sum(cpu_seconds(p.pid) for p in ps) for k, ps in procs.items()}
         acks, statuses, sent_at, elapsed = asyncio.run(
-            send_all(app_urls, args.rate, args.seconds, args.redeliver, texts, run_id))
+            send_all(app_urls, args.rate, args.seconds, args.redeliver, texts, run_id, slow_user))
         replies, finished = collect(fake_url, sent_at, args.drain)
         cpu_used = {k: sum(cpu_seconds(p.pid) for p in ps) - cpu_before[k] for k, ps in procs.items()}
     finally:

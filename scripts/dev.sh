@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-command set-up on a fresh machine.
 #   bash scripts/dev.sh serve   install, then run the service on SQLite with the bundled model and sample KB
-#   bash scripts/dev.sh test    install, then run ruff, the knowledge-base check and the tests (SQLite and PostgreSQL)
+#   bash scripts/dev.sh test    install, then run ruff, the knowledge-base check and every tier of tests (SQLite and
+#                               PostgreSQL, two workers); plain `pytest` runs only the fast in-process tier
 #   bash scripts/dev.sh demo    install, then run the fake Zalo/Meta platforms on :9000 and the service on :8000
 #                               wired to them; chat with: .venv/bin/python scripts/fake_platforms.py citizen
 #   bash scripts/dev.sh audit   install, then check every installed dependency against the PyPI/OSV advisory
@@ -38,7 +39,9 @@ case "${1:-serve}" in
     fi
     ruff check .
     bhxh-bot kb validate
-    exec pytest "$@"
+    # every tier (docs/testing-tiers.md): in-process, e2e, browser, fuzz and slow, on SQLite and PostgreSQL,
+    # in two pytest-xdist workers (most of an e2e test is waiting for a process); PYTEST_WORKERS=0 runs them in one
+    exec pytest -m "" -n "${PYTEST_WORKERS:-2}" "$@"
     ;;
   demo)
     python scripts/fake_platforms.py serve --port 9000 \

@@ -108,7 +108,14 @@ GET  /_fake/fail                                     pending injected failures
 POST /_fake/fail     {"platform","mode","count"=1,"seconds"?,"deliver"?=false}   queue failures (count 0 clears)
 POST /_fake/down     {"platform": zalo|zalo_oauth|messenger|all, "down": true|false}   outage: answers 503
 POST /_fake/expire_access_token                      current Zalo access token -> -220 from now on
-POST /_fake/config   {"echo_zalo_to","echo_messenger_to","echo_delay","echo_retry_delays","zalo_rps","messenger_rps"}
+POST /_fake/config   {"echo_zalo_to","echo_messenger_to","echo_delay","echo_retry_delays","zalo_rps","messenger_rps",
+                      "slow_recipients": {"<recipient>": seconds}}   sends to these recipients take that long
+POST /_fake/hold     {"platform": zalo|messenger|all, "requests"?: bool, "echoes"?: bool, "recipient"?}
+                     requests true: sends (all, or only to `recipient`) wait until /_fake/release;
+                     echoes true: echo webhooks wait (false lets them go); `requests` false stops holding new sends
+POST /_fake/release  {"platform": zalo|messenger|all, "deliver"?=true, "recipient"?}   held sends go on:
+                     processed as usual (deliver) or answered 504 without being processed
+GET  /_fake/held                                     held sends and echoes
 POST /_fake/staff_reply {"platform","recipient","text","admin_id"?}   echo of a reply typed in the platform inbox
 POST /_fake/reset                                    back to the start-up state (records, failures, tokens, config)
 """
@@ -140,6 +147,8 @@ class FakeConfig:
     zalo_more_oas: list = field(default_factory=list)
     # more Pages of the same Meta app, each with its own page token: [{"page_id", "page_access_token"}]
     fb_more_pages: list = field(default_factory=list)
+    # sends to these recipients take this many seconds before they are processed: {"<user id or PSID>": 8.0}
+    slow_recipients: dict = field(default_factory=dict)
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -426,6 +435,22 @@ class FakeState:
         self.down: set[str] = set()
         self.buckets = {"zalo": TokenBucket(c.zalo_rps), "messenger": TokenBucket(c.messenger_rps)}
         self.seq = 0
+        # held sends: platform -> recipient (or "*" for all) being held; the held requests wait on their futures
+        self.hold_requests: dict[str, set[str]] = {"zalo": set(), "messenger": set()}
+        for held in getattr(self, "held", []):
+            if not held["future"].done():
+                held["future"].set_result(False)
+        self.held: list[dict] = []  # {"platform", "recipient", "seq", "future"}
+        for waiter in getattr(self, "echo_gates", {}).values():
+            waiter.set()
+        self.echo_gates: dict[str, asyncio.Event] = {}  # platform -> open (set) or holding (clear)
+        self.held_echoes: dict[str, int] = {"zalo": 0, "messenger": 0}
+
+    def echo_gate(self, platform: str) -> asyncio.Event:
+        if platform not in self.echo_gates:
+            self.echo_gates[platform] = asyncio.Event()
+            self.echo_gates[platform].set()
+        return self.echo_gates[platform]
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -541,6 +566,22 @@ def create_app(config: FakeConfig | None = None) -> FastAPI:
         if platform in state.down:
             rec["injected"] = "down"
             return answer(rec, 503, _UNAVAILABLE, html=True)
+        body = rec.get("body") if isinstance(rec.get("body"), dict) else {}
+        to = body.get("recipient") if isinstance(body.get("recipient"), dict) else {}
+        recipient = str(to.get("user_id") or to.get("id") or "")
+        holding = state.hold_requests.get(platform, set())
+        if "*" in holding or recipient in holding:
+            held = {"platform": platform, "recipient": recipient, "seq": rec["seq"],
+                    "future": asyncio.get_running_loop().create_future()}
+            state.held.append(held)
+            rec["injected"] = "held"
+            deliver = await held["future"]
+            if not deliver:
+                return answer(rec, 504, _GATEWAY_TIMEOUT, html=True)
+        slow = state.config.slow_recipients.get(recipient) if isinstance(state.config.slow_recipients, dict) else None
+        if slow:
+            rec["injected"] = f"slow({slow}s)"
+            await asyncio.sleep(float(slow))
         failure = state.take_failure(platform)
         if failure:
             rec["injected"] = failure["mode"]
@@ -563,15 +604,25 @@ def create_app(config: FakeConfig | None = None) -> FastAPI:
     def schedule_echo(platform: str, url: str, raw: bytes, headers: dict[str, str], message_id: str) -> None:
         async def deliver() -> None:
             await asyncio.sleep(state.config.echo_delay)
+            gate_ = state.echo_gate(platform)
+            if not gate_.is_set():  # echoes held by the control API
+                state.held_echoes[platform] += 1
+                try:
+                    await gate_.wait()
+                finally:
+                    state.held_echoes[platform] -= 1
             entry = {"platform": platform, "url": url, "message_id": message_id, "at": round(time.time(), 3),
                      "status": None, "error": None, "attempts": 0, "body": json.loads(raw)}
             state.echoes.append(entry)
             delays = [float(d) for d in str(state.config.echo_retry_delays or "").split(",") if d.strip()]
             for wait in [0.0, *delays]:
                 await asyncio.sleep(wait)
+                # the webhook URL as configured now: an app restarted on another port gets the redeliveries
+                target = (state.config.echo_zalo_to if platform == "zalo" else state.config.echo_messenger_to) or url
+                entry["url"] = target
                 entry["attempts"] += 1
                 try:
-                    r = await clients["echo"].post(url, content=raw, headers=headers)
+                    r = await clients["echo"].post(target, content=raw, headers=headers)
                     entry["status"], entry["error"] = r.status_code, None
                     if r.status_code == 200:
                         return
@@ -968,16 +1019,71 @@ def create_app(config: FakeConfig | None = None) -> FastAPI:
     @app.post("/_fake/config")
     async def set_config(request: Request) -> Response:
         data = await json_body(request)
-        allowed = {"echo_zalo_to", "echo_messenger_to", "echo_delay", "echo_retry_delays", "zalo_rps", "messenger_rps"}
+        allowed = {"echo_zalo_to", "echo_messenger_to", "echo_delay", "echo_retry_delays", "zalo_rps", "messenger_rps",
+                   "slow_recipients"}
         unknown = set(data) - allowed
         if unknown:
             return bad(f"unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
+        slow = data.get("slow_recipients", {})
+        if not isinstance(slow, dict) or not all(isinstance(v, int | float) and v >= 0 for v in slow.values()):
+            return bad("slow_recipients must map recipient ids to non-negative seconds")
         state.config = replace(state.config, **data)
         if "zalo_rps" in data:
             state.buckets["zalo"] = TokenBucket(state.config.zalo_rps)
         if "messenger_rps" in data:
             state.buckets["messenger"] = TokenBucket(state.config.messenger_rps)
         return JSONResponse({"ok": True, "config": {k: getattr(state.config, k) for k in sorted(allowed)}})
+
+    def platforms_of(data: dict) -> list[str] | None:
+        platform = data.get("platform", "all")
+        if platform == "all":
+            return ["zalo", "messenger"]
+        return [platform] if platform in ("zalo", "messenger") else None
+
+    @app.post("/_fake/hold")
+    async def hold(request: Request) -> Response:
+        data = await json_body(request)
+        targets = platforms_of(data)
+        if targets is None:
+            return bad("platform must be zalo, messenger or all")
+        recipient = str(data.get("recipient") or "*")
+        for p in targets:
+            if "requests" in data:
+                if data["requests"]:
+                    state.hold_requests[p].add(recipient)
+                else:
+                    state.hold_requests[p].discard(recipient)
+            if "echoes" in data:
+                gate_ = state.echo_gate(p)
+                gate_.clear() if data["echoes"] else gate_.set()
+        return JSONResponse({"ok": True, **held_now()})
+
+    @app.post("/_fake/release")
+    async def release(request: Request) -> Response:
+        data = await json_body(request)
+        targets = platforms_of(data)
+        if targets is None:
+            return bad("platform must be zalo, messenger or all")
+        recipient = data.get("recipient")
+        deliver = bool(data.get("deliver", True))
+        released = 0
+        for held in list(state.held):
+            if held["platform"] in targets and (recipient is None or held["recipient"] == str(recipient)):
+                state.held.remove(held)
+                if not held["future"].done():
+                    held["future"].set_result(deliver)
+                released += 1
+        return JSONResponse({"ok": True, "released": released, **held_now()})
+
+    def held_now() -> dict:
+        return {"requests": [{k: h[k] for k in ("platform", "recipient", "seq")} for h in state.held],
+                "holding": {p: sorted(r) for p, r in state.hold_requests.items()},
+                "echoes_held": dict(state.held_echoes),
+                "echoes_holding": [p for p, g in state.echo_gates.items() if not g.is_set()]}
+
+    @app.get("/_fake/held")
+    async def held_list() -> dict:
+        return held_now()
 
     @app.post("/_fake/staff_reply")
     async def staff_reply(request: Request) -> Response:
@@ -1068,6 +1174,8 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
             p.add_argument(flag, type=float, default=f.default)
         elif f.type in ("list", list):  # JSON, e.g. --fb-more-pages '[{"page_id": "2", "page_access_token": "t2"}]'
             p.add_argument(flag, type=json.loads, default=[])
+        elif f.type in ("dict", dict):  # JSON, e.g. --slow-recipients '{"U1": 8}'
+            p.add_argument(flag, type=json.loads, default={})
         else:
             p.add_argument(flag, default=f.default)
 

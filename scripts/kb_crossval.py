@@ -1,6 +1,6 @@
 """K-fold cross-validation of the whole answering engine on the knowledge base's own questions.
 
-    .venv/bin/python scripts/kb_crossval.py [--folds 5] [--seed 13] [--show-wrong N]
+    .venv/bin/python scripts/kb_crossval.py [--folds 5] [--seed 13] [--show-wrong N] [--no-corpus] [--epochs N]
 
 For each fold, every k-th alternative question of each entry is kept out: the semantic model is
 trained (as scripts/train_semantic.py does) and the index is built without them, and each kept-out
@@ -40,12 +40,17 @@ def main() -> int:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--show-wrong", type=int, default=0, metavar="N", help="print N wrong answers")
+    ap.add_argument("--no-corpus", action="store_true",
+                    help="train on the knowledge base alone (the corpus authors read the entries' questions, so "
+                         "with the corpus a kept-out question may have a close paraphrase in training)")
+    ap.add_argument("--epochs", type=int, default=None, help="training epochs per fold (default: train_semantic's)")
     args = ap.parse_args()
     if args.folds < 2:
         ap.error("--folds must be at least 2")
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
-    train_args = train_semantic.build_parser().parse_args(["--seed", str(args.seed)])
+    train_args = train_semantic.build_parser().parse_args(
+        ["--seed", str(args.seed)] + (["--epochs", str(args.epochs)] if args.epochs else []))
     day = dt.date.today()
     n = correct = wrong = top1 = top3 = 0
     wrongs = []
@@ -59,7 +64,8 @@ def main() -> int:
                 held += [(q, entry.id) for i, q in enumerate(entry.questions) if i % args.folds == fold]
                 entry.questions = [q for i, q in enumerate(entry.questions) if i % args.folds != fold]
             with contextlib.redirect_stdout(io.StringIO()):
-                model, _ = train_semantic.train(training_corpus(kb), train_args, quiet=True)
+                model, _ = train_semantic.train(training_corpus(kb, {} if args.no_corpus else None), train_args,
+                                                quiet=True)
             path = Path(tmp) / f"fold{fold}"
             train_semantic.save_model(model, path)
             engine = Engine(kb, encoder=StaticEncoder(path))
@@ -74,7 +80,8 @@ def main() -> int:
                 top1 += reply.candidates[:1] == [expect]
                 top3 += expect in reply.candidates[:3]
             print(f"fold {fold + 1}/{args.folds}: {len(held)} questions kept out", flush=True)
-    print(f"questions:          {n} ({args.folds} folds, seed {args.seed})")
+    print(f"questions:          {n} ({args.folds} folds, seed {args.seed}, "
+          f"{'knowledge base only' if args.no_corpus else 'with the training corpus'})")
     print(f"in-scope accuracy:  {correct / n:6.1%}")
     print(f"wrong answers:      {wrong / n:6.1%}")
     print(f"top-1 / top-3:      {top1 / n:6.1%} / {top3 / n:.1%}")

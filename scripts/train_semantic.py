@@ -1,11 +1,14 @@
-"""Train the small semantic model used by retrieval, from the knowledge base only.
+"""Train the small semantic model used by retrieval, from the knowledge base and its training corpus.
 
     .venv/bin/python scripts/train_semantic.py            # writes models/bhxh-static/
     .venv/bin/python scripts/train_semantic.py --holdout  # also reports accuracy on held-out KB questions
 
 Data: every entry is a class made of its title and alternative questions; every
-out-of-scope group and the handoff examples are classes of their own. All texts
-are normalised with `kb.normalizer().key()`, exactly as retrieval does.
+out-of-scope group, the handoff examples and each kind of small talk are classes of
+their own. The training corpus (`app.corpus`: knowledge_base/training/, or --corpus)
+adds its messages to the same classes; it is part of the model's fingerprint, so a
+changed corpus makes the model stale as a changed entry does. All texts are
+normalised with `kb.normalizer().key()`, exactly as retrieval does.
 
 Model: a word-level tokenizer (`tokenizers`, whitespace pre-tokenizer, [UNK]) over
 that corpus, whose texts are given as their words followed by their adjacent word
@@ -49,6 +52,7 @@ from sentence_transformers.sentence_transformer.losses import MultipleNegativesR
 from sentence_transformers.sentence_transformer.modules import Normalize, StaticEmbedding  # noqa: E402
 from tokenizers import Tokenizer, models, pre_tokenizers  # noqa: E402
 
+from app.corpus import default_corpus_dir, read_corpus  # noqa: E402
 from app.knowledge import load_directory  # noqa: E402
 from app.retrieval import (  # noqa: E402
     FINGERPRINT_FILE,
@@ -67,12 +71,13 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def load_classes(kb_dir: Path) -> dict[str, list[str]]:
-    """{label: [normalised text, ...]} from the knowledge base, duplicates removed, in a stable order."""
+def load_classes(kb_dir: Path, corpus_dir: Path | None = None) -> dict[str, list[str]]:
+    """{label: [normalised text, ...]} from the knowledge base and the training corpus (by default
+    the knowledge base's training/ folder, else the shipped one), duplicates removed, in a stable order."""
     kb, errors = load_directory(kb_dir)
     if errors:
         raise SystemExit("knowledge base has errors:\n" + "\n".join(errors))
-    return training_corpus(kb)
+    return training_corpus(kb, read_corpus(corpus_dir or default_corpus_dir(kb_dir)))
 
 
 def build_tokenizer(texts: list[str]) -> Tokenizer:
@@ -226,6 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--kb", type=Path, default=ROOT / "knowledge_base")
     ap.add_argument("--out", type=Path, default=ROOT / "models" / "bhxh-static")
+    ap.add_argument("--corpus", type=Path, default=None,
+                    help="training corpus folder (default: KB/training if it exists, else knowledge_base/training)")
     ap.add_argument("--dim", type=int, default=64, help="dimension of each part")
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--batch-size", type=int, default=48)
@@ -248,7 +255,7 @@ def main() -> int:
     torch.use_deterministic_algorithms(True)
 
     started = time.perf_counter()
-    classes = load_classes(args.kb)
+    classes = load_classes(args.kb, args.corpus)
     n_texts = sum(len(t) for t in classes.values())
     n_entries = sum(not label.startswith("@") for label in classes)
     print(f"knowledge base {args.kb}: {len(classes)} classes ({n_entries} entries, "
@@ -265,7 +272,8 @@ def main() -> int:
     (args.out / "README.md").write_text(
         "# bhxh-static\n\n"
         "Static word-embedding sentence model for BHXH Assistant retrieval (sentence-transformers "
-        "StaticEmbedding + Normalize).\nTrained only from `knowledge_base/` by `scripts/train_semantic.py`; "
+        "StaticEmbedding + Normalize).\nTrained only from `knowledge_base/` (entries, intents, training/ corpus) by "
+        "`scripts/train_semantic.py`; "
         "inputs are `Normalizer.key()` text with its word pairs added (`app.retrieval.with_word_pairs`, as "
         f"`{INPUT_FILE}` says).\nDo not edit: retrain with "
         "`.venv/bin/python scripts/train_semantic.py`.\n\n"

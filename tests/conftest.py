@@ -1,16 +1,29 @@
-"""Shared fixtures: every test that touches storage runs on SQLite and on PostgreSQL.
+"""Shared fixtures: every test that touches storage runs on SQLite and on PostgreSQL, except
+those marked `one_database` (the answering engine, the knowledge-base files: storage is not what
+they test), which run on SQLite only.
 
 PostgreSQL is taken from TEST_POSTGRES_URL (default: the local server). Outside CI
 the PostgreSQL pass is skipped when no server answers; in CI (CI=true) it fails.
+
+Tiers (docs/testing-tiers.md): the default `pytest` runs everything in this process; tests marked
+`e2e` (uvicorn processes, the app and the fake platforms over HTTP, two instances, SIGKILL), `browser`
+(Chromium), `fuzz` and `slow` (model training) are deselected by default and run by `pytest -m ""` and by
+`bash scripts/dev.sh test` (CI). A test that uses the `server` or `browser` fixture is marked
+e2e / browser here automatically; one that starts an AppServer itself must carry the mark (AppServer
+refuses to start otherwise).
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
 import socket
 import subprocess
 import sys
 import time
+import traceback
 import uuid
 from pathlib import Path
 
@@ -37,6 +50,26 @@ def _pg_reachable() -> bool:
             return True
     except Exception:
         return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc):
+    # storage is not what a `one_database` test tests: it runs on SQLite only (a direct parametrization,
+    # seen before the fixture's own two params are applied)
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("one_database"):
+        metafunc.definition.add_marker(pytest.mark.parametrize("backend", ["sqlite"], indirect=True, scope="session"))
+
+
+# fixtures whose use puts a test in a tier of real processes (the `fake` platforms run in a thread of this
+# process: the fake's own tests stay in the default tier)
+_TIER_FIXTURES = {"server": "e2e", "browser": "browser"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for name, tier in _TIER_FIXTURES.items():
+            if name in getattr(item, "fixturenames", ()) and not item.get_closest_marker(tier):
+                item.add_marker(getattr(pytest.mark, tier))
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -71,24 +104,158 @@ def base_env(database_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
+# commands that run until stopped: always a real process
+_LONG_RUNNING = {"serve", "worker"}
+
+
 class Cli:
-    def __init__(self, database_url: str, cwd: Path):
+    """`bhxh-bot ARGS` as a citizen of the shell runs it: the environment of base_env(database_url, **env),
+    the working directory, stdin, and back a CompletedProcess (returncode, stdout, stderr).
+
+    By default the command runs in this process (app.cli.main, see run_in_process: no interpreter start,
+    no imports, the shipped model and index built once); `process=True`, or `cli.process(...)` for one
+    call, runs the installed `bhxh-bot` script in a process of its own, for what needs one."""
+
+    def __init__(self, database_url: str, cwd: Path, process: bool = False):
         self.database_url = database_url
         self.cwd = cwd
+        self.in_process = not process
 
     def __call__(self, *args: str, env: dict[str, str] | None = None, input: str | None = None,
                  check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run([str(BIN), *args], cwd=self.cwd, env=base_env(self.database_url, **(env or {})),
-                                capture_output=True, text=True, input=input, timeout=300)
+        full_env = base_env(self.database_url, **(env or {}))
+        if self.in_process and (not args or args[0] not in _LONG_RUNNING):
+            result = run_in_process(list(args), full_env, self.cwd, input)
+        else:
+            result = subprocess.run([str(BIN), *args], cwd=self.cwd, env=full_env,
+                                    capture_output=True, text=True, input=input, timeout=300)
         if check and result.returncode != 0:
             raise AssertionError(f"bhxh-bot {' '.join(args)} failed ({result.returncode}):\n"
                                  f"{result.stdout}\n{result.stderr}")
         return result
 
+    def process(self, *args: str, **kw) -> subprocess.CompletedProcess:
+        """This one call in a process of its own."""
+        return Cli(self.database_url, self.cwd, process=True)(*args, **kw)
+
+
+# --- the CLI in this process ----------------------------------------------------------------------
+# What a fresh `bhxh-bot` process would have, restored after each call: the environment, the working
+# directory, stdin/stdout/stderr, logging as Python leaves it (no handlers: warnings reach stderr through
+# logging.lastResort, as in the script), no cached settings. Database engines made during the call are
+# disposed. Two things are shared between calls, both pure functions of their input: the shipped semantic
+# model (SEMANTIC_MODEL=auto) and the answering engine built from a given knowledge base and model
+# (keyed by app.knowledge.fingerprint, which hashes every entry, parameter, synonym, intent and the office).
+
+_shared_encoders: dict[str, object] = {}
+_shared_engines: dict[tuple, object] = {}
+
+
+def _shared_load_encoder(setting: str):
+    from app import retrieval
+
+    if setting != "auto":
+        return retrieval.load_encoder(setting)
+    if setting not in _shared_encoders:
+        _shared_encoders[setting] = retrieval.load_encoder(setting)
+    return _shared_encoders[setting]
+
+
+def _shared_engine(kb, encoder=None, thresholds=None):
+    from app.engine import Engine
+    from app.knowledge import fingerprint
+
+    if encoder is not None and not any(encoder is e for e in _shared_encoders.values()):
+        return Engine(kb, encoder=encoder, thresholds=thresholds)
+    key = (fingerprint(kb), id(encoder), thresholds)
+    if key not in _shared_engines:
+        if len(_shared_engines) >= 8:  # tests that import an edited knowledge base each add one
+            _shared_engines.pop(next(iter(_shared_engines)))
+        _shared_engines[key] = Engine(kb, encoder=encoder, thresholds=thresholds)
+    return _shared_engines[key]
+
+
+@pytest.fixture(scope="session")
+def shipped_engine():
+    """The answering engine (app.engine.Engine) over the shipped knowledge base and semantic model, built once
+    per session (the same object the in-process `bhxh-bot ask` uses): for tests of answers that need no
+    conversation stored. Answer with `shipped_engine.answer(text, Turn(), day=dt.date(2026, 11, 23))`."""
+    from app.knowledge import load_directory
+
+    kb, errors = load_directory(ROOT / "knowledge_base")
+    assert not errors, errors
+    return _shared_engine(kb, _shared_load_encoder("auto"))
+
+
+def run_in_process(args: list[str], env: dict[str, str], cwd: Path, input: str | None) -> subprocess.CompletedProcess:
+    from app import cli as app_cli
+    from app import service, storage
+    from app.settings import get_settings
+
+    out, err = io.StringIO(), io.StringIO()
+    engines = []
+    make_engine = storage.make_engine
+
+    def tracked_make_engine(url: str):
+        engine = make_engine(url)
+        engines.append(engine)
+        return engine
+
+    root = logging.getLogger()
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    saved_streams = sys.stdin, sys.stdout, sys.stderr
+    saved_handlers, saved_level = root.handlers[:], root.level
+    saved = (storage.make_engine, service.Engine, service.load_encoder)
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        os.chdir(cwd)
+        sys.stdin, sys.stdout, sys.stderr = io.StringIO(input or ""), out, err
+        root.handlers[:] = []
+        root.setLevel(logging.WARNING)
+        get_settings.cache_clear()
+        storage.make_engine, service.Engine, service.load_encoder = tracked_make_engine, _shared_engine, \
+            _shared_load_encoder
+        try:
+            code = app_cli.main(args)
+        except SystemExit as exc:  # argparse's usage errors (2), sys.exit("message")
+            if exc.code is None or isinstance(exc.code, int):
+                code = exc.code or 0
+            else:
+                print(exc.code, file=sys.stderr)
+                code = 1
+        except Exception:  # as the interpreter reports an uncaught exception
+            traceback.print_exc()
+            code = 1
+    finally:
+        storage.make_engine, service.Engine, service.load_encoder = saved
+        get_settings.cache_clear()
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        for engine in engines:
+            with contextlib.suppress(Exception):
+                engine.dispose()
+    return subprocess.CompletedProcess([str(BIN), *args], code, out.getvalue(), err.getvalue())
+
 
 @pytest.fixture
 def cli(database_url, tmp_path) -> Cli:
     return Cli(database_url, ROOT)
+
+
+_current_item: list = [None]
+
+
+@pytest.fixture(autouse=True)
+def _tier_guard(request):
+    """Lets AppServer refuse to start in a test that is not marked e2e (it would slow the default tier)."""
+    _current_item[0] = request.node
+    yield
+    _current_item[0] = None
 
 
 def free_port() -> int:
@@ -109,6 +276,10 @@ class AppServer:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> AppServer:
+        item = _current_item[0]
+        if item is not None and not item.get_closest_marker("e2e"):
+            raise AssertionError(f"{item.nodeid} starts the service under uvicorn: mark it @pytest.mark.e2e "
+                                 "(docs/testing-tiers.md)")
         log = open(self.log_path, "a")  # noqa: SIM115 - closed when the process ends
         self.proc = subprocess.Popen([str(BIN), "serve", "--host", "127.0.0.1", "--port", str(self.port)], cwd=ROOT,
                                      env=base_env(self.database_url, **self.env), stdout=log, stderr=subprocess.STDOUT)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import yaml
 
 from tests.test_knowledge_base import copy_kb
+
+pytestmark = pytest.mark.one_database  # the answers, not the storage: SQLite only
 
 
 def ask(cli, text: str, *args: str, env=None) -> tuple[str, dict]:

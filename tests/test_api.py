@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlmodel import Session, select
 
 from app import models, storage
+
+pytestmark = pytest.mark.e2e
 
 
 def post(server, body, token=None):

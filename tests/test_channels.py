@@ -17,6 +17,8 @@ from tests.conftest import ROOT, AppServer
 sys.path.insert(0, str(ROOT / "scripts"))
 import fake_platforms as fp  # noqa: E402
 
+pytestmark = pytest.mark.e2e
+
 TOKEN = "test-admin-token"
 
 

@@ -43,6 +43,7 @@ def test_cli_adds_users_with_a_password_from_stdin_and_refuses_bad_input(cli):
     assert listed.strip().splitlines() == ["admin@bhxh.example.vn\tadmin\tactive"]
 
 
+@pytest.mark.e2e
 def test_login_ok_wrong_password_and_logout(console):
     client = ConsoleClient(console.url)
     assert client.get("/console/inbox").status_code == 303  # not logged in: to the login page
@@ -76,6 +77,7 @@ def test_login_ok_wrong_password_and_logout(console):
     assert "Secure" in cookie
 
 
+@pytest.mark.e2e
 def test_login_is_throttled_per_email_and_per_address_across_processes(console, database_url, tmp_path):
     other = AppServer(database_url, tmp_path / "other.log", LOGIN_MAX_FAILURES="3", LOGIN_MAX_FAILURES_PER_IP="6").start()
     try:
@@ -95,6 +97,7 @@ def test_login_is_throttled_per_email_and_per_address_across_processes(console, 
         other.stop()
 
 
+@pytest.mark.e2e
 def test_staff_cannot_reach_admin_pages_or_apis(console):
     staff = logged_in(console, *STAFF)
     for path in ("/console/users", "/console/audit"):
@@ -111,6 +114,7 @@ def test_staff_cannot_reach_admin_pages_or_apis(console):
     assert "moi@bhxh.example.vn" not in emails and STAFF[0] in emails
 
 
+@pytest.mark.e2e
 def test_csrf_token_is_required_on_state_changing_requests(console):
     admin = logged_in(console, *ADMIN)
     body = {"email": "moi@bhxh.example.vn", "role": "staff", "password": "mot-mat-khau-dai"}
@@ -131,6 +135,7 @@ def test_csrf_token_is_required_on_state_changing_requests(console):
     assert "moi@bhxh.example.vn" in admin.get("/console/api/users").text
 
 
+@pytest.mark.e2e
 def test_admin_manages_users_and_every_change_is_audited(console):
     admin = logged_in(console, *ADMIN)
     bad = admin.post("/console/users", {"email": "khong-hop-le", "role": "staff", "password": "mot-mat-khau-dai"})
@@ -171,6 +176,7 @@ def test_kb_import_is_audited(cli, database_url):
     db.dispose()
 
 
+@pytest.mark.e2e
 def test_conversation_actions_refuse_bad_input_with_a_clear_error(console):
     r = httpx.post(console.url + "/api/v1/ask", json={"text": "cho tôi gặp nhân viên", "conversation_id": "v1"},
                    headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)

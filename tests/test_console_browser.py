@@ -24,6 +24,8 @@ from tests.test_channels import age_conversation, app_env, conversation, db_sess
 sys.path.insert(0, str(ROOT / "scripts"))
 import fake_platforms as fp  # noqa: E402
 
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
 TIMEOUT = 20_000  # ms
 
 

@@ -8,11 +8,14 @@ import datetime as dt
 import io
 
 import httpx
+import pytest
 from sqlmodel import Session, select
 
 from app import models, storage
 from tests.conftest import AppServer
 from tests.console_support import ADMIN, STAFF, ConsoleClient, add_default_users
+
+pytestmark = pytest.mark.e2e
 
 TOKEN = "test-admin-token"
 VN = dt.timezone(dt.timedelta(hours=7))

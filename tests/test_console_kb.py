@@ -13,6 +13,8 @@ from playwright.sync_api import expect
 from tests.conftest import AppServer
 from tests.console_support import ADMIN, STAFF, ConsoleClient, add_default_users
 
+pytestmark = pytest.mark.e2e
+
 TOKEN = "test-admin-token"
 QUESTION = "bảo hiểm xã hội tự nguyện là gì, ai được tham gia"
 MARKER = "Thông tin bổ sung từ bảng điều khiển của cán bộ."

@@ -15,6 +15,8 @@ from app.knowledge import dump_yaml
 from tests.conftest import AppServer
 from tests.console_support import ADMIN, STAFF, ConsoleClient, add_default_users
 
+pytestmark = pytest.mark.e2e
+
 QUESTION = "bảo hiểm xã hội tự nguyện là gì, ai được tham gia"
 MARKER = "Nội dung cập nhật từ tệp kho kiến thức."
 

@@ -11,6 +11,8 @@ from playwright.sync_api import expect
 from tests.conftest import AppServer
 from tests.console_support import ADMIN, STAFF, ConsoleClient, add_default_users
 
+pytestmark = pytest.mark.e2e
+
 TOKEN = "test-admin-token"
 QUESTION = "bhyt hộ gia đình đóng bao nhiêu 1 người"
 

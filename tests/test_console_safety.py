@@ -22,6 +22,9 @@ from tests.test_channels import app_env, conversation, db_session, post_zalo, se
 sys.path.insert(0, str(ROOT / "scripts"))
 import fake_platforms as fp  # noqa: E402
 
+# the service under uvicorn and the fake platforms: real processes
+pytestmark = pytest.mark.e2e
+
 TOKEN = "test-admin-token"
 
 sys.path.insert(0, str(ROOT / "scripts"))

@@ -12,6 +12,8 @@ import pytest
 from tests.conftest import AppServer
 from tests.console_support import ADMIN, STAFF, ConsoleClient, add_default_users
 
+pytestmark = pytest.mark.e2e
+
 TOKEN = "test-admin-token"
 BUSINESS = "hộ kinh doanh cá thể có phải đóng bhxh không"
 BUSINESS_2 = "ho kinh doanh ca the co phai dong bhxh k"

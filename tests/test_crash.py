@@ -9,6 +9,7 @@ import threading
 import time
 
 import httpx
+import pytest
 from sqlmodel import func, select
 
 from app import models
@@ -17,6 +18,8 @@ from tests.test_channels import app_env, db_session, wait_for
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import fake_platforms as fp  # noqa: E402
+
+pytestmark = pytest.mark.e2e
 
 CITIZENS = 300
 TEXTS = ["bhxh tu nguyen dong bao nhieu 1 thang", "mức đóng bhyt hộ gia đình", "rut bhxh 1 lan co thiet khong",

@@ -35,6 +35,7 @@ def image_root(tmp_path):
     return root
 
 
+@pytest.mark.e2e
 def test_the_image_layout_finds_its_model_and_knowledge_base(tmp_path):
     root = image_root(tmp_path)
     env = base_env(f"sqlite:///{tmp_path / 'data' / 'bhxh.db'}", PYTHONPATH=str(root), LOG_FORMAT="json")

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+pytestmark = pytest.mark.one_database  # the answers, not the storage: SQLite only
+
 
 def test_eval_writes_one_prediction_per_line_and_prints_measures(cli, tmp_path):
     data = tmp_path / "set.jsonl"
@@ -85,3 +89,71 @@ def test_noisy_copy_adds_typos_folds_and_capitalises_reproducibly(cli, tmp_path)
     refused = run(str(bad), str(tmp_path / "d.jsonl"))
     assert refused.returncode == 2 and "bad.jsonl:2" in refused.stderr and not (tmp_path / "d.jsonl").exists()
     assert run(str(data), str(tmp_path / "e.jsonl"), "--typos", "2").returncode == 2
+
+
+def test_eval_reads_styles_follow_ups_and_second_questions(cli, tmp_path):
+    data = tmp_path / "styled.jsonl"
+    lines = [
+        # a follow-up is answered after its context, in the same conversation
+        {"text": "còn hộ cận nghèo thì sao?", "expect": "vtn-ho-tro", "style": "followup",
+         "context": "hộ nghèo đóng bhxh tự nguyện được nhà nước hỗ trợ bao nhiêu"},
+        {"text": "bhxh tự nguyện là gì vậy ạ", "expect": "vtn-khai-niem", "style": "chat"},
+        {"text": "BHYT hộ gia đình mua ở đâu? Thẻ mua xong bao lâu thì dùng được?", "expect": "hgd-mua-o-dau",
+         "style": "two", "also": "hgd-gia-tri-the"},
+        {"text": "giá vàng hôm nay thế nào", "expect": "@escalate", "style": "chat"},
+    ]
+    data.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    out = tmp_path / "pred.jsonl"
+    result = cli("eval", str(data), "--out", str(out))
+    preds = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert preds[0]["outcome"] == "answered" and preds[0]["entry_id"] == "vtn-ho-tro"
+    by_style = {line.split()[0]: line.split() for line in result.stdout.split("by style:", 1)[1].splitlines()[1:]
+                if line.startswith("  ")}
+    assert set(by_style) == {"chat", "followup", "two"}
+    assert by_style["followup"][1:3] == ["1", "100.0%"]  # n, right outcome
+    assert by_style["chat"][1:3] == ["2", "100.0%"]
+    assert "clarify, right choice:" in result.stdout and "in scope escalated:" in result.stdout
+    assert "two: second offered:" in result.stdout and "/1)" in result.stdout.split("two: second offered:")[1]
+    assert "letters accuracy" not in result.stdout  # no letter in this file
+
+
+def test_measures_count_right_choices_second_questions_and_letters():
+    from app.engine import Choice, Reply
+    from app.evaluation import measure
+
+    def choice(entry_id):
+        return Choice(entry_id, entry_id, entry_id)
+
+    rows = [
+        ({"text": "a", "expect": "e1", "style": "two", "also": "e2"},
+         Reply("answered", "", entry_id="e1", candidates=["e1", "e2"], choices=[choice("e2"), choice("e3")])),
+        ({"text": "b", "expect": "e1", "style": "two", "also": "e2"},
+         Reply("answered", "", entry_id="e1", candidates=["e1"], choices=[choice("e3"), choice("e2")])),
+        ({"text": "c", "expect": "e4", "style": "letter"},
+         Reply("clarify", "", candidates=["e5", "e4"], choices=[choice("e5"), choice("e4")])),
+        ({"text": "d", "expect": "e4", "style": "letter"}, Reply("answered", "", entry_id="e5", candidates=["e5"])),
+        ({"text": "e", "expect": "@smalltalk", "style": "emoji"}, Reply("answered", "", entry_id="e5")),
+        ({"text": "f"}, Reply("escalated", "")),  # unlabelled: not counted
+    ]
+    report = measure(rows)
+    g = report.all
+    assert (g.n, g.in_scope, g.correct, g.wrong, g.clarify, g.clarify_right, g.top3) == (5, 4, 2, 1, 1, 1, 3)
+    assert (g.two, g.two_offered) == (2, 1)  # only a first choice counts as offered first
+    assert (report.letters.in_scope, report.letters.correct, report.letters.wrong) == (2, 0, 1)
+    assert report.styles["emoji"].answered_wrongly == 1 and g.smalltalk_right == 0
+    assert list(report.styles) == ["emoji", "letter", "two"]
+
+
+def test_a_finer_entry_that_fully_answers_counts_as_right():
+    """knowledge_base/finer.tsv: an entry of the knowledge base that answers a narrower case of a listed
+    topic (and is not a topic of its own) is a right answer to a message labelled with that topic, and only
+    to that one."""
+    from app.engine import ANSWERED, Reply
+    from app.evaluation import is_right, is_wrong_answer, read_finer
+    from tests.conftest import ROOT
+
+    finer = read_finer(ROOT / "knowledge_base")
+    reply = Reply(ANSWERED, "", entry_id="bhxh1l-dinh-cu-benh-nang")
+    assert is_right("bhxh1l-dieu-kien", reply, finer) and not is_wrong_answer("bhxh1l-dieu-kien", reply, finer)
+    assert not is_right("bhxh1l-muc-huong", reply, finer) and is_wrong_answer("bhxh1l-muc-huong", reply, finer)
+    assert not is_right("bhxh1l-dieu-kien", reply)  # without the file: the exact entry only

@@ -492,6 +492,7 @@ def mini_app(fake_url: str) -> FastAPI:
     return app
 
 
+@pytest.mark.e2e
 def test_cli_serve_and_citizen(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

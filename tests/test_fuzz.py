@@ -24,6 +24,8 @@ from tests.conftest import AppServer
 from tests.test_channels import app_env, fp, post_zalo, sent, wait_for
 from webhooks.base import FOLLOW, IGNORED, NON_TEXT, OWN_ECHO, STAFF_ECHO, TEXT
 
+pytestmark = [pytest.mark.e2e, pytest.mark.fuzz]
+
 TOKEN = "test-admin-token"
 FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")), deadline=None,
                 derandomize=bool(os.environ.get("CI")),

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 
 from tests.conftest import BIN, ROOT, AppServer, base_env
 from tests.console_support import ADMIN, ConsoleClient, add_default_users
@@ -17,6 +18,8 @@ from tests.test_console_kb_csv import to_csv
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import fake_platforms as fp  # noqa: E402
+
+pytestmark = pytest.mark.e2e
 
 QUESTION = "bảo hiểm xã hội tự nguyện là gì, ai được tham gia"
 MARKER = "Nội dung mới do quản trị viên xuất bản trên một máy chủ khác."

@@ -27,6 +27,7 @@ def edit_entry(root: Path, entry_id: str, **changes) -> None:
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
+@pytest.mark.one_database
 def test_shipped_knowledge_base_is_valid_and_covers_every_topic(cli):
     result = cli("kb", "validate")
     assert result.stdout.startswith("ok:")
@@ -34,6 +35,7 @@ def test_shipped_knowledge_base_is_valid_and_covers_every_topic(cli):
         assert (KB / "entries" / f"{topic_id}.yaml").exists(), topic_id
 
 
+@pytest.mark.one_database
 def test_every_entry_has_enough_questions_and_renders_within_one_message(cli):
     for topic_id in ["vtn-muc-dong", "hgd-muc-dong", "bhxh1l-rui-ro"]:
         text = cli("kb", "render", topic_id).stdout
@@ -41,6 +43,7 @@ def test_every_entry_has_enough_questions_and_renders_within_one_message(cli):
         assert len(text.strip()) <= 2000
 
 
+@pytest.mark.one_database
 def test_validate_names_file_and_field_for_each_problem(cli, tmp_path):
     root = copy_kb(tmp_path)
     edit_entry(root, "vtn-muc-dong", questions=["chỉ một câu"])
@@ -63,6 +66,7 @@ def test_validate_names_file_and_field_for_each_problem(cli, tmp_path):
     assert "chung-tra-cuu.yaml: field 'id' is 'chung-tra-cuu-2' but the file name says 'chung-tra-cuu'" in err
 
 
+@pytest.mark.one_database
 def test_validate_rejects_typed_amounts_and_bad_parameters(cli, tmp_path):
     root = copy_kb(tmp_path)
     edit_entry(root, "hgd-muc-dong", answer="Người thứ nhất đóng 1.366.200 đồng một năm.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
@@ -140,6 +141,7 @@ def test_upgrade_on_start_can_be_turned_off(cli):
     assert "imported" in cli("kb", "import", env=off).stdout
 
 
+@pytest.mark.e2e  # three real `bhxh-bot db upgrade` processes race for the lock
 def test_concurrent_upgrades_take_turns(cli):
     procs = [subprocess.Popen([str(BIN), "db", "upgrade"], cwd=ROOT, env=base_env(cli.database_url),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]

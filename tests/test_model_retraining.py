@@ -17,11 +17,15 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 
 from tests.conftest import BIN, ROOT, AppServer, base_env
 from tests.console_support import ADMIN, ConsoleClient, add_default_users
 from tests.test_channels import wait_for
+
+# real processes: web instances, a worker, a training subprocess
+pytestmark = pytest.mark.e2e
 
 TOKEN = "test-admin-token"
 TINY = "--epochs 1 --parts 1 --dim 16"

@@ -14,6 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import PG_URL, ROOT, AppServer
 from tests.test_channels import app_env, fp, post_fb, post_zalo, sent, wait_for
 
+pytestmark = pytest.mark.e2e
+
 TOKEN = "test-admin-token"
 
 

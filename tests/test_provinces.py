@@ -127,6 +127,7 @@ def db(app) -> Session:
     return Session(storage.make_engine(app.database_url))
 
 
+@pytest.mark.e2e
 def test_each_province_is_answered_through_its_own_oa_or_page_with_its_office_and_top_ups(app, fake2):
     # Zalo, to province hn's OA: hn's token, national figures, hn's office in the handoff reply
     question = "bhyt hộ gia đình mua cho 1 người bao nhiêu tiền"
@@ -170,6 +171,7 @@ def test_each_province_is_answered_through_its_own_oa_or_page_with_its_office_an
         assert session.get(models.ChannelToken, "zalo:dn").access_token == "zalo-at-" + DN_OA + "-1"
 
 
+@pytest.mark.e2e
 def test_an_event_is_verified_with_its_own_provinces_key(app, fake2):
     # province hn's key on an event for dn's OA: refused, nothing stored
     forged = fp.zalo_user_text("xin chào", "u-x", oa_id=DN_OA)
@@ -191,6 +193,7 @@ def test_an_event_is_verified_with_its_own_provinces_key(app, fake2):
     assert sent(fake2, "u-x") == [] and sent(fake2, "u-y") == [] and sent(fake2, "p-y") == []
 
 
+@pytest.mark.e2e
 def test_staff_see_and_answer_only_their_province(app, fake2, cli, tmp_path):
     env = province_env(tmp_path, fake2.url)
     for email, role, province in (("a@hn.example.vn", "staff", "hn"), ("b@dn.example.vn", "staff", "dn"),
@@ -311,6 +314,7 @@ def test_migration_0004_keeps_rows_and_puts_them_in_the_default_province(cli):
     assert cli("db", "check").returncode == 0
 
 
+@pytest.mark.e2e
 def test_an_all_province_admin_changes_a_users_province_and_their_session_follows(app, fake2, cli, tmp_path):
     env = province_env(tmp_path, fake2.url)
     for email, role, province in (("a@hn.example.vn", "staff", "hn"), ("boss@bo.example.vn", "admin", None),
@@ -397,6 +401,7 @@ def preview_of(page: str) -> str:
     return html.unescape(re.search(r'<div class="preview" id="preview">(.*?)</div>', page, re.S).group(1))
 
 
+@pytest.mark.e2e
 def test_the_editor_preview_and_the_unanswered_page_render_for_a_province(app, fake2, cli, tmp_path):
     env = province_env(tmp_path, fake2.url)
     for email, role, province in (("boss@bo.example.vn", "admin", None), ("qt@dn.example.vn", "admin", "dn")):

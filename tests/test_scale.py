@@ -8,6 +8,7 @@ import random
 import sys
 
 import httpx
+import pytest
 from sqlmodel import func, select
 
 from app import models
@@ -16,6 +17,8 @@ from tests.test_channels import app_env, db_session, sent, wait_for
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import fake_platforms as fp  # noqa: E402
+
+pytestmark = pytest.mark.e2e
 
 MESSAGES = int(os.environ.get("SCALE_TEST_MESSAGES", "2000"))
 

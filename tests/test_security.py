@@ -13,6 +13,8 @@ from app import models
 from tests.conftest import AppServer
 from tests.test_channels import app_env, db_session, fp, post_zalo, sent, wait_for
 
+pytestmark = pytest.mark.e2e
+
 TOKEN = "test-admin-token"
 
 

@@ -63,6 +63,36 @@ class SendResult:
     transient: bool = False  # worth retrying later
     token_expired: bool = False  # refresh the access token and retry once
     window_closed: bool = False
+    # the request may have reached the platform (a read timeout, a connection cut after sending, a
+    # gateway timeout): wait for the platform's echo before sending it again
+    in_doubt: bool = False
+
+
+def http_failure(platform: str, response) -> str:
+    """A failed HTTP answer described in one line without its body when that is not JSON (an outage's
+    HTML page never reaches the logs or the staff console)."""
+    kind = (response.headers.get("content-type") or "").split(";")[0].strip() or "no content type"
+    try:
+        response.json()
+    except ValueError:
+        return (f"{platform} answered HTTP {response.status_code} with a body that is not JSON "
+                f"({kind}, {len(response.content)} bytes)")
+    return f"{platform} answered HTTP {response.status_code}: {response.text[:200]}"
+
+
+def transport_failure(platform: str, exc: Exception) -> SendResult:
+    """A send that got no answer. Whether the platform received it is known only when the connection
+    was never made; otherwise the send is in doubt."""
+    import httpx
+
+    if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError | httpx.PoolTimeout):
+        return SendResult(ok=False, error_code="network", transient=True,
+                          error_message=f"could not connect to {platform}: {type(exc).__name__}")
+    if isinstance(exc, httpx.TimeoutException):
+        return SendResult(ok=False, error_code="timeout", transient=True, in_doubt=True,
+                          error_message=f"{platform} did not answer in time ({type(exc).__name__})")
+    return SendResult(ok=False, error_code="network", transient=True, in_doubt=True,
+                      error_message=f"the connection to {platform} failed: {type(exc).__name__}: {str(exc)[:200]}")
 
 
 class ChannelError(ValueError):
@@ -139,7 +169,9 @@ class Channel(Protocol):
     def render(self, message: OutgoingMessage) -> list[dict[str, Any]]: ...
 
     def send(self, recipient: str, payload: dict[str, Any], *, tag: str | None = None,
-             reply_to: str | None = None) -> SendResult: ...
+             reply_to: str | None = None, ref: str | None = None) -> SendResult:
+        """`ref`: the outbox row's reference ("bot:123"), sent where the platform echoes it back."""
+        ...
 
 
 FEEDBACK_HELPFUL = "FEEDBACK_HELPFUL"

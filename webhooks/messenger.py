@@ -26,8 +26,10 @@ from webhooks.base import (
     OutgoingMessage,
     SendResult,
     checked_parse,
+    http_failure,
     read_json,
     split_text,
+    transport_failure,
 )
 
 NAME = "messenger"
@@ -103,9 +105,11 @@ class MessengerChannel:
             if message.get("is_echo"):
                 ours = str(message.get("app_id") or "") == str(self.creds.fb_app_id) and bool(self.creds.fb_app_id)
                 ours = ours or str(message.get("metadata") or "").startswith("bhxh:")
+                # our own echo keeps the metadata we sent ("bhxh:bot:123"): it names the outbox row
                 return InboundEvent(NAME, mid or f"echo:{recipient}:{ts}", OWN_ECHO if ours else STAFF_ECHO, recipient,
                                     text=str(message.get("text") or ""), timestamp_ms=ts, platform_message_id=mid,
-                                    staff_id=None if ours else "page_inbox", raw=item)
+                                    staff_id=None if ours else "page_inbox", raw=item,
+                                    payload=str(message.get("metadata") or "")[:300] or None if ours else None)
             quick = message.get("quick_reply") if isinstance(message.get("quick_reply"), dict) else {}
             text = str(message.get("text") or "")
             if not text and not quick and message.get("attachments"):
@@ -146,9 +150,12 @@ class MessengerChannel:
         return parts
 
     def send(self, recipient: str, payload: dict[str, Any], *, tag: str | None = None,
-             reply_to: str | None = None) -> SendResult:
+             reply_to: str | None = None, ref: str | None = None) -> SendResult:
+        """`ref` goes in `metadata` ("bhxh:<ref>"), which Meta returns on the message echo: the echo
+        names the outbox row it confirms, even when this call's answer never arrived."""
         s = self.settings
-        message: dict[str, Any] = {"text": payload["text"], "metadata": "bhxh:bot" if tag is None else "bhxh:staff"}
+        metadata = f"bhxh:{ref}" if ref else ("bhxh:bot" if tag is None else "bhxh:staff")
+        message: dict[str, Any] = {"text": payload["text"], "metadata": metadata}
         if payload.get("quick_replies"):
             message["quick_replies"] = payload["quick_replies"]
         body: dict[str, Any] = {"recipient": {"id": recipient}, "message": message}
@@ -159,11 +166,8 @@ class MessengerChannel:
         url = f"{s.fb_graph_base}/{s.fb_graph_version}/me/messages"
         try:
             r = self.client.post(url, params={"access_token": self.creds.fb_page_access_token}, json=body)
-        except httpx.TimeoutException:
-            return SendResult(ok=False, error_code="timeout", error_message="Messenger did not answer in time",
-                              transient=True)
         except httpx.HTTPError as exc:
-            return SendResult(ok=False, error_code="network", error_message=str(exc), transient=True)
+            return transport_failure("Messenger", exc)
         try:
             data = r.json()
         except ValueError:
@@ -174,7 +178,8 @@ class MessengerChannel:
         code = int(err.get("code") or 0) if str(err.get("code") or "0").lstrip("-").isdigit() else 0
         sub = int(err.get("error_subcode") or 0) if str(err.get("error_subcode") or "0").isdigit() else 0
         window = code == 10 or sub in WINDOW_SUBCODES
-        transient = (r.status_code >= 500 and not err) or code in TRANSIENT_CODES
+        transient = (r.status_code >= 500 and not err) or code in TRANSIENT_CODES or r.status_code == 429
         return SendResult(ok=False, error_code=str(code or f"http_{r.status_code}"),
-                          error_message=str(err.get("message") or r.text[:200]), transient=transient and not window,
-                          window_closed=window, token_expired=code in TOKEN_CODES)
+                          error_message=str(err.get("message") or "")[:300] or http_failure("Messenger", r),
+                          transient=transient and not window, window_closed=window, token_expired=code in TOKEN_CODES,
+                          in_doubt=r.status_code == 504 and not err)

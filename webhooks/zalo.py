@@ -26,8 +26,10 @@ from webhooks.base import (
     OutgoingMessage,
     SendResult,
     checked_parse,
+    http_failure,
     read_json,
     split_text,
+    transport_failure,
 )
 
 NAME = "zalo"
@@ -147,7 +149,9 @@ class ZaloChannel:
             user = str(recipient.get("id") or "")
             staff = sender.get("admin_id")
             kind = STAFF_ECHO if staff else OWN_ECHO
-            return [event(kind, user, text=str(message.get("text") or ""), staff_id=str(staff) if staff else None)]
+            # our own send: the platform's send time (payload "ts:<ms>") bounds the match by text
+            return [event(kind, user, text=str(message.get("text") or ""), staff_id=str(staff) if staff else None,
+                          payload=None if staff else f"ts:{ts_ms}")]
         return [event(IGNORED, str(sender.get("id") or body.get("user_id") or ""))]
 
     # --- outbound --------------------------------------------------------------------
@@ -164,7 +168,9 @@ class ZaloChannel:
         return [{"text": part} for part in split_text(unicodedata.normalize("NFC", text))]
 
     def send(self, recipient: str, payload: dict[str, Any], *, tag: str | None = None,
-             reply_to: str | None = None) -> SendResult:
+             reply_to: str | None = None, ref: str | None = None) -> SendResult:
+        """Zalo's CS message has no field that comes back on the echo: `ref` is not sent (the echo is
+        matched by recipient and text instead)."""
         if self.tokens is None:
             return SendResult(ok=False, error_code="no_token", error_message="Zalo access token is not configured")
         token = self.tokens.access_token()
@@ -185,16 +191,16 @@ class ZaloChannel:
         try:
             r = self.client.post(url, headers={"access_token": token},
                                  json={"recipient": {"user_id": recipient}, "message": message})
-        except httpx.TimeoutException:
-            return SendResult(ok=False, error_code="timeout", error_message="Zalo did not answer in time", transient=True)
         except httpx.HTTPError as exc:
-            return SendResult(ok=False, error_code="network", error_message=str(exc), transient=True)
+            return transport_failure("Zalo", exc)
         if r.status_code >= 500 or r.status_code == 429:
-            return SendResult(ok=False, error_code=f"http_{r.status_code}", error_message=r.text[:200], transient=True)
+            return SendResult(ok=False, error_code=f"http_{r.status_code}", error_message=http_failure("Zalo", r),
+                              transient=True, in_doubt=r.status_code == 504)
         try:
             body = r.json()
         except ValueError:
-            return SendResult(ok=False, error_code=f"http_{r.status_code}", error_message=r.text[:200], transient=True)
+            return SendResult(ok=False, error_code=f"http_{r.status_code}", error_message=http_failure("Zalo", r),
+                              transient=True)
         code = body.get("error", -1) if isinstance(body, dict) else -1
         if code == 0:
             data = body.get("data") or {}

@@ -1,0 +1,57 @@
+"""The engine's decision on messages of the kinds issue 16 names: small talk, numbers, letters, two questions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from app.engine import ANSWERED, SMALLTALK, Engine, Turn, calculator_ready
+from app.knowledge import load_directory
+from app.retrieval import load_encoder
+
+ROOT = Path(__file__).resolve().parent.parent
+DAY = dt.date(2026, 11, 30)
+
+
+@pytest.fixture(scope="module")
+def engine():
+    kb, errors = load_directory(ROOT / "knowledge_base")
+    assert not errors
+    return Engine(kb, encoder=load_encoder("auto"))
+
+
+def test_greetings_with_the_time_of_day_are_greetings_not_goodbyes(engine):
+    for text in ("chào buổi tối ad", "chào ad ạ", "Chào buổi sáng"):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert (reply.outcome, reply.reason) == (SMALLTALK, "greeting"), text
+    assert engine.answer("tạm biệt ad nhé", Turn(), day=DAY).reason == "bye"
+
+
+def test_what_a_calculator_needs():
+    assert calculator_ready("bhyt_household", "mua bhyt cho ca nha 5 nguoi het bao nhieu")
+    assert not calculator_ready("bhyt_household", "mua bhyt cho ca nha het bao nhieu")
+    assert calculator_ready("vtn", "thu nhap 5 trieu dong bhxh tu nguyen bao nhieu")
+    assert calculator_ready("lump_sum", "dong 10 nam luong binh quan 6 trieu rut 1 lan duoc bao nhieu")
+    assert not calculator_ready("lump_sum", "em 35 tuoi, dong bhxh 8 nam, nghi viec roi co nen rut 1 lan ko")
+    assert not calculator_ready(None, "5 nguoi")
+
+
+def test_the_household_amount_for_the_members_named(engine):
+    reply = engine.answer("mua bhyt cho ca nha 5 nguoi het bao nhieu", Turn(), day=DAY)
+    assert reply.outcome == ANSWERED and reply.entry_id in ("hgd-muc-dong", "hgd-giam-tru")
+    assert "Người thứ 5:" in reply.body and "Tổng cộng: 4.371.840 đồng/năm" in reply.body
+
+
+def test_small_talk_beyond_the_word_lists_and_spam_to_staff(engine):
+    for text in ("cảm ơn ad nhìu", "chúc các anh chị làm việc vui vẻ 🌸"):
+        assert engine.answer(text, Turn(), day=DAY).outcome == SMALLTALK, text
+    spam = engine.answer("tuyển cộng tác viên online lương 500k/ngày, inbox ngay", Turn(), day=DAY)
+    assert spam.outcome == "escalated"
+
+
+def test_two_questions_answer_the_first_and_offer_the_second_first(engine):
+    reply = engine.answer("BHYT hộ gia đình mua ở đâu? Thẻ mua xong bao lâu thì dùng được?", Turn(), day=DAY)
+    assert reply.outcome == ANSWERED and reply.entry_id == "hgd-mua-o-dau"
+    assert reply.choices[0].entry_id == "hgd-gia-tri-the"

@@ -1,0 +1,257 @@
+"""The outbox in process, on a controllable clock, against the fake platforms (issue 14 items 1, 2, 3, 5):
+outages of hours, messaging windows, no head-of-line blocking, claims taken back from a slow worker.
+
+Nothing here waits for real time to pass: the clock is moved by the test, the fake platform holds a
+call until the test releases it, and a worker is stopped at an injection point until the test lets it go.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import threading
+
+import httpx
+import pytest
+from sqlmodel import Session, func, select
+
+from app import models
+from app.api import build_channels
+from app.delivery import Delivery
+from app.service import Runtime
+from app.settings import Settings
+from app.windows import aware
+from tests.conftest import ROOT
+from tests.test_channels import wait_for
+from webhooks.base import TEXT, InboundEvent, OutgoingMessage
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import fake_platforms as fp  # noqa: E402
+
+HOUR = dt.timedelta(hours=1)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = models.utcnow()
+
+    def __call__(self) -> dt.datetime:
+        return self.t
+
+    def advance(self, delta: dt.timedelta) -> None:
+        self.t += delta
+
+
+def settings(database_url: str, fake_url: str, **extra) -> Settings:
+    values = dict(
+        database_url=database_url, semantic_model="off", run_workers=False, kb_poll_seconds=0,
+        zalo_app_id=fp.ZALO_APP_ID, zalo_oa_secret_key=fp.ZALO_OA_SECRET_KEY, zalo_app_secret=fp.ZALO_APP_SECRET,
+        zalo_access_token="zalo-at-0", zalo_refresh_token="zalo-rt-0", zalo_api_base=fake_url,
+        zalo_oauth_base=fake_url, fb_app_id=fp.FB_APP_ID, fb_app_secret=fp.FB_APP_SECRET,
+        fb_page_access_token=fp.FB_PAGE_ACCESS_TOKEN, fb_graph_base=fake_url, fb_graph_version=fp.FB_GRAPH_VERSION,
+        http_timeout_seconds=30.0, provinces_file=None,
+    )
+    values.update(extra)
+    return Settings(**values)
+
+
+@pytest.fixture
+def make(database_url, fake):
+    made: list[Delivery] = []
+
+    def build(clock=None, **extra) -> Delivery:
+        runtime = Runtime.start(settings(database_url, fake.url, **extra), load_model=False)
+        delivery = Delivery(runtime, build_channels(runtime), clock=clock)
+        made.append(delivery)
+        return delivery
+
+    yield build
+    for delivery in made:
+        delivery.stop()
+        delivery.wait_idle(30)
+        delivery.db.dispose()
+
+
+def conversation(delivery: Delivery, channel: str, user: str, last_inbound: dt.datetime) -> int:
+    with Session(delivery.db) as session:
+        conv = models.Conversation(channel=channel, external_id=user, last_inbound_at=last_inbound)
+        session.add(conv)
+        session.flush()
+        session.add(models.Message(conversation_id=conv.id, direction="in", author="citizen", text="câu hỏi"))
+        session.commit()
+        return conv.id
+
+
+def outbox(delivery: Delivery) -> list[models.OutboxMessage]:
+    with Session(delivery.db) as session:
+        return session.exec(select(models.OutboxMessage).order_by(models.OutboxMessage.id)).all()
+
+
+def fake_sent(fake, recipient: str) -> list[dict]:
+    return httpx.get(fake.url + "/_fake/sent", params={"recipient": recipient}).json()
+
+
+def attempts_at_fake(fake, recipient: str) -> list[str]:
+    texts = []
+    for r in httpx.get(fake.url + "/_fake/requests").json():
+        body = r.get("body") if isinstance(r.get("body"), dict) else {}
+        to = body.get("recipient") or {}
+        if recipient in (to.get("user_id"), to.get("id")):
+            texts.append((body.get("message") or {}).get("text"))
+    return texts
+
+
+def run_until(delivery: Delivery, clock: Clock, until: dt.datetime) -> list[float]:
+    """Send whatever is due, then move the clock to the next due row; until `until` or nothing is left.
+    Returns the waits the outbox chose between attempts (seconds)."""
+    waits = []
+    while clock.t < until:
+        delivery.send_due()
+        assert delivery.wait_idle(60)
+        heads: dict[int, models.OutboxMessage] = {}
+        for r in outbox(delivery):
+            if r.status in ("pending", "sending"):
+                heads.setdefault(r.conversation_id, r)  # later rows wait for their conversation's first
+        if not heads:
+            break
+        due = min(aware(r.next_attempt_at) for r in heads.values())
+        if due > clock.t:
+            waits.append((due - clock.t).total_seconds())
+            clock.t = min(due, until)
+    return waits
+
+
+def test_a_two_hour_outage_delays_replies_in_order_and_loses_none(make, fake):
+    clock = Clock()
+    delivery = make(clock)
+    zalo = conversation(delivery, "zalo", "outage-z", clock.t)
+    fb = conversation(delivery, "messenger", "outage-m", clock.t)
+    for conv in (zalo, fb):
+        for i in (1, 2, 3):
+            delivery.enqueue(conv, OutgoingMessage(f"tin {i}"), "bot")
+    httpx.post(fake.url + "/_fake/down", json={"platform": "all", "down": True})
+    start = clock.t
+    waits = run_until(delivery, clock, start + 2 * HOUR)
+    rows = outbox(delivery)
+    assert all(r.status == "pending" for r in rows), "nothing is given up inside the window"
+    heads = [r for r in rows if r.payload["text"] == "tin 1"]
+    assert all(r.attempts >= 20 for r in heads)  # retried all along, not 8 times
+    # capped exponential backoff with jitter: never more than the cap, and it reached the cap's range
+    assert max(waits) <= 300 and max(waits) >= 150 and min(waits) < 5
+    # order within a conversation: while the first reply fails, the later ones are never tried
+    for user in ("outage-z", "outage-m"):
+        assert set(attempts_at_fake(fake, user)) == {"tin 1"}
+    httpx.post(fake.url + "/_fake/down", json={"platform": "all", "down": False})
+    run_until(delivery, clock, clock.t + HOUR)
+    for user in ("outage-z", "outage-m"):
+        assert [m["text"] for m in fake_sent(fake, user)] == ["tin 1", "tin 2", "tin 3"]
+    assert all(r.status == "sent" for r in outbox(delivery))
+    assert clock.t - start <= 2 * HOUR + dt.timedelta(seconds=300)  # out within one capped wait of the recovery
+    with Session(delivery.db) as session:
+        assert session.exec(select(func.count()).select_from(models.Escalation)).one() == 0
+
+
+@pytest.mark.parametrize("channel,age,window", [("messenger", 23, 24), ("zalo", 47, 48)])
+def test_an_outage_past_the_window_goes_to_staff_in_vietnamese_with_the_code(make, fake, channel, age, window):
+    clock = Clock()
+    delivery = make(clock)
+    last = clock.t - age * HOUR
+    conv = conversation(delivery, channel, f"late-{channel}", last)
+    delivery.enqueue(conv, OutgoingMessage("trả lời"), "bot")
+    httpx.post(fake.url + "/_fake/down", json={"platform": "all", "down": True})
+    run_until(delivery, clock, clock.t + 3 * HOUR)
+    [row] = outbox(delivery)
+    assert row.status == "failed" and row.error_code == "http_503" and row.attempts > 10
+    assert clock.t <= last + window * HOUR  # given up when the window closed, not before
+    assert "<" not in row.last_error and "not JSON" in row.last_error
+    with Session(delivery.db) as session:
+        esc = session.get(models.Escalation, row.escalation_id)
+    platform = "Zalo" if channel == "zalo" else "Messenger"
+    assert esc.status == "open"
+    assert esc.reason.startswith(f"Không gửi được tin qua {platform}: nền tảng báo lỗi máy chủ (HTTP 503) "
+                                 "(mã lỗi http_503). Đã thử ")
+    assert "cho đến khi hết khung thời gian nhắn tin" in esc.reason and "<" not in esc.reason
+
+
+def test_a_staff_reply_outlives_the_24_hours_with_human_agent(make, fake):
+    clock = Clock()
+    delivery = make(clock, fb_human_agent_approved=True)
+    conv = conversation(delivery, "messenger", "staff-late", clock.t - 23 * HOUR)
+    delivery.staff_reply(conv, "Cán bộ trả lời")
+    httpx.post(fake.url + "/_fake/down", json={"platform": "all", "down": True})
+    run_until(delivery, clock, clock.t + 3 * HOUR)  # 26 h after the citizen's message
+    [row] = outbox(delivery)
+    assert row.status == "pending"
+    httpx.post(fake.url + "/_fake/down", json={"platform": "all", "down": False})
+    run_until(delivery, clock, clock.t + HOUR)
+    [sent] = fake_sent(fake, "staff-late")
+    assert sent["text"] == "Cán bộ trả lời" and sent["tag"] == "HUMAN_AGENT"  # the window's tag at send time
+
+
+def test_one_held_call_delays_only_its_own_conversation(make, fake):
+    delivery = make(send_concurrency=4)
+    now = models.utcnow()
+    slow = conversation(delivery, "messenger", "slowpoke", now)
+    delivery.enqueue(slow, OutgoingMessage("chậm 1"), "bot")
+    delivery.enqueue(slow, OutgoingMessage("chậm 2"), "bot")
+    others = [f"quick{i:02d}" for i in range(20)]
+    for i, user in enumerate(others):
+        delivery.enqueue(conversation(delivery, "zalo" if i % 2 else "messenger", user, now),
+                         OutgoingMessage("nhanh"), "bot")
+    httpx.post(fake.url + "/_fake/hold", json={"platform": "all", "requests": True, "recipient": "slowpoke"})
+    delivery.start(inbound=False)
+
+    def others_sent() -> bool:
+        return all(fake_sent(fake, u) for u in others)
+
+    assert wait_for(others_sent, timeout=60), "the other citizens waited for the held call"
+    held = httpx.get(fake.url + "/_fake/held").json()["requests"]
+    assert [h["recipient"] for h in held] == ["slowpoke"]  # still held all along
+    assert attempts_at_fake(fake, "slowpoke") == ["chậm 1"]  # its second reply waits for the first
+    httpx.post(fake.url + "/_fake/hold", json={"platform": "all", "requests": False, "recipient": "slowpoke"})
+    httpx.post(fake.url + "/_fake/release", json={"platform": "all"})
+    assert wait_for(lambda: len(fake_sent(fake, "slowpoke")) == 2, timeout=60)
+    assert [m["text"] for m in fake_sent(fake, "slowpoke")] == ["chậm 1", "chậm 2"]
+
+
+def test_events_taken_back_from_a_slow_worker_are_answered_once(make, fake):
+    """Issue 14 item 5: instance A is slow between answering and committing; past CLAIM_TIMEOUT_SECONDS
+    instance B takes its claims back and answers them. A's commit then finds the claims gone and stores
+    nothing, where before it stored a second reply."""
+    clock_a, clock_b = Clock(), Clock()
+    a, b = make(clock_a), make(clock_b)
+    users = [f"taken{i}" for i in range(3)]
+    stored = a.store([InboundEvent(channel="zalo", dedupe_key=f"taken-{u}", kind=TEXT, user_id=u,
+                                   text="bhxh tự nguyện đóng bao nhiêu", platform_message_id=f"taken-{u}")
+                      for u in users])
+    assert stored.new == 3
+    reached, go = threading.Event(), threading.Event()
+
+    def stall(_claimed) -> None:
+        reached.set()
+        assert go.wait(60)
+
+    a.checkpoints["before_inbound_commit"] = stall
+    worker = threading.Thread(target=a.process_pending)
+    worker.start()
+    try:
+        assert reached.wait(60)
+        clock_b.t = clock_a.t + dt.timedelta(seconds=a.settings.claim_timeout_seconds + 1)
+        assert b.recover(b.settings.claim_timeout_seconds) == 3
+        assert b.process_pending() == 3
+    finally:
+        go.set()
+        worker.join(60)
+    with Session(a.db) as session:
+        for user in users:
+            conv = session.exec(select(models.Conversation).where(models.Conversation.external_id == user)).one()
+            citizen = session.exec(select(func.count()).select_from(models.Message)
+                                   .where(models.Message.conversation_id == conv.id,
+                                          models.Message.author == "citizen")).one()
+            replies = session.exec(select(models.OutboxMessage.payload)
+                                   .where(models.OutboxMessage.conversation_id == conv.id)).all()
+            assert citizen == 1
+            texts = [p["text"] for p in replies]
+            assert texts and len(set(texts)) == len(texts), f"{user} would get a reply twice"
+        statuses = session.exec(select(models.InboundRecord.status)).all()
+        assert statuses == ["done"] * 3
