@@ -21,6 +21,8 @@ from tests.test_console_safety import escalations, handoff, logged_in, text_of
 sys.path.insert(0, str(ROOT / "scripts"))
 import fake_platforms as fp  # noqa: E402
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture
 def platforms():
@@ -101,10 +103,10 @@ def test_a_failed_staff_reply_shows_why_and_is_sent_again(app, platforms):
     page = lambda: text_of(staff.get(f"/console/conversations/{conv.id}/messages"))  # noqa: E731
     assert wait_for(lambda: "Không gửi được" in page()), page()
     failed = page()
-    assert "Zalo: người dùng bị khoá hoặc không hoạt động quá 45 ngày (mã lỗi -227)." in failed
+    assert "Zalo: người dùng bị khóa hoặc không hoạt động quá 45 ngày (mã lỗi -227)." in failed
     assert "Gửi lại" in failed and "banned" not in failed  # Vietnamese, never the platform's own words
     side = text_of(staff.get(f"/console/conversations/{conv.id}/status"))  # the request the failure went onto
-    assert "Không gửi được tin qua Zalo: người dùng bị khoá" in side and "banned" not in side
+    assert "Không gửi được tin qua Zalo: người dùng bị khóa" in side and "banned" not in side
     with db_session(app) as session:
         message = session.exec(select(models.Message).where(models.Message.conversation_id == conv.id,
                                                             models.Message.author == "staff")).one()
@@ -131,7 +133,7 @@ def test_an_html_error_page_of_the_platform_becomes_a_vietnamese_reason(app, pla
                                          last_error="<html><body><h1>503 Service Unavailable</h1></body></html>"))
         session.commit()
     page = plain(staff.get(f"/console/conversations/{conv.id}"))
-    assert "Không gửi được · Zalo: máy chủ của nền tảng báo lỗi HTTP 503 (mã lỗi http_503)." in page
+    assert "Không gửi được · Zalo: nền tảng báo lỗi máy chủ (HTTP 503) (mã lỗi http_503)." in page
     assert "<h1>503" not in page and "Service Unavailable" not in page
 
 

@@ -23,6 +23,8 @@ from tests.test_console_safety import handoff
 sys.path.insert(0, str(ROOT / "scripts"))
 import fake_platforms as fp  # noqa: E402
 
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
 TIMEOUT = 20_000  # ms
 
 
@@ -120,7 +122,7 @@ def test_a_reply_the_platform_refuses_shows_why_and_goes_out_again(app, platform
     page.click("#send")
     state = page.locator(".msg.staff .delivery")
     expect(state).to_contain_text("Không gửi được")  # refreshed live from the outbox
-    expect(state).to_contain_text("người dùng bị khoá hoặc không hoạt động quá 45 ngày (mã lỗi -227)")
+    expect(state).to_contain_text("người dùng bị khóa hoặc không hoạt động quá 45 ngày (mã lỗi -227)")
     expect(state).not_to_contain_text("banned")
     assert not [m for m in sent(platforms, "9602", "zalo") if m["text"] == reply]
     state.locator("button", has_text="Gửi lại").click()

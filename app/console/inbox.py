@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from app import models, storage
-from app.delivery import FOLLOWUP_REASON, NO_RECIPIENT, Delivery, NoSuchConversation, WindowClosed
+from app.delivery import FOLLOWUP_REASON, NO_RECIPIENT, Delivery, NoSuchConversation, WindowClosed, failure_reason
 from app.knowledge import Entry, KnowledgeBase
 from app.models import utcnow
 from app.privacy import mask
@@ -37,45 +37,14 @@ PAGE_SIZE = 25  # inbox rows per page
 SHORT = 300  # characters of a message shown in lists before "xem thêm"
 # a staff message's delivery, from its outbox rows
 DELIVERY = {"pending": "Đang chờ gửi", "sending": "Đang gửi", "sent": "Đã gửi", "failed": "Không gửi được"}
-PLATFORMS = {"zalo": "Zalo", "messenger": "Messenger"}
-# the platforms' error codes (app.delivery stores them in outbox.error_code), for staff
-SEND_ERRORS = {
-    "timeout": "nền tảng không trả lời kịp",
-    "network": "không kết nối được tới nền tảng",
-    "http_429": "nền tảng báo gửi quá nhiều yêu cầu",
-    "-32": "vượt giới hạn số lần gọi API của nền tảng",
-    "4": "vượt giới hạn số lần gọi API của nền tảng",
-    "613": "vượt giới hạn số lần gọi API của nền tảng",
-    "-227": "người dùng bị khoá hoặc không hoạt động quá 45 ngày",
-    "-213": "người dùng chưa quan tâm OA",
-    "-211": "OA đã hết hạn mức tin nhắn",
-    "-224": "OA cần nâng cấp gói dịch vụ",
-    "-223": "OA chưa cấp quyền cho ứng dụng",
-    "-230": "đã hết khung thời gian nhắn tin của nền tảng",
-    "-232": "đã hết khung thời gian nhắn tin của nền tảng",
-    "10": "đã hết khung thời gian nhắn tin của nền tảng",
-    "window": "đã hết khung thời gian nhắn tin của nền tảng",
-    "551": "người này hiện không nhận tin nhắn của trang (đã chặn hoặc tắt nhận tin)",
-    "190": "mã truy cập của trang không hợp lệ hoặc đã hết hạn",
-    "-216": "mã truy cập không hợp lệ",
-    "-220": "mã truy cập đã hết hạn",
-    "refresh_failed": "không làm mới được mã truy cập",
-    "no_token": "chưa cấu hình mã truy cập",
-    "-201": "nội dung tin không hợp lệ",
-    "100": "nội dung tin không hợp lệ",
-    "no_province": "tỉnh của cuộc trò chuyện chưa được cấu hình",
-}
+WINDOW_CODES = {"window", "-230", "-232", "10"}  # the platforms' "outside the messaging window"
 
 
 def send_error(channel: str, code: str | None) -> str:
-    """Why a reply was not delivered, for staff: Vietnamese with the platform's error code, never the
-    platform's raw answer (an outage's HTML page stays out of the console)."""
-    code = code or "không rõ"
-    if code.startswith("http_") and code[5:].isdigit() and code != "http_429":
-        what = f"máy chủ của nền tảng báo lỗi HTTP {code[5:]}"
-    else:
-        what = SEND_ERRORS.get(code, "nền tảng từ chối tin")
-    return f"{PLATFORMS.get(channel, channel)}: {what} (mã lỗi {code})."
+    """Why a reply was not delivered, for staff: the platform, Vietnamese and the error code, never the
+    platform's raw answer (an outage's HTML page stays out of the console). The worker's own wording
+    (app.delivery.failure_reason), without its "Không gửi được tin qua " (the state says it)."""
+    return failure_reason(channel, code, (code or "") in WINDOW_CODES).removeprefix("Không gửi được tin qua ")
 
 
 _RAW_FAILURE = re.compile(r"^Không gửi được tin \(mã lỗi (?P<code>[^)]*)\):")
