@@ -21,6 +21,9 @@ from tests.test_console_safety import escalations, handoff
 sys.path.insert(0, str(ROOT / "scripts"))
 import fake_platforms as fp  # noqa: E402
 
+# the service under uvicorn, the fake platforms and Chromium
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
 TIMEOUT = 20_000  # ms
 
 
