@@ -18,8 +18,9 @@ from tests.test_channels import app_env, db_session, post_fb, post_zalo, sent, w
 sys.path.insert(0, str(ROOT / "scripts"))
 import fake_platforms as fp  # noqa: E402
 
-# real processes: the service under uvicorn, killed with SIGKILL, and the fake platforms
-pytestmark = pytest.mark.e2e
+# real processes: the service under uvicorn and the fake platforms, for ten real minutes; on SQLite only (the
+# outbox's retries and their order on both databases are tested on a controllable clock in test_delivery.py)
+pytestmark = [pytest.mark.e2e, pytest.mark.one_database]
 
 OUTAGE_SECONDS = 600
 USERS = [f"outage{i:02d}" for i in range(10)]
