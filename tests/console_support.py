@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 import httpx
 
-from tests.conftest import Cli
+from tests.conftest import AppServer, Cli
 
 ADMIN = ("admin@bhxh.example.vn", "mat-khau-quan-tri-1")
 STAFF = ("canbo@bhxh.example.vn", "mat-khau-can-bo-22")
@@ -48,3 +49,21 @@ class ConsoleClient:
 
     def close(self) -> None:
         self.http.close()
+
+
+@contextmanager
+def console_app(database_url: str, log_path, fake_url: str, cli: Cli, echo_messenger: bool = True, **env: str):
+    """The service under uvicorn wired to the fake platforms (their echoes come back to its webhooks), with the
+    default console users; stopped afterwards. `env`: settings for this test's app."""
+    from tests.test_channels import app_env
+
+    add_default_users(cli)
+    server = AppServer(database_url, log_path, **app_env(fake_url, **env)).start()
+    echoes = {"echo_zalo_to": server.url + "/webhooks/zalo"}
+    if echo_messenger:
+        echoes["echo_messenger_to"] = server.url + "/webhooks/facebook"
+    httpx.post(fake_url + "/_fake/config", json=echoes)
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import sys
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
@@ -18,8 +17,8 @@ from sqlmodel import select
 from app import models
 from tests import test_provinces as tp
 from tests.conftest import ROOT, AppServer
-from tests.console_support import ADMIN, STAFF, add_default_users
-from tests.test_channels import age_conversation, app_env, conversation, db_session, post_fb, post_zalo, sent, wait_for
+from tests.console_support import ADMIN, STAFF, console_app
+from tests.test_channels import age_conversation, conversation, db_session, post_fb, post_zalo, sent, wait_for
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import fake_platforms as fp  # noqa: E402
@@ -37,12 +36,8 @@ def platforms():
 
 @pytest.fixture
 def app(database_url, tmp_path, platforms, cli):
-    add_default_users(cli)
-    server = AppServer(database_url, tmp_path / "app.log", **app_env(platforms.url, CONSOLE_POLL_SECONDS="0.5")).start()
-    httpx.post(platforms.url + "/_fake/config", json={"echo_zalo_to": server.url + "/webhooks/zalo",
-                                                     "echo_messenger_to": server.url + "/webhooks/facebook"})
-    yield server
-    server.stop()
+    with console_app(database_url, tmp_path / "app.log", platforms.url, cli, CONSOLE_POLL_SECONDS="0.5") as server:
+        yield server
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ import pytest
 from sqlmodel import delete, select
 
 from app import models
-from tests.conftest import ROOT, AppServer
-from tests.console_support import ADMIN, STAFF, add_default_users
-from tests.test_channels import app_env, db_session, post_zalo, sent, wait_for
+from tests.conftest import ROOT
+from tests.console_support import ADMIN, STAFF, console_app
+from tests.test_channels import db_session, post_zalo, sent, wait_for
 from tests.test_console_safety import escalations, handoff, logged_in, text_of
 
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -32,11 +32,8 @@ def platforms():
 
 @pytest.fixture
 def app(database_url, tmp_path, platforms, cli):
-    add_default_users(cli)
-    server = AppServer(database_url, tmp_path / "app.log", **app_env(platforms.url)).start()
-    httpx.post(platforms.url + "/_fake/config", json={"echo_zalo_to": server.url + "/webhooks/zalo"})
-    yield server
-    server.stop()
+    with console_app(database_url, tmp_path / "app.log", platforms.url, cli, echo_messenger=False) as server:
+        yield server
 
 
 def escalate(app, user: str, text: str, msg_id: str) -> models.Conversation:

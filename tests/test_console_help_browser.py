@@ -14,9 +14,9 @@ from playwright.sync_api import Page, expect
 from sqlmodel import delete, select
 
 from app import models
-from tests.conftest import ROOT, AppServer
-from tests.console_support import ADMIN, STAFF, add_default_users
-from tests.test_channels import app_env, db_session, sent, wait_for
+from tests.conftest import ROOT
+from tests.console_support import ADMIN, STAFF, console_app
+from tests.test_channels import db_session, sent, wait_for
 from tests.test_console_help import add_escalations
 from tests.test_console_safety import handoff
 
@@ -36,11 +36,9 @@ def platforms():
 
 @pytest.fixture
 def app(database_url, tmp_path, platforms, cli):
-    add_default_users(cli)
-    server = AppServer(database_url, tmp_path / "app.log", **app_env(platforms.url, CONSOLE_POLL_SECONDS="0.5")).start()
-    httpx.post(platforms.url + "/_fake/config", json={"echo_zalo_to": server.url + "/webhooks/zalo"})
-    yield server
-    server.stop()
+    with console_app(database_url, tmp_path / "app.log", platforms.url, cli, echo_messenger=False,
+                     CONSOLE_POLL_SECONDS="0.5") as server:
+        yield server
 
 
 def new_page(browser, width: int = 1366, height: int = 768):

@@ -16,8 +16,8 @@ from sqlmodel import select
 
 from app import middleware, models
 from tests.conftest import ROOT, AppServer
-from tests.console_support import ADMIN, STAFF, ConsoleClient, add_default_users
-from tests.test_channels import app_env, conversation, db_session, post_zalo, sent, wait_for
+from tests.console_support import ADMIN, STAFF, ConsoleClient, add_default_users, console_app
+from tests.test_channels import conversation, db_session, post_zalo, sent, wait_for
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import fake_platforms as fp  # noqa: E402
@@ -117,13 +117,9 @@ def platforms():
 
 @pytest.fixture
 def app(database_url, tmp_path, platforms, cli):
-    add_default_users(cli)
     # the bot's pause after a request or a staff action: 2 hours here (BOT_QUIET_HOURS)
-    server = AppServer(database_url, tmp_path / "app.log", **app_env(platforms.url, BOT_QUIET_HOURS="2")).start()
-    httpx.post(platforms.url + "/_fake/config", json={"echo_zalo_to": server.url + "/webhooks/zalo",
-                                                     "echo_messenger_to": server.url + "/webhooks/facebook"})
-    yield server
-    server.stop()
+    with console_app(database_url, tmp_path / "app.log", platforms.url, cli, BOT_QUIET_HOURS="2") as server:
+        yield server
 
 
 def escalations(app, user: str, status: str | None = None) -> list[models.Escalation]:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import sys
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import ROOT, AppServer
-from tests.console_support import STAFF, add_default_users
-from tests.test_channels import app_env, conversation, post_zalo, sent, wait_for
+from tests.conftest import ROOT
+from tests.console_support import STAFF, console_app
+from tests.test_channels import conversation, post_zalo, sent, wait_for
 from tests.test_console_safety import escalations, handoff
 
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -35,13 +34,9 @@ def platforms():
 
 @pytest.fixture
 def app(database_url, tmp_path, platforms, cli):
-    add_default_users(cli)
-    server = AppServer(database_url, tmp_path / "app.log",
-                       **app_env(platforms.url, CONSOLE_POLL_SECONDS="0.5", LOGIN_MAX_FAILURES="3")).start()
-    httpx.post(platforms.url + "/_fake/config", json={"echo_zalo_to": server.url + "/webhooks/zalo",
-                                                     "echo_messenger_to": server.url + "/webhooks/facebook"})
-    yield server
-    server.stop()
+    with console_app(database_url, tmp_path / "app.log", platforms.url, cli, CONSOLE_POLL_SECONDS="0.5",
+                     LOGIN_MAX_FAILURES="3") as server:
+        yield server
 
 
 @pytest.fixture
