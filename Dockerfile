@@ -62,7 +62,8 @@ RUN apt-get update \
  && mkdir -p /data && chown bhxh:bhxh /data
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
-# code, model and knowledge base are owned by root: the service cannot change them
+# code, model and knowledge base are owned by root, readable by all (whatever the files' modes in the build
+# context), so the service can read them and cannot change them
 COPY app app
 COPY webhooks webhooks
 COPY models models
@@ -70,7 +71,8 @@ COPY knowledge_base knowledge_base
 COPY scripts/train_semantic.py scripts/train_semantic.py
 RUN printf '#!/bin/sh\nexec /opt/venv/bin/python -m app.cli "$@"\n' > /usr/local/bin/bhxh-bot \
  && chmod 755 /usr/local/bin/bhxh-bot \
- && /opt/venv/bin/python -m compileall -q app webhooks
+ && /opt/venv/bin/python -m compileall -q app webhooks \
+ && chmod -R a+rX app webhooks models knowledge_base scripts
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app \
     PYTHONUNBUFFERED=1 \
