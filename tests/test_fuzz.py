@@ -211,3 +211,28 @@ def test_openapi_operations_never_fail(app):
     calls = sum(float(line.rsplit(" ", 1)[1]) for line in asked.splitlines()
                 if line.startswith('bhxh_http_requests_total{route="/api/v1/ask"'))
     assert calls >= 10  # the operations really were called, with many bodies
+
+
+def test_hostile_bodies_and_texts_through_the_running_service(app, fake):
+    """The cases the fuzzing found or could miss, through the real service: bodies nested past the JSON
+    parser's recursion limit (401 for Zalo, which signs with the body's timestamp; 400 for Messenger after a
+    valid signature), never a 500; a question with zero-width characters inside its words is answered like the
+    plain one; whitespace and 4,000 repeated letters get a request to type the question."""
+    nested = b"[" * 50_000
+    assert check_status(app, "/webhooks/zalo", nested, zalo_headers(nested, "valid")) == 401
+    assert check_status(app, "/webhooks/facebook", nested, messenger_headers(nested, "valid")) == 400
+    plain = "bhxh tự nguyện là gì"
+    hidden = "bhxh t\u200bự ngu\u200cyện l\u2060à gì"
+    for user, text in [("fz-plain", plain), ("fz-hidden", hidden), ("fz-space", "   \n  "), ("fz-aaaa", "a" * 4000)]:
+        assert post_zalo(app, fp.zalo_user_text(text, user)).status_code == 200
+    replies = {u: wait_for(lambda u=u: sent(fake, u), timeout=60) for u in ("fz-plain", "fz-hidden", "fz-space", "fz-aaaa")}
+    assert replies["fz-hidden"][0]["text"] == replies["fz-plain"][0]["text"]
+    for user in ("fz-space", "fz-aaaa"):
+        assert "gõ câu hỏi" in replies[user][0]["text"], replies[user]
+
+
+def check_status(app, path: str, raw: bytes, headers: dict[str, str]) -> int:
+    before = stored(app)
+    r = httpx.post(app.url + path, content=raw, headers=headers, timeout=30)
+    assert stored(app) == before  # nothing stored for a refused body
+    return r.status_code
