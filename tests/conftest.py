@@ -327,6 +327,12 @@ def fake():
         yield server
 
 
+@pytest.fixture
+def platforms(fake):
+    """The fake platforms, under the name the console tests use."""
+    return fake
+
+
 # --- a real headless browser (Debian's chromium driven by Playwright; nothing is downloaded) ---
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")

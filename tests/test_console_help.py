@@ -25,12 +25,6 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def platforms():
-    with fp.FakePlatformsServer(fp.FakeConfig(zalo_rps=0, messenger_rps=0)) as server:
-        yield server
-
-
-@pytest.fixture
 def app(database_url, tmp_path, platforms, cli):
     with console_app(database_url, tmp_path / "app.log", platforms.url, cli, echo_messenger=False) as server:
         yield server

@@ -21,17 +21,10 @@ from tests.test_console_help import add_escalations
 from tests.test_console_safety import handoff
 
 sys.path.insert(0, str(ROOT / "scripts"))
-import fake_platforms as fp  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 TIMEOUT = 20_000  # ms
-
-
-@pytest.fixture
-def platforms():
-    with fp.FakePlatformsServer(fp.FakeConfig(zalo_rps=0, messenger_rps=0)) as server:
-        yield server
 
 
 @pytest.fixture

@@ -110,12 +110,6 @@ def test_console_uploads_follow_upload_max_bytes(plain_app):
 
 
 @pytest.fixture
-def platforms():
-    with fp.FakePlatformsServer(fp.FakeConfig(zalo_rps=0, messenger_rps=0)) as server:
-        yield server
-
-
-@pytest.fixture
 def app(database_url, tmp_path, platforms, cli):
     # the bot's pause after a request or a staff action: 2 hours here (BOT_QUIET_HOURS)
     with console_app(database_url, tmp_path / "app.log", platforms.url, cli, BOT_QUIET_HOURS="2") as server:

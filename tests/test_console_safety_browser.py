@@ -27,12 +27,6 @@ TIMEOUT = 20_000  # ms
 
 
 @pytest.fixture
-def platforms():
-    with fp.FakePlatformsServer(fp.FakeConfig(zalo_rps=0, messenger_rps=0)) as server:
-        yield server
-
-
-@pytest.fixture
 def app(database_url, tmp_path, platforms, cli):
     with console_app(database_url, tmp_path / "app.log", platforms.url, cli, CONSOLE_POLL_SECONDS="0.5",
                      LOGIN_MAX_FAILURES="3") as server:
