@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.calculators import CALCULATORS, Question, answer_facts, answers, calculate, read_facts
-from app.corpus import SMALLTALK_KINDS, SMALLTALK_PREFIX
+from app.corpus import HANDOFF_LABEL, SMALLTALK_PREFIX
 from app.knowledge import Entry, KnowledgeBase, RenderError, format_reply
 from app.letters import asked_clauses, reading
 from app.privacy import find_personal_numbers
@@ -22,32 +22,6 @@ from app.text import fold
 
 ANSWERED, CLARIFY, ESCALATED, HANDOFF, SMALLTALK = "answered", "clarify", "escalated", "handoff", "smalltalk"
 OUTCOMES = (ANSWERED, CLARIFY, ESCALATED, HANDOFF, SMALLTALK)
-HANDOFF_LABEL = "@handoff"
-
-
-def labelled_texts(kb: KnowledgeBase) -> dict[str, list[str]]:
-    """What retrieval indexes (and the semantic model is trained on): each entry's title and
-    questions under its id; out-of-scope examples under '@<group id>'; requests for a person
-    (examples and phrases) under '@handoff'; each kind of small talk's phrases under
-    '@smalltalk-<kind>'."""
-    intents = kb.intents or {}
-    texts = {entry_id: [kb.entries[entry_id].title, *kb.entries[entry_id].questions] for entry_id in sorted(kb.entries)}
-    for group in intents.get("out_of_scope") or []:
-        texts["@" + str(group["id"])] = [str(x) for x in group.get("examples") or []]
-    handoff = intents.get("handoff") or {}
-    texts[HANDOFF_LABEL] = [str(x) for x in [*(handoff.get("examples") or []), *(handoff.get("phrases") or [])]]
-    kinds = (intents.get("smalltalk") or {}).get("kinds") or {}
-    for kind in SMALLTALK_KINDS:
-        if kinds.get(kind):
-            texts[SMALLTALK_PREFIX + kind] = [str(x) for x in kinds[kind]]
-    return texts
-
-
-def known_labels(kb: KnowledgeBase) -> set[str]:
-    """The labels a training or example text may carry for this knowledge base."""
-    intents = kb.intents or {}
-    return (set(kb.entries) | {"@" + str(g["id"]) for g in intents.get("out_of_scope") or []}
-            | {HANDOFF_LABEL} | {SMALLTALK_PREFIX + k for k in SMALLTALK_KINDS})
 
 
 _NO_WORD = re.compile(r"[\W_]*")  # only spaces, punctuation and symbols: no letter, digit or emoji
@@ -195,8 +169,8 @@ class Engine:
             thresholds = Thresholds() if encoder is not None else Thresholds.lexical_only()
         self.thresholds = thresholds
         intents = kb.intents or {}
-        texts = labelled_texts(kb)
-        known = known_labels(kb)
+        texts = kb.labelled_texts()
+        known = kb.known_labels()
         for label, more in (examples or {}).items():
             if label in known:
                 texts.setdefault(label, []).extend(more)

@@ -21,6 +21,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from app.calculators import CALCULATORS, Formulas
+from app.corpus import HANDOFF_LABEL, SMALLTALK_KINDS, SMALLTALK_PREFIX
 from app.parameters import (
     UNVERIFIED_MARK,
     ParameterSet,
@@ -219,6 +220,30 @@ class KnowledgeBase:
         """Answers as on `day` for a citizen of `province` ("" = national values) with its `office`
         (None: this knowledge base's office.yaml)."""
         return Renderer(self, day, province, office)
+
+    def labelled_texts(self) -> dict[str, list[str]]:
+        """What retrieval indexes (and the semantic model is trained on): each entry's title and
+        questions under its id; out-of-scope examples under '@<group id>'; requests for a person
+        (examples and phrases) under '@handoff'; each kind of small talk's phrases under
+        '@smalltalk-<kind>'."""
+        intents = self.intents or {}
+        texts = {entry_id: [self.entries[entry_id].title, *self.entries[entry_id].questions]
+                 for entry_id in sorted(self.entries)}
+        for group in intents.get("out_of_scope") or []:
+            texts["@" + str(group["id"])] = [str(x) for x in group.get("examples") or []]
+        handoff = intents.get("handoff") or {}
+        texts[HANDOFF_LABEL] = [str(x) for x in [*(handoff.get("examples") or []), *(handoff.get("phrases") or [])]]
+        kinds = (intents.get("smalltalk") or {}).get("kinds") or {}
+        for kind in SMALLTALK_KINDS:
+            if kinds.get(kind):
+                texts[SMALLTALK_PREFIX + kind] = [str(x) for x in kinds[kind]]
+        return texts
+
+    def known_labels(self) -> set[str]:
+        """The labels a training or example text may carry for this knowledge base."""
+        intents = self.intents or {}
+        return (set(self.entries) | {"@" + str(g["id"]) for g in intents.get("out_of_scope") or []}
+                | {HANDOFF_LABEL} | {SMALLTALK_PREFIX + k for k in SMALLTALK_KINDS})
 
 
 def fingerprint(kb: KnowledgeBase) -> str:

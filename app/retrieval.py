@@ -316,14 +316,13 @@ def with_word_pairs(key: str, known: set[str] | None = None) -> str:
 
 def training_corpus(kb, corpus: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
     """{label: [normalised text, ...]}: the texts the semantic model learns, duplicates removed:
-    the knowledge base's own (`app.engine.labelled_texts`) and the training corpus's (`app.corpus`;
+    the knowledge base's own (`KnowledgeBase.labelled_texts`) and the training corpus's (`app.corpus`;
     by default the shipped knowledge_base/training/), for the labels this knowledge base knows."""
     from app.corpus import read_corpus
-    from app.engine import known_labels, labelled_texts
 
     norm = kb.normalizer()
-    texts_by_label = labelled_texts(kb)
-    known = known_labels(kb)
+    texts_by_label = kb.labelled_texts()
+    known = kb.known_labels()
     for label, more in (read_corpus() if corpus is None else corpus).items():
         if label in known:
             texts_by_label[label] = [*texts_by_label.get(label, []), *more]
