@@ -226,7 +226,7 @@ def cmd_kb(args: argparse.Namespace) -> int:
             print(f"warning: {warning}", file=sys.stderr)
         params = len(kb.parameters.parameters)
         print(f"ok: {len(kb.entries)} entries and {params} parameters in {root} are valid on {day.isoformat()}")
-        from app.retrieval import model_is_current
+        from app.semantic import model_is_current
 
         if model_is_current(kb) is False:
             print("warning: models/bhxh-static was trained on a different knowledge base; retrain it with "

@@ -47,7 +47,7 @@ from sqlmodel import Session, col, select
 
 from app import storage
 from app.models import SemanticModel, TrainingLock, utcnow
-from app.retrieval import FINGERPRINT_FILE, MODEL_DIR, StaticEncoder, corpus_fingerprint, training_corpus
+from app.semantic import FINGERPRINT_FILE, MODEL_DIR, StaticEncoder, corpus_fingerprint, training_corpus
 from app.settings import ROOT, Settings
 from app.windows import aware
 

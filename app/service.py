@@ -16,7 +16,7 @@ from app.engine import ESCALATED, HANDOFF, Engine, Reply, Turn
 from app.knowledge import KnowledgeBase, fingerprint, load_directory
 from app.models import utcnow
 from app.provinces import Provinces, contact_warnings, load_or_fail
-from app.retrieval import load_encoder, model_is_current
+from app.semantic import load_encoder, model_is_current
 from app.settings import Settings
 
 log = logging.getLogger(__name__)

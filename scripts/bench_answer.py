@@ -30,7 +30,7 @@ sys.path.insert(0, {root!r})
 from pathlib import Path
 from app.knowledge import load_directory
 from app.engine import Engine
-from app.retrieval import load_encoder
+from app.semantic import load_encoder
 kb, _ = load_directory(Path({root!r}) / "knowledge_base")
 engine = Engine(kb, encoder=load_encoder({model!r}))
 engine.answer("bhxh tu nguyen dong bao nhieu 1 thang")
@@ -109,7 +109,7 @@ def main() -> None:
 
     from app.engine import Engine
     from app.knowledge import load_directory
-    from app.retrieval import load_encoder
+    from app.semantic import load_encoder
 
     day = dt.date.today()
     kb, errors = load_directory(ROOT / "knowledge_base")

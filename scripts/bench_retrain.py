@@ -41,7 +41,7 @@ def main() -> int:
 
     from app import retrain, storage
     from app.engine import Engine, Turn
-    from app.retrieval import load_encoder
+    from app.semantic import load_encoder
     from app.service import import_directory
     from app.settings import Settings
 

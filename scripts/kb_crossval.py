@@ -31,7 +31,7 @@ import train_semantic  # noqa: E402  (sets the offline flags and the import path
 
 from app.engine import ANSWERED, Engine, Turn  # noqa: E402
 from app.knowledge import load_directory  # noqa: E402
-from app.retrieval import StaticEncoder, training_corpus  # noqa: E402
+from app.semantic import StaticEncoder, training_corpus  # noqa: E402
 
 
 def main() -> int:

@@ -34,7 +34,7 @@ from app.cli import read_message_file  # noqa: E402
 from app.engine import Engine  # noqa: E402
 from app.evaluation import evaluate, read_finer  # noqa: E402
 from app.knowledge import load_directory  # noqa: E402
-from app.retrieval import load_encoder  # noqa: E402
+from app.semantic import load_encoder  # noqa: E402
 
 FINER = read_finer(ROOT / "knowledge_base")
 

@@ -12,7 +12,7 @@ normalised with `kb.normalizer().key()`, exactly as retrieval does.
 
 Model: a word-level tokenizer (`tokenizers`, whitespace pre-tokenizer, [UNK]) over
 that corpus, whose texts are given as their words followed by their adjacent word
-pairs ("bao_hiem": `app.retrieval.with_word_pairs`, since most Vietnamese words are
+pairs ("bao_hiem": `app.semantic.with_word_pairs`, since most Vietnamese words are
 two syllables), a `StaticEmbedding` (mean of learned vectors) and `Normalize`.
 Training: MultipleNegativesRankingLoss on (anchor, positive) pairs = two texts of
 the same class, in batches that never hold two pairs of the same class (so there
@@ -54,7 +54,7 @@ from tokenizers import Tokenizer, models, pre_tokenizers  # noqa: E402
 
 from app.corpus import default_corpus_dir, read_corpus  # noqa: E402
 from app.knowledge import load_directory  # noqa: E402
-from app.retrieval import (  # noqa: E402
+from app.semantic import (  # noqa: E402
     FINGERPRINT_FILE,
     INPUT_FILE,
     corpus_fingerprint,
@@ -186,7 +186,7 @@ def train(classes: dict[str, list[str]], args: argparse.Namespace, quiet: bool =
 
 
 def save_model(model: SentenceTransformer, path: Path) -> None:
-    """The model, and how its input is made (app.retrieval.StaticEncoder reads it)."""
+    """The model, and how its input is made (app.semantic.StaticEncoder reads it)."""
     model.save(str(path), create_model_card=False)
     (path / INPUT_FILE).write_text(json.dumps({"word_pairs": True}) + "\n", encoding="utf-8")
 
@@ -274,7 +274,7 @@ def main() -> int:
         "Static word-embedding sentence model for BHXH Assistant retrieval (sentence-transformers "
         "StaticEmbedding + Normalize).\nTrained only from `knowledge_base/` (entries, intents, training/ corpus) by "
         "`scripts/train_semantic.py`; "
-        "inputs are `Normalizer.key()` text with its word pairs added (`app.retrieval.with_word_pairs`, as "
+        "inputs are `Normalizer.key()` text with its word pairs added (`app.semantic.with_word_pairs`, as "
         f"`{INPUT_FILE}` says).\nDo not edit: retrain with "
         "`.venv/bin/python scripts/train_semantic.py`.\n\n"
         f"- vocabulary: {stats['vocab']} words and word pairs, dimension {args.dim * args.parts} "

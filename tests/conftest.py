@@ -152,12 +152,12 @@ _shared_engines: dict[tuple, object] = {}
 
 
 def _shared_load_encoder(setting: str):
-    from app import retrieval
+    from app import semantic
 
     if setting != "auto":
-        return retrieval.load_encoder(setting)
+        return semantic.load_encoder(setting)
     if setting not in _shared_encoders:
-        _shared_encoders[setting] = retrieval.load_encoder(setting)
+        _shared_encoders[setting] = semantic.load_encoder(setting)
     return _shared_encoders[setting]
 
 

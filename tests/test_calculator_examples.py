@@ -21,7 +21,7 @@ import pytest
 from app.calculators import read_facts
 from app.engine import Engine, Turn
 from app.knowledge import load_directory
-from app.retrieval import load_encoder
+from app.semantic import load_encoder
 
 ROOT = Path(__file__).resolve().parent.parent
 NOV = dt.date(2026, 11, 30)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from app.corpus import default_corpus_dir, read_corpus
 from app.knowledge import load_directory
-from app.retrieval import corpus_fingerprint, training_corpus
+from app.semantic import corpus_fingerprint, training_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 

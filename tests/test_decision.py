@@ -9,7 +9,7 @@ import pytest
 
 from app.engine import ANSWERED, SMALLTALK, Engine, Turn, calculator_ready
 from app.knowledge import load_directory
-from app.retrieval import load_encoder
+from app.semantic import load_encoder
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = dt.date(2026, 11, 30)

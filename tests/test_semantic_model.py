@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from app.knowledge import load_directory
-from app.retrieval import load_encoder
+from app.semantic import load_encoder
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "bhxh-static"
@@ -45,7 +45,7 @@ def test_model_is_committed_and_small():
 def test_auto_loads_the_static_model_and_matches_sentence_transformers(encoder):
     from sentence_transformers import SentenceTransformer
 
-    from app.retrieval import StaticEncoder
+    from app.semantic import StaticEncoder
 
     assert isinstance(encoder, StaticEncoder)  # not MiniLM, and no torch needed to answer
     reference = SentenceTransformer(str(MODEL), device="cpu")
@@ -60,7 +60,7 @@ def test_auto_loads_the_static_model_and_matches_sentence_transformers(encoder):
 
 
 def test_word_pairs_are_added_where_the_model_learned_them(encoder):
-    from app.retrieval import with_word_pairs
+    from app.semantic import with_word_pairs
 
     assert with_word_pairs("ho gia dinh") == "ho gia dinh ho_gia gia_dinh"
     assert with_word_pairs("ho gia dinh", known={"gia_dinh"}) == "ho gia dinh gia_dinh"
@@ -125,7 +125,7 @@ def test_training_is_deterministic(tmp_path):
 
 
 def test_committed_model_was_trained_on_the_committed_knowledge_base(kb):
-    from app.retrieval import model_is_current
+    from app.semantic import model_is_current
 
     assert model_is_current(kb), "knowledge base changed: run `python scripts/train_semantic.py` and commit the model"
 
