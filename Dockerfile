@@ -46,7 +46,7 @@ COPY scripts/train_semantic.py scripts/train_semantic.py
 # a broken knowledge base, a missing model or a trainer that cannot run fails the build, not the deployment
 # (the model is retrained in the background from scripts/train_semantic.py: docs/model-retraining.md)
 RUN PYTHONPATH=/src HF_HUB_OFFLINE=1 python -m app.cli kb validate \
- && PYTHONPATH=/src python -c "from app.retrieval import load_encoder; assert load_encoder('auto') is not None" \
+ && PYTHONPATH=/src python -c "from app.semantic import load_encoder; assert load_encoder('auto') is not None" \
  && HF_HUB_OFFLINE=1 python scripts/train_semantic.py --out /tmp/trainer-check --epochs 1 --parts 1 --dim 8 \
  && rm -rf /tmp/trainer-check
 
