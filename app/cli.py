@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from app import models, storage
+from app import database, models, storage
 from app.settings import Settings
 
 
@@ -242,7 +242,7 @@ def cmd_kb(args: argparse.Namespace) -> int:
                 print(f"error: {err}", file=sys.stderr)
             print("nothing imported: fix the errors above first", file=sys.stderr)
             return 1
-        db = storage.make_engine(settings.database_url)
+        db = database.make_engine(settings.database_url)
         storage.init_db(db, upgrade=settings.db_upgrade_on_start)
         with Session(db) as session:
             from app.console.auth import audit
@@ -253,7 +253,7 @@ def cmd_kb(args: argparse.Namespace) -> int:
         print(f"imported {len(kb.entries)} entries and {len(kb.parameters.parameters)} parameters from {root}")
         return 0
     if args.kb_command == "export":
-        db = storage.make_engine(settings.database_url)
+        db = database.make_engine(settings.database_url)
         storage.init_db(db, upgrade=settings.db_upgrade_on_start)
         with Session(db) as session:
             if storage.kb_is_empty(session):
@@ -283,7 +283,7 @@ def cmd_db(args: argparse.Namespace) -> int:
         print(f"wrote {path}: read it, adjust it, and commit it with the model change")
         return 0
     settings = _settings(args)
-    db = storage.make_engine(settings.database_url)
+    db = database.make_engine(settings.database_url)
     try:
         if args.db_command == "upgrade":
             before, after = migrate.upgrade(db, args.revision)
@@ -326,7 +326,7 @@ def cmd_model(args: argparse.Namespace) -> int:
     from app import retrain
 
     settings = _settings(args)
-    db = storage.make_engine(settings.database_url)
+    db = database.make_engine(settings.database_url)
     storage.init_db(db, upgrade=settings.db_upgrade_on_start)
     if not retrain.enabled(settings):
         print(f"error: retraining applies to SEMANTIC_MODEL=auto only (it is {settings.semantic_model})",
@@ -405,7 +405,7 @@ def cmd_users(args: argparse.Namespace) -> int:
     from app.console import auth
 
     settings = _settings(args)
-    db = storage.make_engine(settings.database_url)
+    db = database.make_engine(settings.database_url)
     storage.init_db(db)
     from app.provinces import load_or_fail
 

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401 - registers every table
+from app.database import make_engine
 
 log = logging.getLogger(__name__)
 
@@ -196,8 +197,6 @@ def revision(message: str) -> str:
     """Write a new migration with the differences between the newest revision and the models
     (autogenerate against a scratch SQLite database)."""
     import tempfile
-
-    from app.storage import make_engine
 
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/scratch.db")

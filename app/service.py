@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session
 
-from app import metrics, models, retrain, storage
+from app import database, metrics, models, retrain, storage
 from app.engine import ESCALATED, HANDOFF, Engine, Reply, Turn
 from app.knowledge import KnowledgeBase, fingerprint, load_directory
 from app.models import utcnow
@@ -74,7 +74,7 @@ class Runtime:
     @classmethod
     def start(cls, settings: Settings, encoder=None, load_model: bool = True) -> Runtime:
         provinces = load_or_fail(settings)  # a bad provinces file stops the start, before anything is stored
-        db = storage.make_engine(settings.database_url)
+        db = database.make_engine(settings.database_url)
         storage.init_db(db, upgrade=settings.db_upgrade_on_start)
         with Session(db) as session:
             empty = storage.kb_is_empty(session)

@@ -1,4 +1,5 @@
-"""Database access: engine, schema, the live knowledge base and conversation records."""
+"""Database access: schema upgrades on start, the live knowledge base and conversation records (the engine
+itself comes from app.database)."""
 
 from __future__ import annotations
 
@@ -6,42 +7,17 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 from itertools import chain
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, event, insert, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
-from sqlmodel import Session, create_engine, select
+from sqlmodel import Session, select
 
 from app import models
 from app.knowledge import KnowledgeBase, Office, entry_from_dict, fingerprint
 from app.parameters import Parameter, ParameterSet, ParameterValue
 from app.privacy import mask
-
-
-def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record) -> None:
-            # write-ahead log: readers never wait for the writer, and a commit is an append, not an fsync
-            # of the whole database; NORMAL keeps the database consistent after a crash
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-    else:
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url[len("postgresql://") :]
-        # a database that does not answer fails fast (readiness checks, start-up) instead of hanging
-        engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
-    return engine
 
 
 def init_db(engine: Engine, upgrade: bool = True) -> None:

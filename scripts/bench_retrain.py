@@ -39,7 +39,7 @@ def main() -> int:
 
     from sqlmodel import Session
 
-    from app import retrain, storage
+    from app import database, retrain, storage
     from app.engine import Engine, Turn
     from app.semantic import load_encoder
     from app.service import import_directory
@@ -47,7 +47,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(database_url=f"sqlite:///{tmp}/bench.db", model_train_args=args.train_args)
-        db = storage.make_engine(settings.database_url)
+        db = database.make_engine(settings.database_url)
         storage.init_db(db)
         kb = import_directory(db, settings)
         engine = Engine(kb, encoder=load_encoder("auto"))

@@ -189,12 +189,12 @@ def shipped_engine():
 
 def run_in_process(args: list[str], env: dict[str, str], cwd: Path, input: str | None) -> subprocess.CompletedProcess:
     from app import cli as app_cli
-    from app import service, storage
+    from app import database, service
     from app.settings import get_settings
 
     out, err = io.StringIO(), io.StringIO()
     engines = []
-    make_engine = storage.make_engine
+    make_engine = database.make_engine
 
     def tracked_make_engine(url: str):
         engine = make_engine(url)
@@ -205,7 +205,7 @@ def run_in_process(args: list[str], env: dict[str, str], cwd: Path, input: str |
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
     saved_streams = sys.stdin, sys.stdout, sys.stderr
     saved_handlers, saved_level = root.handlers[:], root.level
-    saved = (storage.make_engine, service.Engine, service.load_encoder)
+    saved = (database.make_engine, service.Engine, service.load_encoder)
     try:
         os.environ.clear()
         os.environ.update(env)
@@ -214,7 +214,7 @@ def run_in_process(args: list[str], env: dict[str, str], cwd: Path, input: str |
         root.handlers[:] = []
         root.setLevel(logging.WARNING)
         get_settings.cache_clear()
-        storage.make_engine, service.Engine, service.load_encoder = tracked_make_engine, _shared_engine, \
+        database.make_engine, service.Engine, service.load_encoder = tracked_make_engine, _shared_engine, \
             _shared_load_encoder
         try:
             code = app_cli.main(args)
@@ -228,7 +228,7 @@ def run_in_process(args: list[str], env: dict[str, str], cwd: Path, input: str |
             traceback.print_exc()
             code = 1
     finally:
-        storage.make_engine, service.Engine, service.load_encoder = saved
+        database.make_engine, service.Engine, service.load_encoder = saved
         get_settings.cache_clear()
         root.handlers[:] = saved_handlers
         root.setLevel(saved_level)

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from app import models, storage
+from app import database, models, storage
 
 pytestmark = pytest.mark.e2e
 
@@ -54,7 +54,7 @@ def test_conversation_follow_up_and_stored_escalation(server):
                           "conversation_id": "zx1"}, token=token).json()
     assert third["outcome"] == "escalated"
 
-    db = storage.make_engine(server["database_url"])
+    db = database.make_engine(server["database_url"])
     with Session(db) as session:
         conv = session.exec(select(models.Conversation).where(models.Conversation.external_id == "zx1")).one()
         messages = storage.conversation_messages(session, conv.id)
@@ -75,7 +75,7 @@ def test_conversation_follow_up_and_stored_escalation(server):
 def test_handoff_is_recorded_for_staff(server):
     r = post(server, {"text": "mình muốn gặp nhân viên tư vấn", "conversation_id": "zx2"}, token=server["token"])
     assert r.json()["outcome"] == "handoff"
-    db = storage.make_engine(server["database_url"])
+    db = database.make_engine(server["database_url"])
     with Session(db) as session:
         conv = session.exec(select(models.Conversation).where(models.Conversation.external_id == "zx2")).one()
         kinds = [e.kind for e in session.exec(select(models.Escalation).where(

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from app import models, storage
+from app import database, models, storage
 from tests.conftest import ROOT, AppServer
 
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -70,7 +70,7 @@ def post_fb(app, body: dict) -> httpx.Response:
 
 
 def db_session(app) -> Session:
-    return Session(storage.make_engine(app.database_url))
+    return Session(database.make_engine(app.database_url))
 
 
 def failed_sends(app, recipient: str) -> list[models.OutboxMessage]:

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from app import models, storage
+from app import database, models
 from tests.conftest import AppServer
 from tests.console_support import ADMIN, STAFF, ConsoleClient, add_default_users, add_user
 
@@ -168,7 +168,7 @@ def test_admin_manages_users_and_every_change_is_audited(console):
 
 def test_kb_import_is_audited(cli, database_url):
     cli("kb", "import")
-    db = storage.make_engine(database_url)
+    db = database.make_engine(database_url)
     with Session(db) as session:
         rows = session.exec(select(models.AuditLog)).all()
         assert [r.action for r in rows] == ["kb.import"]
@@ -183,7 +183,7 @@ def test_conversation_actions_refuse_bad_input_with_a_clear_error(console):
     assert r.json()["outcome"] == "handoff"
     # an API conversation is a test and stays out of the inbox (tests/test_console_safety.py); treated as a
     # citizen's here, because this test is about the console's checks of bad input
-    with Session(storage.make_engine(console.database_url)) as session:
+    with Session(database.make_engine(console.database_url)) as session:
         row = session.exec(select(models.Conversation).where(models.Conversation.external_id == "v1")).one()
         row.is_test = False
         session.add(row)

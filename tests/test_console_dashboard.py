@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from app import models, storage
+from app import database, models
 from tests.conftest import AppServer
 from tests.console_support import ADMIN, STAFF, ConsoleClient, add_default_users
 
@@ -35,7 +35,7 @@ def test_dashboard_counts_charts_and_csv(database_url, tmp_path, cli):
         assert ask(server, "bảo hiểm xã hội tự nguyện là gì, ai được tham gia", "d1")["outcome"] == "answered"
         assert ask(server, "bhxh tự nguyện đóng tối thiểu bao nhiêu 1 tháng", "d2")["outcome"] == "answered"
         assert ask(server, "cho tôi gặp nhân viên", "d3")["outcome"] == "handoff"
-        db = storage.make_engine(database_url)
+        db = database.make_engine(database_url)
         with Session(db) as session:
             conv_id = session.exec(select(models.Conversation.id).where(models.Conversation.external_id == "d3")).one()
             old_conv = session.exec(select(models.Conversation).where(models.Conversation.external_id == "d1")).one()

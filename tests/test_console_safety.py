@@ -255,9 +255,9 @@ def test_migration_0006_marks_the_existing_command_line_and_api_conversations(da
     import sqlalchemy as sa
     from alembic import command
 
-    from app import migrate, storage
+    from app import database, migrate
 
-    engine = storage.make_engine(database_url)
+    engine = database.make_engine(database_url)
     with engine.begin() as conn:
         command.upgrade(migrate.alembic_config(conn), "0004")
         for channel, ext in (("cli", "c1"), ("api", "a1"), ("zalo", "z1")):

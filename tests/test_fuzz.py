@@ -19,7 +19,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from sqlmodel import Session, select
 
-from app import models, storage
+from app import database, models
 from tests.conftest import AppServer
 from tests.test_channels import app_env, fp, post_zalo, sent, wait_for
 from webhooks.base import FOLLOW, IGNORED, NON_TEXT, OWN_ECHO, STAFF_ECHO, TEXT
@@ -42,7 +42,7 @@ def fake():
 @pytest.fixture
 def app(database_url, tmp_path, fake):
     server = AppServer(database_url, tmp_path / "app.log", API_RATE_PER_MINUTE="0", **app_env(fake.url)).start()
-    server.db = storage.make_engine(database_url)
+    server.db = database.make_engine(database_url)
     yield server
     server.db.dispose()
     server.stop()

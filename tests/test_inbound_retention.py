@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from app import models, storage
+from app import database, models
 from app.api import create_app
 from app.settings import Settings
 from tests.conftest import ROOT
@@ -50,7 +50,7 @@ def test_events_outside_the_window_are_acknowledged_and_dropped(client, age_days
 
 def test_prune_deletes_only_old_handled_events(cli, database_url):
     cli("db", "upgrade")
-    db = storage.make_engine(database_url)
+    db = database.make_engine(database_url)
     old = models.utcnow() - dt.timedelta(days=31)
     with Session(db) as session:
         for key, status, received in [("old-done", "done", old), ("old-failed", "failed", old),

@@ -129,7 +129,7 @@ def _answer_with(root: Path, entry_id: str, marker: str) -> None:
 def test_changed_files_are_followed_until_the_database_is_edited(cli, tmp_path):
     from sqlmodel import Session, select
 
-    from app import models, storage
+    from app import database, models
 
     root = copy_kb(tmp_path)
     env = {"KNOWLEDGE_BASE_DIR": str(root)}
@@ -139,7 +139,7 @@ def test_changed_files_are_followed_until_the_database_is_edited(cli, tmp_path):
     _answer_with(root, "hgd-mua-o-dau", "Bản sửa số một.")
     assert "Bản sửa số một." in cli("ask", question, env=env).stdout
     # an edit made in the database (as the staff console will) is never overwritten by the files
-    db = storage.make_engine(cli.database_url)
+    db = database.make_engine(cli.database_url)
     with Session(db) as session:
         row = session.exec(select(models.KnowledgeEntry).where(models.KnowledgeEntry.id == "hgd-mua-o-dau")).one()
         row.content = {**row.content, "answer": row.content["answer"] + "\nSửa trong cơ sở dữ liệu."}

@@ -10,12 +10,12 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-from app import migrate, models, storage
+from app import database, migrate, models
 from tests.conftest import BIN, ROOT, base_env
 
 
 def tables(url: str) -> set[str]:
-    engine = storage.make_engine(url)
+    engine = database.make_engine(url)
     try:
         return set(sa.inspect(engine).get_table_names())
     finally:
@@ -23,7 +23,7 @@ def tables(url: str) -> set[str]:
 
 
 def scalar(url: str, sql: str):
-    engine = storage.make_engine(url)
+    engine = database.make_engine(url)
     try:
         with engine.connect() as conn:
             return conn.execute(sa.text(sql)).scalar()
@@ -36,7 +36,7 @@ def test_migrations_produce_exactly_the_models_schema(cli):
     assert f"revision {migrate.head()}" in out and "was empty" in out
     assert tables(cli.database_url) == set(SQLModel.metadata.tables) | {"alembic_version"}
     # alembic's compare_metadata, as `alembic check` does: nothing differs, types included
-    engine = storage.make_engine(cli.database_url)
+    engine = database.make_engine(cli.database_url)
     assert migrate.check(engine) == []
     engine.dispose()
     assert "matches the models" in cli("db", "check").stdout
@@ -47,7 +47,7 @@ def test_migrations_produce_exactly_the_models_schema(cli):
 
 def test_db_check_fails_when_the_schema_differs_from_the_models(cli):
     cli("db", "upgrade")
-    engine = storage.make_engine(cli.database_url)
+    engine = database.make_engine(cli.database_url)
     with engine.begin() as conn:
         conn.execute(sa.text("ALTER TABLE feedback ADD COLUMN stray INTEGER"))
     engine.dispose()
@@ -57,7 +57,7 @@ def test_db_check_fails_when_the_schema_differs_from_the_models(cli):
 
 
 def test_a_database_made_by_create_all_is_adopted_with_its_rows(cli):
-    engine = storage.make_engine(cli.database_url)
+    engine = database.make_engine(cli.database_url)
     SQLModel.metadata.create_all(engine)  # what start-up did before migrations
     with engine.begin() as conn:
         conn.execute(sa.insert(models.Conversation.__table__).values(
@@ -83,7 +83,7 @@ def test_an_older_release_database_gets_the_tables_and_columns_it_lacks(cli):
                                     for c in conv.columns
                                     if c.name not in ("last_inbound_at", "bot_paused_until", "last_platform_message_id")],
              sa.UniqueConstraint("channel", "external_id"))
-    engine = storage.make_engine(cli.database_url)
+    engine = database.make_engine(cli.database_url)
     old.create_all(engine)
     with engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO conversation (channel, external_id, created_at, updated_at) "
@@ -99,7 +99,7 @@ def test_an_older_release_database_gets_the_tables_and_columns_it_lacks(cli):
 
 
 def test_the_previous_release_database_is_adopted_at_0001_then_upgraded(cli):
-    engine = storage.make_engine(cli.database_url)
+    engine = database.make_engine(cli.database_url)
     migrate.initial_schema().create_all(engine)  # what create_all made before the delivery rewrite
     now = models.utcnow()
     with engine.begin() as conn:
@@ -113,13 +113,13 @@ def test_the_previous_release_database_is_adopted_at_0001_then_upgraded(cli):
     assert "adopted at revision 0001" in result.stderr and "was 0001" in result.stdout
     assert scalar(cli.database_url, "SELECT version_num FROM alembic_version") == migrate.head() != "0001"
     assert scalar(cli.database_url, "SELECT count(*) FROM outbox WHERE in_doubt = false") == 1  # the old row
-    assert "last_answer_message_id" not in {c["name"] for c in sa.inspect(storage.make_engine(cli.database_url))
+    assert "last_answer_message_id" not in {c["name"] for c in sa.inspect(database.make_engine(cli.database_url))
                                             .get_columns("conversation")}
     assert "matches the models" in cli("db", "check").stdout
 
 
 def test_a_foreign_schema_is_refused_and_left_alone(cli):
-    engine = storage.make_engine(cli.database_url)
+    engine = database.make_engine(cli.database_url)
     with engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE conversation (id INTEGER PRIMARY KEY, channel INTEGER NOT NULL, "
                              "external_id VARCHAR(120) NOT NULL, created_at TIMESTAMP NOT NULL, "

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from app import models, storage
+from app import database, models
 from tests.conftest import ROOT, AppServer
 from tests.console_support import ConsoleClient
 
@@ -124,7 +124,7 @@ def post_fb(app, body: dict) -> httpx.Response:
 
 
 def db(app) -> Session:
-    return Session(storage.make_engine(app.database_url))
+    return Session(database.make_engine(app.database_url))
 
 
 @pytest.mark.e2e
@@ -294,7 +294,7 @@ def test_provinces_file_errors_are_clear(cli, tmp_path):
 
 def test_migration_0004_keeps_rows_and_puts_them_in_the_default_province(cli):
     cli("db", "upgrade", "0003")
-    engine = storage.make_engine(cli.database_url)
+    engine = database.make_engine(cli.database_url)
     with engine.begin() as conn:
         conn.exec_driver_sql("INSERT INTO conversation (channel, external_id, created_at, updated_at) "
                              "VALUES ('zalo', 'old-citizen', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")

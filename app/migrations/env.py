@@ -31,8 +31,8 @@ connection = config.attributes.get("connection")
 if connection is not None:
     run(connection)
 else:
+    from app.database import make_engine
     from app.settings import get_settings
-    from app.storage import make_engine
 
     engine = make_engine(get_settings().database_url)
     with engine.connect() as conn:
