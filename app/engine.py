@@ -168,7 +168,7 @@ class Engine:
         if thresholds is None:
             thresholds = Thresholds() if encoder is not None else Thresholds.lexical_only()
         self.thresholds = thresholds
-        intents = kb.intents or {}
+        intents = kb.parsed_intents
         texts = kb.labelled_texts()
         known = kb.known_labels()
         for label, more in (examples or {}).items():
@@ -176,13 +176,12 @@ class Engine:
                 texts.setdefault(label, []).extend(more)
         docs = [Document(label, q, k) for label, group in texts.items() for q in group
                 if (k := self.normalizer.key(q)).strip()]
-        self.out_of_scope = {"@" + str(g["id"]): str(g.get("reason") or "") for g in intents.get("out_of_scope") or []}
-        handoff = intents.get("handoff") or {}
+        self.out_of_scope = {g.label: g.reason for g in intents.out_of_scope}
         self.index = Index(self.normalizer, docs, encoder=encoder)
-        self.handoff_phrases = [self.normalizer.key(p) for p in handoff.get("phrases") or []]
-        small = intents.get("smalltalk") or {}
-        self.filler = {tok for w in small.get("filler") or [] for tok in self.normalizer.key(str(w)).split()}
-        kinds = small.get("kinds") or {}
+        self.handoff_phrases = [self.normalizer.key(p) for p in intents.handoff.phrases]
+        small = intents.smalltalk
+        self.filler = {tok for w in small.filler for tok in self.normalizer.key(w).split()}
+        kinds = small.kinds
         # a phrase that normalisation shortened into another kind's phrase ("chào nhé" -> "chao") is
         # left to that kind: "chào buổi tối" is a greeting, not a goodbye
         exact = {self.normalizer.key(p) for phrases in kinds.values() for p in phrases
@@ -191,7 +190,7 @@ class Engine:
             kind: [k for p in phrases if (k := self.normalizer.key(p)) == " ".join(fold(str(p)).split()) or k not in exact]
             for kind, phrases in kinds.items()
         }
-        self.small_replies = small.get("replies") or {}
+        self.small_replies = small.replies
 
     # --- helpers --------------------------------------------------------------------
 
@@ -222,7 +221,7 @@ class Engine:
     def answer(self, text: str, context: Turn | None = None, day: dt.date | None = None, province=None) -> Reply:
         day = day or dt.date.today()
         context = context or Turn()
-        intents = self.kb.intents or {}
+        intents = self.kb.parsed_intents
         raw = (text or "").strip()
         key = self.normalizer.key(raw[:1500])
 
@@ -236,13 +235,13 @@ class Engine:
                 return reply
 
         if self._is_handoff(key):
-            return Reply(HANDOFF, self._fmt(intents.get("handoff", {}).get("reply", ""), province),
+            return Reply(HANDOFF, self._fmt(intents.handoff.reply, province),
                          reason="citizen asked for a person")
 
         unreadable = _unreadable(raw)
         if unreadable:
             # nothing to answer and nothing for staff: ask for the question (small talk, never escalated)
-            return Reply(SMALLTALK, self._fmt(intents.get("unreadable_reply", ""), province), reason=unreadable)
+            return Reply(SMALLTALK, self._fmt(intents.unreadable_reply, province), reason=unreadable)
 
         kind = self._smalltalk_kind(key)
         if kind is not None:
@@ -338,7 +337,7 @@ class Engine:
             if other.label == reply.entry_id or other.score < t.clarify:
                 continue
             reply.choices = [self._choice(other.label)] + [c for c in reply.choices if c.entry_id != other.label]
-            reply.choices_prompt = reply.choices_prompt or (self.kb.intents or {}).get("related_prompt", "")
+            reply.choices_prompt = reply.choices_prompt or self.kb.parsed_intents.related_prompt
             return
 
     def _with_context(self, key: str, cands: list[Candidate], context: Turn) -> tuple[list[Candidate], str]:
@@ -395,7 +394,7 @@ class Engine:
 
     def _escalate(self, cands: list[Candidate], reason: str, province=None) -> Reply:
         entries = self._entries(cands)
-        return Reply(ESCALATED, self._fmt((self.kb.intents or {}).get("escalate_reply", ""), province),
+        return Reply(ESCALATED, self._fmt(self.kb.parsed_intents.escalate_reply, province),
                      candidates=[c.label for c in entries[:5]], score=entries[0].score if entries else 0.0,
                      reason=reason, details=[c.as_dict() for c in cands[:5]])
 
@@ -408,7 +407,7 @@ class Engine:
         top = cands[0]
         best = entries[0]
         if top.label == HANDOFF_LABEL and top.score >= t.handoff:
-            return Reply(HANDOFF, self._fmt((self.kb.intents or {}).get("handoff", {}).get("reply", ""), province),
+            return Reply(HANDOFF, self._fmt(self.kb.parsed_intents.handoff.reply, province),
                          candidates=[c.label for c in entries[:5]], score=top.score, reason="citizen asked for a person",
                          details=[c.as_dict() for c in cands[:5]])
         if top.label.startswith(SMALLTALK_PREFIX) and (top.score >= t.smalltalk or best.score < t.clarify):
@@ -436,13 +435,13 @@ class Engine:
         if best.score >= t.clarify:
             close = [c for c in entries[:3] if best.score - c.score <= t.clarify_band]
             if len(close) >= 2:
-                prompt = (self.kb.intents or {}).get("clarify_prompt", "")
+                prompt = self.kb.parsed_intents.clarify_prompt
                 return Reply(CLARIFY, "", candidates=[c.label for c in entries[:5]], score=best.score,
                              choices=[self._choice(c.label) for c in close], choices_prompt=prompt,
                              details=[c.as_dict() for c in cands[:5]])
             if best.score >= need - 0.04:
                 # one plausible entry, not sure enough to answer: confirm it
-                prompt = (self.kb.intents or {}).get("clarify_prompt", "")
+                prompt = self.kb.parsed_intents.clarify_prompt
                 return Reply(CLARIFY, "", candidates=[c.label for c in entries[:5]], score=best.score,
                              choices=[self._choice(c.label) for c in entries[:2]], choices_prompt=prompt,
                              details=[c.as_dict() for c in cands[:5]])
@@ -491,7 +490,7 @@ class Engine:
         except RenderError:
             return self._escalate(entries, f"mục {entry.id} không hiển thị được", province)
         related = [r for r in entry.related if r in self.kb.entries][:3]
-        prompt = (self.kb.intents or {}).get("related_prompt", "")
+        prompt = self.kb.parsed_intents.related_prompt
         return Reply(ANSWERED, body, entry_id=entry.id, candidates=[c.label for c in entries[:5]] or [entry.id],
                      score=score, choices=[self._choice(r) for r in related], choices_prompt=prompt)
 
@@ -508,7 +507,7 @@ class Engine:
         small = self.small_replies
         starters = [e for e in ("vtn-muc-dong", "hgd-muc-dong", "hssv-muc-dong", "bhxh1l-dieu-kien") if e in self.kb.entries]
         return Reply(SMALLTALK, self._fmt(small.get("greeting", ""), province), choices=[self._choice(e) for e in starters],
-                     choices_prompt=(self.kb.intents or {}).get("related_prompt", ""), reason="follow")
+                     choices_prompt=self.kb.parsed_intents.related_prompt, reason="follow")
 
     def non_text_reply(self, province=None) -> str:
-        return self._fmt((self.kb.intents or {}).get("non_text_reply", ""), province)
+        return self._fmt(self.kb.parsed_intents.non_text_reply, province)

@@ -11,7 +11,7 @@ import csv
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -205,6 +205,79 @@ def format_reply(template: str, office: Office) -> str:
     return re.sub(r" {2,}", " ", text).replace(" .", ".").replace(" ,", ",").strip()
 
 
+
+def _texts(value: Any) -> tuple[str, ...]:
+    """A list of phrases or examples in intents.yaml, as text ("key:" with nothing is none)."""
+    return tuple(str(x) for x in value or [])
+
+
+@dataclass(frozen=True)
+class OutOfScopeGroup:
+    """A group of questions that always go to staff, with the reason staff read."""
+
+    id: str
+    reason: str = ""
+    examples: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return "@" + self.id
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """Requests for a person: phrases found anywhere in a message, examples for retrieval, the reply."""
+
+    phrases: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+    reply: str = ""
+
+
+@dataclass(frozen=True)
+class SmallTalk:
+    """Greetings, thanks, goodbyes and acknowledgements: the words a small-talk message is made of,
+    each kind's phrases and each kind's reply."""
+
+    filler: tuple[str, ...] = ()
+    kinds: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    replies: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Intents:
+    """knowledge_base/intents.yaml, parsed: what is not a knowledge-base question and the fixed replies.
+    `KnowledgeBase.intents` keeps the file's own mapping (stored, exported and fingerprinted as written)."""
+
+    smalltalk: SmallTalk = field(default_factory=SmallTalk)
+    handoff: Handoff = field(default_factory=Handoff)
+    out_of_scope: tuple[OutOfScopeGroup, ...] = ()
+    escalate_reply: str = ""
+    clarify_prompt: str = ""
+    related_prompt: str = ""
+    non_text_reply: str = ""
+    unreadable_reply: str = ""
+
+    @classmethod
+    def parse(cls, data: dict[str, Any] | None) -> Intents:
+        data = data or {}
+        small = data.get("smalltalk") or {}
+        handoff = data.get("handoff") or {}
+        return cls(
+            smalltalk=SmallTalk(
+                filler=_texts(small.get("filler")),
+                kinds={str(kind): _texts(phrases) for kind, phrases in (small.get("kinds") or {}).items()},
+                replies={str(kind): str(text) for kind, text in (small.get("replies") or {}).items()},
+            ),
+            handoff=Handoff(phrases=_texts(handoff.get("phrases")), examples=_texts(handoff.get("examples")),
+                            reply=str(handoff.get("reply") or "")),
+            out_of_scope=tuple(OutOfScopeGroup(id=str(g["id"]), reason=str(g.get("reason") or ""),
+                                               examples=_texts(g.get("examples")))
+                               for g in data.get("out_of_scope") or []),
+            **{name: str(data.get(name) or "") for name in
+               ("escalate_reply", "clarify_prompt", "related_prompt", "non_text_reply", "unreadable_reply")},
+        )
+
+
 @dataclass
 class KnowledgeBase:
     entries: dict[str, Entry]
@@ -221,28 +294,31 @@ class KnowledgeBase:
         (None: this knowledge base's office.yaml)."""
         return Renderer(self, day, province, office)
 
+    @cached_property
+    def parsed_intents(self) -> Intents:
+        """`intents`, parsed once (the mapping is not edited in place: an edit is a new KnowledgeBase)."""
+        return Intents.parse(self.intents)
+
     def labelled_texts(self) -> dict[str, list[str]]:
         """What retrieval indexes (and the semantic model is trained on): each entry's title and
         questions under its id; out-of-scope examples under '@<group id>'; requests for a person
         (examples and phrases) under '@handoff'; each kind of small talk's phrases under
         '@smalltalk-<kind>'."""
-        intents = self.intents or {}
+        intents = self.parsed_intents
         texts = {entry_id: [self.entries[entry_id].title, *self.entries[entry_id].questions]
                  for entry_id in sorted(self.entries)}
-        for group in intents.get("out_of_scope") or []:
-            texts["@" + str(group["id"])] = [str(x) for x in group.get("examples") or []]
-        handoff = intents.get("handoff") or {}
-        texts[HANDOFF_LABEL] = [str(x) for x in [*(handoff.get("examples") or []), *(handoff.get("phrases") or [])]]
-        kinds = (intents.get("smalltalk") or {}).get("kinds") or {}
+        for group in intents.out_of_scope:
+            texts[group.label] = list(group.examples)
+        texts[HANDOFF_LABEL] = [*intents.handoff.examples, *intents.handoff.phrases]
+        kinds = intents.smalltalk.kinds
         for kind in SMALLTALK_KINDS:
             if kinds.get(kind):
-                texts[SMALLTALK_PREFIX + kind] = [str(x) for x in kinds[kind]]
+                texts[SMALLTALK_PREFIX + kind] = list(kinds[kind])
         return texts
 
     def known_labels(self) -> set[str]:
         """The labels a training or example text may carry for this knowledge base."""
-        intents = self.intents or {}
-        return (set(self.entries) | {"@" + str(g["id"]) for g in intents.get("out_of_scope") or []}
+        return (set(self.entries) | {g.label for g in self.parsed_intents.out_of_scope}
                 | {HANDOFF_LABEL} | {SMALLTALK_PREFIX + k for k in SMALLTALK_KINDS})
 
 
