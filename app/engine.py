@@ -14,9 +14,10 @@ from typing import Any
 
 from app.calculators import CALCULATORS, Question, answer_facts, answers, calculate, read_facts
 from app.corpus import HANDOFF_LABEL, SMALLTALK_PREFIX
-from app.knowledge import Entry, KnowledgeBase, RenderError, format_reply
+from app.knowledge import Entry, KnowledgeBase, Office, RenderError, format_reply
 from app.letters import asked_clauses, reading
 from app.privacy import find_personal_numbers
+from app.provinces import Province
 from app.retrieval import Candidate, Document, Index
 from app.text import fold
 
@@ -144,19 +145,19 @@ _FOLLOW_UP = re.compile(
 )
 
 
-def _office(province):
+def _office(province: Province | None) -> Office | None:
     """The office details a province's citizens read (None: the knowledge base's office.yaml)."""
-    return getattr(province, "office", None)
+    return province.office if province is not None else None
 
 
-def _scope(province) -> str:
+def _scope(province: Province | None) -> str:
     """The province whose own parameter values apply ("" = national values)."""
-    return getattr(province, "scope", "") if province is not None else ""
+    return province.scope if province is not None else ""
 
 
 class Engine:
-    """Answers for a citizen of `province` (an app.provinces.Province, or None for the single-province
-    deployment): its office details and its own parameter values where it has them."""
+    """Answers for a citizen of `province` (None for the single-province deployment): its office
+    details and its own parameter values where it has them."""
 
     def __init__(self, kb: KnowledgeBase, encoder=None, thresholds: Thresholds | None = None,
                  examples: dict[str, list[str]] | None = None):
@@ -194,7 +195,7 @@ class Engine:
 
     # --- helpers --------------------------------------------------------------------
 
-    def _fmt(self, template: str, province=None) -> str:
+    def _fmt(self, template: str, province: Province | None = None) -> str:
         return format_reply(template, _office(province) or self.kb.office)
 
     def _choice(self, entry_id: str) -> Choice:
@@ -218,7 +219,8 @@ class Engine:
 
     # --- the decision ---------------------------------------------------------------
 
-    def answer(self, text: str, context: Turn | None = None, day: dt.date | None = None, province=None) -> Reply:
+    def answer(self, text: str, context: Turn | None = None, day: dt.date | None = None,
+               province: Province | None = None) -> Reply:
         day = day or dt.date.today()
         context = context or Turn()
         intents = self.kb.parsed_intents
@@ -268,7 +270,8 @@ class Engine:
             reply = self._escalate(cands, "tin nhắn có mã số cá nhân, cần cán bộ tra cứu", province)
         return reply
 
-    def _pending_question(self, context: Turn, day: dt.date, province=None) -> tuple[Entry, Question] | None:
+    def _pending_question(self, context: Turn, day: dt.date,
+                          province: Province | None = None) -> tuple[Entry, Question] | None:
         """The question a calculator asked in the previous turn, if it did: the calculator asks it again on
         the previous turn's text (nothing more is stored than Turn.text and Turn.entry_id)."""
         entry = self.kb.entries.get(context.entry_id or "")
@@ -282,7 +285,7 @@ class Engine:
         return (entry, asked) if isinstance(asked, Question) else None
 
     def _answer_to_question(self, raw: str, key: str, cands: list[Candidate], context: Turn, day: dt.date,
-                            province=None) -> Reply | None:
+                            province: Province | None = None) -> Reply | None:
         """"4 năm", "nữ", "6 triệu" after the bot asked for them: the same calculator, on the earlier
         message completed with this answer. A message that is a new question of another entry is not an answer."""
         pending = self._pending_question(context, day, province)
@@ -388,18 +391,18 @@ class Engine:
         t = self.thresholds
         return entries[0].score >= t.answer and entries[0].score - second >= t.margin
 
-    def escalate(self, reason: str, province=None) -> Reply:
+    def escalate(self, reason: str, province: Province | None = None) -> Reply:
         """Staff will answer (the standard escalation reply), without searching."""
         return self._escalate([], reason, province)
 
-    def _escalate(self, cands: list[Candidate], reason: str, province=None) -> Reply:
+    def _escalate(self, cands: list[Candidate], reason: str, province: Province | None = None) -> Reply:
         entries = self._entries(cands)
         return Reply(ESCALATED, self._fmt(self.kb.parsed_intents.escalate_reply, province),
                      candidates=[c.label for c in entries[:5]], score=entries[0].score if entries else 0.0,
                      reason=reason, details=[c.as_dict() for c in cands[:5]])
 
     def _decide(self, raw: str, key: str, cands: list[Candidate], day: dt.date, previous: str = "",
-                province=None) -> Reply:
+                province: Province | None = None) -> Reply:
         t = self.thresholds
         entries = self._entries(cands)
         if not entries:
@@ -463,7 +466,7 @@ class Engine:
         return None
 
     def _answer_entry(self, entry: Entry, raw: str, day: dt.date, entries: list[Candidate], score: float,
-                      previous: str = "", province=None, answering: Question | None = None) -> Reply:
+                      previous: str = "", province: Province | None = None, answering: Question | None = None) -> Reply:
         """The entry's answer; an entry with a calculator works on the citizen's facts (this message's,
         completed with the `previous` message's), or asks one question back when they are missing or conflict.
         `answering`: the question this message answers."""
@@ -494,7 +497,8 @@ class Engine:
         return Reply(ANSWERED, body, entry_id=entry.id, candidates=[c.label for c in entries[:5]] or [entry.id],
                      score=score, choices=[self._choice(r) for r in related], choices_prompt=prompt)
 
-    def answer_choice(self, entry_id: str, day: dt.date | None = None, province=None, text: str = "") -> Reply | None:
+    def answer_choice(self, entry_id: str, day: dt.date | None = None, province: Province | None = None,
+                      text: str = "") -> Reply | None:
         """A choice the citizen tapped (quick reply, postback): that entry, no retrieval. With `text`, the
         entry's calculator works on that message's facts (the entry chosen for a message)."""
         entry = self.kb.entries.get(entry_id)
@@ -502,12 +506,12 @@ class Engine:
             return None
         return self._answer_entry(entry, text, day or dt.date.today(), [], 1.0, province=province)
 
-    def welcome(self, province=None) -> Reply:
+    def welcome(self, province: Province | None = None) -> Reply:
         """Greeting for a new follower, with a few common questions to start from."""
         small = self.small_replies
         starters = [e for e in ("vtn-muc-dong", "hgd-muc-dong", "hssv-muc-dong", "bhxh1l-dieu-kien") if e in self.kb.entries]
         return Reply(SMALLTALK, self._fmt(small.get("greeting", ""), province), choices=[self._choice(e) for e in starters],
                      choices_prompt=self.kb.parsed_intents.related_prompt, reason="follow")
 
-    def non_text_reply(self, province=None) -> str:
+    def non_text_reply(self, province: Province | None = None) -> str:
         return self._fmt(self.kb.parsed_intents.non_text_reply, province)
