@@ -7,6 +7,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, fields, replace
 from decimal import ROUND_FLOOR, Decimal
+from typing import Any
 
 from app.parameters import ParameterView, Quantity, age, date_vn, num, pct, vnd
 from app.text import _replace_money, canonical_tones, extract_counts, extract_money, fold, nfc
@@ -151,7 +152,7 @@ class Facts:
 
     def without(self, names: tuple[str, ...]) -> Facts:
         """These facts with some of them forgotten (the ones a question asked again)."""
-        defaults = {f.name: f.default for f in fields(self)}
+        defaults: dict[str, Any] = {f.name: f.default for f in fields(self)}
         return replace(self, **{n: defaults[n] for n in names})
 
     def _said(self, f) -> bool:
@@ -227,12 +228,13 @@ def _sex(raw: str, folded: str) -> bool | None:
     with_marks = fold(raw) != low.replace("đ", "d")
     female = re.search(r"(?<![a-z])(?:nu|phu nu|con gai|ba bau|lao dong nu|gioi tinh nu|ba xa|"
                        rf"(?:vo|me|ba noi|ba ngoai) {_MINE}|chi gai|em gai)(?![a-z])", folded)
+    male: re.Match[str] | bool | None
     male = re.search(r"(?<![a-z])(?:dan ong|con trai|nam gioi|gioi tinh nam|lao dong nam|ong xa|bac trai|"
                      rf"(?:chong|bo|cha|chu|ong noi|ong ngoai) {_MINE}|anh trai)(?![a-z])", folded)
     # "ba em" is the father ("bà em" the grandmother), unless "ba" counts people ("nhà có ba em", "ba em và...")
     father = re.search(rf"(?<![a-z])ba {_MINE}(?![a-z])(?! (?:va|voi|cung|deu|con|nguoi|dua|be|chau))",
                        re.sub(r"(?<![a-z])(?:nha|co|gom|ca) ba ", " ", fold(re.sub(r"(?<!\w)bà(?!\w)", "bax", low))))
-    female = female or (with_marks and re.search(r"(?<!\w)bà (?:tôi|em|mình|tui|cháu|nội|ngoại)(?!\w)", low))
+    female = female or (re.search(r"(?<!\w)bà (?:tôi|em|mình|tui|cháu|nội|ngoại)(?!\w)", low) if with_marks else None)
     if father and not female:
         return True
     if not male:
@@ -543,7 +545,7 @@ def contribution_years(f: Formulas, facts: Facts, day: dt.date, split: bool = Tr
             if facts.end_year < start_year:
                 return Question(f"Năm kết thúc ({facts.end_year}) trước năm bắt đầu ({start_year}). "
                                 "Bạn đóng BHXH từ năm nào đến năm nào?", "start_year", _YEAR_FIELDS)
-            if facts.start_month and facts.end_month:
+            if start_month and facts.end_month:
                 span = _month_index(facts.end_year, facts.end_month) - _month_index(start_year, start_month) + 1
             else:
                 span = (facts.end_year - start_year) * 12
@@ -782,6 +784,8 @@ def _lump_sum_amount(f: Formulas, years: Years, income: Quantity | None) -> tupl
         cap = p.bhxh1l_thang_tu_2014 * income if income is not None else None
         return cap, [f"- Đóng chưa đủ 1 năm: nhận bằng số tiền đã đóng, tối đa {num(p.bhxh1l_thang_tu_2014)} tháng "
                      "thu nhập bình quân" + (f", tức không quá {vnd(cap)}." if cap is not None else ".")]
+    if years.before is None or years.after is None:
+        raise ValueError("the lump sum needs the years before and from the boundary (contribution_years split=True)")
     before = years.before.to_integral_value(rounding=ROUND_FLOOR)
     after = years.after + (years.before - before)  # odd months before 2014 count with the years from 2014
     months_before = p.bhxh1l_thang_truoc_2014 * before
@@ -911,7 +915,7 @@ def calc_pension(f: Formulas, facts: Facts, day: dt.date) -> str | Question | No
         out.append(f"- Cần đóng đủ {num(minimum)} năm mới được hưởng lương hưu (Luật BHXH 2024, Điều 98); bạn còn thiếu "
                    f"{_years_text(minimum - total)}. Nếu đóng tiếp cho đủ {num(minimum)} năm:")
         total = Decimal(minimum.value)
-    out += _pension_lines(f, total, income, facts.male, facts)
+    out += _pension_lines(f, total, income, bool(facts.male), facts)
     if years.note and not years.note.startswith("giả định toàn bộ"):
         out.append(f"Lưu ý: {years.note}.")
     if income is None:
@@ -957,12 +961,12 @@ def calc_lump_sum_vs_pension(f: Formulas, facts: Facts, day: dt.date) -> str | Q
         out.append(f"- Cần đóng đủ {num(minimum)} năm (Luật BHXH 2024, Điều 98); bạn còn thiếu "
                    f"{_years_text(minimum - total)}. Nếu đóng tiếp cho đủ {num(minimum)} năm:")
         total = Decimal(minimum.value)
-    out += _pension_lines(f, total, income, facts.male, facts)
+    out += _pension_lines(f, total, income, bool(facts.male), facts)
     if years.note:
         out.append(f"Lưu ý: {years.note}.")
     if income is None:
         return _ask_income(out)
-    pension = f.pension_rate(total.to_integral_value(rounding=ROUND_FLOOR), facts.male) * income
+    pension = f.pension_rate(total.to_integral_value(rounding=ROUND_FLOOR), bool(facts.male)) * income
     if lump is not None and pension:
         months = (lump / pension).value.to_integral_value()
         out.append(f"- Khoảng {num(months)} tháng lương hưu là bằng số tiền rút một lần; lương hưu nhận suốt đời, "

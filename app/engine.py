@@ -231,10 +231,10 @@ class Engine:
             n = int(re.sub(r"\D", "", raw))
             if 1 <= n <= len(context.choices) and context.choices[n - 1] in self.kb.entries:
                 # the chosen entry for the earlier message: a calculator works on that message's facts
-                reply = self._answer_entry(self.kb.entries[context.choices[n - 1]], "", day, [], 1.0,
-                                           context.text or "", province)
-                reply.context_text = context.text or ""
-                return reply
+                chosen = self._answer_entry(self.kb.entries[context.choices[n - 1]], "", day, [], 1.0,
+                                            context.text or "", province)
+                chosen.context_text = context.text or ""
+                return chosen
 
         if self._is_handoff(key):
             return Reply(HANDOFF, self._fmt(intents.handoff.reply, province),
@@ -247,8 +247,8 @@ class Engine:
 
         kind = self._smalltalk_kind(key)
         if kind is not None:
-            reply = self.small_replies.get(kind) or self.small_replies.get("ack", "")
-            return Reply(SMALLTALK, self._fmt(reply, province), reason=kind)
+            small = self.small_replies.get(kind) or self.small_replies.get("ack", "")
+            return Reply(SMALLTALK, self._fmt(small, province), reason=kind)
 
         personal = find_personal_numbers(raw)
         sents, asked = reading(raw[:1500])
@@ -256,7 +256,7 @@ class Engine:
         reply = self._answer_to_question(raw, key, cands, context, day, province)
         if reply is None:
             cands, used_context = self._with_context(key, cands, context)
-            previous = context.text if used_context == "question" else ""
+            previous = (context.text or "") if used_context == "question" else ""
             reply = self._decide(raw, key, cands, day, previous, province)
             if reply.outcome == ANSWERED:
                 clauses = asked_clauses(asked)
@@ -297,7 +297,7 @@ class Engine:
         best = next(iter(self._entries(cands)), None)
         if len(key.split()) > 4 and self._confident(cands) and best is not None and best.label != entry.id:
             return None  # "nhà em 4 người mua bhyt bao nhiêu": a new question, even if it has numbers
-        reply = self._answer_entry(entry, raw, day, [], 1.0, context.text, province, answering=question)
+        reply = self._answer_entry(entry, raw, day, [], 1.0, context.text or "", province, answering=question)
         reply.used_context = True
         reply.context_text = f"{context.text} {raw}"[-600:]
         return reply
@@ -416,8 +416,8 @@ class Engine:
         if top.label.startswith(SMALLTALK_PREFIX) and (top.score >= t.smalltalk or best.score < t.clarify):
             # small talk is the nearest class, and sure, or no entry fits anyway
             kind = top.label[len(SMALLTALK_PREFIX):]
-            reply = self.small_replies.get(kind) or self.small_replies.get("ack", "")
-            return Reply(SMALLTALK, self._fmt(reply, province), candidates=[c.label for c in entries[:5]],
+            small = self.small_replies.get(kind) or self.small_replies.get("ack", "")
+            return Reply(SMALLTALK, self._fmt(small, province), candidates=[c.label for c in entries[:5]],
                          score=top.score, reason=kind, details=[c.as_dict() for c in cands[:5]])
         oos = next((c for c in cands if c.label in self.out_of_scope), None)
         if oos is not None and oos.score + t.out_of_scope_margin >= best.score and oos.score >= t.clarify:

@@ -449,13 +449,13 @@ class Renderer:
         """One rendering: the parameter values it reads are those `finish` cites."""
         self.view.forget()
         try:
-            text, size = [], 0
+            chunks, size = [], 0
             for chunk in _compiled(source).generate(self.namespace()):
                 size += len(chunk)
                 if size > MAX_OUTPUT:
                     raise TemplateLimit(f"the answer renders to more than {MAX_OUTPUT} characters")
-                text.append(chunk)
-            text = "".join(text)
+                chunks.append(chunk)
+            text = "".join(chunks)
         except (TemplateError, AttributeError, TypeError, KeyError, ValueError, ArithmeticError) as exc:
             raise RenderError(str(exc)) from exc
         return re.sub(r"\n{3,}", "\n\n", text).strip()
@@ -767,10 +767,10 @@ def validate(kb: KnowledgeBase, day: dt.date, topic_ids: list[str] | None = None
             errors.append(f"{where}: field 'answer': {{{{ office.hotline }}}} must be named as the national hotline: "
                           f"'{NATIONAL_HOTLINE_LABEL} {{{{ office.hotline }}}}'")
         for item in entry.legal_basis:
-            key = typed_value_basis(item, dated)
-            if key:
+            param_key = typed_value_basis(item, dated)
+            if param_key:
                 errors.append(f"{where}: field 'legal_basis': '{item}' is the basis of a dated value of parameter "
-                              f"'{key}'; an answer that uses the value cites it by itself on each date (remove it)")
+                              f"'{param_key}'; an answer that uses the value cites it by itself on each date (remove it)")
     for topic_id in topic_ids or []:
         if topic_id not in kb.entries:
             errors.append(f"kb-topics.tsv: id '{topic_id}' has no entry (entries/{topic_id}.yaml)")

@@ -33,7 +33,7 @@ class Quantity:
 
     def __init__(self, value: Any, verified: bool = True):
         self.value = _dec(value)
-        self.verified = verified and not (isinstance(value, Quantity) and not value.verified)
+        self.verified: bool = verified and not (isinstance(value, Quantity) and not value.verified)
 
     def _op(self, other: Any, fn) -> Quantity:
         verified = self.verified and (other.verified if isinstance(other, Quantity) else True)
@@ -117,7 +117,7 @@ UNVERIFIED_MARK = " (*)"
 
 
 def _group(digits: str) -> str:
-    out = []
+    out: list[str] = []
     while len(digits) > 3:
         out.insert(0, digits[-3:])
         digits = digits[:-3]

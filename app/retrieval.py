@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any, Protocol
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -133,11 +134,17 @@ class QueryVectors:
         return self._weighted(counts, self.char_idf)
 
 
+class Encoder(Protocol):
+    """A sentence model: app.semantic.StaticEncoder, or a sentence-transformers model (app.semantic.load_encoder)."""
+
+    def encode(self, texts: list[str], batch_size: int = ..., **options: Any) -> Any: ...
+
+
 @dataclass
 class Index:
     normalizer: Normalizer
     documents: list[Document]
-    encoder: object | None = None
+    encoder: Encoder | None = None
     weights: Weights = field(default_factory=Weights)
 
     def __post_init__(self) -> None:
@@ -190,19 +197,19 @@ class Index:
         self.vocabulary = sorted({tok for key in self.keys for tok in key.split()})
         self._vocab_set = set(self.vocabulary)
         self._ends = np.r_[starts[1:], len(self.documents)]
-        self.embeddings = None
+        self.embeddings: np.ndarray | None = None
         if self.encoder is not None:
             # encoded in chunks straight into the stored array: half precision at rest for a large
             # knowledge base (the few shortlisted rows are widened per query)
             step = 20000
-            sums = None
+            sums = embeddings = None
             for i in range(0, len(self.keys), step):
                 vectors = self._encode(self.keys[i : i + step])
-                if sums is None:
+                if sums is None or embeddings is None:
                     sums = np.zeros((len(self.labels), vectors.shape[1]), dtype=np.float32)
-                    self.embeddings = np.empty((len(self.keys), vectors.shape[1]),
-                                               dtype=np.float32 if self._score_all else np.float16)
-                self.embeddings[i : i + len(vectors)] = vectors
+                    embeddings = self.embeddings = np.empty((len(self.keys), vectors.shape[1]),
+                                                            dtype=np.float32 if self._score_all else np.float16)
+                embeddings[i : i + len(vectors)] = vectors
                 np.add.at(sums, self.doc_label[i : i + len(vectors)], vectors)
                 del vectors
             if sums is not None:
@@ -213,6 +220,8 @@ class Index:
     # --- signals ------------------------------------------------------------------
 
     def _encode(self, texts: list[str]) -> np.ndarray:
+        if self.encoder is None:
+            raise ValueError("this index has no semantic model")
         vectors = self.encoder.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
                                       show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from decimal import Decimal
 
 # --- Unicode and tone marks -------------------------------------------------
@@ -171,6 +172,11 @@ def extract_counts(folded: str, kind: str) -> list[Decimal]:
 # --- Synonyms and chat spelling ---------------------------------------------
 
 
+def _replacement(table: dict[str, str]) -> Callable[[re.Match[str]], str]:
+    """A `re.sub` replacement: the table's canonical form of the matched variant."""
+    return lambda m: table[m.group(0)]
+
+
 class Normalizer:
     """Rewrites folded text with the synonyms file, one pass per section, in file order.
 
@@ -229,7 +235,7 @@ class Normalizer:
         # vowels and final letters stretched in chat ("nhieuuu", "oiii") collapse; "cccd" stays
         folded = re.sub(r"([aeiouy])\1{2,}|([a-z])\2{3,}", lambda m: m.group(1) or m.group(2), folded)
         for table, pattern in self.passes:
-            folded = pattern.sub(lambda m, t=table: t[m.group(0)], folded)
+            folded = pattern.sub(_replacement(table), folded)
         if self.stop_phrases is not None:
             folded = self.stop_phrases.sub(" ", folded)
         if self.stopwords:
