@@ -127,7 +127,8 @@ def evaluate(engine: Engine, items: list[dict], day: dt.date, finer: Finer = fro
 
 
 def measure(rows: list[tuple[dict, Reply]], finer: Finer = frozenset()) -> Report:
-    total, letters, styles = Group(), Group(), {}
+    total, letters = Group(), Group()
+    styles: dict[str, Group] = {}
     for item, reply in rows:
         if not item.get("expect"):
             continue

@@ -8,6 +8,8 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 from app.privacy import MaskingFilter, mask
 from app.settings import Settings
@@ -31,7 +33,7 @@ def _secret_values(settings: Settings) -> list[str]:
     return sorted((v for v in values if len(v) >= 6), key=len, reverse=True)
 
 
-def redact(text: str, secrets: list[str] = ()) -> str:
+def redact(text: str, secrets: Sequence[str] = ()) -> str:
     for value in secrets:
         text = text.replace(value, REDACTED)
     text = _SECRET_PARAMS.sub(lambda m: m.group(1) + REDACTED, text)
@@ -63,14 +65,16 @@ class SecretFilter(logging.Filter):
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: ts, level, logger, message, extra fields, exception."""
 
+    secrets: Sequence[str] = ()  # values redacted from every field (handler() sets the settings' secrets)
+
     def format(self, record: logging.LogRecord) -> str:
-        out = {
+        out: dict[str, Any] = {
             "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
         }
-        secrets = getattr(self, "secrets", ())
+        secrets = self.secrets
         for key, value in vars(record).items():
             if key not in _RESERVED and not key.startswith("_"):
                 out[key] = value if isinstance(value, int | float | bool | type(None)) else redact(mask(str(value)), secrets)

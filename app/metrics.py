@@ -20,7 +20,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import func
 from sqlalchemy.engine import Engine as DbEngine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 log = logging.getLogger(__name__)
 
@@ -105,12 +105,12 @@ class DatabaseCollector:
             with Session(self.db) as session:
                 counts = dict(session.exec(
                     select(models.OutboxMessage.status, func.count()).where(
-                        models.OutboxMessage.status.in_(("pending", "sending", "failed")))
+                        col(models.OutboxMessage.status).in_(("pending", "sending", "failed")))
                     .group_by(models.OutboxMessage.status)).all())
                 first = session.exec(select(func.min(models.OutboxMessage.created_at)).where(
-                    models.OutboxMessage.status.in_(("pending", "sending")))).first()
+                    col(models.OutboxMessage.status).in_(("pending", "sending")))).first()
                 waiting = session.exec(select(func.count()).select_from(models.InboundRecord).where(
-                    models.InboundRecord.status.in_(("pending", "working")))).one()
+                    col(models.InboundRecord.status).in_(("pending", "working")))).one()
         except Exception as exc:
             log.warning("metrics: database query failed: %s", exc)
             up.add_metric([], 0)

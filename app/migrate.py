@@ -23,7 +23,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
-from alembic.script import ScriptDirectory
+from alembic.script import Script, ScriptDirectory
 from sqlalchemy import Column, MetaData, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
@@ -50,7 +50,10 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def head() -> str:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    newest = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if newest is None:
+        raise SchemaError(f"no migrations in {MIGRATIONS}")
+    return newest
 
 
 def current(engine: Engine) -> str | None:
@@ -86,6 +89,8 @@ def initial_schema() -> MetaData:
     """The tables as the initial revision creates them (what `create_all` made before migrations)."""
     path = next(MIGRATIONS.glob(f"versions/{INITIAL}_*.py"))
     spec = importlib.util.spec_from_file_location(f"bhxh_migration_{INITIAL}", path)
+    if spec is None or spec.loader is None:
+        raise SchemaError(f"{path}: cannot be loaded")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.schema()
@@ -205,4 +210,6 @@ def revision(message: str) -> str:
         with engine.begin() as conn:
             script = command.revision(alembic_config(conn), message=message, autogenerate=True, rev_id=f"{number:04d}")
         engine.dispose()
+    if not isinstance(script, Script):
+        raise SchemaError("alembic did not write one revision")
     return script.path

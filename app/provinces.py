@@ -233,6 +233,6 @@ def load(settings: Settings) -> tuple[Provinces | None, list[str]]:
 
 def load_or_fail(settings: Settings) -> Provinces:
     provinces, errors = load(settings)
-    if errors:
+    if errors or provinces is None:
         raise ProvinceError("the provinces configuration has errors:\n" + "\n".join(errors))
     return provinces

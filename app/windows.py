@@ -13,10 +13,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import overload
 
 HOUR = dt.timedelta(hours=1)
 FREE = {"messenger": 24 * HOUR, "zalo": 48 * HOUR}
 HARD_LIMIT = 7 * 24 * HOUR
+
+
+@overload
+def aware(value: dt.datetime) -> dt.datetime: ...
+@overload
+def aware(value: None) -> None: ...
+@overload
+def aware(value: dt.datetime | None) -> dt.datetime | None: ...
 
 
 def aware(value: dt.datetime | None) -> dt.datetime | None:

@@ -115,6 +115,11 @@ _KEY_LIMIT = 250
 _NOT_IN_IDS = re.compile(r"[\x00-\x1f\x7f{}\[\]'\"\s]")
 
 
+def json_object(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one (a part of a payload missing or of another shape)."""
+    return value if isinstance(value, dict) else {}
+
+
 def clean_text(text: str) -> str:
     """Storable text: NUL bytes dropped (PostgreSQL refuses them), lone UTF-16 surrogates (valid
     JSON escapes, invalid UTF-8) replaced by '?'."""

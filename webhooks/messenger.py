@@ -27,6 +27,7 @@ from webhooks.base import (
     SendResult,
     checked_parse,
     http_failure,
+    json_object,
     read_json,
     split_text,
     transport_failure,
@@ -144,7 +145,7 @@ class MessengerChannel:
             text = (text + "\n\n" if text else "") + message.choices_prompt
             if any(len(c.title) > TITLE_LIMIT for c in message.choices):  # full titles, since buttons are cut short
                 text += "\n" + "\n".join(f"- {c.title}" for c in message.choices)
-        parts = [{"text": p} for p in split_text(text)]
+        parts: list[dict[str, Any]] = [{"text": p} for p in split_text(text)]
         if parts and quick:
             parts[-1]["quick_replies"] = quick
         return parts
@@ -174,7 +175,7 @@ class MessengerChannel:
             data = {}
         if r.status_code == 200 and isinstance(data, dict) and data.get("message_id"):
             return SendResult(ok=True, platform_message_id=str(data["message_id"]))
-        err = data.get("error") if isinstance(data, dict) and isinstance(data.get("error"), dict) else {}
+        err = json_object(data.get("error")) if isinstance(data, dict) else {}
         code = int(err.get("code") or 0) if str(err.get("code") or "0").lstrip("-").isdigit() else 0
         sub = int(err.get("error_subcode") or 0) if str(err.get("error_subcode") or "0").isdigit() else 0
         window = code == 10 or sub in WINDOW_SUBCODES

@@ -27,6 +27,7 @@ from webhooks.base import (
     SendResult,
     checked_parse,
     http_failure,
+    json_object,
     read_json,
     split_text,
     transport_failure,
@@ -124,9 +125,9 @@ class ZaloChannel:
             raise ChannelError("missing event_name")
         ts = str(body.get("timestamp") or "0")
         ts_ms = int(ts) if ts.isdigit() else 0
-        sender = body.get("sender") if isinstance(body.get("sender"), dict) else {}
-        recipient = body.get("recipient") if isinstance(body.get("recipient"), dict) else {}
-        message = body.get("message") if isinstance(body.get("message"), dict) else {}
+        sender = json_object(body.get("sender"))
+        recipient = json_object(body.get("recipient"))
+        message = json_object(body.get("message"))
         msg_id = str(message.get("msg_id") or "") or None
 
         def event(kind: str, user: str, **kw) -> InboundEvent:
@@ -142,7 +143,7 @@ class ZaloChannel:
         if name.startswith("user_send_"):
             return [event(NON_TEXT, str(sender.get("id") or ""), text=str(message.get("text") or ""))]
         if name in ("follow", "user_click_chatnow"):
-            follower = body.get("follower") if isinstance(body.get("follower"), dict) else {}
+            follower = json_object(body.get("follower"))
             user = str(follower.get("id") or body.get("user_id") or "")
             return [event(FOLLOW, user)] if user else []
         if name.startswith("oa_send_"):
