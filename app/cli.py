@@ -9,15 +9,16 @@ import os
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import database, models, storage
 from app.settings import Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {}
+    overrides: dict[str, Any] = {}
     if getattr(args, "date", None):
         overrides["answer_date"] = dt.date.fromisoformat(args.date)
     if getattr(args, "no_model", False):
@@ -319,6 +320,7 @@ def cmd_db(args: argparse.Namespace) -> int:
         return 1
     finally:
         db.dispose()
+    return 2
 def cmd_model(args: argparse.Namespace) -> int:
     """The semantic model's retraining (app/retrain.py): its state, or a training queued by hand."""
     import time
@@ -365,11 +367,14 @@ def cmd_model(args: argparse.Namespace) -> int:
             trainer.run_once()
             with Session(db) as session:
                 row = session.get(models.SemanticModel, row_id)
+                if row is None:
+                    print(f"error: training {row_id} is not in the database", file=sys.stderr)
+                    return 1
                 status, error = row.status, row.error
             if status == retrain.SUPERSEDED:  # a newer request replaced it: that one is the one to wait for
                 with Session(db) as session:
-                    newer = session.exec(select(models.SemanticModel.id).where(models.SemanticModel.id > row_id)
-                                         .order_by(models.SemanticModel.id.desc())).first()
+                    newer = session.exec(select(models.SemanticModel.id).where(col(models.SemanticModel.id) > row_id)
+                                         .order_by(col(models.SemanticModel.id).desc())).first()
                 if newer is not None:
                     print(f"training {row_id} superseded by {newer}")
                     row_id = newer
@@ -429,7 +434,7 @@ def cmd_users(args: argparse.Namespace) -> int:
                 provinces.known(code)  # the same check, and message, as `users add --province`
             user = auth.find_user(db, args.email)
             before = user.province
-            user = auth.update_user(db, user.id, None, province=code, provinces=provinces, actor_name=actor_name)
+            user = auth.update_user(db, models.saved_id(user), None, province=code, provinces=provinces, actor_name=actor_name)
         except (auth.UserError, ValueError) as exc:  # ProvinceError is a ValueError
             print(f"error: {exc}", file=sys.stderr)
             return 1

@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Protocol, cast
 
-from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, LargeBinary, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A table model's Table: SQLModel sets `__table__` on every table class, but its type stubs do not declare it."""
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+
+
+class _Row(Protocol):
+    id: int | None
+
+
+def saved_id(row: _Row) -> int:
+    """The id of a row the database has stored (flushed or read); SQLModel types `id` as `int | None`, None
+    only before the first flush."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: it was never flushed")
+    return row.id
 
 
 def utcnow() -> dt.datetime:

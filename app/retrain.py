@@ -37,16 +37,17 @@ import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from sqlalchemy import update
 from sqlalchemy.engine import Engine as DbEngine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import Session, col, select
 
 from app import storage
-from app.models import SemanticModel, TrainingLock, utcnow
+from app.models import SemanticModel, TrainingLock, saved_id, table_of, utcnow
 from app.semantic import FINGERPRINT_FILE, MODEL_DIR, StaticEncoder, corpus_fingerprint, training_corpus
 from app.settings import ROOT, Settings
 from app.windows import aware
@@ -127,7 +128,9 @@ def locked(db: DbEngine) -> Iterator[Session]:
 
 def _newest(session: Session, *statuses: str) -> SemanticModel | None:
     """The newest row (of these statuses; else not superseded), without its files (read when used)."""
-    query = select(SemanticModel).options(defer(SemanticModel.files)).order_by(col(SemanticModel.id).desc()).limit(1)
+    # SQLModel types the class attribute as its value; at run time it is the mapped attribute defer() takes
+    files = cast("QueryableAttribute[bytes | None]", SemanticModel.files)
+    query = select(SemanticModel).options(defer(files)).order_by(col(SemanticModel.id).desc()).limit(1)
     if statuses:
         query = query.where(col(SemanticModel.status).in_(statuses))
     else:
@@ -151,7 +154,7 @@ def request(db: DbEngine, settings: Settings, reason: str) -> int:
         revision, kb = storage.kb_revision(session), storage.load_kb(session)
     fingerprint = fingerprint_of(kb)
     with locked(db) as session:
-        return _queue(session, reason, revision, fingerprint, trainer_id(settings)).id
+        return saved_id(_queue(session, reason, revision, fingerprint, trainer_id(settings)))
 
 
 def check(db: DbEngine, settings: Settings, kb, revision: str | None,
@@ -419,13 +422,14 @@ class Trainer:
         if row is None:
             return None
         started = time.monotonic()
-        outcome = train(self.db, self.settings, row.id, self.me, self._stop)
-        status = finish(self.db, row.id, self.me, outcome, time.monotonic() - started)
+        row_id = saved_id(row)
+        outcome = train(self.db, self.settings, row_id, self.me, self._stop)
+        status = finish(self.db, row_id, self.me, outcome, time.monotonic() - started)
         if status == READY:
             log.info("semantic model %s trained in %.1f s", row.id, time.monotonic() - started)
         elif status == FAILED:
             log.error("semantic model training %s failed: %s; the current model keeps serving", row.id, outcome.error)
-        return row.id, status
+        return row_id, status
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, daemon=True, name="model-trainer")
@@ -471,7 +475,7 @@ def summary(row: SemanticModel | None) -> dict:
             "trained_at": aware(row.finished_at).isoformat() if row.finished_at else None}
 
 
-_COLUMNS = [c for c in SemanticModel.__table__.columns.keys() if c != "files"]  # noqa: SIM118 - a Table's columns
+_COLUMNS = [c for c in table_of(SemanticModel).columns.keys() if c != "files"]  # noqa: SIM118 - a Table's columns
 
 
 def history(db: DbEngine, limit: int = 10) -> list[SemanticModel]:

@@ -58,7 +58,7 @@ class Runtime:
     settings: Settings
     db: DbEngine
     engine: Engine
-    provinces: Provinces | None = field(default=None)
+    provinces: Provinces
     revision: str | None = None  # the knowledge base revision the engine was built from
     # the semantic model follows the newest one trained in the database (app/retrain.py)
     follows_model: bool = False
@@ -66,8 +66,6 @@ class Runtime:
     model: dict = field(default_factory=lambda: retrain.summary(None))
 
     def __post_init__(self) -> None:
-        if self.provinces is None:
-            self.provinces = load_or_fail(self.settings)
         self._lock = threading.Lock()  # one engine rebuild at a time; answering never takes it
         self._bad_models: set[int] = set()
 
@@ -125,6 +123,8 @@ class Runtime:
             return False
         try:
             row = retrain.ready_model(self.db, newest)
+            if row is None or row.files is None:
+                raise LookupError(f"semantic model {newest} has no files")
             encoder = retrain.load_files(row.files)
         except Exception:
             log.exception("semantic model %s could not be loaded; the current one keeps serving", newest)
@@ -155,7 +155,7 @@ def _database_model(db: DbEngine):
     or it does not load (then the committed model serves)."""
     try:
         row = retrain.ready_model(db)
-        if row is None:
+        if row is None or row.files is None:
             return None, None
         return retrain.load_files(row.files), row
     except Exception:
@@ -285,7 +285,7 @@ class ConversationService:
         if conv.id is None:
             session.add(conv)
             session.flush()
-        conv_id = conv.id
+        conv_id = models.saved_id(conv)
         inbound = models.Message(conversation_id=conv_id, direction="in", author="citizen", text=text,
                                  created_at=now, outcome=reply.outcome, entry_id=reply.entry_id,
                                  score=round(reply.score, 4), candidates=reply.candidates,
@@ -297,7 +297,7 @@ class ConversationService:
         escalation = None
         if reply.outcome in (ESCALATED, HANDOFF):
             session.flush()  # the escalation points at the citizen's message
-            escalation = models.Escalation(conversation_id=conv_id, message_id=inbound.id, kind=reply.outcome,
+            escalation = models.Escalation(conversation_id=conv_id, message_id=models.saved_id(inbound), kind=reply.outcome,
                                            reason=reply.reason[:200], province=conv.province or "default")
             session.add(escalation)
             session.flush()  # staff see it, and a failed send is recorded on it, by id

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import delete, event, insert, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import models
 from app.knowledge import KnowledgeBase, Office, entry_from_dict, fingerprint
@@ -54,7 +54,7 @@ def _new_kb_revision(session: OrmSession, _context) -> None:
     Other processes poll `kb_revision` and reload when it differs from what they loaded."""
     if not any(isinstance(obj, _KB_ROWS) for obj in chain(session.new, session.dirty, session.deleted)):
         return
-    table = models.KnowledgeDocument.__table__
+    table = models.table_of(models.KnowledgeDocument)
     values = {"content": {"token": uuid.uuid4().hex}, "updated_at": models.utcnow()}
     conn = session.connection()
     if not conn.execute(update(table).where(table.c.name == REVISION).values(**values)).rowcount:
@@ -109,17 +109,17 @@ def imported_from(session: Session) -> tuple[str | None, str]:
 
 def load_kb(session: Session) -> KnowledgeBase:
     entries = {}
-    for row in session.exec(select(models.KnowledgeEntry).order_by(models.KnowledgeEntry.id)):
+    for row in session.exec(select(models.KnowledgeEntry).order_by(col(models.KnowledgeEntry.id))):
         entry, _ = entry_from_dict(dict(row.content), f"database entry {row.id}")
         if entry is not None:
             entries[entry.id] = entry
     parameters: dict[str, Parameter] = {}
-    for row in session.exec(select(models.ParameterValueRow).order_by(models.ParameterValueRow.id)):
-        param = parameters.setdefault(row.key, Parameter(key=row.key, label=row.label, unit=row.unit, values=[]))
+    for value in session.exec(select(models.ParameterValueRow).order_by(col(models.ParameterValueRow.id))):
+        param = parameters.setdefault(value.key, Parameter(key=value.key, label=value.label, unit=value.unit, values=[]))
         param.values.append(
-            ParameterValue(key=row.key, value=Decimal(row.value), effective_from=row.effective_from,
-                           legal_basis=row.legal_basis, verified=row.verified, source=row.source, note=row.note,
-                           province=row.province or "")
+            ParameterValue(key=value.key, value=Decimal(value.value), effective_from=value.effective_from,
+                           legal_basis=value.legal_basis, verified=value.verified, source=value.source, note=value.note,
+                           province=value.province or "")
         )
     docs = {d.name: d.content for d in session.exec(select(models.KnowledgeDocument))}
     office = Office(**docs["office"]) if docs.get("office") else Office()
@@ -142,14 +142,15 @@ def find_conversations(session: Session, pairs: set[tuple[str, str]]) -> dict[tu
     if not pairs:
         return {}
     rows = session.exec(select(models.Conversation)
-                        .where(models.Conversation.external_id.in_(sorted({ext for _, ext in pairs}))))
+                        .where(col(models.Conversation.external_id).in_(sorted({ext for _, ext in pairs}))))
     return {(c.channel, c.external_id): c for c in rows if (c.channel, c.external_id) in pairs}
 
 
 def conversation_messages(session: Session, conversation_id: int) -> list[models.Message]:
     return list(
         session.exec(
-            select(models.Message).where(models.Message.conversation_id == conversation_id).order_by(models.Message.id)
+            select(models.Message).where(models.Message.conversation_id == conversation_id)
+            .order_by(col(models.Message.id))
         )
     )
 
@@ -157,7 +158,7 @@ def conversation_messages(session: Session, conversation_id: int) -> list[models
 def export_messages(session: Session) -> list[dict[str, Any]]:
     """Messages for analysis, with personal numbers masked."""
     rows = []
-    for msg in session.exec(select(models.Message).order_by(models.Message.id)):
+    for msg in session.exec(select(models.Message).order_by(col(models.Message.id))):
         rows.append({
             "id": msg.id, "conversation_id": msg.conversation_id, "direction": msg.direction,
             "author": msg.author, "text": mask(msg.text), "created_at": msg.created_at.isoformat(),
@@ -172,7 +173,7 @@ def prune_inbound(db: Engine, older_than: dt.datetime) -> int:
     webhook (see app.api). Events still pending or being answered are never touched."""
     table = models.InboundRecord
     with Session(db) as session:
-        gone = session.exec(delete(table).where(table.status.in_(("done", "failed")),
-                                                table.received_at < older_than)).rowcount
+        gone = session.exec(delete(table).where(col(table.status).in_(("done", "failed")),
+                                                col(table.received_at) < older_than)).rowcount
         session.commit()
     return gone or 0
