@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One-command set-up on a fresh machine.
 #   bash scripts/dev.sh serve   install, then run the service on SQLite with the bundled model and sample KB
-#   bash scripts/dev.sh test    install, then run ruff, the knowledge-base check and every tier of tests (SQLite and
-#                               PostgreSQL, two workers); plain `pytest` runs only the fast in-process tier
+#   bash scripts/dev.sh test    install, then run ruff, mypy, the import contract, the knowledge-base check and every
+#                               tier of tests (SQLite and PostgreSQL, two workers); plain `pytest` runs only the fast
+#                               in-process tier
 #   bash scripts/dev.sh demo    install, then run the fake Zalo/Meta platforms on :9000 and the service on :8000
 #                               wired to them; chat with: .venv/bin/python scripts/fake_platforms.py citizen
 #   bash scripts/dev.sh audit   install, then check every installed dependency against the PyPI/OSV advisory
@@ -38,6 +39,9 @@ case "${1:-serve}" in
       $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
     fi
     ruff check .
+    # the type check of app/ and webhooks/ and the import contract (pyproject.toml; docs/testing.md)
+    mypy
+    lint-imports
     bhxh-bot kb validate
     # every tier (docs/testing-tiers.md): in-process, e2e, browser, fuzz and slow, on SQLite and PostgreSQL,
     # in two pytest-xdist workers (most of an e2e test is waiting for a process); PYTEST_WORKERS=0 runs them in one
