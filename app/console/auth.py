@@ -16,7 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import models
 from app.models import utcnow
@@ -151,7 +151,7 @@ def update_user(db: Engine, user_id: int, actor: models.User | None, role: str |
             return user
         session.add(user)
         if "active" in changes and not user.active or "password" in changes:
-            session.exec(delete(models.StaffSession).where(models.StaffSession.user_id == user.id))
+            session.exec(delete(models.StaffSession).where(col(models.StaffSession.user_id) == user.id))
         # a new province needs nothing more: every request loads the user afresh (current), so the
         # user's open sessions see the new scope from their next request
         audit(session, actor, "user.update", user.email, changes, actor_name=actor_name)
@@ -176,7 +176,7 @@ def list_users(db: Engine) -> list[models.User]:
 
 def audit_entries(db: Engine, limit: int = 200) -> list[models.AuditLog]:
     with Session(db) as session:
-        return list(session.exec(select(models.AuditLog).order_by(models.AuditLog.id.desc()).limit(limit)))
+        return list(session.exec(select(models.AuditLog).order_by(col(models.AuditLog.id).desc()).limit(limit)))
 
 
 # --- login, throttling, sessions ---------------------------------------------------------------
@@ -278,11 +278,12 @@ def login(db: Engine, settings: Settings, email: str, password: str, ip: str, de
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         # the user's own mistakes are forgotten; a stranger's failures elsewhere keep slowing down new browsers
-        session.exec(delete(models.LoginFailure).where(models.LoginFailure.email == email, models.LoginFailure.ip == ip))
+        session.exec(delete(models.LoginFailure).where(col(models.LoginFailure.email) == email,
+                                                       col(models.LoginFailure.ip) == ip))
         now = utcnow()
-        session.exec(delete(models.StaffSession).where(models.StaffSession.expires_at < now))
+        session.exec(delete(models.StaffSession).where(col(models.StaffSession.expires_at) < now))
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        session.add(models.StaffSession(token_hash=_token_hash(token), user_id=user.id, csrf_token=csrf, ip=ip,
+        session.add(models.StaffSession(token_hash=_token_hash(token), user_id=models.saved_id(user), csrf_token=csrf, ip=ip,
                                         expires_at=now + dt.timedelta(hours=settings.console_session_hours)))
         user.last_login_at = now
         session.add(user)
@@ -311,7 +312,7 @@ def unlock(db: Engine, email: str, actor: models.User | None = None, actor_name:
     """Forget the failed logins for this e-mail (an admin's unlock); returns how many there were."""
     user = find_user(db, email)
     with Session(db) as session:
-        n = session.exec(delete(models.LoginFailure).where(models.LoginFailure.email == user.email)).rowcount
+        n = session.exec(delete(models.LoginFailure).where(col(models.LoginFailure.email) == user.email)).rowcount
         audit(session, actor, "user.unlock", user.email, {"failures": n}, actor_name=actor_name)
         session.commit()
     return n
@@ -345,7 +346,7 @@ def logout(db: Engine, token: str | None) -> None:
     if not token:
         return
     with Session(db) as session:
-        session.exec(delete(models.StaffSession).where(models.StaffSession.token_hash == _token_hash(token)))
+        session.exec(delete(models.StaffSession).where(col(models.StaffSession.token_hash) == _token_hash(token)))
         session.commit()
 
 

@@ -11,8 +11,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import models
 from app.console.inbox import CHANNELS, OUTCOMES, VN_TZ, duration, topic_of
@@ -82,18 +83,18 @@ def stats(db: Engine, kb: KnowledgeBase, first: dt.date, last: dt.date, scope: s
     start, end = _bounds(first, last)
     msg, conv = models.Message, models.Conversation
     esc = models.Escalation
-    in_scope = (conv.province == scope,) if scope is not None else ()
-    esc_scope = (esc.province == scope,) if scope is not None else ()
+    in_scope: tuple[ColumnElement[bool], ...] = (col(conv.province) == scope,) if scope is not None else ()
+    esc_scope: tuple[ColumnElement[bool], ...] = (col(esc.province) == scope,) if scope is not None else ()
     if not tests:
-        real = select(conv.id).where(conv.is_test.is_(False))
-        in_scope += (conv.is_test.is_(False),)
-        esc_scope += (esc.conversation_id.in_(real),)
+        real = select(conv.id).where(col(conv.is_test).is_(False))
+        in_scope += (col(conv.is_test).is_(False),)
+        esc_scope += (col(esc.conversation_id).in_(real),)
     per_day: dict[dt.date, Counter] = defaultdict(Counter)
     outcomes_by: dict[tuple[dt.date, str], Counter] = defaultdict(Counter)
     outcomes: Counter = Counter()
     topics: Counter = Counter()
     with Session(db) as session:
-        rows = session.exec(select(msg, conv.channel).join(conv, conv.id == msg.conversation_id)
+        rows = session.exec(select(msg, conv.channel).join(conv, col(conv.id) == msg.conversation_id)
                             .where(msg.author == "citizen", msg.created_at >= start, msg.created_at < end, *in_scope))
         for m, channel in rows:
             day = aware(m.created_at).astimezone(VN_TZ).date()
@@ -109,7 +110,7 @@ def stats(db: Engine, kb: KnowledgeBase, first: dt.date, last: dt.date, scope: s
         for e in escs:
             first_staff = session.exec(select(msg.created_at).where(
                 msg.conversation_id == e.conversation_id, msg.author == "staff", msg.created_at >= e.created_at)
-                .order_by(msg.created_at).limit(1)).first()
+                .order_by(col(msg.created_at)).limit(1)).first()
             if first_staff is None:
                 unanswered += 1
             else:
@@ -121,7 +122,7 @@ def stats(db: Engine, kb: KnowledgeBase, first: dt.date, last: dt.date, scope: s
         for i in range((last - first).days + 1):
             day_end = _bounds(first + dt.timedelta(days=i), first + dt.timedelta(days=i))[1]
             backlog[first + dt.timedelta(days=i)] = sum(1 for c, r in spans if c < day_end and (r is None or r >= day_end))
-        fb = session.exec(select(models.Feedback.helpful).join(conv, conv.id == models.Feedback.conversation_id)
+        fb = session.exec(select(models.Feedback.helpful).join(conv, col(conv.id) == models.Feedback.conversation_id)
                           .where(models.Feedback.created_at >= start, models.Feedback.created_at < end, *in_scope)).all()
     days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
     channels = sorted({c for counter in per_day.values() for c in counter}, key=lambda c: list(CHANNELS).index(c)
@@ -157,7 +158,7 @@ def chart_per_day(s: Stats, size: str = "wide") -> str:
     label_every = max(1, -(-len(s.days) // labels))
     for i, day in enumerate(s.days):
         x = left + i * slot + (slot - bar) / 2
-        y = top + plot_h
+        y = float(top + plot_h)
         for channel in s.channels:
             n = s.per_day.get(day, Counter()).get(channel, 0)
             if not n:

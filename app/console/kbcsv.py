@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import models
 from app.console import kbedit
@@ -141,7 +141,7 @@ def apply(db: Engine, kb: KnowledgeBase, data: bytes, day: dt.date, user: models
     ids = report.added + list(report.changed)
     with Session(db) as session:
         drafts = session.exec(select(models.EntryVersion.entry_id).where(
-            models.EntryVersion.state == "draft", models.EntryVersion.entry_id.in_(ids))).all() if ids else []
+            models.EntryVersion.state == "draft", col(models.EntryVersion.entry_id).in_(ids))).all() if ids else []
         if drafts:
             report.errors.append("Các mục đang có bản nháp, hãy xuất bản hoặc bỏ bản nháp trước: " + ", ".join(sorted(drafts)))
             return report
@@ -157,8 +157,9 @@ def apply(db: Engine, kb: KnowledgeBase, data: bytes, day: dt.date, user: models
                 kbedit._baseline(session, entry_id)
                 row.content, row.topic, row.title, row.updated_at = content, content["topic"], content["title"], now
             session.add(row)
-            session.exec(update(models.EntryVersion).where(models.EntryVersion.entry_id == entry_id,
-                                                           models.EntryVersion.state == "published").values(state="archived"))
+            session.exec(update(models.EntryVersion).where(col(models.EntryVersion.entry_id) == entry_id,
+                                                           col(models.EntryVersion.state) == "published")
+                         .values(state="archived"))
             session.add(models.EntryVersion(entry_id=entry_id, number=kbedit._next_number(session, entry_id),
                                             state="published", content=content, note="Nhập từ tệp CSV", author_id=user.id,
                                             published_at=now))

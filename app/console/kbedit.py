@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import models
 from app.console.auth import audit
@@ -259,8 +259,8 @@ def _make_live(session: Session, kb: KnowledgeBase, entry_id: str, content: dict
     before = dict(row.content)
     row.content, row.title, row.topic, row.updated_at = content, content["title"], content["topic"], utcnow()
     session.add(row)
-    session.exec(update(models.EntryVersion).where(models.EntryVersion.entry_id == entry_id,
-                                                   models.EntryVersion.state == "published").values(state="archived"))
+    session.exec(update(models.EntryVersion).where(col(models.EntryVersion.entry_id) == entry_id,
+                                                   col(models.EntryVersion.state) == "published").values(state="archived"))
     return changed_fields(before, content)
 
 
@@ -312,10 +312,10 @@ def history(db: Engine, entry_id: str) -> list[VersionView]:
         base_content(session, entry_id)
         emails = {u.id: u.email for u in session.exec(select(models.User))}
         versions = list(session.exec(select(models.EntryVersion).where(models.EntryVersion.entry_id == entry_id)
-                                     .order_by(models.EntryVersion.number)))
+                                     .order_by(col(models.EntryVersion.number))))
     views, previous = [], None
     for v in versions:
-        views.append(VersionView(v.id, v.number, v.state, STATES.get(v.state, v.state), v.note,
+        views.append(VersionView(models.saved_id(v), v.number, v.state, STATES.get(v.state, v.state), v.note,
                                  emails.get(v.author_id, "") if v.author_id else "", v.created_at,
                                  diff(previous, v.content) if previous is not None else []))
         previous = v.content

@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import models, storage
 from app.console import kbedit
@@ -132,8 +132,9 @@ def apply(db: Engine, data: bytes, day: dt.date, topics_file: Path | None, user:
         for entry_id in report.changed:
             kbedit._baseline(session, entry_id)
         for entry_id in report.added + report.changed:
-            session.exec(update(models.EntryVersion).where(models.EntryVersion.entry_id == entry_id,
-                                                           models.EntryVersion.state == "published").values(state="archived"))
+            session.exec(update(models.EntryVersion).where(col(models.EntryVersion.entry_id) == entry_id,
+                                                           col(models.EntryVersion.state) == "published")
+                         .values(state="archived"))
             session.add(models.EntryVersion(entry_id=entry_id, number=kbedit._next_number(session, entry_id),
                                             state="published", content=storage._jsonable(kb.entries[entry_id].to_dict()),
                                             note="Nhập từ tệp kho kiến thức", author_id=user.id, published_at=now))

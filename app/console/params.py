@@ -103,7 +103,7 @@ def parse(kb: KnowledgeBase, form: dict[str, str], province: str = "") -> Parame
     legal = (form.get("legal_basis") or "").strip()
     if not legal:
         errors["legal_basis"] = "Cần ghi căn cứ pháp lý."
-    if errors:
+    if errors or value is None or day is None:
         raise ParamError(errors)
     return ParameterValue(key=key, value=value, effective_from=day, legal_basis=legal[:500],
                           verified=form.get("verified") in ("1", "on", "true"),

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 from sqlalchemy.engine import Engine as DbEngine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import models
 from app.console.dashboard import _bounds
@@ -47,15 +47,15 @@ def _items(db: DbEngine, first: dt.date, last: dt.date) -> list[tuple[str, str, 
     with Session(db) as session:
         escalated = session.exec(select(msg).where(msg.author == "citizen", msg.outcome == "escalated",
                                                    msg.created_at >= start, msg.created_at < end)
-                                 .order_by(msg.id.desc()).limit(MAX_ITEMS))
+                                 .order_by(col(msg.id).desc()).limit(MAX_ITEMS))
         for m in escalated:
             if find_personal_numbers(m.text):
                 continue  # a personal case: staff look it up, the knowledge base cannot answer it
             closest = next((c for c in m.candidates or [] if not c.startswith("@")), "")
             items.append((m.text, closest, False))
-        rated = session.exec(select(msg).join(models.Feedback, models.Feedback.message_id == msg.id)
-                             .where(models.Feedback.helpful.is_(False), models.Feedback.created_at >= start,
-                                    models.Feedback.created_at < end).order_by(msg.id.desc()).limit(MAX_ITEMS))
+        rated = session.exec(select(msg).join(models.Feedback, col(models.Feedback.message_id) == msg.id)
+                             .where(col(models.Feedback.helpful).is_(False), models.Feedback.created_at >= start,
+                                    models.Feedback.created_at < end).order_by(col(msg.id).desc()).limit(MAX_ITEMS))
         for m in rated:
             items.append((m.text, m.entry_id or "", True))
     return items

@@ -61,7 +61,7 @@ def audit_sentence(row: models.AuditLog, titles: dict[str, str], provinces: dict
     who, c, target = actor_name(row.actor), row.changes or {}, row.target
     action = row.action
     if action == "user.create":
-        return (f"{who} đã tạo người dùng {target} (vai trò {ROLES.get(c.get('role'), c.get('role'))}, "
+        return (f"{who} đã tạo người dùng {target} (vai trò {ROLES.get(str(c.get('role')), c.get('role'))}, "
                 f"{_province(c.get('province'), provinces)}).")
     if action == "user.update":
         what = _user_changes(c, provinces)
