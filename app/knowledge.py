@@ -205,7 +205,6 @@ def format_reply(template: str, office: Office) -> str:
     return re.sub(r" {2,}", " ", text).replace(" .", ".").replace(" ,", ",").strip()
 
 
-
 def _texts(value: Any) -> tuple[str, ...]:
     """A list of phrases or examples in intents.yaml, as text ("key:" with nothing is none)."""
     return tuple(str(x) for x in value or [])
