@@ -34,13 +34,9 @@ from app.windows import HARD_LIMIT, aware, decide
 from webhooks.base import (
     FEEDBACK_HELPFUL,
     FEEDBACK_WRONG,
-    FOLLOW,
-    NON_TEXT,
-    OWN_ECHO,
-    STAFF_ECHO,
-    TEXT,
     Channel,
     Choice,
+    EventKind,
     InboundEvent,
     OutgoingMessage,
     SendResult,
@@ -214,7 +210,7 @@ class EventLog:
         record = models.InboundRecord(
             channel=ev.channel, dedupe_key=key[:250], province=ev.province, kind=ev.kind, user_id=_clean(ev.user_id)[:120],
             text=_clean(ev.text) or "", payload=_clean(ev.payload), platform_message_id=_clean(ev.platform_message_id),
-            staff_id=_clean(ev.staff_id), status="pending" if ev.kind != "ignored" else "done",
+            staff_id=_clean(ev.staff_id), status="pending" if ev.kind != EventKind.IGNORED else "done",
         )
         return record.model_dump(exclude={"id"})
 
@@ -384,7 +380,7 @@ class Delivery:
                 # the batch's new conversations in one insert, so that nothing below needs a flush
                 new = {(r.channel, r.user_id): models.Conversation(channel=r.channel, external_id=r.user_id,
                                                                    province=r.province)
-                       for r in records if r.kind != OWN_ECHO and (r.channel, r.user_id) not in conversations}
+                       for r in records if r.kind != EventKind.OWN_ECHO and (r.channel, r.user_id) not in conversations}
                 if new:
                     session.add_all(new.values())
                     session.flush()
@@ -494,7 +490,7 @@ class Delivery:
         """Events from citizens over their per-minute limit: the first one over gets a notice
         ("notice"), the rest no reply ("drop") until a minute has passed. Decided before any answering."""
         limit = self.settings.citizen_messages_per_minute
-        counted = [r for r in records if r.kind in (TEXT, NON_TEXT)]
+        counted = [r for r in records if r.kind in (EventKind.TEXT, EventKind.NON_TEXT)]
         if limit <= 0 or not counted:
             return {}
         table = models.InboundRecord
@@ -502,7 +498,7 @@ class Delivery:
         since = min(aware(r.received_at) for r in counted) - window
         recent = session.exec(select(table.channel, table.user_id, table.id, table.received_at)
                               .where(table.user_id.in_({r.user_id for r in counted}), table.received_at >= since,
-                                     table.kind.in_((TEXT, NON_TEXT)))).all()
+                                     table.kind.in_((EventKind.TEXT, EventKind.NON_TEXT)))).all()
         verdicts = {}
         for r in counted:
             at = aware(r.received_at)
@@ -514,7 +510,7 @@ class Delivery:
 
     def _answer(self, record: models.InboundRecord, conv: models.Conversation | None) -> Reply | None:
         """The engine's reply to a text event, worked out before any write; None where none is needed."""
-        if record.kind != TEXT or self._feedback(record) is not None:
+        if record.kind != EventKind.TEXT or self._feedback(record) is not None:
             return None
         chosen = self._chosen(record)
         try:
@@ -532,7 +528,7 @@ class Delivery:
                 reply: Reply | None, flood: str | None = None) -> None:
         """Store what an event means for its conversation and queue the bot's reply (no commit)."""
         now = self.now()
-        if record.kind == OWN_ECHO:
+        if record.kind == EventKind.OWN_ECHO:
             # our own send coming back: confirms delivery (it may arrive before the send call returns)
             self._settle_echo(session, record, now)
             return
@@ -541,7 +537,7 @@ class Delivery:
             session.add(conv)
             session.flush()
         conv_id = conv.id
-        if record.kind == STAFF_ECHO:
+        if record.kind == EventKind.STAFF_ECHO:
             # a person replied in the platform's own inbox: record it and keep the bot out of the way
             session.add(models.Message(conversation_id=conv_id, direction="out", author="staff", text=record.text))
             conv.bot_paused_until = now + dt.timedelta(hours=self.settings.bot_quiet_hours)
@@ -557,7 +553,7 @@ class Delivery:
             message = models.Message(conversation_id=conv_id, direction="in", author="citizen", text=text, created_at=now)
             session.add(message)
             conv.updated_at = now
-            if record.kind in (TEXT, NON_TEXT):  # a message, not a follow
+            if record.kind in (EventKind.TEXT, EventKind.NON_TEXT):  # a message, not a follow
                 self._reopen(session, conv, message)
             return
         if flood is not None:
@@ -568,13 +564,13 @@ class Delivery:
                 session.add(models.Message(conversation_id=conv_id, direction="out", author="bot", text=FLOOD_NOTICE))
                 self._enqueue(session, conv, OutgoingMessage(FLOOD_NOTICE), "bot")
             return
-        if record.kind == FOLLOW:
+        if record.kind == EventKind.FOLLOW:
             welcome = self.runtime.engine.welcome(self.runtime.provinces.get(conv.province))
             session.add(models.Message(conversation_id=conv_id, direction="out", author="bot", text=welcome.text,
                                        outcome=welcome.outcome))
             self._enqueue(session, conv, OutgoingMessage(welcome.body, _choices(welcome), welcome.choices_prompt), "bot")
             return
-        if record.kind == NON_TEXT:
+        if record.kind == EventKind.NON_TEXT:
             text = self.runtime.engine.non_text_reply(self.runtime.provinces.get(conv.province))
             session.add(models.Message(conversation_id=conv_id, direction="in", author="citizen",
                                        text=record.text or "[hình ảnh, nhãn dán hoặc tệp]"))
@@ -627,7 +623,7 @@ class Delivery:
     def _feedback(record: models.InboundRecord) -> bool | None:
         if record.payload in (FEEDBACK_HELPFUL, FEEDBACK_WRONG):
             return record.payload == FEEDBACK_HELPFUL
-        if record.kind == TEXT:
+        if record.kind == EventKind.TEXT:
             return _FEEDBACK_WORDS.get(" ".join(fold(record.text).split()).strip(" .!"))
         return None
 

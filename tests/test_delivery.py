@@ -23,7 +23,7 @@ from app.settings import Settings
 from app.windows import aware
 from tests.conftest import ROOT
 from tests.test_channels import wait_for
-from webhooks.base import TEXT, InboundEvent, OutgoingMessage
+from webhooks.base import EventKind, InboundEvent, OutgoingMessage
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import fake_platforms as fp  # noqa: E402
@@ -221,7 +221,7 @@ def test_events_taken_back_from_a_slow_worker_are_answered_once(make, fake):
     clock_a, clock_b = Clock(), Clock()
     a, b = make(clock_a), make(clock_b)
     users = [f"taken{i}" for i in range(3)]
-    stored = a.store([InboundEvent(channel="zalo", dedupe_key=f"taken-{u}", kind=TEXT, user_id=u,
+    stored = a.store([InboundEvent(channel="zalo", dedupe_key=f"taken-{u}", kind=EventKind.TEXT, user_id=u,
                                    text="bhxh tự nguyện đóng bao nhiêu", platform_message_id=f"taken-{u}")
                       for u in users])
     assert stored.new == 3
