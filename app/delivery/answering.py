@@ -189,7 +189,7 @@ class Answering:
             if flood == Flood.NOTICE:
                 self._bot_says(session, conv, OutgoingMessage(FLOOD_NOTICE), FLOOD_NOTICE)
             return
-        province = self.runtime.provinces.get(conv.province) if self.runtime.provinces else None
+        province = self.runtime.provinces.get(conv.province) if self.runtime.provinces is not None else None
         if record.kind == EventKind.FOLLOW:
             welcome = self.runtime.engine.welcome(province)
             self._bot_says(session, conv, OutgoingMessage(welcome.body, _choices(welcome), welcome.choices_prompt),

@@ -29,8 +29,8 @@ def claim(db: Engine, table: Claimable, ids: list[int], old: str, new: str, now:
         locked = select(table.id).where(*where).with_for_update(skip_locked=True)
         where = (table.id.in_(locked), table.status == old)
     with Session(db) as session:
-        got = dict(session.exec(update(table).where(*where)
-                                .values(status=new, claimed_at=now, attempts=table.attempts + 1)
-                                .returning(table.id, table.attempts)).all())
+        got: dict[int, int] = dict(session.exec(update(table).where(*where)
+                                                .values(status=new, claimed_at=now, attempts=table.attempts + 1)
+                                                .returning(table.id, table.attempts)).all())
         session.commit()
     return got
