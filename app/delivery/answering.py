@@ -214,6 +214,8 @@ class Answering:
             return
         text = record.text or (record.payload or "")
         reply = prepared.reply
+        if prepared.failed:
+            log.info("event %s: answering it again, inside its transaction", record.id)
         if reply is None:
             # feedback with no answer to be about is an ordinary message, answered now; so is an event whose
             # answering failed before the transaction (a second failure marks the event failed)
