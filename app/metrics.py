@@ -22,6 +22,8 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session, col, select
 
+from app.models import InboundStatus, OutboxStatus, SendOutcome
+
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -58,11 +60,14 @@ def answered(channel: str, outcome: str) -> None:
     MESSAGES.labels(channel or "unknown", outcome).inc()
 
 
+QUEUE_STATUSES = (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.FAILED)  # bhxh_outbox_depth
+
+
 @_safe
-def send_result(channel: str, status: str, error_code: str | None = None) -> None:
-    """One platform send, by the outbox row's status after it: sent, pending (a retry follows) or failed."""
-    SENDS.labels(channel, {"pending": "retry"}.get(status, status)).inc()
-    if status != "sent":
+def send_result(channel: str, outcome: SendOutcome, error_code: str | None = None) -> None:
+    """One platform send, by what it came to: sent, retry (a retry follows) or failed."""
+    SENDS.labels(channel, outcome).inc()
+    if outcome != SendOutcome.SENT:
         SEND_FAILURES.labels(channel, str(error_code or "unknown")[:40]).inc()
 
 
@@ -105,18 +110,18 @@ class DatabaseCollector:
             with Session(self.db) as session:
                 counts = dict(session.exec(
                     select(models.OutboxMessage.status, func.count()).where(
-                        col(models.OutboxMessage.status).in_(("pending", "sending", "failed")))
+                        col(models.OutboxMessage.status).in_(QUEUE_STATUSES))
                     .group_by(models.OutboxMessage.status)).all())
                 first = session.exec(select(func.min(models.OutboxMessage.created_at)).where(
-                    col(models.OutboxMessage.status).in_(("pending", "sending")))).first()
+                    col(models.OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING)))).first()
                 waiting = session.exec(select(func.count()).select_from(models.InboundRecord).where(
-                    col(models.InboundRecord.status).in_(("pending", "working")))).one()
+                    col(models.InboundRecord.status).in_((InboundStatus.PENDING, InboundStatus.WORKING)))).one()
         except Exception as exc:
             log.warning("metrics: database query failed: %s", exc)
             up.add_metric([], 0)
             yield up
             return
-        for status in ("pending", "sending", "failed"):
+        for status in QUEUE_STATUSES:
             depth.add_metric([status], counts.get(status, 0))
         if isinstance(first, str):  # SQLite may hand back text for an aggregate
             import datetime as dt

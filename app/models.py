@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any, Protocol, cast
 
 from sqlalchemy import JSON, Column, LargeBinary, Table, Text, UniqueConstraint
@@ -28,6 +29,55 @@ def saved_id(row: _Row) -> int:
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+# --- What the delivery columns hold (stored as these strings) ---------------------------
+
+
+class Author(StrEnum):
+    """Who wrote a message (message.author, outbox.author)."""
+
+    CITIZEN = "citizen"
+    BOT = "bot"
+    STAFF = "staff"
+
+
+class Direction(StrEnum):
+    """message.direction"""
+
+    IN = "in"
+    OUT = "out"
+
+
+class EscalationStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class InboundStatus(StrEnum):
+    """inbound_event.status: stored, claimed by a worker, handled, or failed for good."""
+
+    PENDING = "pending"
+    WORKING = "working"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class OutboxStatus(StrEnum):
+    """outbox.status: due (or waiting for a retry), claimed by a sender, delivered, or given up (staff see it)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class SendOutcome(StrEnum):
+    """What one platform call came to, as counted in bhxh_sends_total."""
+
+    SENT = "sent"
+    RETRY = "retry"  # the row waits for another attempt
+    FAILED = "failed"
 
 
 # --- Knowledge base (the live copy; knowledge_base/ files are its reviewed source) ---
@@ -100,8 +150,8 @@ class Conversation(SQLModel, table=True):
 class Message(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
-    direction: str = Field(max_length=3)  # in | out
-    author: str = Field(max_length=10)  # citizen | bot | staff
+    direction: str = Field(max_length=3)  # Direction
+    author: str = Field(max_length=10)  # Author
     text: str = Field(sa_column=Column(Text, nullable=False))
     created_at: dt.datetime = Field(default_factory=utcnow, index=True)
     outcome: str | None = Field(default=None, max_length=12, index=True)
@@ -117,7 +167,7 @@ class Escalation(SQLModel, table=True):
     message_id: int = Field(foreign_key="message.id")
     kind: str = Field(max_length=12)  # escalated | handoff
     province: str = Field(default="default", max_length=20, index=True)  # the conversation's, for staff scoping
-    status: str = Field(default="open", max_length=12, index=True)  # open | resolved
+    status: str = Field(default=EscalationStatus.OPEN, max_length=12, index=True)  # EscalationStatus
     reason: str = Field(default="", max_length=200)
     created_at: dt.datetime = Field(default_factory=utcnow, index=True)
     resolved_at: dt.datetime | None = None
@@ -148,7 +198,7 @@ class InboundRecord(SQLModel, table=True):
     platform_message_id: str | None = Field(default=None, max_length=200, index=True)
     staff_id: str | None = Field(default=None, max_length=120)
     received_at: dt.datetime = Field(default_factory=utcnow)
-    status: str = Field(default="pending", max_length=12, index=True)  # pending | working | done | failed
+    status: str = Field(default=InboundStatus.PENDING, max_length=12, index=True)  # InboundStatus
     claimed_at: dt.datetime | None = None  # when a worker took it (stale claims are taken back)
     attempts: int = 0
     error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
@@ -164,12 +214,12 @@ class OutboxMessage(SQLModel, table=True):
     channel: str = Field(max_length=20)
     province: str = Field(default="default", max_length=20)  # sent with this province's credentials
     recipient: str = Field(max_length=120)
-    author: str = Field(max_length=10)  # bot | staff
+    author: str = Field(max_length=10)  # Author.BOT or Author.STAFF
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     tag: str | None = Field(default=None, max_length=30)  # HUMAN_AGENT for late staff replies on Messenger
     paid: bool = False  # Zalo consultation message sent 48 h - 7 days after the citizen's last message
     reply_to: str | None = Field(default=None, max_length=200)
-    status: str = Field(default="pending", max_length=12, index=True)  # pending | sending | sent | failed
+    status: str = Field(default=OutboxStatus.PENDING, max_length=12, index=True)  # OutboxStatus
     claimed_at: dt.datetime | None = None
     attempts: int = 0
     next_attempt_at: dt.datetime = Field(default_factory=utcnow, index=True)

@@ -12,9 +12,10 @@ from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session
 
 from app import database, metrics, models, retrain, storage
-from app.engine import ESCALATED, HANDOFF, Engine, Reply, Turn
+from app.conversation import ConversationPolicy
+from app.engine import ANSWERED, CLARIFY, ESCALATED, HANDOFF, SMALLTALK, Engine, Reply, Turn
 from app.knowledge import KnowledgeBase, fingerprint, load_directory
-from app.models import utcnow
+from app.models import Author, Direction
 from app.provinces import Provinces, contact_warnings, load_or_fail
 from app.semantic import load_encoder, model_is_current
 from app.settings import Settings
@@ -210,16 +211,14 @@ class KnowledgeWatcher:
                 return
 
 
-# conversations of `bhxh-bot ask` and /api/v1/ask: tests by staff, with no citizen to reply to
-TEST_CHANNELS = ("cli", "api")
-
-_locks: dict[tuple[str, str], threading.Lock] = {}
-_locks_guard = threading.Lock()
+# one turn at a time per conversation in this process: a fixed set of locks, a conversation's picked by
+# its key's hash (two conversations may share one and then take turns; the set never grows)
+LOCK_STRIPES = 64
+_locks = tuple(threading.Lock() for _ in range(LOCK_STRIPES))
 
 
 def _conversation_lock(channel: str, external_id: str) -> threading.Lock:
-    with _locks_guard:
-        return _locks.setdefault((channel, external_id), threading.Lock())
+    return _locks[hash((channel, external_id)) % LOCK_STRIPES]
 
 
 @dataclass
@@ -240,8 +239,9 @@ class ConversationService:
     Answering (`reply_for`, CPU only) and storing (`record_turn`, database only) are separate steps,
     so that a worker can answer a whole batch before it takes the database's write lock."""
 
-    def __init__(self, runtime: Runtime):
+    def __init__(self, runtime: Runtime, policy: ConversationPolicy | None = None):
         self.runtime = runtime
+        self.policy = policy or ConversationPolicy(runtime.settings.bot_quiet_hours)
 
     def handle(self, channel: str, external_id: str, text: str, chosen_entry: str | None = None,
                platform_message_id: str | None = None, province: str = "default") -> tuple[Reply, int]:
@@ -253,8 +253,7 @@ class ConversationService:
         """`province`: the province of a new conversation (an existing one keeps its own)."""
         with _conversation_lock(channel, external_id), Session(self.runtime.db) as session:
             conv = storage.find_conversation(session, channel, external_id)
-            conv = conv or models.Conversation(channel=channel, external_id=external_id, province=province,
-                                               is_test=channel in TEST_CHANNELS)
+            conv = conv or self.policy.new(channel, external_id, province)
             reply = self.reply_for(conv, text, chosen_entry)
             done = self.record_turn(session, conv, text, reply, platform_message_id)
             session.commit()
@@ -278,21 +277,20 @@ class ConversationService:
         return reply
 
     def record_turn(self, session: Session, conv: models.Conversation, text: str, reply: Reply,
-                    platform_message_id: str | None = None) -> Handled:
+                    platform_message_id: str | None = None, now: dt.datetime | None = None) -> Handled:
         """Store the citizen's message, the bot's reply, any escalation and the new context (no commit)."""
-        rt = self.runtime
-        now = utcnow()
+        now = now or self.policy.clock()
         if conv.id is None:
             session.add(conv)
             session.flush()
         conv_id = models.saved_id(conv)
-        inbound = models.Message(conversation_id=conv_id, direction="in", author="citizen", text=text,
+        inbound = models.Message(conversation_id=conv_id, direction=Direction.IN, author=Author.CITIZEN, text=text,
                                  created_at=now, outcome=reply.outcome, entry_id=reply.entry_id,
                                  score=round(reply.score, 4), candidates=reply.candidates,
                                  scores={"details": reply.details, "reason": reply.reason,
                                          "used_context": reply.used_context})
         session.add(inbound)
-        session.add(models.Message(conversation_id=conv_id, direction="out", author="bot", text=reply.text,
+        session.add(models.Message(conversation_id=conv_id, direction=Direction.OUT, author=Author.BOT, text=reply.text,
                                    created_at=now, outcome=reply.outcome, entry_id=reply.entry_id))
         escalation = None
         if reply.outcome in (ESCALATED, HANDOFF):
@@ -302,16 +300,14 @@ class ConversationService:
             session.add(escalation)
             session.flush()  # staff see it, and a failed send is recorded on it, by id
             # staff take it from here: the bot stays silent until released or the quiet time passes
-            conv.bot_paused_until = now + dt.timedelta(hours=rt.settings.bot_quiet_hours)
-        if reply.outcome in ("answered", "clarify"):
+            self.policy.hold_for_staff(conv, now)
+        if reply.outcome in (ANSWERED, CLARIFY):
             nxt = reply.next_turn(text)
             conv.last_entry_id, conv.last_text, conv.last_choices = nxt.entry_id, nxt.text, nxt.choices
-        elif reply.outcome != "smalltalk":
+        elif reply.outcome != SMALLTALK:
             conv.last_entry_id, conv.last_text, conv.last_choices = None, None, []
         conv.updated_at = now
-        conv.last_inbound_at = now
-        if platform_message_id:
-            conv.last_platform_message_id = platform_message_id
+        self.policy.citizen_wrote(conv, platform_message_id, now)
         session.add(conv)
         metrics.answered(conv.channel, reply.outcome)
         return Handled(reply, conv_id, inbound, escalation)

@@ -173,7 +173,7 @@ def prune_inbound(db: Engine, older_than: dt.datetime) -> int:
     webhook (see app.api). Events still pending or being answered are never touched."""
     table = models.InboundRecord
     with Session(db) as session:
-        gone = session.exec(delete(table).where(col(table.status).in_(("done", "failed")),
+        gone = session.exec(delete(table).where(col(table.status).in_((models.InboundStatus.DONE, models.InboundStatus.FAILED)),
                                                 col(table.received_at) < older_than)).rowcount
         session.commit()
     return gone or 0

@@ -15,6 +15,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import overload
 
+from app.models import Author
+
 HOUR = dt.timedelta(hours=1)
 FREE = {"messenger": 24 * HOUR, "zalo": 48 * HOUR}
 HARD_LIMIT = 7 * 24 * HOUR
@@ -60,7 +62,7 @@ def decide(channel: str, last_inbound_at: dt.datetime | None, now: dt.datetime, 
         return WindowDecision(False, state="closed", closes_at=None,
                               reason="Đã quá 7 ngày kể từ tin nhắn cuối của công dân; nền tảng không cho gửi thêm. "
                                      "Công dân cần nhắn lại trước.")
-    if author == "bot":
+    if author == Author.BOT:
         return WindowDecision(False, state="closed" if channel == "messenger" else "paid", closes_at=last + HARD_LIMIT,
                               reason="Ngoài khung trả lời miễn phí, trợ lý tự động không gửi tin.")
     if channel == "messenger":

@@ -23,7 +23,7 @@ from app.settings import Settings
 from app.windows import aware
 from tests.conftest import ROOT
 from tests.test_channels import wait_for
-from webhooks.base import TEXT, InboundEvent, OutgoingMessage
+from webhooks.base import EventKind, InboundEvent, OutgoingMessage
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import fake_platforms as fp  # noqa: E402
@@ -82,6 +82,14 @@ def conversation(delivery: Delivery, channel: str, user: str, last_inbound: dt.d
         return conv.id
 
 
+def queue(delivery: Delivery, conversation_id: int, text: str) -> None:
+    """A bot reply queued for the conversation, as the inbound worker queues one."""
+    with Session(delivery.db) as session:
+        conv = session.get(models.Conversation, conversation_id)
+        delivery.outbox.queue(session, conv, OutgoingMessage(text), models.Author.BOT)
+        session.commit()
+
+
 def outbox(delivery: Delivery) -> list[models.OutboxMessage]:
     with Session(delivery.db) as session:
         return session.exec(select(models.OutboxMessage).order_by(models.OutboxMessage.id)).all()
@@ -128,7 +136,7 @@ def test_a_two_hour_outage_delays_replies_in_order_and_loses_none(make, fake):
     fb = conversation(delivery, "messenger", "outage-m", clock.t)
     for conv in (zalo, fb):
         for i in (1, 2, 3):
-            delivery.enqueue(conv, OutgoingMessage(f"tin {i}"), "bot")
+            queue(delivery, conv, f"tin {i}")
     httpx.post(fake.url + "/_fake/down", json={"platform": "all", "down": True})
     start = clock.t
     waits = run_until(delivery, clock, start + 2 * HOUR)
@@ -157,7 +165,7 @@ def test_an_outage_past_the_window_goes_to_staff_in_vietnamese_with_the_code(mak
     delivery = make(clock)
     last = clock.t - age * HOUR
     conv = conversation(delivery, channel, f"late-{channel}", last)
-    delivery.enqueue(conv, OutgoingMessage("trả lời"), "bot")
+    queue(delivery, conv, "trả lời")
     httpx.post(fake.url + "/_fake/down", json={"platform": "all", "down": True})
     run_until(delivery, clock, clock.t + 3 * HOUR)
     [row] = outbox(delivery)
@@ -192,12 +200,11 @@ def test_one_held_call_delays_only_its_own_conversation(make, fake):
     delivery = make(send_concurrency=4)
     now = models.utcnow()
     slow = conversation(delivery, "messenger", "slowpoke", now)
-    delivery.enqueue(slow, OutgoingMessage("chậm 1"), "bot")
-    delivery.enqueue(slow, OutgoingMessage("chậm 2"), "bot")
+    queue(delivery, slow, "chậm 1")
+    queue(delivery, slow, "chậm 2")
     others = [f"quick{i:02d}" for i in range(20)]
     for i, user in enumerate(others):
-        delivery.enqueue(conversation(delivery, "zalo" if i % 2 else "messenger", user, now),
-                         OutgoingMessage("nhanh"), "bot")
+        queue(delivery, conversation(delivery, "zalo" if i % 2 else "messenger", user, now), "nhanh")
     httpx.post(fake.url + "/_fake/hold", json={"platform": "all", "requests": True, "recipient": "slowpoke"})
     delivery.start(inbound=False)
 
@@ -221,9 +228,9 @@ def test_events_taken_back_from_a_slow_worker_are_answered_once(make, fake):
     clock_a, clock_b = Clock(), Clock()
     a, b = make(clock_a), make(clock_b)
     users = [f"taken{i}" for i in range(3)]
-    stored = a.store([InboundEvent(channel="zalo", dedupe_key=f"taken-{u}", kind=TEXT, user_id=u,
-                                   text="bhxh tự nguyện đóng bao nhiêu", platform_message_id=f"taken-{u}")
-                      for u in users])
+    stored = a.submit([InboundEvent(channel="zalo", dedupe_key=f"taken-{u}", kind=EventKind.TEXT, user_id=u,
+                                    text="bhxh tự nguyện đóng bao nhiêu", platform_message_id=f"taken-{u}")
+                       for u in users]).result()
     assert stored.new == 3
     reached, go = threading.Event(), threading.Event()
 

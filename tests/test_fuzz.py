@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 from app import database, models
 from tests.conftest import AppServer
 from tests.test_channels import app_env, fp, post_zalo, sent, wait_for
-from webhooks.base import FOLLOW, IGNORED, NON_TEXT, OWN_ECHO, STAFF_ECHO, TEXT
+from webhooks.base import EventKind
 
 pytestmark = [pytest.mark.e2e, pytest.mark.fuzz]
 
@@ -30,7 +30,7 @@ TOKEN = "test-admin-token"
 FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")), deadline=None,
                 derandomize=bool(os.environ.get("CI")),
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-KINDS = {TEXT, NON_TEXT, FOLLOW, OWN_ECHO, STAFF_ECHO, IGNORED}
+KINDS = set(EventKind)
 
 
 @pytest.fixture

@@ -11,15 +11,20 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol
 
-# What an inbound event means for the conversation
-TEXT = "text"  # the citizen wrote (or tapped a quick reply / postback carrying `payload`)
-NON_TEXT = "non_text"  # image, sticker, file, location...: asked to type instead
-FOLLOW = "follow"  # followed the OA / started the chat: welcome
-OWN_ECHO = "own_echo"  # the platform's echo of a message we sent
-STAFF_ECHO = "staff_echo"  # a person replied from the platform's own inbox: pauses the bot
-IGNORED = "ignored"  # delivery, read receipts, unknown events
+
+class EventKind(StrEnum):
+    """What an inbound event means for the conversation (stored in inbound_event.kind)."""
+
+    TEXT = "text"  # the citizen wrote (or tapped a quick reply / postback carrying `payload`)
+    NON_TEXT = "non_text"  # image, sticker, file, location...: asked to type instead
+    FOLLOW = "follow"  # followed the OA / started the chat: welcome
+    OWN_ECHO = "own_echo"  # the platform's echo of a message we sent
+    STAFF_ECHO = "staff_echo"  # a person replied from the platform's own inbox: pauses the bot
+    IGNORED = "ignored"  # delivery, read receipts, unknown events
+
 
 MESSAGE_LIMIT = 2000
 
@@ -28,7 +33,7 @@ MESSAGE_LIMIT = 2000
 class InboundEvent:
     channel: str
     dedupe_key: str  # platform message id, or a key built from the event when it has none
-    kind: str
+    kind: EventKind
     user_id: str  # the citizen's platform id (PSID / Zalo user id)
     text: str = ""
     payload: str | None = None  # quick reply / postback payload

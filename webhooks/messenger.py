@@ -15,13 +15,8 @@ from webhooks.base import (
     FEEDBACK_HELPFUL,
     FEEDBACK_TITLES,
     FEEDBACK_WRONG,
-    FOLLOW,
-    IGNORED,
-    NON_TEXT,
-    OWN_ECHO,
-    STAFF_ECHO,
-    TEXT,
     ChannelError,
+    EventKind,
     InboundEvent,
     OutgoingMessage,
     SendResult,
@@ -107,28 +102,29 @@ class MessengerChannel:
                 ours = str(message.get("app_id") or "") == str(self.creds.fb_app_id) and bool(self.creds.fb_app_id)
                 ours = ours or str(message.get("metadata") or "").startswith("bhxh:")
                 # our own echo keeps the metadata we sent ("bhxh:bot:123"): it names the outbox row
-                return InboundEvent(NAME, mid or f"echo:{recipient}:{ts}", OWN_ECHO if ours else STAFF_ECHO, recipient,
+                kind = EventKind.OWN_ECHO if ours else EventKind.STAFF_ECHO
+                return InboundEvent(NAME, mid or f"echo:{recipient}:{ts}", kind, recipient,
                                     text=str(message.get("text") or ""), timestamp_ms=ts, platform_message_id=mid,
                                     staff_id=None if ours else "page_inbox", raw=item,
                                     payload=str(message.get("metadata") or "")[:300] or None if ours else None)
             quick = message.get("quick_reply") if isinstance(message.get("quick_reply"), dict) else {}
             text = str(message.get("text") or "")
             if not text and not quick and message.get("attachments"):
-                return InboundEvent(NAME, mid or f"att:{sender}:{ts}", NON_TEXT, sender, timestamp_ms=ts,
+                return InboundEvent(NAME, mid or f"att:{sender}:{ts}", EventKind.NON_TEXT, sender, timestamp_ms=ts,
                                     platform_message_id=mid, raw=item)
-            return InboundEvent(NAME, mid or f"msg:{sender}:{ts}", TEXT, sender, text=text,
+            return InboundEvent(NAME, mid or f"msg:{sender}:{ts}", EventKind.TEXT, sender, text=text,
                                 payload=str(quick.get("payload")) if quick.get("payload") else None, timestamp_ms=ts,
                                 platform_message_id=mid, raw=item)
         postback = item.get("postback") if isinstance(item.get("postback"), dict) else None
         if postback is not None:
             mid = str(postback.get("mid") or "") or None
             payload = str(postback.get("payload") or "")
-            kind = FOLLOW if payload.upper() in ("GET_STARTED", "GET_STARTED_PAYLOAD") else TEXT
+            kind = EventKind.FOLLOW if payload.upper() in ("GET_STARTED", "GET_STARTED_PAYLOAD") else EventKind.TEXT
             return InboundEvent(NAME, mid or f"postback:{sender}:{ts}:{payload}", kind, sender,
                                 text=str(postback.get("title") or ""), payload=payload or None, timestamp_ms=ts,
                                 platform_message_id=mid, raw=item)
-        kind = "delivery" if "delivery" in item else "read" if "read" in item else "other"
-        return InboundEvent(NAME, f"{kind}:{sender}:{ts}", IGNORED, sender, timestamp_ms=ts, raw=item)
+        what = "delivery" if "delivery" in item else "read" if "read" in item else "other"
+        return InboundEvent(NAME, f"{what}:{sender}:{ts}", EventKind.IGNORED, sender, timestamp_ms=ts, raw=item)
 
     # --- outbound --------------------------------------------------------------------
 

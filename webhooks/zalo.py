@@ -15,13 +15,8 @@ import httpx
 
 from webhooks.base import (
     FEEDBACK_TITLES,
-    FOLLOW,
-    IGNORED,
-    NON_TEXT,
-    OWN_ECHO,
-    STAFF_ECHO,
-    TEXT,
     ChannelError,
+    EventKind,
     InboundEvent,
     OutgoingMessage,
     SendResult,
@@ -130,7 +125,7 @@ class ZaloChannel:
         message = json_object(body.get("message"))
         msg_id = str(message.get("msg_id") or "") or None
 
-        def event(kind: str, user: str, **kw) -> InboundEvent:
+        def event(kind: EventKind, user: str, **kw) -> InboundEvent:
             key = msg_id or f"{name}:{user}:{ts}"
             return InboundEvent(channel=NAME, dedupe_key=key, kind=kind, user_id=user, timestamp_ms=ts_ms,
                                 platform_message_id=msg_id, raw=body, **kw)
@@ -139,21 +134,21 @@ class ZaloChannel:
             user = str(sender.get("id") or "")
             if not user:
                 raise ChannelError("user_send_text without sender.id")
-            return [event(TEXT, user, text=str(message.get("text") or ""))]
+            return [event(EventKind.TEXT, user, text=str(message.get("text") or ""))]
         if name.startswith("user_send_"):
-            return [event(NON_TEXT, str(sender.get("id") or ""), text=str(message.get("text") or ""))]
+            return [event(EventKind.NON_TEXT, str(sender.get("id") or ""), text=str(message.get("text") or ""))]
         if name in ("follow", "user_click_chatnow"):
             follower = json_object(body.get("follower"))
             user = str(follower.get("id") or body.get("user_id") or "")
-            return [event(FOLLOW, user)] if user else []
+            return [event(EventKind.FOLLOW, user)] if user else []
         if name.startswith("oa_send_"):
             user = str(recipient.get("id") or "")
             staff = sender.get("admin_id")
-            kind = STAFF_ECHO if staff else OWN_ECHO
+            kind = EventKind.STAFF_ECHO if staff else EventKind.OWN_ECHO
             # our own send: the platform's send time (payload "ts:<ms>") bounds the match by text
             return [event(kind, user, text=str(message.get("text") or ""), staff_id=str(staff) if staff else None,
                           payload=None if staff else f"ts:{ts_ms}")]
-        return [event(IGNORED, str(sender.get("id") or body.get("user_id") or ""))]
+        return [event(EventKind.IGNORED, str(sender.get("id") or body.get("user_id") or ""))]
 
     # --- outbound --------------------------------------------------------------------
 

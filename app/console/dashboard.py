@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from app import models
 from app.console.inbox import CHANNELS, OUTCOMES, VN_TZ, duration, topic_of
 from app.knowledge import KnowledgeBase
+from app.models import Author
 from app.windows import aware
 
 MAX_DAYS = 366
@@ -95,7 +96,7 @@ def stats(db: Engine, kb: KnowledgeBase, first: dt.date, last: dt.date, scope: s
     topics: Counter = Counter()
     with Session(db) as session:
         rows = session.exec(select(msg, conv.channel).join(conv, col(conv.id) == msg.conversation_id)
-                            .where(msg.author == "citizen", msg.created_at >= start, msg.created_at < end, *in_scope))
+                            .where(msg.author == Author.CITIZEN, msg.created_at >= start, msg.created_at < end, *in_scope))
         for m, channel in rows:
             day = aware(m.created_at).astimezone(VN_TZ).date()
             per_day[day][channel] += 1
@@ -109,7 +110,7 @@ def stats(db: Engine, kb: KnowledgeBase, first: dt.date, last: dt.date, scope: s
         waits, unanswered = [], 0
         for e in escs:
             first_staff = session.exec(select(msg.created_at).where(
-                msg.conversation_id == e.conversation_id, msg.author == "staff", msg.created_at >= e.created_at)
+                msg.conversation_id == e.conversation_id, msg.author == Author.STAFF, msg.created_at >= e.created_at)
                 .order_by(col(msg.created_at)).limit(1)).first()
             if first_staff is None:
                 unanswered += 1

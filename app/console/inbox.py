@@ -13,21 +13,22 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from app import models, storage
-from app.delivery import FOLLOWUP_REASON, NO_RECIPIENT, Delivery, NoSuchConversation, WindowClosed, failure_reason
+from app.conversation import FOLLOWUP_REASON, ConversationPolicy, find
+from app.delivery import NO_RECIPIENT, Delivery, NoSuchConversation, WindowClosed, failure_reason
 from app.knowledge import Entry, KnowledgeBase
-from app.models import utcnow
+from app.models import Author, EscalationStatus, OutboxStatus, utcnow
 from app.privacy import mask
 from app.settings import Settings
 from app.windows import aware, decide
 
 VN_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")  # Vietnam: UTC+7, no daylight saving time
 MAX_REPLY = 4000
-STATUSES = {"open": "Đang mở", "mine": "Của tôi", "resolved": "Đã xử lý"}
+STATUSES = {EscalationStatus.OPEN: "Đang mở", "mine": "Của tôi", EscalationStatus.RESOLVED: "Đã xử lý"}
 CHANNELS = {"zalo": "Zalo", "messenger": "Messenger", "api": "API", "cli": "Dòng lệnh"}
 KINDS = {"escalated": "Trợ lý tự động không trả lời được", "handoff": "Muốn gặp cán bộ", "followup": "Công dân nhắn thêm"}
 OUTCOMES = {"answered": "Đã trả lời", "clarify": "Hỏi lại", "escalated": "Chuyển cán bộ", "handoff": "Gặp cán bộ",
             "smalltalk": "Chào hỏi"}
-AUTHORS = {"citizen": "Công dân", "bot": "Trợ lý tự động", "staff": "Cán bộ"}
+AUTHORS = {Author.CITIZEN: "Công dân", Author.BOT: "Trợ lý tự động", Author.STAFF: "Cán bộ"}
 # reasons the engine stores in English, shown to staff in Vietnamese
 REASONS = {"citizen asked for a person": "Công dân yêu cầu gặp cán bộ",
            FOLLOWUP_REASON: "Công dân nhắn thêm khi cán bộ đang giữ hoặc đã đóng cuộc trò chuyện"}
@@ -36,7 +37,8 @@ OUT_OF_SCOPE = "Ngoài phạm vi"
 PAGE_SIZE = 25  # inbox rows per page
 SHORT = 300  # characters of a message shown in lists before "xem thêm"
 # a staff message's delivery, from its outbox rows
-DELIVERY = {"pending": "Đang chờ gửi", "sending": "Đang gửi", "sent": "Đã gửi", "failed": "Không gửi được"}
+DELIVERY = {OutboxStatus.PENDING: "Đang chờ gửi", OutboxStatus.SENDING: "Đang gửi", OutboxStatus.SENT: "Đã gửi",
+            OutboxStatus.FAILED: "Không gửi được"}
 WINDOW_CODES = {"window", "-230", "-232", "10"}  # the platforms' "outside the messaging window"
 
 
@@ -121,7 +123,7 @@ class Window:
 def window_of(conv: models.Conversation, settings: Settings, now: dt.datetime) -> Window:
     if conv.channel not in ("zalo", "messenger"):
         return Window("none", "Không qua nền tảng nhắn tin")
-    w = decide(conv.channel, conv.last_inbound_at, now, "staff", settings.fb_human_agent_approved)
+    w = decide(conv.channel, conv.last_inbound_at, now, Author.STAFF, settings.fb_human_agent_approved)
     left = duration(aware(w.closes_at) - now) if w.closes_at else ""
     if not w.allowed:
         return Window(w.state, "Không gửi được", reason=w.reason)
@@ -177,7 +179,7 @@ class InboxItem:
         return data
 
 
-def inbox(db: Engine, kb: KnowledgeBase, settings: Settings, user_id: int, status: str = "open", channel: str = "",
+def inbox(db: Engine, kb: KnowledgeBase, settings: Settings, user_id: int, status: str = EscalationStatus.OPEN, channel: str = "",
           topic: str = "", limit: int = 200, scope: str | None = None, province: str = "",
           tests: bool = False, offset: int = 0) -> list[InboxItem]:
     """Escalations and handoffs, the latest citizen activity first; personal numbers masked. `scope`: the
@@ -189,12 +191,12 @@ def inbox(db: Engine, kb: KnowledgeBase, settings: Settings, user_id: int, statu
     query = select(esc, conv_t, msg_t).join(conv_t, conv_t.id == esc.conversation_id).join(msg_t, msg_t.id == esc.message_id)
     if not tests:
         query = query.where(conv_t.is_test.is_(False))
-    if status == "resolved":
-        query = query.where(esc.status == "resolved").order_by(esc.created_at.desc(), esc.id.desc())
+    if status == EscalationStatus.RESOLVED:
+        query = query.where(esc.status == EscalationStatus.RESOLVED).order_by(esc.created_at.desc(), esc.id.desc())
     else:
         # a citizen who writes again brings the conversation to the top
         activity = func.coalesce(conv_t.last_inbound_at, esc.created_at)
-        query = query.where(esc.status == "open").order_by(activity.desc(), esc.id.desc())
+        query = query.where(esc.status == EscalationStatus.OPEN).order_by(activity.desc(), esc.id.desc())
         if status == "mine":
             query = query.where(esc.assigned_to == user_id)
     if channel:
@@ -219,7 +221,7 @@ def inbox(db: Engine, kb: KnowledgeBase, settings: Settings, user_id: int, statu
             if skip:
                 skip -= 1
                 continue
-            end = aware(e.resolved_at) if e.status == "resolved" and e.resolved_at else now
+            end = aware(e.resolved_at) if e.status == EscalationStatus.RESOLVED and e.resolved_at else now
             items.append(InboxItem(
                 province=e.province, escalation_id=e.id,
                 conversation_id=c.id, channel=c.channel, channel_label=CHANNELS.get(c.channel, c.channel),
@@ -228,7 +230,7 @@ def inbox(db: Engine, kb: KnowledgeBase, settings: Settings, user_id: int, statu
                 created_at=local(e.created_at), waiting=duration(end - aware(e.created_at)),
                 window=window_of(c, settings, now), assigned_to=emails.get(e.assigned_to, "") if e.assigned_to else "",
                 latest=mask(last.text) if newer else "", latest_at=local(last.created_at) if newer else "",
-                returned=returned if e.status == "open" and handed_back(c, now) else "", is_test=c.is_test,
+                returned=returned if e.status == EscalationStatus.OPEN and handed_back(c, now) else "", is_test=c.is_test,
             ))
             if len(items) >= limit:
                 break
@@ -240,14 +242,14 @@ def _latest_citizen_messages(session: Session, conversation_ids: set[int]) -> di
     if not conversation_ids:
         return {}
     msg = models.Message
-    newest = (select(func.max(msg.id)).where(msg.conversation_id.in_(sorted(conversation_ids)), msg.author == "citizen")
+    newest = (select(func.max(msg.id)).where(msg.conversation_id.in_(sorted(conversation_ids)), msg.author == Author.CITIZEN)
               .group_by(msg.conversation_id))
     return {m.conversation_id: m for m in session.exec(select(msg).where(msg.id.in_(newest)))}
 
 
 def open_count(db: Engine, scope: str | None = None) -> int:
     query = (select(models.Escalation.id).join(models.Conversation)
-             .where(models.Escalation.status == "open", models.Conversation.is_test.is_(False)))
+             .where(models.Escalation.status == EscalationStatus.OPEN, models.Conversation.is_test.is_(False)))
     if scope is not None:
         query = query.where(models.Escalation.province == scope)
     with Session(db) as session:
@@ -330,8 +332,8 @@ def conversation(db: Engine, kb: KnowledgeBase, settings: Settings, conversation
         for m in messages:
             entry = kb.entries.get(m.entry_id) if m.entry_id else None
             line = Line(m.author, AUTHORS.get(m.author, m.author), m.text, local(m.created_at),
-                        outcome=OUTCOMES.get(m.outcome or "", "") if m.author == "citizen" else "",
-                        entry=entry.title if entry and m.author == "citizen" else "", id=m.id)
+                        outcome=OUTCOMES.get(m.outcome or "", "") if m.author == Author.CITIZEN else "",
+                        entry=entry.title if entry and m.author == Author.CITIZEN else "", id=m.id)
             if m.id in sends:
                 _delivery(line, sends[m.id], conv.channel)
             lines.append(line)
@@ -341,7 +343,7 @@ def conversation(db: Engine, kb: KnowledgeBase, settings: Settings, conversation
             select(models.ConversationNote).where(models.ConversationNote.conversation_id == conversation_id)
             .order_by(models.ConversationNote.id))]
         paused = aware(conv.bot_paused_until)
-        open_escs = [e for e in escs if e.status == "open"]
+        open_escs = [e for e in escs if e.status == EscalationStatus.OPEN]
         suggested = _suggestions(kb, session, open_escs or escs, messages)
         return ConversationView(
             province=conv.province, id=conv.id, channel=conv.channel, channel_label=CHANNELS.get(conv.channel, conv.channel),
@@ -372,13 +374,14 @@ def _sends(session: Session, conversation_id: int) -> dict[int, list[models.Outb
 def _delivery(line: Line, rows: list[models.OutboxMessage], channel: str) -> None:
     """A staff message's delivery state: failed if a part failed, else the least advanced part's."""
     states = {r.status for r in rows}
-    state = next(s for s in ("failed", "sending", "pending", "sent") if s in states or s == "sent")
+    state = next(s for s in (OutboxStatus.FAILED, OutboxStatus.SENDING, OutboxStatus.PENDING, OutboxStatus.SENT)
+                 if s in states or s == OutboxStatus.SENT)
     line.delivery_state, line.delivery = state, DELIVERY[state]
-    failed = [r for r in rows if r.status == "failed"]
+    failed = [r for r in rows if r.status == OutboxStatus.FAILED]
     if failed:
         line.failure = send_error(channel, failed[0].error_code)
         line.can_retry = True
-    elif state == "pending" and any(r.attempts and r.error_code for r in rows):
+    elif state == OutboxStatus.PENDING and any(r.attempts and r.error_code for r in rows):
         waiting = next(r for r in rows if r.attempts and r.error_code)
         line.delivery = "Đang chờ gửi lại"
         line.failure = "Lần gửi trước chưa được: " + send_error(channel, waiting.error_code)
@@ -388,7 +391,7 @@ def _suggestions(kb: KnowledgeBase, session: Session, escs: list, messages: list
     """The bot's top candidates (entries, best first) for the message of the conversation's latest
     request, or for the citizen's latest message the bot weighed."""
     by_id = {m.id: m for m in messages}
-    chosen = [by_id.get(e.message_id) for e in escs] + [m for m in reversed(messages) if m.author == "citizen"]
+    chosen = [by_id.get(e.message_id) for e in escs] + [m for m in reversed(messages) if m.author == Author.CITIZEN]
     for m in chosen:
         if m is None:
             continue
@@ -425,22 +428,17 @@ def canned(kb: KnowledgeBase, settings: Settings, entry_id: str, province=None) 
 
 
 def _open_escalations(session: Session, conversation_id: int):
-    if session.get(models.Conversation, conversation_id) is None:
-        raise NoSuchConversation(f"no conversation {conversation_id}")
-    return models.Escalation.conversation_id == conversation_id, models.Escalation.status == "open"
+    find(session, conversation_id)
+    return models.Escalation.conversation_id == conversation_id, models.Escalation.status == EscalationStatus.OPEN
 
 
 def _staff_acted(session: Session, conversation_id: int, quiet_hours: float | None, hold: bool) -> None:
-    """A staff action on the conversation: the bot's pause starts again from now (`hold`: even when the
-    bot was answering), so a conversation returns to the bot only after `quiet_hours` without any."""
+    """A staff action on the conversation (ConversationPolicy.staff_acted); nothing with no `quiet_hours`."""
     if quiet_hours is None:
         return
-    conv = session.get(models.Conversation, conversation_id)
-    now = utcnow()
-    paused = aware(conv.bot_paused_until)
-    if hold or (paused is not None and paused > now):
-        conv.bot_paused_until = now + dt.timedelta(hours=quiet_hours)
-        session.add(conv)
+    conv = find(session, conversation_id)
+    ConversationPolicy(quiet_hours).staff_acted(conv, hold)
+    session.add(conv)
 
 
 def assign(db: Engine, conversation_id: int, user_id: int, only_unassigned: bool = False,
@@ -462,12 +460,9 @@ def resolve(db: Engine, conversation_id: int, user_id: int, keep: bool = False, 
     """Close the conversation's open requests and hand it back to the bot, or with `keep` hold it for
     staff for another `quiet_hours` (a citizen who writes meanwhile reopens it in the inbox)."""
     with Session(db) as session:
-        n = session.exec(update(models.Escalation).where(*_open_escalations(session, conversation_id))
-                         .values(status="resolved", resolved_at=utcnow(), resolved_by=user_id)).rowcount
-        if n:
-            conv = session.get(models.Conversation, conversation_id)
-            conv.bot_paused_until = utcnow() + dt.timedelta(hours=quiet_hours) if keep else None
-            session.add(conv)
+        conv = find(session, conversation_id)
+        n = ConversationPolicy(quiet_hours).resolve(session, conv, user_id, keep)
+        session.add(conv)
         session.commit()
     if not n:
         raise ActionError("Cuộc trò chuyện này không còn yêu cầu nào đang mở.")
@@ -508,26 +503,10 @@ def retry(delivery: Delivery, conversation_id: int, message_id: int) -> int:
     """Send a staff message that failed again ("Gửi lại"), if the conversation's window allows it now.
     Returns how many parts go out again; ActionError if none failed, WindowClosed if the platform would
     refuse."""
-    t = models.OutboxMessage
-    with Session(delivery.db) as session:
-        conv = session.get(models.Conversation, conversation_id)
-        if conv is None:
-            raise NoSuchConversation(f"no conversation {conversation_id}")
-        failed = session.exec(select(t).where(t.conversation_id == conversation_id, t.message_id == message_id,
-                                              t.status == "failed")).all()
-        if not failed:
-            raise ActionError("Tin nhắn này không có phần nào gửi không được.")
-        now = utcnow()
-        w = decide(conv.channel, conv.last_inbound_at, now, "staff", delivery.settings.fb_human_agent_approved)
-        if not w.allowed:
-            raise WindowClosed(w.reason)
-        for row in failed:
-            row.status, row.next_attempt_at, row.in_doubt, row.tag, row.paid = "pending", now, False, w.tag, w.paid
-            row.error_code, row.last_error = None, ""
-            session.add(row)
-        session.commit()
-    delivery.wake_sender()
-    return len(failed)
+    n = delivery.resend_failed(conversation_id, message_id)
+    if not n:
+        raise ActionError("Tin nhắn này không có phần nào gửi không được.")
+    return n
 
 
 __all__ = ["ActionError", "NoSuchConversation", "WindowClosed", "inbox", "conversation", "canned", "assign", "resolve",

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from app import models
 from app.console.dashboard import _bounds
 from app.engine import Engine
+from app.models import Author
 from app.privacy import find_personal_numbers, mask
 
 THRESHOLD = 0.6  # combined cosine similarity to a group's first question
@@ -45,7 +46,7 @@ def _items(db: DbEngine, first: dt.date, last: dt.date) -> list[tuple[str, str, 
     msg = models.Message
     items = []
     with Session(db) as session:
-        escalated = session.exec(select(msg).where(msg.author == "citizen", msg.outcome == "escalated",
+        escalated = session.exec(select(msg).where(msg.author == Author.CITIZEN, msg.outcome == "escalated",
                                                    msg.created_at >= start, msg.created_at < end)
                                  .order_by(col(msg.id).desc()).limit(MAX_ITEMS))
         for m in escalated:
