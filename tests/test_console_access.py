@@ -161,3 +161,17 @@ def test_every_post_refuses_a_missing_or_wrong_csrf_token(console, token):
         assert STALE in text, (path, text[:300])
     assert changes(runtime) == before  # nothing done, and still logged in
     assert admin.get("/console/inbox").status_code == 200
+
+
+def test_a_stale_reply_to_a_conversation_the_user_cannot_see_is_refused_like_any_form(console):
+    """A reply or note with a stale token comes back in the conversation page; without a page to come back to
+    (no such conversation, or another province's) it is the same 403 as any other form, not a server error."""
+    _, runtime, clients, _, values = console
+    staff, _, _ = clients["staff"]
+    before = changes(runtime)
+    for name in ("reply", "note"):
+        r = staff.post(f"/console/conversations/{values['conversation_id']}/{name}", data={"text": "chữ đã gõ"})
+        assert r.status_code == 403 and STALE in r.text and "chữ đã gõ" in r.text, name
+        r = staff.post(f"/console/conversations/999999/{name}", data={"text": "chữ đã gõ"})
+        assert r.status_code == 403 and STALE in r.text, (name, r.status_code)
+    assert changes(runtime) == before

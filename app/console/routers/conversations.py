@@ -94,8 +94,11 @@ async def action_form(request: Request, cur: Staff, form: PostedForm, conversati
     except Stale as stale:
         if _wants_json(request) or name not in ("reply", "note"):
             raise
-        await run_in_threadpool(inbox.check_access, _state(request).runtime.db, conversation_id,
-                                stale.cur.user.province)
+        try:
+            await run_in_threadpool(inbox.check_access, _state(request).runtime.db, conversation_id,
+                                    stale.cur.user.province)
+        except NoSuchConversation:
+            raise stale from None  # no page to come back to (or not the user's to see): refused like any form
         raise Denied(conversation_page(request, stale.cur, conversation_id, 403, error=STALE,
                                        draft=stale.form.get("text", "") if name == "reply" else "",
                                        note=stale.form.get("text", "") if name == "note" else "")) from None
