@@ -197,7 +197,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         # (different secrets) cannot be genuine
         if not channel.enabled or not all(delivery.channels[p.code][name].verify(raw, headers) for p, _ in parts):
             return JSONResponse({"detail": "missing or invalid signature"}, status_code=401)
-        events = []
+        events: list[InboundEvent] = []
         for province, part in parts:
             try:
                 found = delivery.channels[province.code][name].parse(part)
