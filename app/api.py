@@ -2,23 +2,23 @@
 
 import asyncio
 import hmac
-import json
 import logging
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Path, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field, field_validator
 
+from app import retrain
 from app.delivery import Delivery, NoSuchConversation, WindowClosed
+from app.provinces import Province
 from app.service import ConversationService, KnowledgeWatcher, Runtime
 from app.settings import Settings, get_settings
-from app.tokens import StoredTokens
-from webhooks.base import ChannelError, clean_text, read_json
-from webhooks.messenger import MessengerChannel
-from webhooks.zalo import ZaloChannel
+from webhooks.base import Channel, ChannelError, InboundEvent, clean_text
+from webhooks.registry import adapters, build_channels
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,8 @@ class AskResponse(BaseModel):
 MAX_AHEAD_MS = 24 * 3600 * 1000  # platform clocks and ours may differ; a day ahead is not a clock error
 
 
-def in_window(channel: str, events: list, retention_days: float, now_ms: int | None = None) -> list:
+def in_window(channel: str, events: list[InboundEvent], retention_days: float,
+              now_ms: int | None = None) -> list[InboundEvent]:
     """The events whose platform timestamp is neither older than the retention of webhook events (their dedupe
     keys are pruned after it, so an older event could be a replay) nor more than a day ahead. Events without a
     timestamp are kept. The others are acknowledged and dropped, logged in one line."""
@@ -71,17 +72,17 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     runtime = runtime or Runtime.start(settings)
     delivery = Delivery(runtime, build_channels(runtime))
     watcher = KnowledgeWatcher(runtime, settings.kb_poll_seconds)
-    trainer = start_trainer(runtime)  # background retraining of the semantic model (app/retrain.py)
+    trainer = retrain.trainer_for(runtime.db, runtime.settings)  # background retraining of the semantic model
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for code, channels in delivery.channels.items():
             where = "" if runtime.provinces.single else f" for province {code}"
             for name, channel in channels.items():
                 if channel.enabled:
                     log.info("channel %s enabled%s", name, where)
                 elif runtime.provinces.single:
-                    log.warning("channel %s disabled: %s", name, DISABLED[name])
+                    log.warning("channel %s disabled: %s", name, channel.setup_hint)
         if settings.run_workers:
             delivery.start(alone=not settings.shared_database)
         watcher.start()
@@ -144,41 +145,62 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     provinces = runtime.provinces
 
-    def unrouted(name: str, account: str) -> JSONResponse:
+    def unrouted(adapter: type[Channel], account: str) -> JSONResponse:
         """An event for an OA or page no province declares. It cannot be verified (no key) and belongs to
         nobody here: acknowledged with 200, so that the platform does not retry it for hours and then
         disable the app's webhook for every province, logged for the operator, and not stored."""
         log.warning("%s event for %s %s, which no province declares: acknowledged and dropped (add it to the "
-                    "provinces file if it is ours)", name, "OA" if name == "zalo" else "page", account or "(none)")
+                    "provinces file if it is ours)", adapter.name, adapter.account_label, account or "(none)")
         return JSONResponse({"ok": True, "new": 0, "duplicates": 0, "ignored": "unknown account"})
 
-    async def receive(name: str, request: Request) -> JSONResponse:
+    def route(adapter: type[Channel], raw: bytes) -> list[tuple[Province, bytes]] | None:
+        """The body by the province of the account (OA, page) it was sent to: [(province, body bytes)]; the
+        whole body for one province; None when no account in it is a province's. A notification batching
+        several accounts' entries is split by province; entries of accounts no province declares are logged
+        and dropped."""
+        if provinces.single:
+            return [(provinces.get(None), raw)]
+        entries = adapter.entries(raw)
+        if entries is None:  # one account's events per request
+            accounts = adapter.accounts(raw)
+            province = provinces.by_account(adapter.account_field, accounts[0] if accounts else "")
+            return None if province is None else [(province, raw)]
+        groups: dict[str, list[Any]] = {}
+        for account, entry in entries:
+            province = provinces.by_account(adapter.account_field, account)
+            if province is None:
+                unrouted(adapter, account)
+                continue
+            groups.setdefault(province.code, []).append(entry)
+        if not groups:
+            return None
+        if len(groups) == 1 and len(next(iter(groups.values()))) == len(entries):
+            return [(provinces.get(next(iter(groups))), raw)]
+        return [(provinces.get(code), adapter.with_entries(raw, items)) for code, items in groups.items()]
+
+    async def receive(adapter: type[Channel], request: Request) -> JSONResponse:
+        """Any platform's webhook: verified with the key of the province it was sent to, parsed, stored,
+        and only then acknowledged."""
+        name = adapter.name
         if not any(ch[name].enabled for ch in delivery.channels.values()):
-            return JSONResponse({"detail": f"{name} channel is disabled: {DISABLED[name]}"}, status_code=503)
+            return JSONResponse({"detail": f"{name} channel is disabled: {adapter.setup_hint}"}, status_code=503)
         raw = await read_body(request)
         headers = {k.lower(): v for k, v in request.headers.items()}
-        if name == "zalo" and "x-zevent-signature" not in headers and raw.strip() in (b"", b"{}"):
-            return JSONResponse({"ok": True})  # Zalo's unsigned check when the webhook URL is saved
-        # the province is picked from the OA / page the event was sent to; its key verifies the signature
-        if name == "zalo":
-            account = ZaloChannel.account(raw)
-            province = provinces.by_zalo_oa(account)
-            if province is None:
-                return unrouted(name, account)
-            parts = [(province, raw)]
-        else:
-            parts = messenger_parts(raw)
-            if parts is None:
-                return unrouted(name, ",".join(a for a in MessengerChannel.accounts(raw) if a))
-        channel = delivery.channel(name, parts[0][0].code)
-        # on the raw bytes, before anything is parsed or stored; a body mixing pages of different apps
+        if adapter.url_check(raw, headers):
+            return JSONResponse({"ok": True})
+        # the province is picked from the account the event was sent to; its key verifies the signature
+        parts = route(adapter, raw)
+        if parts is None:
+            return unrouted(adapter, ",".join(a for a in adapter.accounts(raw) if a))
+        channel = delivery.channels[parts[0][0].code][name]
+        # on the raw bytes, before anything is parsed or stored; a body mixing accounts of different apps
         # (different secrets) cannot be genuine
-        if not channel.enabled or not all(delivery.channel(name, p.code).verify(raw, headers) for p, _ in parts):
+        if not channel.enabled or not all(delivery.channels[p.code][name].verify(raw, headers) for p, _ in parts):
             return JSONResponse({"detail": "missing or invalid signature"}, status_code=401)
-        events = []
+        events: list[InboundEvent] = []
         for province, part in parts:
             try:
-                found = delivery.channel(name, province.code).parse(part)
+                found = delivery.channels[province.code][name].parse(part)
             except ChannelError as exc:
                 log.warning("malformed %s event refused with 400: %s", name, exc)
                 return JSONResponse({"detail": f"malformed {name} event: {exc}"}, status_code=400)
@@ -192,49 +214,32 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         stored = await asyncio.wrap_future(delivery.submit(events))
         return JSONResponse({"ok": True, "new": stored.new, "duplicates": stored.duplicates})
 
-    def messenger_parts(raw: bytes):
-        """A notification's entries grouped by the province of their page: [(province, body bytes)];
-        the whole body for one province; None when no entry's page is ours. Entries of pages no province
-        declares are logged and dropped."""
-        if provinces.single:
-            return [(provinces.get(None), raw)]
-        try:
-            body = read_json(raw)
-        except ChannelError:
-            return None
-        entries = body.get("entry") if isinstance(body, dict) else None
-        if not isinstance(entries, list):
-            return None
-        groups: dict[str, list] = {}
-        for entry in entries:
-            page = str(entry.get("id") or "") if isinstance(entry, dict) else ""
-            province = provinces.by_page(page)
-            if province is None:
-                unrouted("messenger", page)
-                continue
-            groups.setdefault(province.code, []).append(entry)
-        if not groups:
-            return None
-        if len(groups) == 1 and len(next(iter(groups.values()))) == len(entries):
-            return [(provinces.get(next(iter(groups))), raw)]
-        return [(provinces.get(code), json.dumps(dict(body, entry=items)).encode()) for code, items in groups.items()]
+    def handshake(adapter: type[Channel], request: Request) -> PlainTextResponse:
+        challenge = adapter.handshake(settings, request.query_params)
+        if challenge is None:
+            return PlainTextResponse("verification failed", status_code=403)
+        return PlainTextResponse(challenge)
 
-    @app.post("/webhooks/zalo")
-    async def zalo_webhook(request: Request) -> JSONResponse:
-        return await receive("zalo", request)
+    def serve(adapter: type[Channel]) -> None:
+        """The platform's webhook at /webhooks/<path>, and its GET handshake if it has one."""
 
-    @app.post("/webhooks/facebook")
-    async def facebook_webhook(request: Request) -> JSONResponse:
-        return await receive("messenger", request)
+        async def webhook(request: Request) -> JSONResponse:
+            return await receive(adapter, request)
 
-    @app.get("/webhooks/facebook")
-    def facebook_handshake(mode: Annotated[str, Query(alias="hub.mode")] = "",
-                           token: Annotated[str, Query(alias="hub.verify_token")] = "",
-                           challenge: Annotated[str, Query(alias="hub.challenge")] = ""):
-        expected = settings.fb_verify_token
-        if mode == "subscribe" and expected and hmac.compare_digest(token.encode(), expected.encode()):
-            return PlainTextResponse(challenge)
-        return PlainTextResponse("verification failed", status_code=403)
+        def subscribe(request: Request) -> PlainTextResponse:
+            return handshake(adapter, request)
+
+        path = f"/webhooks/{adapter.path}"
+        app.add_api_route(path, webhook, methods=["POST"], name=f"{adapter.path}_webhook")
+        if adapter.handshake_params:
+            query = [{"name": param, "in": "query", "required": False,
+                      "schema": {"type": "string", "default": "", "title": param.replace("_", " ").title()}}
+                     for param in adapter.handshake_params]
+            app.add_api_route(path, subscribe, methods=["GET"], name=f"{adapter.path}_handshake",
+                              openapi_extra={"parameters": query})
+
+    for adapter in adapters():  # every registered platform, served by the same two handlers
+        serve(adapter)
 
     # --- staff replies (the staff console builds on these) ----------------------------
 
@@ -269,22 +274,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     return app
 
 
-def start_trainer(runtime: Runtime):
-    """A `retrain.Trainer` for this process (not started), or None when it trains nothing."""
-    from app import retrain
-
-    settings = runtime.settings
-    if not (settings.model_trainer and retrain.enabled(settings)):
-        return None
-    return retrain.Trainer(runtime.db, settings)
-
-
-DISABLED = {
-    "zalo": "set ZALO_APP_ID and ZALO_OA_SECRET_KEY (and ZALO_APP_SECRET, ZALO_ACCESS_TOKEN, ZALO_REFRESH_TOKEN to reply)",
-    "messenger": "set FB_APP_SECRET and FB_PAGE_ACCESS_TOKEN (and FB_VERIFY_TOKEN for the handshake)",
-}
-
-
 def install_ops(app: FastAPI, settings: Settings) -> None:
     from app.middleware import BodyLimit, RateLimit, RequestMetrics, SecurityHeaders
     from app.ops import router
@@ -299,18 +288,3 @@ def install_ops(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(RateLimit, limiter=RateLimiter(settings.api_rate_per_minute, burst=settings.api_rate_burst))
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestMetrics)
-
-
-def build_channels(runtime: Runtime) -> dict[str, dict]:
-    """Each province's channels, with its own credentials; its Zalo token pair is stored under
-    "zalo" (the default province) or "zalo:<province>"."""
-    settings = runtime.settings
-    channels = {}
-    for province in runtime.provinces:
-        zalo = ZaloChannel(settings, creds=province)
-        key = "zalo" if province.code == "default" else f"zalo:{province.code}"
-        tokens = StoredTokens(runtime.db, key, zalo.refresh_tokens)
-        tokens.seed(province.zalo_access_token, province.zalo_refresh_token)
-        zalo.tokens = tokens
-        channels[province.code] = {"zalo": zalo, "messenger": MessengerChannel(settings, creds=province)}
-    return channels

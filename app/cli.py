@@ -60,9 +60,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Answer stored webhook events and deliver the outbox, without serving HTTP."""
     import signal
 
-    from app.api import build_channels
+    from app import retrain
     from app.delivery import Delivery
     from app.service import KnowledgeWatcher, Runtime
+    from webhooks.registry import build_channels
 
     settings = _settings(args)
     _configure_logging(settings)
@@ -73,9 +74,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     delivery.idle_wait = args.poll
     # other workers may be running: only stale claims are taken back
     watcher = KnowledgeWatcher(runtime, settings.kb_poll_seconds)  # console edits reach this worker's answers
-    from app.api import start_trainer
-
-    trainer = start_trainer(runtime)  # the semantic model's background retraining (app/retrain.py)
+    trainer = retrain.trainer_for(runtime.db, settings)  # the semantic model's background retraining
     delivery.start(inbound=not args.outbox_only, outbox=not args.inbound_only, alone=False)
     watcher.start()
     if trainer is not None:

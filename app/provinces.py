@@ -72,13 +72,11 @@ NATIONAL = Province(code=DEFAULT, name="")  # national values, the knowledge bas
 
 
 class Provinces:
-    """The configured provinces, looked up by code, Zalo OA id or Facebook Page id."""
+    """The configured provinces, looked up by code or by a channel account (Zalo OA id, Facebook Page id)."""
 
     def __init__(self, provinces: list[Province], single: bool):
         self.all = {p.code: p for p in provinces}
         self.single = single  # no provinces file: everything belongs to `default`
-        self._by_oa = {p.zalo_oa_id: p for p in provinces if p.zalo_oa_id}
-        self._by_page = {p.fb_page_id: p for p in provinces if p.fb_page_id}
 
     def __iter__(self):
         return iter(self.all.values())
@@ -100,11 +98,12 @@ class Provinces:
             raise ProvinceError(f"unknown province '{code}' (configured: {', '.join(self.all)})")
         return self.all[code]
 
-    def by_zalo_oa(self, oa_id: str) -> Province | None:
-        return self.all[DEFAULT] if self.single else self._by_oa.get(oa_id)
-
-    def by_page(self, page_id: str) -> Province | None:
-        return self.all[DEFAULT] if self.single else self._by_page.get(page_id)
+    def by_account(self, field: str, account: str) -> Province | None:
+        """The province whose channel account is `account`: its attribute `field` (a channel's
+        `account_field`: zalo_oa_id, fb_page_id) holds it. Without a provinces file, `default`."""
+        if self.single:
+            return self.all[DEFAULT]
+        return next((p for p in self.all.values() if account and getattr(p, field, "") == account), None)
 
     def codes(self) -> list[str]:
         return list(self.all)

@@ -450,6 +450,13 @@ class Trainer:
             self._stop.wait(self.interval)
 
 
+def trainer_for(db: DbEngine, settings: Settings) -> Trainer | None:
+    """A Trainer for this process (web or worker), not started; None when it trains nothing."""
+    if not (settings.model_trainer and enabled(settings)):
+        return None
+    return Trainer(db, settings)
+
+
 # --- what serves, and what staff see ---------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from app.models import Author, Direction
 from app.provinces import Provinces, contact_warnings, load_or_fail
 from app.semantic import load_encoder, model_is_current
 from app.settings import Settings
+from app.tokens import StoredTokens
+from webhooks.base import TokenPair
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +152,11 @@ class Runtime:
         log.info("the knowledge base changed: reloading")
         self.reload()
         return True
+
+    def stored_tokens(self, key: str, exchange: Callable[[str], TokenPair]) -> StoredTokens:
+        """A channel's rotating token pair, kept in the database under `key` (the channels are built
+        from this runtime: webhooks.registry.build_channels)."""
+        return StoredTokens(self.db, key, exchange)
 
 
 def _database_model(db: DbEngine):

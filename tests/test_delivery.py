@@ -16,7 +16,6 @@ import pytest
 from sqlmodel import Session, func, select
 
 from app import models
-from app.api import build_channels
 from app.delivery import Delivery
 from app.service import Runtime
 from app.settings import Settings
@@ -24,6 +23,7 @@ from app.windows import aware
 from tests.conftest import ROOT
 from tests.test_channels import wait_for
 from webhooks.base import EventKind, InboundEvent, OutgoingMessage
+from webhooks.registry import build_channels
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import fake_platforms as fp  # noqa: E402

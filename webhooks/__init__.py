@@ -1,1 +1,2 @@
-"""Channel adapters (Zalo OA, Facebook Messenger): verify, parse, send."""
+"""Channel adapters (Zalo OA, Facebook Messenger), each owning its webhook and its replies, and their
+registry (registry.py)."""

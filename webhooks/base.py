@@ -1,8 +1,9 @@
-"""What every channel adapter provides: verify, parse, render, send.
+"""What every channel adapter provides: its webhook (path, accounts, URL check, handshake, verify,
+parse) and its replies (render, send).
 
 The core never knows which platform a message came from: it sees `InboundEvent`s
 and produces `OutgoingMessage`s; each adapter turns platform bytes into the first
-and the second into platform API calls.
+and the second into platform API calls. The adapters are listed in webhooks/registry.py.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 
 class EventKind(StrEnum):
@@ -166,22 +169,120 @@ def checked_parse(parse):
     return wrapper
 
 
-class Channel(Protocol):
-    name: str
+class OAuthError(RuntimeError):
+    """A platform refused to exchange a refresh token."""
+
+
+@dataclass
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+class TokenSource(Protocol):
+    def access_token(self) -> str: ...
+
+    def refresh(self, stale_access_token: str) -> str: ...
+
+
+class TokenStore(TokenSource, Protocol):
+    """A token pair kept where every process finds it (app.tokens.StoredTokens)."""
+
+    def seed(self, access_token: str, refresh_token: str) -> None: ...
+
+
+class Host(Protocol):
+    """What the adapters are built from (app.service.Runtime): the settings (API bases, timeouts),
+    the provinces whose credentials they use, and a store for the tokens a platform rotates."""
+
+    settings: Any
+    provinces: Any  # iterable of credentials with a `code` (app.provinces.Province)
+
+    def stored_tokens(self, key: str, exchange: Callable[[str], TokenPair]) -> TokenStore: ...
+
+
+class Channel(ABC):
+    """One messaging platform: a subclass per platform, listed in webhooks/registry.py, and an
+    instance per province holding that province's credentials (`creds`).
+
+    The class says how the platform's webhook is served by the one generic route (app/api.py):
+    its path, the accounts (OA, page) a body is for, the unsigned URL check, the GET handshake.
+    An instance verifies and parses a body for its province, and renders and sends replies."""
+
+    name: ClassVar[str]  # stored on events, conversations and outbox rows (at most 20 characters)
+    path: ClassVar[str]  # its webhook: POST /webhooks/<path>
+    account_label: ClassVar[str] = "account"  # what a log line calls the account a webhook is for ("OA", "page")
+    # the attribute of a province (app.provinces.Province) that holds the province's account id on this
+    # platform, by which a webhook is routed when there are several provinces; "" routes nothing there
+    account_field: ClassVar[str] = ""
+    setup_hint: ClassVar[str] = ""  # which settings enable it: said on a 503 and in the start-up warning
+    # the query parameters of the platform's GET handshake (a GET route only when there are some)
+    handshake_params: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, settings: Any, creds: Any = None) -> None:
+        self.settings = settings  # API bases and timeouts
+        self.creds = creds or settings  # one province's credentials (app.provinces.Province) or the settings'
+
+    @classmethod
+    def build(cls, host: Host, province: Any) -> Channel:
+        """This platform's channel for `province`."""
+        return cls(host.settings, creds=province)
 
     @property
+    @abstractmethod
     def enabled(self) -> bool: ...
 
-    def verify(self, raw: bytes, headers: dict[str, str]) -> bool: ...
+    # --- the webhook, before the signature is checked (class level) -------------------
 
-    def parse(self, raw: bytes) -> list[InboundEvent]: ...
+    @staticmethod
+    def accounts(raw: bytes) -> list[str]:
+        """The accounts (OA, page) the body is for, to pick the province whose key verifies it; [] when
+        the body says none."""
+        return []
 
+    @staticmethod
+    def entries(raw: bytes) -> list[tuple[str, Any]] | None:
+        """For a platform that batches several accounts' events in one notification: its entries, each
+        with its account ("" when it names none), [] when there are none to read. None (the default):
+        one account's events per request."""
+        return None
+
+    @staticmethod
+    def with_entries(raw: bytes, entries: list[Any]) -> bytes:
+        """The notification holding only `entries` (some of what `entries(raw)` returned)."""
+        return raw
+
+    @staticmethod
+    def url_check(raw: bytes, headers: Mapping[str, str]) -> bool:
+        """Whether this is the unsigned request a platform sends when the webhook URL is saved: answered
+        200 {"ok": true} and otherwise ignored. `headers` have lower-case names."""
+        return False
+
+    @classmethod
+    def handshake(cls, settings: Any, query: Mapping[str, str]) -> str | None:
+        """The answer to the GET handshake (`handshake_params`), or None to refuse it (403)."""
+        return None
+
+    # --- the webhook, for one province ------------------------------------------------
+
+    @abstractmethod
+    def verify(self, raw: bytes, headers: dict[str, str]) -> bool:
+        """The signature on the raw bytes, constant-time; `headers` have lower-case names."""
+
+    @abstractmethod
+    def parse(self, raw: bytes) -> list[InboundEvent]:
+        """The body's events (wrap it in `checked_parse`); ChannelError for a body that cannot be understood."""
+
+    # --- replies ----------------------------------------------------------------------
+
+    @abstractmethod
     def render(self, message: OutgoingMessage) -> list[dict[str, Any]]: ...
 
+    @abstractmethod
     def send(self, recipient: str, payload: dict[str, Any], *, tag: str | None = None,
              reply_to: str | None = None, ref: str | None = None) -> SendResult:
         """`ref`: the outbox row's reference ("bot:123"), sent where the platform echoes it back."""
-        ...
 
 
 FEEDBACK_HELPFUL = "FEEDBACK_HELPFUL"

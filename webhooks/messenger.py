@@ -1,4 +1,4 @@
-"""Facebook Page (Messenger Platform): verify, parse, render, send.
+"""Facebook Page (Messenger Platform): webhook (pages, handshake, verify, parse), render, send.
 
 Protocol facts and sources: ../shared/channels.md §1.
 """
@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -15,6 +17,7 @@ from webhooks.base import (
     FEEDBACK_HELPFUL,
     FEEDBACK_TITLES,
     FEEDBACK_WRONG,
+    Channel,
     ChannelError,
     EventKind,
     InboundEvent,
@@ -40,13 +43,18 @@ def signature(app_secret: str, raw: bytes) -> str:
     return "sha256=" + hmac.new(app_secret.encode(), raw, hashlib.sha256).hexdigest()
 
 
-class MessengerChannel:
+class MessengerChannel(Channel):
     name = NAME
+    path = "facebook"
+    account_label = "page"
+    account_field = "fb_page_id"
+    setup_hint = "set FB_APP_SECRET and FB_PAGE_ACCESS_TOKEN (and FB_VERIFY_TOKEN for the handshake)"
+    handshake_params = ("hub.mode", "hub.verify_token", "hub.challenge")
 
-    def __init__(self, settings, client: httpx.Client | None = None, creds=None):
-        self.settings = settings  # Graph base, version and timeouts
-        # fb_app_id, fb_app_secret, fb_page_access_token: one province's (app.provinces.Province) or the settings'
-        self.creds = creds or settings
+    def __init__(self, settings: Any, client: httpx.Client | None = None, creds: Any = None) -> None:
+        # Graph base, version and timeouts; fb_app_id, fb_app_secret, fb_page_access_token: one province's
+        # (app.provinces.Province) or the settings'
+        super().__init__(settings, creds)
         self.client = client or httpx.Client(timeout=settings.http_timeout_seconds)
 
     @property
@@ -62,6 +70,31 @@ class MessengerChannel:
             return []
         entries = body.get("entry") if isinstance(body, dict) else None
         return [str(e.get("id") or "") for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+
+    @staticmethod
+    def entries(raw: bytes) -> list[tuple[str, Any]]:
+        """A notification batches events of several pages: its entries, each with its page (entry.id)."""
+        try:
+            body = read_json(raw)
+        except ChannelError:
+            return []
+        entries = body.get("entry") if isinstance(body, dict) else None
+        if not isinstance(entries, list):
+            return []
+        return [(str(e.get("id") or "") if isinstance(e, dict) else "", e) for e in entries]
+
+    @staticmethod
+    def with_entries(raw: bytes, entries: list[Any]) -> bytes:
+        return json.dumps(dict(read_json(raw), entry=entries)).encode()
+
+    @classmethod
+    def handshake(cls, settings: Any, query: Mapping[str, str]) -> str | None:
+        """Meta's subscription check: hub.challenge back when hub.verify_token is FB_VERIFY_TOKEN."""
+        mode, token, challenge = (query.get(name, "") for name in cls.handshake_params)
+        expected = settings.fb_verify_token
+        if mode == "subscribe" and expected and hmac.compare_digest(token.encode(), expected.encode()):
+            return challenge
+        return None
 
     # --- inbound ---------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Zalo Official Account: verify, parse, render, send, refresh token (Open API v3, OAuth v4).
+"""Zalo Official Account: webhook (OA, URL check, verify, parse), render, send, refresh token (Open API v3,
+OAuth v4).
 
 Protocol facts and sources: ../shared/channels.md §2.
 """
@@ -8,18 +9,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import unicodedata
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any
 
 import httpx
 
 from webhooks.base import (
     FEEDBACK_TITLES,
+    Channel,
     ChannelError,
     EventKind,
+    Host,
     InboundEvent,
+    OAuthError,
     OutgoingMessage,
     SendResult,
+    TokenPair,
+    TokenSource,
     checked_parse,
     http_failure,
     json_object,
@@ -35,39 +41,37 @@ PERMANENT_ERRORS = {-213, -227, -211, -201, -224, -223, -240, -305, -311} | WIND
 TRANSIENT_ERRORS = {-32}
 
 
-class TokenSource(Protocol):
-    def access_token(self) -> str: ...
-
-    def refresh(self, stale_access_token: str) -> str: ...
-
-
 def signature(app_id: str, raw: bytes, timestamp: str, oa_secret_key: str) -> str:
     """mac = sha256(app_id + raw body + body timestamp + OA secret key), hex (not an HMAC)."""
     digest = hashlib.sha256(app_id.encode() + raw + timestamp.encode() + oa_secret_key.encode()).hexdigest()
     return "mac=" + digest
 
 
-@dataclass
-class TokenPair:
-    access_token: str
-    refresh_token: str
-    expires_in: int
-
-
-class OAuthError(RuntimeError):
-    pass
-
-
-class ZaloChannel:
+class ZaloChannel(Channel):
     name = NAME
+    path = "zalo"
+    account_label = "OA"
+    account_field = "zalo_oa_id"
+    setup_hint = ("set ZALO_APP_ID and ZALO_OA_SECRET_KEY (and ZALO_APP_SECRET, ZALO_ACCESS_TOKEN, ZALO_REFRESH_TOKEN "
+                  "to reply)")
 
-    def __init__(self, settings, tokens: TokenSource | None = None, client: httpx.Client | None = None,
-                 creds=None):
-        self.settings = settings  # API bases and timeouts
+    def __init__(self, settings: Any, tokens: TokenSource | None = None, client: httpx.Client | None = None,
+                 creds: Any = None) -> None:
         # zalo_app_id, zalo_oa_secret_key, zalo_app_secret: one province's (app.provinces.Province) or the settings'
-        self.creds = creds or settings
+        super().__init__(settings, creds)
         self.tokens = tokens
         self.client = client or httpx.Client(timeout=settings.http_timeout_seconds)
+
+    @classmethod
+    def build(cls, host: Host, province: Any) -> ZaloChannel:
+        """With the province's token pair, stored under "zalo" (the default province) or "zalo:<province>"
+        and seeded once from its configured tokens."""
+        channel = cls(host.settings, creds=province)
+        key = NAME if province.code == "default" else f"{NAME}:{province.code}"
+        tokens = host.stored_tokens(key, channel.refresh_tokens)
+        tokens.seed(province.zalo_access_token, province.zalo_refresh_token)
+        channel.tokens = tokens
+        return channel
 
     @property
     def enabled(self) -> bool:
@@ -89,6 +93,16 @@ class ZaloChannel:
         side = "sender" if str(body.get("event_name") or "").startswith("oa_send_") else "recipient"
         party = body.get(side)
         return str(party.get("id") or "") if isinstance(party, dict) else ""
+
+    @staticmethod
+    def accounts(raw: bytes) -> list[str]:
+        """Zalo sends one OA's event per request."""
+        return [ZaloChannel.account(raw)]
+
+    @staticmethod
+    def url_check(raw: bytes, headers: Mapping[str, str]) -> bool:
+        """Zalo's unsigned check when the webhook URL is saved: an empty body or "{}"."""
+        return "x-zevent-signature" not in headers and raw.strip() in (b"", b"{}")
 
     # --- inbound ---------------------------------------------------------------------
 
