@@ -21,9 +21,9 @@ from app.settings import Settings
 from tests.conftest import ROOT, base_env
 from webhooks import registry
 from webhooks.base import (
-    TEXT,
     Channel,
     ChannelError,
+    EventKind,
     InboundEvent,
     OutgoingMessage,
     SendResult,
@@ -57,7 +57,7 @@ class WebchatChannel(Channel):
         body = read_json(raw)
         if not isinstance(body, dict) or not body.get("visitor"):
             raise ChannelError("expected {visitor, id, text}")
-        return [InboundEvent(self.name, str(body["id"]), TEXT, str(body["visitor"]), text=str(body.get("text", "")),
+        return [InboundEvent(self.name, str(body["id"]), EventKind.TEXT, str(body["visitor"]), text=str(body.get("text", "")),
                              platform_message_id=str(body["id"]))]
 
     def render(self, message: OutgoingMessage) -> list[dict[str, Any]]:
