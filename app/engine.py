@@ -15,7 +15,7 @@ from typing import Any
 from app.calculators import CALCULATORS, Question, answer_facts, answers, calculate, read_facts
 from app.corpus import SMALLTALK_KINDS, SMALLTALK_PREFIX
 from app.knowledge import Entry, KnowledgeBase, RenderError, format_reply
-from app.letters import asked_clauses, reading
+from app.letters import asked_clauses, compulsory_benefit, reading
 from app.privacy import find_personal_numbers
 from app.retrieval import Candidate, Document, Index
 from app.text import fold
@@ -278,6 +278,9 @@ class Engine:
         personal = find_personal_numbers(raw)
         sents, asked = reading(raw[:1500])
         cands = self._search(key, sents, asked)
+        compulsory = "@" + compulsory_benefit(raw[:1500], sents, asked)
+        if compulsory in self.out_of_scope:  # a letter asking for a benefit of compulsory insurance: staff
+            return self._escalate(cands, self.out_of_scope[compulsory], province)
         reply = self._answer_to_question(raw, key, cands, context, day, province)
         if reply is None:
             cands, used_context = self._with_context(key, cands, context)

@@ -95,3 +95,27 @@ def asked_clauses(asked: list[str]) -> list[str]:
                 own.append(pending)
         out.extend(own)
     return out
+
+
+# benefits that only compulsory insurance (or the unemployment fund) pays, by the out-of-scope group of
+# intents.yaml they belong to. A letter that says "tự nguyện" is left to retrieval: voluntary insurance pays
+# maternity since 1/7/2025 (vtn-thai-san), and "does voluntary insurance pay for a work accident?" is in scope.
+_COMPULSORY = (
+    (re.compile(r"(?<![a-z])(?:tro cap|bao hiem|che do|huong|tien|so|bhtn) that nghiep(?![a-z])"), "oos-that-nghiep"),
+    (re.compile(r"(?<![a-z])(?:tai nan lao dong|benh nghe nghiep|tnld)(?![a-z])"), "oos-om-dau-bat-buoc"),
+    (re.compile(r"(?<![a-z])(?:(?:che do|tro cap|tien|huong|nghi) om dau|nghi om|duong suc)(?![a-z])"),
+     "oos-om-dau-bat-buoc"),
+    (re.compile(r"(?<![a-z])(?:che do|tro cap|tien|huong|nghi) thai san(?![a-z])"), "oos-om-dau-bat-buoc"),
+)
+_VOLUNTARY = re.compile(r"(?<![a-z])(?:tu nguyen|bhxhtn|vtn)(?![a-z])")
+
+
+def compulsory_benefit(text: str, sents: list[str], asked: list[str]) -> str:
+    """The out-of-scope group ("oos-that-nghiep", "oos-om-dau-bat-buoc") of the compulsory-insurance benefit
+    a letter (two sentences or more) asks about, or "". Only its question sentences are read (all of it
+    when none asks): "Tôi đã hưởng trợ cấp thất nghiệp năm ngoái. Nay tôi muốn đóng BHXH tự nguyện thì
+    đăng ký ở đâu?" tells its past and asks in scope. Shorter messages are left to retrieval."""
+    if len(sents) < 2 or _VOLUNTARY.search(fold(text)):
+        return ""
+    question = fold(" ".join(asked) if asked else text)
+    return next((group for pattern, group in _COMPULSORY if pattern.search(question)), "")
