@@ -45,9 +45,14 @@ _COURTESY_WORDS = (
 _COURTESY = frozenset(_COURTESY_WORDS.split())
 
 
+# whom a letter addresses, in more than one word ("quý cơ quan", "ban biên tập")
+_ADDRESSEE = re.compile(
+    r"(?<![a-z])(?:quy bao|(?:quy )?(?:co quan|chuyen muc|ban bien tap|toa soan|luat su|chuyen gia))(?![a-z])")
+
+
 def _has_subject(folded: str) -> bool:
     """Whether a folded sentence has two words or more beyond courtesy and addressing words."""
-    return sum(1 for w in re.findall(r"[a-z]+", folded) if w not in _COURTESY) >= 2
+    return sum(1 for w in re.findall(r"[a-z]+", _ADDRESSEE.sub(" ", folded)) if w not in _COURTESY) >= 2
 
 
 def is_question(sentence: str) -> bool:

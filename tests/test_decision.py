@@ -55,3 +55,19 @@ def test_two_questions_answer_the_first_and_offer_the_second_first(engine):
     reply = engine.answer("BHYT hộ gia đình mua ở đâu? Thẻ mua xong bao lâu thì dùng được?", Turn(), day=DAY)
     assert reply.outcome == ANSWERED and reply.entry_id == "hgd-mua-o-dau"
     assert reply.choices[0].entry_id == "hgd-gia-tri-the"
+
+
+def test_a_letter_asking_for_a_compulsory_benefit_goes_to_staff_with_the_reason(engine):
+    letter = ("Tôi làm kế toán cho một công ty thương mại, đóng BHXH bắt buộc được 5 năm. Tháng trước tôi bị sốt "
+              "xuất huyết phải nằm viện 8 ngày. Xin hỏi tôi được hưởng chế độ ốm đau như thế nào, mức hưởng ra sao?")
+    reply = engine.answer(letter, Turn(), day=DAY)
+    assert reply.outcome == "escalated"
+    assert reply.reason == engine.out_of_scope["@oos-om-dau-bat-buoc"]
+
+
+def test_a_letter_introduced_by_xin_hoi_is_read_by_its_question(engine):
+    letter = ("Xin hỏi quý cơ quan, gia đình tôi vừa mua thẻ BHYT hộ gia đình lần đầu cho ba người, "
+              "vậy thẻ mua xong bao lâu thì mới dùng được để đi khám?")
+    reply = engine.answer(letter, Turn(), day=DAY)
+    # searched by "Xin hỏi quý cơ quan" alone (the introduction taken for the first question) it was escalated
+    assert reply.outcome != "escalated" and reply.candidates[0] == "hgd-gia-tri-the"
