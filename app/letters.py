@@ -12,8 +12,9 @@ import re
 
 from app.text import fold
 
-# sentence ends: . ! ? … ; and line breaks (a decimal point "1.5" or "2.000.000" is not an end)
-_SENTENCE_END = re.compile(r"(?<=[?!…;])\s*|(?<=[^\d\s][.])\s+|\n+")
+# sentence ends: . ! ? … ; and line breaks (a decimal point "1.5" or "2.000.000" is not an end; a dot after
+# a number followed by a space and a capital is: "từ năm 2019. Vậy ...")
+_SENTENCE_END = re.compile(r"(?<=[?!…;])\s*|(?<=[^\d\s][.])\s+|(?<=\d[.])\s+(?=[A-ZÀ-ỸĐ])|\n+")
 # question words and particles, on folded text
 _QUESTION = re.compile(
     r"\?|(?<![a-z])(?:"
@@ -34,8 +35,31 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text or "") if s and s.strip()]
 
 
+# words that ask for an answer, address the reader or thank, and carry no subject: a sentence made only of
+# them ("Rất mong luật sư giải đáp giúp em.", "Cho em hỏi về vấn đề:") asks nothing by itself
+_COURTESY_WORDS = (
+    "a ad ah anh ban bao bien biet cam cho chan chao chi chuyen chung da dap de duoc em gia giai giup gui hoi huong "
+    "kinh la lam long luat minh mong nhan nho nhe nhu on quy rat sau som su tap thanh thua toa soan toi tra loi tu "
+    "tui van ve vui xin voi day"
+)
+_COURTESY = frozenset(_COURTESY_WORDS.split())
+
+
+# whom a letter addresses, in more than one word ("quý cơ quan", "ban biên tập")
+_ADDRESSEE = re.compile(
+    r"(?<![a-z])(?:quy bao|(?:quy )?(?:co quan|chuyen muc|ban bien tap|toa soan|luat su|chuyen gia))(?![a-z])")
+
+
+def _has_subject(folded: str) -> bool:
+    """Whether a folded sentence has two words or more beyond courtesy and addressing words."""
+    return sum(1 for w in re.findall(r"[a-z]+", _ADDRESSEE.sub(" ", folded)) if w not in _COURTESY) >= 2
+
+
 def is_question(sentence: str) -> bool:
-    return bool(_QUESTION.search(fold(sentence).strip()))
+    """A sentence that asks something: a question mark, word or particle, and a subject of its own (a
+    closing request such as "Mong luật sư tư vấn giúp!" asks for the answer, not a question)."""
+    folded = fold(sentence).strip()
+    return bool(_QUESTION.search(folded)) and _has_subject(folded)
 
 
 def question_parts(text: str) -> list[str]:
@@ -57,17 +81,46 @@ _CLAUSE = re.compile(r"\s*[,;:]\s*|\s+(?=(?:và|với|vs|còn|hay|ngoài ra|thê
 def asked_clauses(asked: list[str]) -> list[str]:
     """The question parts cut at commas and at a joining word that starts a new question ("..., và
     hồ sơ nộp ở đâu?", "rút được bao nhiêu, rút rồi có thiệt gì không"): the clauses that ask
-    something, each with the words before it back to the previous question."""
+    something, each with the words before it back to the previous question. A clause that only
+    introduces the question ("Cho em hỏi về vấn đề:", "Luật sư cho em hỏi,") goes with what follows."""
     out = []
     for sentence in asked:
-        pending = ""
+        pending, own = "", []
         for clause in _CLAUSE.split(sentence):
             if not clause or not clause.strip():
                 continue
             pending = f"{pending} {clause}".strip()
             if is_question(clause):
-                out.append(pending)
+                own.append(pending)
                 pending = ""
-        if pending and out:
-            out[-1] = f"{out[-1]} {pending}"
+        if pending:
+            if own:
+                own[-1] = f"{own[-1]} {pending}"
+            else:  # the sentence asks as a whole ("Cho em hỏi: thẻ BHYT bị mất."), no clause of it alone
+                own.append(pending)
+        out.extend(own)
     return out
+
+
+# benefits that only compulsory insurance (or the unemployment fund) pays, by the out-of-scope group of
+# intents.yaml they belong to. A letter that says "tự nguyện" is left to retrieval: voluntary insurance pays
+# maternity since 1/7/2025 (vtn-thai-san), and "does voluntary insurance pay for a work accident?" is in scope.
+_COMPULSORY = (
+    (re.compile(r"(?<![a-z])(?:tro cap|bao hiem|che do|huong|tien|so|bhtn) that nghiep(?![a-z])"), "oos-that-nghiep"),
+    (re.compile(r"(?<![a-z])(?:tai nan lao dong|benh nghe nghiep|tnld)(?![a-z])"), "oos-om-dau-bat-buoc"),
+    (re.compile(r"(?<![a-z])(?:(?:che do|tro cap|tien|huong|nghi) om dau|nghi om|duong suc)(?![a-z])"),
+     "oos-om-dau-bat-buoc"),
+    (re.compile(r"(?<![a-z])(?:che do|tro cap|tien|huong|nghi) thai san(?![a-z])"), "oos-om-dau-bat-buoc"),
+)
+_VOLUNTARY = re.compile(r"(?<![a-z])(?:tu nguyen|bhxhtn|vtn)(?![a-z])")
+
+
+def compulsory_benefit(text: str, sents: list[str], asked: list[str]) -> str:
+    """The out-of-scope group ("oos-that-nghiep", "oos-om-dau-bat-buoc") of the compulsory-insurance benefit
+    a letter (two sentences or more) asks about, or "". Only its question sentences are read (all of it
+    when none asks): "Tôi đã hưởng trợ cấp thất nghiệp năm ngoái. Nay tôi muốn đóng BHXH tự nguyện thì
+    đăng ký ở đâu?" tells its past and asks in scope. Shorter messages are left to retrieval."""
+    if len(sents) < 2 or _VOLUNTARY.search(fold(text)):
+        return ""
+    question = fold(" ".join(asked) if asked else text)
+    return next((group for pattern, group in _COMPULSORY if pattern.search(question)), "")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.letters import is_question, question_parts, reading, sentences
+from app.letters import asked_clauses, compulsory_benefit, is_question, question_parts, reading, sentences
 
 
 def test_a_letter_is_cut_into_sentences_and_its_question_found():
@@ -32,3 +32,60 @@ def test_question_words_and_particles_without_a_question_mark():
 def test_two_questions_are_two_parts():
     assert question_parts("BHXH tự nguyện đóng bao nhiêu? Đăng ký ở đâu?") == [
         "BHXH tự nguyện đóng bao nhiêu?", "Đăng ký ở đâu?"]
+
+
+# letters written for these tests (not from any evaluation set)
+
+def test_a_closing_request_or_an_introduction_alone_asks_nothing():
+    for text in ("Rất mong luật sư giải đáp giúp em.", "Mong quý báo tư vấn giúp!", "Cho em hỏi về vấn đề như sau:",
+                 "Nhờ ad trả lời sớm giúp tôi ạ."):
+        assert not is_question(text), text
+    for text in ("Thủ tục gồm những gì?", "Mức hưởng thế nào?", "Cho em hỏi mua BHYT ở đâu?"):
+        assert is_question(text), text
+
+
+def test_a_letter_whose_last_sentence_only_asks_for_an_answer():
+    letter = ("Chào luật sư. Bố tôi có 12 năm đóng BHXH ở hợp tác xã, nay đã 62 tuổi. "
+              "Ông có được đóng tiếp cho đủ năm để có lương hưu không? Kính mong luật sư giải đáp giúp.")
+    parts, asked = reading(letter)
+    assert asked == ["Ông có được đóng tiếp cho đủ năm để có lương hưu không?"]
+
+
+def test_a_dot_after_a_year_ends_the_sentence_before_a_capital():
+    assert sentences("Thẻ của tôi hết hạn từ năm 2023. Vậy tôi gia hạn ở đâu?") == [
+        "Thẻ của tôi hết hạn từ năm 2023.", "Vậy tôi gia hạn ở đâu?"]
+    assert sentences("Lương 6.300.000 đồng, đóng từ 4.2016 đến nay") == ["Lương 6.300.000 đồng, đóng từ 4.2016 đến nay"]
+
+
+def test_an_introduction_goes_with_the_question_after_it():
+    assert asked_clauses(["Tôi muốn hỏi về: thẻ BHYT hộ gia đình mua xong bao lâu thì dùng được?"]) == [
+        "Tôi muốn hỏi về thẻ BHYT hộ gia đình mua xong bao lâu thì dùng được?"]
+    assert asked_clauses(["Xin hỏi quý cơ quan, con tôi là sinh viên thì có bắt buộc mua BHYT không?"]) == [
+        "Xin hỏi quý cơ quan con tôi là sinh viên thì có bắt buộc mua BHYT không?"]
+    # a sentence that asks as a whole, with no clause that asks by itself, is kept
+    assert asked_clauses(["Cho em hỏi về vấn đề: cấp lại thẻ BHYT bị mất."]) == [
+        "Cho em hỏi về vấn đề cấp lại thẻ BHYT bị mất."]
+    # two real questions stay two
+    assert len(asked_clauses(["Rút được bao nhiêu, rút rồi có thiệt gì không?"])) == 2
+
+
+def test_a_letter_asking_for_a_compulsory_insurance_benefit():
+    def group(text):
+        sents, asked = reading(text)
+        return compulsory_benefit(text, sents, asked)
+
+    assert group("Chị tôi làm công nhân may, có đóng BHXH ở công ty. Chị bị gãy tay khi đang vận hành máy. "
+                 "Xin hỏi chị có được hưởng chế độ tai nạn lao động không?") == "oos-om-dau-bat-buoc"
+    assert group("Công ty cắt giảm nhân sự nên em nghỉ việc từ tháng trước. "
+                 "Em muốn hỏi hồ sơ hưởng trợ cấp thất nghiệp gồm những gì?") == "oos-that-nghiep"
+    assert group("Vợ tôi đóng BHXH ở doanh nghiệp, vừa sinh con. Chồng có được hưởng chế độ thai sản không?") == (
+        "oos-om-dau-bat-buoc")
+    # told in the circumstances, asked in scope: left to retrieval
+    assert group("Năm ngoái tôi đã hưởng trợ cấp thất nghiệp 3 tháng. Nay tôi muốn đóng BHXH tự nguyện "
+                 "thì đăng ký ở đâu?") == ""
+    assert group("Năm ngoái tôi đã hưởng trợ cấp thất nghiệp 3 tháng. Nay tôi muốn mua BHYT hộ gia đình "
+                 "thì đăng ký ở đâu?") == ""
+    # voluntary insurance pays maternity; "does voluntary insurance pay ...?" is in scope
+    assert group("Tôi đóng BHXH tự nguyện được 2 năm. Tôi sắp sinh thì có được hưởng chế độ thai sản không?") == ""
+    # one sentence is not a letter: the out-of-scope groups decide
+    assert group("trợ cấp thất nghiệp nộp hồ sơ ở đâu") == ""
