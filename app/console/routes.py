@@ -115,8 +115,8 @@ def _form_page(path: str) -> str:
         return "/".join(parts[:4])
     if len(parts) >= 3 and parts[2] == "users":
         return "/console/users"  # /users/N and /users/N/unlock
-    if parts[-1] == "add":
-        return "/".join(parts[:-1])  # /unanswered/add
+    if len(parts) >= 3 and parts[2] == "unanswered":
+        return "/console/unanswered"  # /unanswered/add, /unanswered/decision
     if len(parts) >= 5 and parts[2] == "kb" and parts[-2] == "rollback":
         return "/".join(parts[:4]) + "/history"
     if path == "/console/kb/import-files":
@@ -670,13 +670,14 @@ def build_router() -> APIRouter:
             error, status = str(exc), 400
             first, last = today - dt.timedelta(days=89), today
         province = _answers_for(request, cur, q.get("province", ""))
-        found = unanswered.groups(state.runtime.db, state.runtime.engine, first, last)
+        show = "decided" if q.get("show") == "decided" else "open"
+        found = unanswered.groups(state.runtime.db, state.runtime.engine, first, last, show=show)
         page, size = _page(request), UNANSWERED_PAGE
-        pager = _pager("/console/unanswered", {"from": q.get("from", ""), "to": q.get("to", ""),
+        pager = _pager("/console/unanswered", {"from": q.get("from", ""), "to": q.get("to", ""), "show": q.get("show", ""),
                                                "province": q.get("province", "")}, page, len(found) > page * size)
         found = found[(page - 1) * size:page * size]
         kb = state.runtime.engine.kb
-        entries = sorted(((e.id, f"{e.topic} — {e.title}") for e in kb.entries.values()), key=lambda x: x[1])
+        entries = sorted(((e.id, e.title) for e in kb.entries.values()), key=lambda x: x[1])
         # the closest entry's answer as the chosen province's citizens read it today
         answers = {}
         for g in found:
@@ -688,7 +689,7 @@ def build_router() -> APIRouter:
         return _html("unanswered.html", request, status, cur=cur, groups=found, entries=entries, first=first, last=last,
                      error=error, notice=notice, urlencode=urlencode, answers=answers, titles=titles,
                      provinces=_province_choices(request, cur), chosen=province.code if province else "",
-                     audience=province.name if province else "", pager=pager)
+                     audience=province.name if province else "", pager=pager, show=show, local=inbox.local)
 
     @router.get("/unanswered")
     @guarded
@@ -701,11 +702,14 @@ def build_router() -> APIRouter:
     async def unanswered_add(request: Request) -> Response:
         cur, form = await _post(request, "national")
         state = _state(request)
+        if form.get("confirm") != "1":  # never published in one click: the confirmation page first
+            return await run_in_threadpool(unanswered_confirm_page, request, cur, form)
         try:
             await run_in_threadpool(kbedit.add_question, state.runtime.db, state.runtime.engine.kb, form.get("entry_id", ""),
                                     form.get("question", ""), cur.user, state.settings.today())
         except kbedit.EditError as exc:
             return await run_in_threadpool(unanswered_page, request, cur, 400, str(exc))
+        await run_in_threadpool(unanswered_handled, request, cur, form)
         await run_in_threadpool(state.runtime.reload)
         return _back("/console/unanswered", done="question_added", province=form.get("province", ""))
 
@@ -910,6 +914,52 @@ def build_router() -> APIRouter:
                               "changes": r.changes} for r in auth.audit_entries(_state(request).runtime.db)],
                             headers=SECURITY_HEADERS)
 
+    # --- knowledge-base safety routes: confirmations, unanswered groups dismissed or snoozed ---------------
+
+    def _group_texts(form: dict) -> list[str]:
+        texts = [t for t in (form.get("texts") or "").split("\n") if t.strip()]
+        return texts or [form.get("question", "")]
+
+    def unanswered_confirm_page(request: Request, cur: Current, form: dict, status: int = 200) -> Response:
+        """What "Thêm và xuất bản" will publish, with the button that does it (field confirm=1)."""
+        state = _state(request)
+        kb = state.runtime.engine.kb
+        entry = kb.entries.get(form.get("entry_id", ""))
+        if entry is None:
+            return unanswered_page(request, cur, 400, "Hãy chọn một mục để thêm câu hỏi vào, hoặc tạo mục mới.")
+        keep = {k: form.get(k, "") for k in ("entry_id", "question", "texts", "province")}
+        return _html("unanswered_confirm.html", request, status, cur=cur, entry=entry, form=keep,
+                     questions=list(entry.questions))
+
+    def unanswered_handled(request: Request, cur: Current, form: dict) -> None:
+        state = _state(request)
+        unanswered.decide(state.runtime.db, state.runtime.engine, "handled", _group_texts(form), cur.user,
+                          entry_id=form.get("entry_id", ""))
+
+    @router.post("/unanswered/decision")
+    @guarded
+    async def unanswered_decision(request: Request) -> Response:
+        """"Bỏ qua", "Để sau" (days) or "Hoàn tác" (decision_id) for a group of unanswered questions."""
+        cur, form = await _post(request, "national")
+        state = _state(request)
+        action = form.get("action", "")
+        try:
+            if action == "undo":
+                decision = form.get("decision_id", "")
+                if not decision.isdigit():
+                    raise unanswered.DecisionError("Thiếu quyết định cần hoàn tác.")
+                await run_in_threadpool(unanswered.undo, state.runtime.db, int(decision), cur.user)
+            else:
+                days = form.get("days", str(unanswered.SNOOZE_DAYS))
+                await run_in_threadpool(unanswered.decide, state.runtime.db, state.runtime.engine,
+                                        {"dismiss": "dismissed", "snooze": "snoozed"}.get(action, action),
+                                        _group_texts(form), cur.user, "", int(days) if days.isdigit() else 0)
+        except unanswered.DecisionError as exc:
+            return await run_in_threadpool(unanswered_page, request, cur, 400, str(exc))
+        done = {"undo": "unanswered_undone", "snooze": "unanswered_snoozed"}.get(action, "unanswered_dismissed")
+        return _back("/console/unanswered", done=done, province=form.get("province", ""),
+                     show="decided" if action == "undo" and form.get("show") == "decided" else "")
+
     return router
 
 
@@ -986,6 +1036,9 @@ NOTICES = {
     "rolled_back": "Đã khôi phục phiên bản cũ; trợ lý trả lời theo nội dung này từ bây giờ.",
     "param_added": "Đã thêm giá trị mới; các câu trả lời dùng giá trị này từ ngày hiệu lực.",
     "question_added": "Đã thêm câu hỏi vào mục và xuất bản; trợ lý nhận ra câu hỏi này từ bây giờ.",
+    "unanswered_dismissed": "Đã bỏ qua nhóm câu hỏi. Xem lại hoặc hoàn tác ở “Đã bỏ qua, để sau”.",
+    "unanswered_snoozed": "Đã để sau nhóm câu hỏi; nhóm sẽ hiện lại khi hết hạn.",
+    "unanswered_undone": "Đã hoàn tác; nhóm câu hỏi hiện lại trong danh sách.",
     "user_created": "Đã tạo người dùng.",
     "user_updated": "Đã cập nhật người dùng.",
     "user_unlocked": "Đã mở khoá đăng nhập: người dùng đăng nhập được ngay, không phải chờ.",
