@@ -177,3 +177,78 @@ def test_dismiss_snooze_undo_are_stored_and_a_new_citizen_brings_a_group_back(ap
     assert f"đã hoàn tác (bỏ qua) nhóm câu hỏi “{NAME}”" in sentences
     no_csrf = admin.post("/console/unanswered/decision", {"action": "dismiss", "question": NAME}, csrf=False)
     assert no_csrf.status_code == 403
+
+
+# --- the editor -------------------------------------------------------------------------------------------
+
+KHAI_NIEM = "/console/kb/vtn-khai-niem"
+
+
+def editor_form(admin, path: str = KHAI_NIEM) -> dict[str, str]:
+    """The editor's fields as a browser without JavaScript would post them."""
+    page = admin.get(path).text
+    form = {}
+    for name, value in re.findall(r'<input type="text" name="(\w+)" value="([^"]*)"', page):
+        form[name] = html.unescape(value)
+    for name, value in re.findall(r'<textarea name="(\w+)"[^>]*>([^<]*)</textarea>', page):
+        form[name] = html.unescape(value)
+    form["topic"] = html.unescape(re.search(r'<option value="([^"]+)" selected', page).group(1))
+    for name in re.findall(r'<input type="checkbox" name="(related:[\w-]+)" value="1" checked', page):
+        form[name] = "1"
+    return form
+
+
+def test_required_fields_are_marked_and_dates_read_dd_mm_yyyy(admin):
+    page = html.unescape(admin.get(KHAI_NIEM).text)
+    for label in ("Tiêu đề", "Chủ đề", "Các cách hỏi (mỗi dòng một câu)", "Câu trả lời (mẫu, có tham số)",
+                  "Hiệu lực từ ngày", "Nguồn (mỗi dòng một nguồn)", "Ngày rà soát gần nhất", "Mục liên quan"):
+        assert f'{label} <span class="req" title="bắt buộc">(*)</span>' in page, label
+    assert re.search(r'<input type="text" name="title" value="[^"]+" required>', page)
+    assert re.search(r'<textarea name="answer" rows="12" required', page)
+    assert "Căn cứ pháp lý (mỗi dòng một văn bản) <span" not in page  # may be empty
+    assert re.search(r'name="effective_from" value="\d\d/\d\d/\d{4}" placeholder="dd/mm/yyyy"', page)
+    assert 'value="save" formnovalidate' in page  # a draft is saved with fields missing
+
+    form = editor_form(admin)
+    bad = admin.post(KHAI_NIEM, {**form, "effective_from": "31/02/2026", "action": "publish"})
+    text = html.unescape(bad.text)
+    assert bad.status_code == 400 and "Ngày không hợp lệ; nhập theo dạng ngày/tháng/năm, ví dụ 01/07/2026." in text
+    assert 'value="31/02/2026"' in text  # what was typed stays
+    for typed in ("13/25/2026", "2026/07/01", "1.7.2026", "hôm qua"):
+        r = admin.post(KHAI_NIEM, {**form, "last_reviewed": typed, "action": "preview"})
+        assert r.status_code == 200 and "Ngày không hợp lệ" in html.unescape(r.text), typed
+    good = admin.post(KHAI_NIEM, {**form, "effective_from": "1/7/2025", "last_reviewed": "20/11/2026",
+                                  "action": "save"})
+    assert good.status_code == 303
+    page = admin.get(KHAI_NIEM).text
+    assert 'name="effective_from" value="01/07/2025"' in page and 'name="last_reviewed" value="20/11/2026"' in page
+
+
+def test_related_entries_are_picked_by_title_and_stored_as_ids(app, admin):
+    page = html.unescape(admin.get(KHAI_NIEM).text)
+    boxes = re.findall(r'<input type="checkbox" name="related:([\w-]+)" value="1" ?(checked)?> ([^<]+)</label>', page)
+    assert len(boxes) == 48 and all(title.strip() and not re.fullmatch(r"[a-z0-9-]+", title.strip())
+                                    for _, _, title in boxes)
+    checked = [i for i, c, _ in boxes if c]
+    assert checked and [i for i, _, _ in boxes[:len(checked)]] == checked  # the chosen ones first
+    assert "vtn-khai-niem" not in [i for i, _, _ in boxes]  # not itself
+    form = {k: v for k, v in editor_form(admin).items() if not k.startswith("related:")}
+    form["related:hgd-muc-dong"] = form["related:vtn-muc-dong"] = "1"
+    assert admin.post(KHAI_NIEM, {**form, "action": "save"}).status_code == 303
+    _, application = app
+    with Session(application.state.runtime.db) as session:
+        draft = session.exec(select(models.EntryVersion).where(models.EntryVersion.entry_id == "vtn-khai-niem",
+                                                               models.EntryVersion.state == "draft")).one()
+        assert draft.content["related"] == ["hgd-muc-dong", "vtn-muc-dong"]
+    none = admin.post(KHAI_NIEM, {**{k: v for k, v in form.items() if not k.startswith("related:")}, "action": "publish"})
+    assert none.status_code == 400 and "Mục liên quan" in html.unescape(none.text)
+
+
+def test_the_picker_lists_parameters_and_calculators_by_vietnamese_name_with_their_code(admin):
+    page = html.unescape(admin.get(KHAI_NIEM).text)
+    picker = page.split('id="picker"')[1].split("</details>")[0]
+    row = picker.split("Lương cơ sở (bằng mức tham chiếu khi tính BHXH, BHYT)</td>")[1].split("</tr>")[0]
+    assert "2.530.000 đồng" in row and "{{ vnd(p.luong_co_so) }}" in row  # today's value (23/11/2026) and the code
+    assert "Mức đóng BHYT hộ gia đình một năm của người thứ nhất" in picker and "{{ vnd(bhyt_member(1)) }}" in picker
+    assert "Số điện thoại tổng đài" in picker and "{{ office.hotline }}" in picker
+    assert picker.count('class="pick"') == 54 + 10 + 4

@@ -636,14 +636,16 @@ def build_router() -> APIRouter:
                      labels=kbedit.LABELS, topics=kbedit.TOPICS, error=error, notice=notice,
                      draft=current.draft if draft is None else draft, day=state.settings.today(),
                      provinces=_province_choices(request, cur), chosen=province.code if province else "",
-                     audience=province.name if province else "")
+                     audience=province.name if province else "",
+                     **kbedit.editor_context(state.runtime.engine.kb, entry_id, form, state.settings.today()))
 
     @router.get("/kb/new")
     @guarded
     def kb_new_form(request: Request) -> Response:
         cur = _user(request, "national")
         form = {"questions": request.query_params.get("question", ""), "topic": kbedit.TOPICS[0]}
-        return _html("kb_new.html", request, cur=cur, form=form, labels=kbedit.LABELS, topics=kbedit.TOPICS, error="")
+        return _html("kb_new.html", request, cur=cur, form=form, labels=kbedit.LABELS, topics=kbedit.TOPICS, error="",
+                     required=kbedit.REQUIRED_FIELDS)
 
     @router.post("/kb/new")
     @guarded
@@ -654,7 +656,7 @@ def build_router() -> APIRouter:
         except kbedit.EditError as exc:
             keep = {k: v for k, v in form.items() if k != "csrf_token"}
             return _html("kb_new.html", request, 400, cur=cur, form=keep, labels=kbedit.LABELS, topics=kbedit.TOPICS,
-                         error=str(exc))
+                         error=str(exc), required=kbedit.REQUIRED_FIELDS)
         return _back(f"/console/kb/{entry_id}", done="draft_saved")
 
     # --- admin: what the bot could not answer --------------------------------------------------
