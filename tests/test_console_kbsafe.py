@@ -252,3 +252,42 @@ def test_the_picker_lists_parameters_and_calculators_by_vietnamese_name_with_the
     assert "Mức đóng BHYT hộ gia đình một năm của người thứ nhất" in picker and "{{ vnd(bhyt_member(1)) }}" in picker
     assert "Số điện thoại tổng đài" in picker and "{{ office.hotline }}" in picker
     assert picker.count('class="pick"') == 54 + 10 + 4
+
+
+# --- history: a word diff, and a confirmation before rolling back -------------------------------------------
+
+
+def test_word_diff_reads_in_vietnamese_words():
+    from app.console import kbedit
+
+    parts = kbedit.word_diff("Mức đóng thấp nhất là 330.000 đồng mỗi tháng.", "Mức đóng tối thiểu là 330.000 đồng mỗi tháng.")
+    assert parts == [("same", "Mức đóng "), ("del", "thấp nhất"), ("add", "tối thiểu"),
+                     ("same", " là 330.000 đồng mỗi tháng.")]
+    fields = kbedit.diff({"title": "A", "questions": ["một", "hai"], "effective_from": "2025-07-01"},
+                         {"title": "A", "questions": ["một", "hai", "ba"], "effective_from": "2026-01-01"})
+    assert [f.label for f in fields] == ["Các cách hỏi", "Hiệu lực từ ngày"]
+    assert fields[0].parts == [("same", "một\nhai"), ("add", "\nba")]
+    assert fields[1].parts == [("del", "01/07/2025"), ("add", "01/01/2026")]
+
+
+def test_rollback_needs_a_confirmation_and_the_history_has_no_hunks(app, admin):
+    form = editor_form(admin)
+    marker = "Thông tin bổ sung về đăng ký."
+    r = admin.post(KHAI_NIEM, {**form, "answer": form["answer"] + "\n" + marker, "action": "publish"})
+    assert r.status_code == 303, r.text
+    history = html.unescape(admin.get(KHAI_NIEM + "/history").text)
+    assert "@@" not in history and "<pre" not in history
+    assert f"<ins>{marker}</ins>" in history.replace("<ins>\n", "<ins>") and "<dt>Câu trả lời</dt>" in history
+    first = re.search(r'action="/console/kb/vtn-khai-niem/rollback/(\d+)"', history).group(1)
+
+    asked = admin.post(f"{KHAI_NIEM}/rollback/{first}")
+    text = html.unescape(asked.text)
+    assert asked.status_code == 200 and "Xác nhận khôi phục bản 1" in text and 'name="confirm" value="1"' in text
+    assert marker in text.split('class="diff-words"')[1].split("</dl>")[0]  # what goes away, shown
+    assert marker in ask(app, "bảo hiểm xã hội tự nguyện là gì, ai được tham gia")["reply"]  # nothing restored yet
+    assert not any(r["action"] == "kb.rollback" for r in admin.get("/console/api/audit").json())
+
+    done = admin.post(f"{KHAI_NIEM}/rollback/{first}", {"confirm": "1"})
+    assert done.status_code == 303 and "rolled_back" in done.headers["location"]
+    assert marker not in ask(app, "bảo hiểm xã hội tự nguyện là gì, ai được tham gia")["reply"]
+    assert admin.post(f"{KHAI_NIEM}/rollback/999999").status_code == 404

@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from app import models
 from app.console.auth import audit
 from app.console.inbox import render_entry
-from app.knowledge import ID_RE, TOPICS, KnowledgeBase, RenderError, dump_yaml, entry_from_dict, validate
+from app.knowledge import ID_RE, TOPICS, KnowledgeBase, RenderError, entry_from_dict, validate
 from app.models import utcnow
 from app.text import fold
 
@@ -411,7 +411,7 @@ class VersionView:
     note: str
     author: str
     at: dt.datetime
-    diff: list[tuple[str, str]]  # (css class, line) against the version before it
+    diff: list[FieldDiff]  # against the version before it
 
 
 def history(db: Engine, entry_id: str) -> list[VersionView]:
@@ -429,17 +429,72 @@ def history(db: Engine, entry_id: str) -> list[VersionView]:
     return list(reversed(views))
 
 
-def diff(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str]]:
-    """A readable line diff of the two versions as YAML (the knowledge_base/ file format)."""
-    a = dump_yaml({k: old.get(k) for k in FIELDS if k in old}).splitlines()
-    b = dump_yaml({k: new.get(k) for k in FIELDS if k in new}).splitlines()
-    lines = []
-    for line in difflib.unified_diff(a, b, lineterm="", n=1):
-        if line.startswith(("---", "+++")):
-            continue
-        css = {"+": "add", "-": "del", "@": "hunk"}.get(line[:1], "same")
-        lines.append((css, line))
-    return lines
+@dataclass
+class FieldDiff:
+    label: str  # the field's Vietnamese name
+    parts: list[tuple[str, str]]  # ("same" | "add" | "del", text), in reading order
+
+
+_TOKEN = re.compile(r"\s+|[^\s]+")
+
+
+def word_diff(old: str, new: str) -> list[tuple[str, str]]:
+    """The words removed ("del") and added ("add") between two texts, with what stayed ("same") around them."""
+    a, b = _TOKEN.findall(old), _TOKEN.findall(new)
+    parts: list[tuple[str, str]] = []
+
+    def put(kind: str, text: str) -> None:
+        if not text:
+            return
+        if parts and parts[-1][0] == kind:
+            parts[-1] = (kind, parts[-1][1] + text)
+        else:
+            parts.append((kind, text))
+
+    ops = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    removed, added = "", ""  # a change runs on across the spaces between changed words: "thấp nhất" → "tối thiểu"
+    for n, (op, i1, i2, j1, j2) in enumerate(ops):
+        same = "".join(a[i1:i2])
+        between = 0 < n < len(ops) - 1 and not same.strip()
+        if op == "equal" and not between:
+            put("del", removed)
+            put("add", added)
+            removed, added = "", ""
+            put("same", same)
+        elif op == "equal":
+            removed, added = removed + same, added + same
+        else:
+            removed, added = removed + same, added + "".join(b[j1:j2])
+    put("del", removed)
+    put("add", added)
+    return parts
+
+
+def _field_text(name: str, value: Any) -> str:
+    if name in DATE_FIELDS:
+        return date_to_form(value)
+    if name in LIST_FIELDS:
+        return "\n".join(str(v) for v in value or [])
+    return "" if value is None else str(value)
+
+
+def diff(old: dict[str, Any], new: dict[str, Any]) -> list[FieldDiff]:
+    """What changed between two versions, field by field in Vietnamese, word by word."""
+    out = []
+    for name in FIELDS:
+        a, b = _field_text(name, old.get(name)), _field_text(name, new.get(name))
+        if a != b:
+            out.append(FieldDiff(LABELS[name].split(" (")[0], word_diff(a, b)))
+    return out
+
+
+def rollback_preview(db: Engine, entry_id: str, version_id: int) -> tuple[int, list[FieldDiff]]:
+    """The version's number and what restoring it would change in the live entry."""
+    with Session(db) as session:
+        old = session.get(models.EntryVersion, version_id)
+        if old is None or old.entry_id != entry_id:
+            raise EditError("Không có phiên bản này.")
+        return old.number, diff(live_content(session, entry_id), dict(old.content))
 
 
 def create_draft(db: Engine, form: dict[str, str], user: models.User) -> str:

@@ -849,8 +849,10 @@ def build_router() -> APIRouter:
     @router.post("/kb/{entry_id}/rollback/{version_id}")
     @guarded
     async def kb_rollback(request: Request, entry_id: str, version_id: int) -> Response:
-        cur, _ = await _post(request, "national")
+        cur, form = await _post(request, "national")
         state = _state(request)
+        if form.get("confirm") != "1":  # never restored in one click: the confirmation page first
+            return await run_in_threadpool(rollback_confirm_page, request, cur, entry_id, version_id)
         try:
             await run_in_threadpool(kbedit.rollback, state.runtime.db, state.runtime.engine.kb, entry_id, version_id,
                                     cur.user, state.settings.today())
@@ -937,6 +939,15 @@ def build_router() -> APIRouter:
         state = _state(request)
         unanswered.decide(state.runtime.db, state.runtime.engine, "handled", _group_texts(form), cur.user,
                           entry_id=form.get("entry_id", ""))
+
+    def rollback_confirm_page(request: Request, cur: Current, entry_id: str, version_id: int) -> Response:
+        """What restoring a version would change in the live entry, with the button that does it (confirm=1)."""
+        try:
+            number, changes = kbedit.rollback_preview(_state(request).runtime.db, entry_id, version_id)
+        except kbedit.EditError as exc:
+            return _error(request, 404, str(exc), cur)
+        return _html("kb_rollback_confirm.html", request, cur=cur, entry_id=entry_id, version_id=version_id,
+                     number=number, changes=changes)
 
     @router.post("/unanswered/decision")
     @guarded
