@@ -3,11 +3,11 @@ grouped by similarity, most frequent first, minus the groups an admin dismissed,
 
 Grouping (measured on eval/unanswered/labelled.tsv with scripts/measure_unanswered.py; the figures are
 in docs/console-work.md): each question is normalised as the retrieval does (no diacritics,
-abbreviations expanded, typos corrected: `Normalizer.key`, `Index.correct`), then compared with three
-measures, averaged: the retrieval's character n-gram TF-IDF cosine, the semantic model's cosine (when it
-is loaded) and rapidfuzz's token-set ratio of the normalised texts. A question joins the group whose
-questions it is most similar to on average (average linkage) if that is at least THRESHOLD; otherwise
-it starts a group.
+abbreviations expanded, typos corrected: `Normalizer.key`, `Index.correct`); two questions' similarity is
+the mean of the retrieval's character n-gram TF-IDF cosine and the semantic model's cosine (when it is
+loaded). A question joins the group it is most similar to if it is at least THRESHOLD similar to every
+question already in it (complete linkage); otherwise it starts a group. Before, it was compared with the
+group's first question only, at 0.6: recall was low and the groups depended on which question came first.
 
 Suggestions: a group is offered an entry only when the retrieval scores that entry at least
 SUGGESTION_FLOOR for the group's question, and the retrieval's best label is not an out-of-scope or
@@ -32,7 +32,7 @@ from app.engine import Engine
 from app.models import utcnow
 from app.privacy import find_personal_numbers, mask
 
-THRESHOLD = 0.55  # average similarity to a group's questions (chosen on eval/unanswered/labelled.tsv)
+THRESHOLD = 0.5  # similarity to every question of a group (chosen on eval/unanswered/labelled.tsv)
 SUGGESTION_FLOOR = 0.7  # the retrieval's score for an entry to be suggested (chosen on the same file)
 SNOOZE_DAYS = 7
 MAX_ITEMS = 5000
@@ -113,25 +113,32 @@ def _vectors(engine: Engine, keys: list[str]):
     return char, semantic
 
 
-def cluster(engine: Engine, texts: list[str], threshold: float = THRESHOLD) -> list[int]:
-    """The group number of each text (in order; groups numbered as they start)."""
+def cluster(engine: Engine, texts: list[str], threshold: float = THRESHOLD, linkage: str = "complete",
+            token_set: bool = False) -> list[int]:
+    """The group number of each text (in order; groups numbered as they start). A text joins the group it is
+    most similar to if it is similar enough (`threshold`) to every question already in it (complete linkage;
+    "average": on average; "first": to the group's first question, the grouping before). Similarity: the mean of
+    the character n-gram cosine and the semantic cosine (when the model is loaded), and with `token_set` of
+    rapidfuzz's token-set ratio too (measured, not used: scripts/measure_unanswered.py)."""
     ks = keys(engine, texts)
     unique = list(dict.fromkeys(ks))  # identical normalised texts are one question
     char, semantic = _vectors(engine, unique)
+    pick = {"complete": np.min, "average": np.mean, "first": lambda v: v[0]}[linkage]
     members: list[list[int]] = []
     group_of: dict[str, int] = {}
     for i, key in enumerate(unique):
         best, best_sim = None, -1.0
         if i:
             sims = np.asarray((char[:i] @ char[i].T).todense()).ravel()
-            measures = 2
+            measures = 1
             if semantic is not None:
-                sims = sims + semantic[:i] @ semantic[i]
-                measures = 3
-            sims = sims + process.cdist([key], unique[:i], scorer=fuzz.token_set_ratio, dtype=np.float32)[0] / 100.0
+                sims, measures = sims + semantic[:i] @ semantic[i], measures + 1
+            if token_set:
+                sims = sims + process.cdist([key], unique[:i], scorer=fuzz.token_set_ratio, dtype=np.float32)[0] / 100
+                measures += 1
             sims = sims / measures
             for g, ms in enumerate(members):
-                s = float(np.mean(sims[ms]))
+                s = float(pick(sims[ms]))
                 if s > best_sim:
                     best, best_sim = g, s
         if best is None or best_sim < threshold:
