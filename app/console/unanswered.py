@@ -36,6 +36,7 @@ THRESHOLD = 0.5  # similarity to every question of a group (chosen on eval/unans
 SUGGESTION_FLOOR = 0.7  # the retrieval's score for an entry to be suggested (chosen on the same file)
 SNOOZE_DAYS = 7
 MAX_ITEMS = 5000
+FORM_CHARS = 8000  # of a group's questions sent back with a decision (the form limit is MAX_REQUEST_BYTES)
 STATES = ("dismissed", "snoozed", "handled")
 
 
@@ -73,6 +74,19 @@ class Group:
     @property
     def closest_entry(self) -> str:
         return self.suggested
+
+    @property
+    def texts_field(self) -> str:
+        """The group's questions, one a line, for the page's forms (a decision covers them): within FORM_CHARS so
+        that a group of long messages stays under the console's form size limit."""
+        out, size = [], 0
+        for text in self.texts:
+            text = " ".join(text.split())
+            if out and size + len(text) > FORM_CHARS:
+                break
+            out.append(text[:FORM_CHARS])
+            size += len(text) + 1
+        return "\n".join(out)
 
 
 def _items(db: DbEngine, first: dt.date, last: dt.date) -> list[Item]:

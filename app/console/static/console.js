@@ -174,6 +174,10 @@
         var text = fold(row.dataset.search);
         row.hidden = !words.every(function (w) { return text.indexOf(w) >= 0; });
       });
+      // a table of the picker with nothing left in it is hidden
+      document.querySelectorAll("table.picker-table").forEach(function (table) {
+        table.hidden = !table.querySelector("tr.pick:not([hidden])");
+      });
     });
   }
 
