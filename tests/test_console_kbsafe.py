@@ -85,6 +85,9 @@ def test_grouping_and_floor_on_the_labelled_set(shipped_engine):
     by_text = dict(zip(texts, ids, strict=True))
     assert by_text[NAME] == by_text[BIRTH] == by_text["sai ngày sinh trên thẻ bảo hiểm y tế"]
     assert sum(1 for i in ids if i == by_text[WEATHER]) == 1  # joins no group
+    # texts of words the model does not know all get its one vector of the unknown word: they are not grouped by it
+    nonsense = ["qesyca gicula dotama", "tagecu samahi tegupu", "kaligu duculo tivuvi", "pekyma puxivi dateqe"]
+    assert len(set(unanswered.cluster(shipped_engine, nonsense))) == 4
     precision, coverage, wrong = measure.suggestion_scores(shipped_engine, rows, unanswered.SUGGESTION_FLOOR)
     assert precision >= 0.9 and coverage >= 0.9 and wrong <= 1
     assert unanswered.suggestion(shipped_engine, WEATHER)[0] == ""

@@ -5,7 +5,8 @@ Grouping (measured on eval/unanswered/labelled.tsv with scripts/measure_unanswer
 in docs/console-work.md): each question is normalised as the retrieval does (no diacritics,
 abbreviations expanded, typos corrected: `Normalizer.key`, `Index.correct`); two questions' similarity is
 the mean of the retrieval's character n-gram TF-IDF cosine and the semantic model's cosine (when it is
-loaded). A question joins the group it is most similar to if it is at least THRESHOLD similar to every
+loaded, and both texts have a word the knowledge base uses: texts of unknown words all get the same
+vector). A question joins the group it is most similar to if it is at least THRESHOLD similar to every
 question already in it (complete linkage); otherwise it starts a group. Before, it was compared with the
 group's first question only, at 0.6: recall was low and the groups depended on which question came first.
 
@@ -137,6 +138,10 @@ def cluster(engine: Engine, texts: list[str], threshold: float = THRESHOLD, link
     ks = keys(engine, texts)
     unique = list(dict.fromkeys(ks))  # identical normalised texts are one question
     char, semantic = _vectors(engine, unique)
+    # a text none of whose words the knowledge base uses gets the model's vector of the unknown word, the same for
+    # every such text: its semantic cosine says nothing, so only the character n-grams compare it
+    vocabulary = engine.index._vocab_set
+    known = np.array([any(w in vocabulary for w in k.split()) for k in unique])
     pick = {"complete": np.min, "average": np.mean, "first": lambda v: v[0]}[linkage]
     members: list[list[int]] = []
     group_of: dict[str, int] = {}
@@ -144,12 +149,14 @@ def cluster(engine: Engine, texts: list[str], threshold: float = THRESHOLD, link
         best, best_sim = None, -1.0
         if i:
             sims = np.asarray((char[:i] @ char[i].T).todense()).ravel()
-            measures = 1
+            measures = np.ones(i)
             if semantic is not None:
-                sims, measures = sims + semantic[:i] @ semantic[i], measures + 1
+                both = known[:i] & known[i]
+                sims = sims + np.where(both, semantic[:i] @ semantic[i], 0.0)
+                measures = measures + both
             if token_set:
                 sims = sims + process.cdist([key], unique[:i], scorer=fuzz.token_set_ratio, dtype=np.float32)[0] / 100
-                measures += 1
+                measures = measures + 1
             sims = sims / measures
             for g, ms in enumerate(members):
                 s = float(pick(sims[ms]))
