@@ -182,6 +182,8 @@ def test_dismiss_snooze_undo_are_stored_and_a_new_citizen_brings_a_group_back(ap
     assert f"đã bỏ qua nhóm câu hỏi chưa trả lời được “{NAME}”" in sentences
     assert f"đã để sau 7 ngày nhóm câu hỏi chưa trả lời được “{BUS}”" in sentences
     assert f"đã hoàn tác (bỏ qua) nhóm câu hỏi “{NAME}”" in sentences
+    handled = admin.post("/console/unanswered/decision", {"action": "handled", "question": NAME})
+    assert handled.status_code == 400 and "Thao tác không hợp lệ." in html.unescape(handled.text)  # only by publishing
     no_csrf = admin.post("/console/unanswered/decision", {"action": "dismiss", "question": NAME}, csrf=False)
     assert no_csrf.status_code == 403
 

@@ -965,7 +965,7 @@ def build_router() -> APIRouter:
             else:
                 days = form.get("days", str(unanswered.SNOOZE_DAYS))
                 await run_in_threadpool(unanswered.decide, state.runtime.db, state.runtime.engine,
-                                        {"dismiss": "dismissed", "snooze": "snoozed"}.get(action, action),
+                                        {"dismiss": "dismissed", "snooze": "snoozed"}.get(action, ""),
                                         _group_texts(form), cur.user, "", int(days) if days.isdigit() else 0)
         except unanswered.DecisionError as exc:
             return await run_in_threadpool(unanswered_page, request, cur, 400, str(exc))
