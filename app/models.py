@@ -348,6 +348,23 @@ class EntryVersion(SQLModel, table=True):
     published_at: dt.datetime | None = None
 
 
+class UnansweredDecision(SQLModel, table=True):
+    """What an admin decided about a group of unanswered questions on the console: dismissed ("Bỏ qua"),
+    snoozed until a date ("Để sau") or handled (added to an entry). `keys` are the normalised texts of the
+    group's questions then; a group with one of them is covered (app.console.unanswered)."""
+
+    __tablename__ = "unanswered_decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    state: str = Field(max_length=12, index=True)  # dismissed | snoozed | handled
+    question: str = Field(sa_column=Column(Text, nullable=False))  # the group's question as shown
+    keys: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    until: dt.datetime | None = None  # snoozed until (UTC)
+    entry_id: str = Field(default="", max_length=80)  # handled: the entry it was added to
+    actor_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    created_at: dt.datetime = Field(default_factory=utcnow, index=True)
+
+
 # --- The semantic model, retrained in the background when the knowledge base's training texts change ---
 
 

@@ -24,8 +24,11 @@ def add_default_users(cli: Cli) -> None:
 
 
 class ConsoleClient:
-    def __init__(self, url: str):
-        self.http = httpx.Client(base_url=url, follow_redirects=False, timeout=30)
+    """A logged-in browser without JavaScript: over HTTP to `url`, or through `http` (an httpx client such as
+    FastAPI's TestClient on the app in this process, which must not follow redirects)."""
+
+    def __init__(self, url: str = "", http: httpx.Client | None = None):
+        self.http = http if http is not None else httpx.Client(base_url=url, follow_redirects=False, timeout=30)
 
     def login(self, email: str, password: str, headers: dict | None = None) -> httpx.Response:
         page = self.http.get("/console/login")

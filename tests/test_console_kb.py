@@ -82,9 +82,13 @@ def test_edit_preview_publish_and_roll_back_an_entry(app, page, cli):
     assert MARKER in service_answer(app)  # the running service reloaded
 
     page.click("text=Lịch sử phiên bản")
-    expect(page.locator(".version[data-number='2'] .diff .add")).to_contain_text(MARKER)
+    expect(page.locator(".version[data-number='2'] .diff-words ins")).to_contain_text(MARKER)
     expect(page.locator(".version[data-number='2'] h2")).to_contain_text("Đang dùng")
     page.click("text=Khôi phục bản 1")
+    expect(page.locator("h1")).to_contain_text("Xác nhận khôi phục bản 1")  # nothing restored in one click
+    expect(page.locator(".diff-words del")).to_contain_text(MARKER)
+    assert MARKER in cli("ask", QUESTION).stdout
+    page.click("button:has-text('Xác nhận khôi phục')")
     expect(page.locator(".notice")).to_contain_text("Đã khôi phục phiên bản cũ")
     expect(page.locator(".version[data-number='3']")).to_contain_text("Khôi phục bản 1")
     assert MARKER not in cli("ask", QUESTION).stdout

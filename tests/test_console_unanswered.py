@@ -49,16 +49,18 @@ def test_groups_then_add_a_question_and_the_next_identical_message_is_answered(a
     assert BUSINESS_2 in first and BUSINESS in first and ACCIDENT not in first and ACCIDENT in page.text
     assert "7912345678" not in page.text and "***678" not in page.text  # a personal case is not a knowledge-base gap
 
-    done = admin.post("/console/unanswered/add", {"entry_id": "vtn-khai-niem", "question": BUSINESS})
+    asked = admin.post("/console/unanswered/add", {"entry_id": "vtn-khai-niem", "question": BUSINESS})
+    assert asked.status_code == 200 and "Xác nhận xuất bản" in asked.text  # a confirmation first
+    done = admin.post("/console/unanswered/add", {"entry_id": "vtn-khai-niem", "question": BUSINESS, "confirm": "1"})
     assert done.status_code == 303
     answered = ask(app, BUSINESS)
     assert answered["outcome"] == "answered" and answered["entry_id"] == "vtn-khai-niem"
     verbose = cli("ask", BUSINESS, "-v")
     assert '"outcome": "answered"' in verbose.stderr and '"entry_id": "vtn-khai-niem"' in verbose.stderr
 
-    again = admin.post("/console/unanswered/add", {"entry_id": "vtn-khai-niem", "question": BUSINESS})
+    again = admin.post("/console/unanswered/add", {"entry_id": "vtn-khai-niem", "question": BUSINESS, "confirm": "1"})
     assert again.status_code == 400 and "đã có câu hỏi này" in html.unescape(again.text)
-    taken = admin.post("/console/unanswered/add", {"entry_id": "vtn-muc-dong", "question": BUSINESS})
+    taken = admin.post("/console/unanswered/add", {"entry_id": "vtn-muc-dong", "question": BUSINESS, "confirm": "1"})
     assert taken.status_code == 400 and "trùng với một câu hỏi của mục 'vtn-khai-niem'" in html.unescape(taken.text)
     actions = [(r["action"], r["target"]) for r in admin.get("/console/api/audit").json()]
     assert actions.count(("kb.add_question", "vtn-khai-niem")) == 1

@@ -436,7 +436,9 @@ def test_the_editor_preview_and_the_unanswered_page_render_for_a_province(app, f
         form = {name: html.unescape(value) for name, value in re.findall(
             r'<input type="text" name="(\w+)" value="([^"]*)"', national.text)}
         form.update({name: html.unescape(value) for name, value in re.findall(
-            r'<textarea name="(\w+)" rows="\d+">(.*?)</textarea>', national.text, re.S)})
+            r'<textarea name="(\w+)" rows="\d+"[^>]*>(.*?)</textarea>', national.text, re.S)})
+        form.update({name: "1" for name in re.findall(  # related entries: checkboxes by title
+            r'<input type="checkbox" name="(related:[\w-]+)" value="1" checked>', national.text)})
         form.update(topic="BHYT hộ gia đình", answer=form["answer"] + "\nGọi tổng đài BHXH Việt Nam {{ office.hotline }}.")
         live = boss.post("/console/api/kb/hgd-muc-dong/preview", {**form, "province": "dn"},
                          headers={"Accept": "application/json"})

@@ -103,8 +103,8 @@ def _form_page(path: str) -> str:
         return "/".join(parts[:4])
     if len(parts) >= 3 and parts[2] == "users":
         return "/console/users"  # /users/N and /users/N/unlock
-    if parts[-1] == "add":
-        return "/".join(parts[:-1])  # /unanswered/add
+    if len(parts) >= 3 and parts[2] == "unanswered":
+        return "/console/unanswered"  # /unanswered/add, /unanswered/decision
     if len(parts) >= 5 and parts[2] == "kb" and parts[-2] == "rollback":
         return "/".join(parts[:4]) + "/history"
     if path == "/console/kb/import-files":

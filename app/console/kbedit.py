@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from app import models
 from app.console.auth import audit
 from app.console.inbox import render_entry
-from app.knowledge import ID_RE, TOPICS, KnowledgeBase, RenderError, dump_yaml, entry_from_dict, validate
+from app.knowledge import ID_RE, TOPICS, KnowledgeBase, RenderError, entry_from_dict, validate
 from app.models import utcnow
 from app.text import fold
 
@@ -32,7 +32,11 @@ LABELS = {"title": "Tiêu đề", "short_title": "Tiêu đề ngắn (nút bấm
           "questions": "Các cách hỏi (mỗi dòng một câu)", "answer": "Câu trả lời (mẫu, có tham số)",
           "legal_basis": "Căn cứ pháp lý (mỗi dòng một văn bản)", "effective_from": "Hiệu lực từ ngày",
           "effective_to": "Hết hiệu lực ngày", "sources": "Nguồn (mỗi dòng một nguồn)",
-          "last_reviewed": "Ngày rà soát gần nhất", "related": "Mục liên quan (mỗi dòng một mã mục)"}
+          "last_reviewed": "Ngày rà soát gần nhất", "related": "Mục liên quan"}
+# what publishing needs (app.knowledge.REQUIRED; legal_basis may be empty): marked (*) on the form from the start
+REQUIRED_FIELDS = ("title", "topic", "questions", "answer", "effective_from", "sources", "last_reviewed", "related")
+DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+BAD_DATE = "Ngày không hợp lệ; nhập theo dạng ngày/tháng/năm, ví dụ 01/07/2026."
 STATES = {"draft": "Bản nháp", "published": "Đang dùng", "archived": "Bản cũ"}
 
 
@@ -45,7 +49,7 @@ class EditError(ValueError):
 _ERROR = re.compile(r"^entries/(?P<where>[^/]+)\.yaml: field '(?P<field>\w+)'(?::)? (?P<msg>.*)$", re.S)
 _VI = [
     (re.compile(r"is missing or empty"), lambda m, w: "Không được để trống."),
-    (re.compile(r"is not a date"), lambda m, w: "Ngày không hợp lệ; dùng dạng YYYY-MM-DD."),
+    (re.compile(r"is not a date"), lambda m, w: BAD_DATE),
     (re.compile(r"has (\d+), at least (\d+) needed"), lambda m, w: f"Cần ít nhất {m[2]} câu hỏi (hiện có {m[1]})."),
     (re.compile(r"longer than (\d+) characters"), lambda m, w: f"Tối đa {m[1]} ký tự."),
     (re.compile(r"names unknown entry '([^']*)'"), lambda m, w: f"Không có mục '{m[1]}'."),
@@ -106,11 +110,39 @@ def check(kb: KnowledgeBase, entry_id: str, content: dict[str, Any], day: dt.dat
 # --- forms ---------------------------------------------------------------------------------------
 
 
+def date_to_form(value: Any) -> str:
+    """A stored date (ISO) as staff read and type it: dd/mm/yyyy; anything else as it is."""
+    if value is None or value == "":
+        return ""
+    try:
+        return dt.date.fromisoformat(str(value)).strftime("%d/%m/%Y")
+    except ValueError:
+        return str(value)
+
+
+def date_from_form(raw: str) -> str | None:
+    """dd/mm/yyyy (day first, as Vietnamese write it; 1/7/2026 too) as the stored ISO date. An ISO date pasted
+    from a file is kept. Anything else, or a day that does not exist (31/02/2026), is kept as typed so that the
+    checks report it (BAD_DATE) and the draft keeps what was typed."""
+    raw = " ".join(raw.split())
+    if not raw:
+        return None
+    m = DATE_RE.match(raw)
+    if m:
+        try:
+            return dt.date(int(m[3]), int(m[2]), int(m[1])).isoformat()
+        except ValueError:
+            return raw
+    return raw
+
+
 def to_form(content: dict[str, Any]) -> dict[str, str]:
     form = {}
     for name in FIELDS:
         value = content.get(name)
-        if name in LIST_FIELDS:
+        if name in DATE_FIELDS:
+            form[name] = date_to_form(value)
+        elif name in LIST_FIELDS:
             form[name] = "\n".join(str(v) for v in (value or []))
         else:
             form[name] = "" if value is None else str(value)
@@ -122,15 +154,90 @@ def from_form(base: dict[str, Any], form: dict[str, str]) -> dict[str, Any]:
     content = dict(base)
     for name in FIELDS:
         raw = (form.get(name) or "").replace("\r\n", "\n")
-        if name in LIST_FIELDS:
+        if name == "related" and "related" not in form:  # the editor's list of titles: one checkbox per entry
+            content[name] = [k.split(":", 1)[1] for k, v in form.items() if k.startswith("related:") and v]
+        elif name in LIST_FIELDS:
             content[name] = [line.strip() for line in raw.split("\n") if line.strip()]
         elif name in DATE_FIELDS:
-            content[name] = raw.strip() or None
+            content[name] = date_from_form(raw)
         else:
             content[name] = raw.strip()
     if not content.get("short_title"):
         content.pop("short_title", None)
     return content
+
+
+def related_choices(kb: KnowledgeBase, entry_id: str, chosen: str) -> list[tuple[str, str, bool]]:
+    """(id, title, chosen) for every other entry, the chosen ones first, then by title: the editor picks
+    related entries by title and stores their ids. `chosen`: the form's ids, one a line."""
+    picked = [i for i in chosen.split("\n") if i.strip()]
+    titles = {e.id: e.title for e in kb.entries.values() if e.id != entry_id}
+    rows = [(i, titles.get(i, i), True) for i in dict.fromkeys(picked)]
+    rows += sorted(((i, t, False) for i, t in titles.items() if i not in picked), key=lambda r: fold(r[1]))
+    return rows
+
+
+def related_form(form: dict[str, str]) -> dict[str, str]:
+    """The form as the editor shows it: the related entries' checkboxes (`related:ID`) as ids, one a line."""
+    if "related" in form:
+        return form
+    return {**form, "related": "\n".join(k.split(":", 1)[1] for k, v in form.items() if k.startswith("related:") and v)}
+
+
+@dataclass
+class Insert:
+    label: str  # Vietnamese, what staff look for
+    code: str  # what goes into the answer
+    value: str  # what it reads today (national values)
+
+
+# the calculators answers may use, in Vietnamese, with a typical call (app.calculators.Formulas.template_names)
+CALCULATOR_INSERTS = (
+    ("Số tiền đóng BHXH tự nguyện mỗi tháng, sau hỗ trợ (mức thu nhập thấp nhất, người thuộc nhóm khác)",
+     "{{ vnd(vtn_pay(p.vtn_thu_nhap_toi_thieu, 'khac')) }}"),
+    ("Số tiền đóng BHXH tự nguyện mỗi tháng, chưa trừ hỗ trợ (mức thu nhập thấp nhất)",
+     "{{ vnd(vtn_gross(p.vtn_thu_nhap_toi_thieu)) }}"),
+    ("Tiền Nhà nước và địa phương hỗ trợ đóng BHXH tự nguyện mỗi tháng (nhóm khác)", "{{ vnd(vtn_support('khac')) }}"),
+    ("Tiền ngân sách nhà nước hỗ trợ đóng BHXH tự nguyện mỗi tháng (nhóm khác)", "{{ vnd(vtn_state_support('khac')) }}"),
+    ("Tiền địa phương hỗ trợ thêm đóng BHXH tự nguyện mỗi tháng", "{{ vnd(vtn_local_support()) }}"),
+    ("Thu nhập tháng cao nhất được chọn để đóng BHXH tự nguyện", "{{ vnd(vtn_max_income()) }}"),
+    ("Mức đóng BHYT hộ gia đình một năm của người thứ nhất", "{{ vnd(bhyt_member(1)) }}"),
+    ("Tổng mức đóng BHYT một năm cho hộ 3 người", "{{ vnd(bhyt_household(3)) }}"),
+    ("Mức đóng BHYT học sinh, sinh viên một năm (sau hỗ trợ)", "{{ vnd(hssv_year()) }}"),
+    ("Chi phí khám chữa bệnh thấp được BHYT trả đủ (dưới mức này)", "{{ vnd(bhyt_low_cost()) }}"),
+)
+OFFICE_INSERTS = (("Tên cơ quan BHXH", "{{ office.name }}"), ("Số điện thoại tổng đài", "{{ office.hotline }}"),
+                  ("Địa chỉ cơ quan", "{{ office.address }}"), ("Giờ làm việc", "{{ office.hours }}"))
+
+
+def picker(kb: KnowledgeBase, day: dt.date) -> dict[str, list[Insert]]:
+    """What the editor's picker offers, by group: every parameter by its Vietnamese name with today's national
+    value, the calculators and the office's details, each with the template code it inserts."""
+    renderer_day = day
+
+    def today(code: str) -> str:
+        try:
+            return kb.renderer(renderer_day).render_template(code)
+        except RenderError:
+            return ""
+
+    fmt = {"dong": "vnd", "rate": "pct"}
+    params = [Insert(p.label, f"{{{{ {fmt.get(p.unit, 'num')}(p.{key}) }}}}", "")
+              for key, p in sorted(kb.parameters.parameters.items(), key=lambda kv: fold(kv[1].label))]
+    groups = {"Tham số": params,
+              "Hàm tính": [Insert(label, code, "") for label, code in CALCULATOR_INSERTS],
+              "Thông tin cơ quan BHXH": [Insert(label, code, "") for label, code in OFFICE_INSERTS]}
+    for items in groups.values():
+        for item in items:
+            item.value = today(item.code)
+    return groups
+
+
+def editor_context(kb: KnowledgeBase, entry_id: str, form: dict[str, str], day: dt.date) -> dict[str, Any]:
+    """What the editor page shows beside the form's fields: the required ones, the related entries by title and
+    the picker."""
+    return {"required": REQUIRED_FIELDS, "related_choices": related_choices(kb, entry_id, related_form(form)["related"]),
+            "picker": picker(kb, day)}
 
 
 # --- storage ---------------------------------------------------------------------------------------
@@ -304,7 +411,7 @@ class VersionView:
     note: str
     author: str
     at: dt.datetime
-    diff: list[tuple[str, str]]  # (css class, line) against the version before it
+    diff: list[FieldDiff]  # against the version before it
 
 
 def history(db: Engine, entry_id: str) -> list[VersionView]:
@@ -322,17 +429,72 @@ def history(db: Engine, entry_id: str) -> list[VersionView]:
     return list(reversed(views))
 
 
-def diff(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str]]:
-    """A readable line diff of the two versions as YAML (the knowledge_base/ file format)."""
-    a = dump_yaml({k: old.get(k) for k in FIELDS if k in old}).splitlines()
-    b = dump_yaml({k: new.get(k) for k in FIELDS if k in new}).splitlines()
-    lines = []
-    for line in difflib.unified_diff(a, b, lineterm="", n=1):
-        if line.startswith(("---", "+++")):
-            continue
-        css = {"+": "add", "-": "del", "@": "hunk"}.get(line[:1], "same")
-        lines.append((css, line))
-    return lines
+@dataclass
+class FieldDiff:
+    label: str  # the field's Vietnamese name
+    parts: list[tuple[str, str]]  # ("same" | "add" | "del", text), in reading order
+
+
+_TOKEN = re.compile(r"\s+|[^\s]+")
+
+
+def word_diff(old: str, new: str) -> list[tuple[str, str]]:
+    """The words removed ("del") and added ("add") between two texts, with what stayed ("same") around them."""
+    a, b = _TOKEN.findall(old), _TOKEN.findall(new)
+    parts: list[tuple[str, str]] = []
+
+    def put(kind: str, text: str) -> None:
+        if not text:
+            return
+        if parts and parts[-1][0] == kind:
+            parts[-1] = (kind, parts[-1][1] + text)
+        else:
+            parts.append((kind, text))
+
+    ops = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    removed, added = "", ""  # a change runs on across the spaces between changed words: "thấp nhất" → "tối thiểu"
+    for n, (op, i1, i2, j1, j2) in enumerate(ops):
+        same = "".join(a[i1:i2])
+        between = 0 < n < len(ops) - 1 and not same.strip()
+        if op == "equal" and not between:
+            put("del", removed)
+            put("add", added)
+            removed, added = "", ""
+            put("same", same)
+        elif op == "equal":
+            removed, added = removed + same, added + same
+        else:
+            removed, added = removed + same, added + "".join(b[j1:j2])
+    put("del", removed)
+    put("add", added)
+    return parts
+
+
+def _field_text(name: str, value: Any) -> str:
+    if name in DATE_FIELDS:
+        return date_to_form(value)
+    if name in LIST_FIELDS:
+        return "\n".join(str(v) for v in value or [])
+    return "" if value is None else str(value)
+
+
+def diff(old: dict[str, Any], new: dict[str, Any]) -> list[FieldDiff]:
+    """What changed between two versions, field by field in Vietnamese, word by word."""
+    out = []
+    for name in FIELDS:
+        a, b = _field_text(name, old.get(name)), _field_text(name, new.get(name))
+        if a != b:
+            out.append(FieldDiff(LABELS[name].split(" (")[0], word_diff(a, b)))
+    return out
+
+
+def rollback_preview(db: Engine, entry_id: str, version_id: int) -> tuple[int, list[FieldDiff]]:
+    """The version's number and what restoring it would change in the live entry."""
+    with Session(db) as session:
+        old = session.get(models.EntryVersion, version_id)
+        if old is None or old.entry_id != entry_id:
+            raise EditError("Không có phiên bản này.")
+        return old.number, diff(live_content(session, entry_id), dict(old.content))
 
 
 def create_draft(db: Engine, form: dict[str, str], user: models.User) -> str:

@@ -85,6 +85,16 @@ def audit_sentence(row: models.AuditLog, titles: dict[str, str], provinces: dict
     if action == "kb.add_question":
         return (f"{who} đã thêm câu hỏi “{c.get('question', '')}” vào mục {_entry(target, titles)} và xuất bản "
                 f"(bản {c.get('version')}).")
+    if action == "unanswered.dismissed":
+        return f"{who} đã bỏ qua nhóm câu hỏi chưa trả lời được “{target}” ({c.get('questions', 1)} cách hỏi)."
+    if action == "unanswered.snoozed":
+        return f"{who} đã để sau {c.get('days')} ngày nhóm câu hỏi chưa trả lời được “{target}”."
+    if action == "unanswered.handled":
+        return (f"{who} đã xử lý nhóm câu hỏi chưa trả lời được “{target}” bằng cách thêm vào mục "
+                f"{_entry(str(c.get('entry_id') or ''), titles)}.")
+    if action == "unanswered.undo":
+        what = {"dismissed": "bỏ qua", "snoozed": "để sau", "handled": "đã xử lý"}.get(str(c.get("state")), "")
+        return f"{who} đã hoàn tác ({what}) nhóm câu hỏi “{target}”: nhóm hiện lại trong danh sách chưa trả lời được."
     if action == "kb.import_csv":
         return (f"{who} đã nhập kho kiến thức từ tệp CSV: {len(c.get('added') or [])} mục mới, "
                 f"{len(c.get('changed') or [])} mục cập nhật, {c.get('unchanged', 0)} mục không đổi.")

@@ -46,13 +46,15 @@ def kb_page(request: Request, cur: Current, entry_id: str, status: int = 200, fo
                  labels=kbedit.LABELS, topics=kbedit.TOPICS, error=error, notice=notice,
                  draft=current.draft if draft is None else draft, day=state.settings.today(),
                  provinces=_province_choices(request, cur), chosen=province.code if province else "",
-                 audience=province.name if province else "")
+                 audience=province.name if province else "",
+                 **kbedit.editor_context(state.runtime.engine.kb, entry_id, form, state.settings.today()))
 
 
 @router.get("/kb/new")
 def kb_new_form(request: Request, cur: NationalAdmin) -> Response:
     form = {"questions": request.query_params.get("question", ""), "topic": kbedit.TOPICS[0]}
-    return _html("kb_new.html", request, cur=cur, form=form, labels=kbedit.LABELS, topics=kbedit.TOPICS, error="")
+    return _html("kb_new.html", request, cur=cur, form=form, labels=kbedit.LABELS, topics=kbedit.TOPICS, error="",
+                 required=kbedit.REQUIRED_FIELDS)
 
 
 @router.post("/kb/new")
@@ -62,7 +64,7 @@ async def kb_new(request: Request, cur: NationalAdmin, form: CsrfForm) -> Respon
     except kbedit.EditError as exc:
         keep = {k: v for k, v in form.items() if k != "csrf_token"}
         return _html("kb_new.html", request, 400, cur=cur, form=keep, labels=kbedit.LABELS, topics=kbedit.TOPICS,
-                     error=str(exc))
+                     error=str(exc), required=kbedit.REQUIRED_FIELDS)
     return _back(f"/console/kb/{entry_id}", done="draft_saved")
 
 
@@ -190,6 +192,8 @@ def kb_history(request: Request, cur: NationalAdmin, entry_id: str) -> Response:
 @router.post("/kb/{entry_id}/rollback/{version_id}")
 async def kb_rollback(request: Request, cur: NationalAdmin, form: CsrfForm, entry_id: str, version_id: int) -> Response:
     state = _state(request)
+    if form.get("confirm") != "1":  # never restored in one click: the confirmation page first
+        return await run_in_threadpool(rollback_confirm_page, request, cur, entry_id, version_id)
     try:
         await run_in_threadpool(kbedit.rollback, state.runtime.db, state.runtime.engine.kb, entry_id, version_id,
                                 cur.user, state.settings.today())
@@ -199,3 +203,13 @@ async def kb_rollback(request: Request, cur: NationalAdmin, form: CsrfForm, entr
                      local=inbox.local, notice="", error=str(exc))
     await run_in_threadpool(state.runtime.reload)
     return _back(f"/console/kb/{entry_id}/history", done="rolled_back")
+
+
+def rollback_confirm_page(request: Request, cur: Current, entry_id: str, version_id: int) -> Response:
+    """What restoring a version would change in the live entry, with the button that does it (confirm=1)."""
+    try:
+        number, changes = kbedit.rollback_preview(_state(request).runtime.db, entry_id, version_id)
+    except kbedit.EditError as exc:
+        return _error(request, 404, str(exc), cur)
+    return _html("kb_rollback_confirm.html", request, cur=cur, entry_id=entry_id, version_id=version_id,
+                 number=number, changes=changes)

@@ -141,8 +141,8 @@
         out.textContent = data.preview || "Chưa hiển thị được: xem các lỗi bên trái.";
         form.querySelectorAll(".field-error").forEach(function (p) { p.remove(); });
         Object.keys(data.errors || {}).forEach(function (name) {
-          var field = form.elements[name];
-          var label = field && field.closest ? field.closest("label") : null;
+          var field = form.elements[name] || form.querySelector('[data-errors-for="' + name + '"]');
+          var label = field && field.closest ? (field.closest("label") || field) : null;
           if (!label) return;
           data.errors[name].slice().reverse().forEach(function (msg) {
             var p = document.createElement("p");
@@ -164,11 +164,76 @@
     });
   }
 
+  // Rows of a list that keep only those whose data-search has every word typed (accents and case ignored).
+  function filterBox(search, rows) {
+    if (!search) return;
+    search.hidden = false;
+    search.addEventListener("input", function () {
+      var words = fold(search.value).split(/\s+/).filter(Boolean);
+      rows.forEach(function (row) {
+        var text = fold(row.dataset.search);
+        row.hidden = !words.every(function (w) { return text.indexOf(w) >= 0; });
+      });
+      // a table of the picker with nothing left in it is hidden
+      document.querySelectorAll("table.picker-table").forEach(function (table) {
+        table.hidden = !table.querySelector("tr.pick:not([hidden])");
+      });
+    });
+  }
+
+  // The editor's picker: "Chèn" puts a parameter's, calculator's or office detail's template code into the
+  // answer where the cursor is (replacing a selection), as if typed. Without JavaScript the codes are listed.
+  function answerPicker() {
+    var box = document.getElementById("answer");
+    var picker = document.getElementById("picker");
+    if (!box || !picker) return;
+    filterBox(document.getElementById("picker-search"), Array.prototype.slice.call(picker.querySelectorAll("tr.pick")));
+    var start = box.value.length, end = box.value.length;
+    function remember() { start = box.selectionStart; end = box.selectionEnd; }
+    ["keyup", "click", "select", "input", "blur"].forEach(function (ev) { box.addEventListener(ev, remember); });
+    picker.querySelectorAll("button.insert").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        var code = button.dataset.code;
+        box.value = box.value.slice(0, start) + code + box.value.slice(end);
+        start = end = start + code.length;
+        box.focus();
+        box.setSelectionRange(start, end);
+        box.dispatchEvent(new Event("input", { bubbles: true }));  // the preview and the unsaved-edit warning
+      });
+    });
+  }
+
+  function relatedSearch() {
+    var list = document.querySelectorAll(".related-item");
+    filterBox(document.getElementById("related-search"), Array.prototype.slice.call(list));
+  }
+
+  // Leaving the knowledge-base editor (or the new-entry form) with edits not saved asks first. Submitting
+  // the form (saving, publishing) is not leaving with unsaved edits.
+  function unsavedWarning() {
+    var form = document.getElementById("kb-form") || document.querySelector("form[data-unsaved-warning]");
+    if (!form) return;
+    var dirty = false;
+    form.addEventListener("input", function () { dirty = true; });
+    form.addEventListener("change", function () { dirty = true; });
+    form.addEventListener("submit", function () { dirty = false; });
+    window.addEventListener("beforeunload", function (ev) {
+      if (!dirty) return undefined;
+      ev.preventDefault();
+      ev.returnValue = "";
+      return "";
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     pollAll();
     keepDrafts();
     cannedSearch();
     cannedReplies();
     livePreview();
+    answerPicker();
+    relatedSearch();
+    unsavedWarning();
   });
 })();
