@@ -15,7 +15,7 @@ from typing import Any
 from app.calculators import CALCULATORS, Question, answer_facts, answers, calculate, read_facts
 from app.corpus import SMALLTALK_KINDS, SMALLTALK_PREFIX
 from app.knowledge import Entry, KnowledgeBase, RenderError, format_reply
-from app.letters import asked_clauses, reading
+from app.letters import asked_clauses, question_parts, reading
 from app.privacy import find_personal_numbers
 from app.retrieval import Candidate, Document, Index
 from app.text import fold
@@ -103,6 +103,9 @@ class Thresholds:
     question_weight: float = 0.3  # a letter's question sentences' share of its score (the whole letter has the rest)
     first_question_weight: float = 0.5  # the first question's share when a message asks several things
     smalltalk: float = 0.45  # a small-talk class ranked first with this score is small talk (or with any, when no entry fits)
+    # a message of at most this many words that asks nothing is small talk when no entry answers it and the
+    # nearest class that is not an entry is small talk ("chúc mừng năm mới ad": an entry may rank first on "năm")
+    chat_words: int = 12
     clarify: float = 0.52  # below this nothing fits: escalate
     clarify_band: float = 0.08  # entries this close to the best are offered as choices
     out_of_scope_margin: float = 0.03  # an out-of-scope group this close to the best entry wins
@@ -283,10 +286,11 @@ class Engine:
             cands, used_context = self._with_context(key, cands, context)
             previous = context.text if used_context == "question" else ""
             reply = self._decide(raw, key, cands, day, previous, province)
-            if reply.outcome == ANSWERED:
-                clauses = asked_clauses(asked)
-                if len(clauses) >= 2:
-                    self._offer_second_question(reply, clauses)
+            clauses = asked_clauses(asked)
+            if reply.outcome == CLARIFY and len(clauses) >= 2:
+                reply = self._first_of_several(raw, cands, clauses, day, previous, province) or reply
+            if reply.outcome == ANSWERED and len(clauses) >= 2:
+                self._offer_second_question(reply, clauses)
             reply.used_context = used_context == "question"
             if used_context == "question":
                 reply.context_text = f"{context.text} {raw}"[-600:]
@@ -348,6 +352,27 @@ class Engine:
         for label, c in whole.items():
             c.score = (1.0 - w) * c.score + w * question.get(label, 0.0)
         return sorted(whole.values(), key=lambda c: -c.score)[:10]
+
+    def _first_of_several(self, raw: str, cands: list[Candidate], clauses: list[str], day: dt.date,
+                          previous: str = "", province=None) -> Reply | None:
+        """A message asking several things whose best entry lacks only the lead over the next one: when the
+        best entry is the first question's own and the next one is another question's, the two are close
+        because two things are asked, not because the first is in doubt; the first is answered (and the other
+        offered first among the choices). None when that is not so."""
+        entries = self._entries(cands)
+        if len(entries) < 2 or entries[0].score < self.thresholds.to_answer(len(raw.split()))[0]:
+            return None
+
+        def best_entry(part: str) -> str | None:
+            found = self._entries(self.index.search(self.normalizer.key(part), top=5))
+            return found[0].label if found else None
+
+        best, runner = entries[0], entries[1]
+        if best_entry(clauses[0]) != best.label or runner.label not in {best_entry(c) for c in clauses[1:]}:
+            return None
+        reply = self._answer_entry(self.kb.entries[best.label], raw, day, entries, best.score, previous, province)
+        reply.details = [c.as_dict() for c in cands[:5]]
+        return reply
 
     def _offer_second_question(self, reply: Reply, asked: list[str]) -> None:
         """A message that asks two things is answered with the main one (the whole message's best
@@ -433,12 +458,17 @@ class Engine:
             return self._escalate(cands, "không có mục nào phù hợp", province)
         top = cands[0]
         best = entries[0]
-        if top.label == HANDOFF_LABEL and top.score >= t.handoff:
+        if top.label == HANDOFF_LABEL and (top.score >= t.handoff or best.score < t.clarify):
+            # a request for a person is the nearest class, and sure, or no entry fits anyway
             return Reply(HANDOFF, self._fmt((self.kb.intents or {}).get("handoff", {}).get("reply", ""), province),
                          candidates=[c.label for c in entries[:5]], score=top.score, reason="citizen asked for a person",
                          details=[c.as_dict() for c in cands[:5]])
-        if top.label.startswith(SMALLTALK_PREFIX) and (top.score >= t.smalltalk or best.score < t.clarify):
-            # small talk is the nearest class, and sure, or no entry fits anyway
+        chat = self._chat(raw, cands, best) if not top.label.startswith(SMALLTALK_PREFIX) else None
+        if chat is not None or (top.label.startswith(SMALLTALK_PREFIX)
+                                and (top.score >= t.smalltalk or best.score < t.clarify)):
+            # small talk is the nearest class, and sure, or no entry fits anyway; or a short message that asks
+            # nothing, which no entry answers, is nearest to small talk among the classes that are not entries
+            top = chat or top
             kind = top.label[len(SMALLTALK_PREFIX):]
             reply = self.small_replies.get(kind) or self.small_replies.get("ack", "")
             return Reply(SMALLTALK, self._fmt(reply, province), candidates=[c.label for c in entries[:5]],
@@ -473,6 +503,15 @@ class Engine:
                              choices=[self._choice(c.label) for c in entries[:2]], choices_prompt=prompt,
                              details=[c.as_dict() for c in cands[:5]])
         return self._escalate(cands, "không đủ chắc chắn để trả lời", province)
+
+    def _chat(self, raw: str, cands: list[Candidate], best: Candidate) -> Candidate | None:
+        """The small-talk class of a short message that asks nothing and that no entry answers, when small
+        talk is the nearest of the classes that are not entries; None otherwise."""
+        t = self.thresholds
+        if len(raw.split()) > t.chat_words or best.score >= t.to_answer(len(raw.split()))[0] or question_parts(raw):
+            return None
+        nearest = next((c for c in cands if c.label.startswith("@")), None)
+        return nearest if nearest is not None and nearest.label.startswith(SMALLTALK_PREFIX) else None
 
     def _calculation(self, raw: str, entries: list[Candidate]) -> Candidate | None:
         """The best of the entries close to the best one (same topic, within the clarify band)
