@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.calculators import CALCULATORS, Question, answer_facts, answers, calculate, read_facts
-from app.corpus import SMALLTALK_KINDS, SMALLTALK_PREFIX
+from app.corpus import SMALLTALK_KINDS, SMALLTALK_PREFIX, chat_examples
 from app.knowledge import Entry, KnowledgeBase, RenderError, format_reply
 from app.letters import asked_clauses, question_parts, reading
 from app.privacy import find_personal_numbers
@@ -190,7 +190,8 @@ class Engine:
     def __init__(self, kb: KnowledgeBase, encoder=None, thresholds: Thresholds | None = None,
                  examples: dict[str, list[str]] | None = None):
         """`examples`: more labelled texts to index beside the knowledge base's own (labels
-        this knowledge base does not know are ignored)."""
+        this knowledge base does not know are ignored); by default the training corpus's small talk and
+        requests for a person (`app.corpus.chat_examples`), `{}` for none."""
         self.kb = kb
         self.first_question_main = True  # a message asking two things is answered for its first question
         self.normalizer = kb.normalizer()
@@ -200,7 +201,7 @@ class Engine:
         intents = kb.intents or {}
         texts = labelled_texts(kb)
         known = known_labels(kb)
-        for label, more in (examples or {}).items():
+        for label, more in (chat_examples() if examples is None else examples).items():
             if label in known:
                 texts.setdefault(label, []).extend(more)
         docs = [Document(label, q, k) for label, group in texts.items() for q in group

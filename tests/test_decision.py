@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.engine import ANSWERED, SMALLTALK, Engine, Turn, calculator_ready
+from app.engine import ANSWERED, CLARIFY, ESCALATED, HANDOFF, SMALLTALK, Engine, Turn, calculator_ready
 from app.knowledge import load_directory
 from app.retrieval import load_encoder
 
@@ -53,5 +53,37 @@ def test_small_talk_beyond_the_word_lists_and_spam_to_staff(engine):
 
 def test_two_questions_answer_the_first_and_offer_the_second_first(engine):
     reply = engine.answer("BHYT hộ gia đình mua ở đâu? Thẻ mua xong bao lâu thì dùng được?", Turn(), day=DAY)
+    assert reply.outcome == ANSWERED and reply.entry_id == "hgd-mua-o-dau"
+    assert reply.choices[0].entry_id == "hgd-gia-tri-the"
+
+
+def test_small_talk_and_requests_for_a_person_beyond_the_training_messages(engine):
+    """Messages of the kinds the learned classes must generalise to, none of them a training line."""
+    for text in ("chào buổi sáng chị Thu ạ", "cảm ơng ad", "😀", ":))))", "chúc các anh chị cuối năm nhiều sức khỏe",
+                 "alo alo ad", "em hiểu rồi ạ, để em về nói với mẹ em", "hay quá ta"):
+        assert engine.answer(text, Turn(), day=DAY).outcome == SMALLTALK, text
+    for text in ("ad ơi có ai không ạ", "cho gặp nhân viên thật", "gọi lại giúp tôi với, số tôi đây",
+                 "chờ cả buổi không thấy ai trả lời", "máy trả lời không đúng ý tôi, cho gặp người"):
+        assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
+
+
+def test_a_question_with_a_greeting_or_thanks_is_a_question(engine):
+    for text, entry in (("chào ad, cho em hỏi bhyt hộ gia đình đóng bao nhiêu", "hgd-muc-dong"),
+                        ("alo, cho hỏi rút bhxh 1 lần được bao nhiêu tiền", "bhxh1l-muc-huong"),
+                        ("dạ cảm ơn ad, vậy sinh viên năm nhất thẻ bhyt có hạn tới bao giờ", "hssv-thoi-han"),
+                        ("chúc ad ngày mới vui vẻ, cho em hỏi thẻ bhyt hết hạn gia hạn ở đâu", "hgd-gia-han")):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert reply.outcome in (ANSWERED, CLARIFY), text
+        assert entry in ([reply.entry_id] if reply.outcome == ANSWERED else [c.entry_id for c in reply.choices]), text
+
+
+def test_out_of_scope_neighbours_go_to_staff(engine):
+    for text in ("nghỉ thai sản ở công ty được bao nhiêu tháng lương", "thất nghiệp nhận trợ cấp mấy tháng",
+                 "sổ bhxh của tôi bị sai ngày sinh", "vay vốn lãi suất thấp liên hệ zalo"):
+        assert engine.answer(text, Turn(), day=DAY).outcome == ESCALATED, text
+
+
+def test_the_first_of_two_questions_is_answered_when_the_runner_up_is_the_second(engine):
+    reply = engine.answer("thẻ bhyt hộ gia đình mua ở đâu, mua xong bao lâu thì dùng được?", Turn(), day=DAY)
     assert reply.outcome == ANSWERED and reply.entry_id == "hgd-mua-o-dau"
     assert reply.choices[0].entry_id == "hgd-gia-tri-the"
