@@ -87,3 +87,13 @@ def test_the_first_of_two_questions_is_answered_when_the_runner_up_is_the_second
     reply = engine.answer("thẻ bhyt hộ gia đình mua ở đâu, mua xong bao lâu thì dùng được?", Turn(), day=DAY)
     assert reply.outcome == ANSWERED and reply.entry_id == "hgd-mua-o-dau"
     assert reply.choices[0].entry_id == "hgd-gia-tri-the"
+
+
+def test_a_personal_case_after_an_answer_is_not_a_follow_up(engine):
+    """On its own nearest to an out-of-scope group: the previous answer's topic does not make it an answer."""
+    context = "thủ tục rút bhxh 1 lần cần những gì"
+    first = engine.answer(context, Turn(), day=DAY)
+    assert first.outcome == ANSWERED
+    for text in ("tôi gửi giấy tờ lên huyện 5 tuần rồi vẫn chưa có quyết định, nhờ xem hồ sơ giúp tôi",
+                 "vậy hồ sơ của em giải quyết tới đâu rồi, kiểm tra giúp em"):
+        assert engine.answer(text, first.next_turn(context), day=DAY).outcome == ESCALATED, text
