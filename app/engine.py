@@ -468,16 +468,20 @@ class Engine:
             return Reply(HANDOFF, self._fmt((self.kb.intents or {}).get("handoff", {}).get("reply", ""), province),
                          candidates=[c.label for c in entries[:5]], score=top.score, reason="citizen asked for a person",
                          details=[c.as_dict() for c in cands[:5]])
-        chat = self._chat(raw, cands, best) if not top.label.startswith(SMALLTALK_PREFIX) else None
-        if chat is not None or (top.label.startswith(SMALLTALK_PREFIX)
-                                and (top.score >= t.smalltalk or best.score < t.clarify)):
-            # small talk is the nearest class, and sure, or no entry fits anyway; or a short message that asks
-            # nothing, which no entry answers, is nearest to small talk among the classes that are not entries
-            top = chat or top
-            kind = top.label[len(SMALLTALK_PREFIX):]
-            reply = self.small_replies.get(kind) or self.small_replies.get("ack", "")
-            return Reply(SMALLTALK, self._fmt(reply, province), candidates=[c.label for c in entries[:5]],
-                         score=top.score, reason=kind, details=[c.as_dict() for c in cands[:5]])
+        # small talk: the nearest class, and sure, or no entry fits anyway; or a short message that asks nothing,
+        # which no entry answers, nearest to small talk among the classes that are not entries
+        small = top if top.label.startswith(SMALLTALK_PREFIX) and (top.score >= t.smalltalk or best.score < t.clarify) \
+            else self._chat(raw, cands, best)
+        if small is not None:
+            beyond = self._beyond_small_talk(key)
+            if not beyond:
+                kind = small.label[len(SMALLTALK_PREFIX):]
+                reply = self.small_replies.get(kind) or self.small_replies.get("ack", "")
+                return Reply(SMALLTALK, self._fmt(reply, province), candidates=[c.label for c in entries[:5]],
+                             score=small.score, reason=kind, details=[c.as_dict() for c in cands[:5]])
+            # "dạ em cảm ơn, em muốn gia hạn thẻ cho con": decided on its words that are not small talk
+            cands, entries = beyond, self._entries(beyond)
+            top, best = cands[0], entries[0]
         oos = next((c for c in cands if c.label in self.out_of_scope), None)
         if oos is not None and oos.score + t.out_of_scope_margin >= best.score and oos.score >= t.clarify:
             return self._escalate(cands, self.out_of_scope[oos.label], province)
@@ -508,6 +512,21 @@ class Engine:
                              choices=[self._choice(c.label) for c in entries[:2]], choices_prompt=prompt,
                              details=[c.as_dict() for c in cands[:5]])
         return self._escalate(cands, "không đủ chắc chắn để trả lời", province)
+
+    def _beyond_small_talk(self, key: str) -> list[Candidate]:
+        """The candidates of the words of a message that are not small-talk words (`smalltalk.filler`) when
+        they are, on their own, clearly what an entry answers ("dạ em cảm ơn, em muốn gia hạn thẻ cho con",
+        "chào ad em cần rút sổ"): an entry at the answer level, leading every class that is not an entry by
+        the answer margin. Empty otherwise: the message is small talk."""
+        rest = " ".join(tok for tok in key.split() if tok not in self.filler)
+        if len(rest.split()) < 2 or rest == key:  # one leftover word ("cảm ơng": "ong") says too little
+            return []
+        found = self.index.search(rest, top=10)
+        if not found or found[0].label.startswith("@") or found[0].score < self.thresholds.answer:
+            return []
+        # and clearly so: "hello bhxh" leaves "bảo hiểm xã hội", the office's name, as near a greeting as an entry
+        other = next((c.score for c in found if c.label.startswith("@")), 0.0)
+        return found if found[0].score - other >= self.thresholds.margin else []
 
     def _chat(self, raw: str, cands: list[Candidate], best: Candidate) -> Candidate | None:
         """The small-talk class of a short message that asks nothing and that no entry answers, when small
