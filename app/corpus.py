@@ -48,6 +48,14 @@ def read_corpus(folder: Path | None = None) -> dict[str, list[str]]:
     return {label: texts for label, texts in corpus.items() if texts}
 
 
+def chat_examples(folder: Path | None = None) -> dict[str, list[str]]:
+    """The corpus's small talk and requests for a person, which the engine also indexes beside the knowledge
+    base's own texts (short messages, decided by their nearest example; docs/evaluation.md, "Corpus in the
+    index"). The entries' and out-of-scope messages train the model only."""
+    return {label: texts for label, texts in read_corpus(folder).items()
+            if label.startswith(SMALLTALK_PREFIX) or label == HANDOFF_LABEL}
+
+
 def default_corpus_dir(kb_dir: Path | None) -> Path:
     """The corpus of a knowledge-base directory: its own training/ folder when it has one (a
     checkout), else the shipped one (an export of the database's knowledge base has none)."""

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.calculators import CALCULATORS, Question, answer_facts, answers, calculate, read_facts
-from app.corpus import HANDOFF_LABEL, SMALLTALK_PREFIX
+from app.corpus import HANDOFF_LABEL, SMALLTALK_PREFIX, chat_examples
 from app.knowledge import Entry, KnowledgeBase, Office, RenderError, format_reply
-from app.letters import asked_clauses, compulsory_benefit, reading
+from app.letters import asked_clauses, compulsory_benefit, question_parts, reading
 from app.privacy import find_personal_numbers
 from app.provinces import Province
 from app.retrieval import Candidate, Document, Index
@@ -78,6 +78,9 @@ class Thresholds:
     question_weight: float = 0.3  # a letter's question sentences' share of its score (the whole letter has the rest)
     first_question_weight: float = 0.5  # the first question's share when a message asks several things
     smalltalk: float = 0.45  # a small-talk class ranked first with this score is small talk (or with any, when no entry fits)
+    # a message of at most this many words that asks nothing is small talk when no entry answers it and the
+    # nearest class that is not an entry is small talk ("chúc mừng năm mới ad": an entry may rank first on "năm")
+    chat_words: int = 12
     clarify: float = 0.52  # below this nothing fits: escalate
     clarify_band: float = 0.08  # entries this close to the best are offered as choices
     out_of_scope_margin: float = 0.03  # an out-of-scope group this close to the best entry wins
@@ -162,7 +165,8 @@ class Engine:
     def __init__(self, kb: KnowledgeBase, encoder=None, thresholds: Thresholds | None = None,
                  examples: dict[str, list[str]] | None = None):
         """`examples`: more labelled texts to index beside the knowledge base's own (labels
-        this knowledge base does not know are ignored)."""
+        this knowledge base does not know are ignored); by default the training corpus's small talk and
+        requests for a person (`app.corpus.chat_examples`), `{}` for none."""
         self.kb = kb
         self.first_question_main = True  # a message asking two things is answered for its first question
         self.normalizer = kb.normalizer()
@@ -172,7 +176,7 @@ class Engine:
         intents = kb.parsed_intents
         texts = kb.labelled_texts()
         known = kb.known_labels()
-        for label, more in (examples or {}).items():
+        for label, more in (chat_examples() if examples is None else examples).items():
             if label in known:
                 texts.setdefault(label, []).extend(more)
         docs = [Document(label, q, k) for label, group in texts.items() for q in group
@@ -261,10 +265,11 @@ class Engine:
             cands, used_context = self._with_context(key, cands, context)
             previous = (context.text or "") if used_context == "question" else ""
             reply = self._decide(raw, key, cands, day, previous, province)
-            if reply.outcome == ANSWERED:
-                clauses = asked_clauses(asked)
-                if len(clauses) >= 2:
-                    self._offer_second_question(reply, clauses)
+            clauses = asked_clauses(asked)
+            if reply.outcome == CLARIFY and len(clauses) >= 2:
+                reply = self._first_of_several(raw, cands, clauses, day, previous, province) or reply
+            if reply.outcome == ANSWERED and len(clauses) >= 2:
+                self._offer_second_question(reply, clauses)
             reply.used_context = used_context == "question"
             if used_context == "question":
                 reply.context_text = f"{context.text} {raw}"[-600:]
@@ -328,6 +333,27 @@ class Engine:
             c.score = (1.0 - w) * c.score + w * question.get(label, 0.0)
         return sorted(whole.values(), key=lambda c: -c.score)[:10]
 
+    def _first_of_several(self, raw: str, cands: list[Candidate], clauses: list[str], day: dt.date,
+                          previous: str = "", province=None) -> Reply | None:
+        """A message asking several things whose best entry lacks only the lead over the next one: when the
+        best entry is the first question's own and the next one is another question's, the two are close
+        because two things are asked, not because the first is in doubt; the first is answered (and the other
+        offered first among the choices). None when that is not so."""
+        entries = self._entries(cands)
+        if len(entries) < 2 or entries[0].score < self.thresholds.to_answer(len(raw.split()))[0]:
+            return None
+
+        def best_entry(part: str) -> str | None:
+            found = self._entries(self.index.search(self.normalizer.key(part), top=5))
+            return found[0].label if found else None
+
+        best, runner = entries[0], entries[1]
+        if best_entry(clauses[0]) != best.label or runner.label not in {best_entry(c) for c in clauses[1:]}:
+            return None
+        reply = self._answer_entry(self.kb.entries[best.label], raw, day, entries, best.score, previous, province)
+        reply.details = [c.as_dict() for c in cands[:5]]
+        return reply
+
     def _offer_second_question(self, reply: Reply, asked: list[str]) -> None:
         """A message that asks two things is answered with the main one (the whole message's best
         entry); the best entry of another question part is offered first among the choices."""
@@ -356,6 +382,10 @@ class Engine:
         """
         prev = self.kb.entries.get(context.entry_id or "")
         if not context.text or prev is None:
+            return cands, ""
+        if cands and cands[0].label in self.out_of_scope and cands[0].score >= self.thresholds.clarify:
+            # on its own nearest to what is never answered ("nộp hồ sơ 2 tháng rồi chưa có tiền, kiểm tra giúp
+            # em"): a personal case or another subject, which the previous topic must not turn into an answer
             return cands, ""
         follow_up = bool(_FOLLOW_UP.search(key))
         if not (follow_up or len(key.split()) <= 6 or not self._confident(cands)):
@@ -412,16 +442,25 @@ class Engine:
             return self._escalate(cands, "không có mục nào phù hợp", province)
         top = cands[0]
         best = entries[0]
-        if top.label == HANDOFF_LABEL and top.score >= t.handoff:
+        if top.label == HANDOFF_LABEL and (top.score >= t.handoff or best.score < t.clarify):
+            # a request for a person is the nearest class, and sure, or no entry fits anyway
             return Reply(HANDOFF, self._fmt(self.kb.parsed_intents.handoff.reply, province),
                          candidates=[c.label for c in entries[:5]], score=top.score, reason="citizen asked for a person",
                          details=[c.as_dict() for c in cands[:5]])
-        if top.label.startswith(SMALLTALK_PREFIX) and (top.score >= t.smalltalk or best.score < t.clarify):
-            # small talk is the nearest class, and sure, or no entry fits anyway
-            kind = top.label[len(SMALLTALK_PREFIX):]
-            small = self.small_replies.get(kind) or self.small_replies.get("ack", "")
-            return Reply(SMALLTALK, self._fmt(small, province), candidates=[c.label for c in entries[:5]],
-                         score=top.score, reason=kind, details=[c.as_dict() for c in cands[:5]])
+        # small talk: the nearest class, and sure, or no entry fits anyway; or a short message that asks nothing,
+        # which no entry answers, nearest to small talk among the classes that are not entries
+        small = top if top.label.startswith(SMALLTALK_PREFIX) and (top.score >= t.smalltalk or best.score < t.clarify) \
+            else self._chat(raw, cands, best)
+        if small is not None:
+            beyond = self._beyond_small_talk(key)
+            if not beyond:
+                kind = small.label[len(SMALLTALK_PREFIX):]
+                text = self.small_replies.get(kind) or self.small_replies.get("ack", "")
+                return Reply(SMALLTALK, self._fmt(text, province), candidates=[c.label for c in entries[:5]],
+                             score=small.score, reason=kind, details=[c.as_dict() for c in cands[:5]])
+            # "dạ em cảm ơn, em muốn gia hạn thẻ cho con": decided on its words that are not small talk
+            cands, entries = beyond, self._entries(beyond)
+            top, best = cands[0], entries[0]
         oos = next((c for c in cands if c.label in self.out_of_scope), None)
         if oos is not None and oos.score + t.out_of_scope_margin >= best.score and oos.score >= t.clarify:
             return self._escalate(cands, self.out_of_scope[oos.label], province)
@@ -452,6 +491,30 @@ class Engine:
                              choices=[self._choice(c.label) for c in entries[:2]], choices_prompt=prompt,
                              details=[c.as_dict() for c in cands[:5]])
         return self._escalate(cands, "không đủ chắc chắn để trả lời", province)
+
+    def _beyond_small_talk(self, key: str) -> list[Candidate]:
+        """The candidates of the words of a message that are not small-talk words (`smalltalk.filler`) when
+        they are, on their own, clearly what an entry answers ("dạ em cảm ơn, em muốn gia hạn thẻ cho con",
+        "chào ad em cần rút sổ"): an entry at the answer level, leading every class that is not an entry by
+        the answer margin. Empty otherwise: the message is small talk."""
+        rest = " ".join(tok for tok in key.split() if tok not in self.filler)
+        if len(rest.split()) < 2 or rest == key:  # one leftover word ("cảm ơng": "ong") says too little
+            return []
+        found = self.index.search(rest, top=10)
+        if not found or found[0].label.startswith("@") or found[0].score < self.thresholds.answer:
+            return []
+        # and clearly so: "hello bhxh" leaves "bảo hiểm xã hội", the office's name, as near a greeting as an entry
+        other = next((c.score for c in found if c.label.startswith("@")), 0.0)
+        return found if found[0].score - other >= self.thresholds.margin else []
+
+    def _chat(self, raw: str, cands: list[Candidate], best: Candidate) -> Candidate | None:
+        """The small-talk class of a short message that asks nothing and that no entry answers, when small
+        talk is the nearest of the classes that are not entries; None otherwise."""
+        t = self.thresholds
+        if len(raw.split()) > t.chat_words or best.score >= t.to_answer(len(raw.split()))[0] or question_parts(raw):
+            return None
+        nearest = next((c for c in cands if c.label.startswith("@")), None)
+        return nearest if nearest is not None and nearest.label.startswith(SMALLTALK_PREFIX) else None
 
     def _calculation(self, raw: str, entries: list[Candidate]) -> Candidate | None:
         """The best of the entries close to the best one (same topic, within the clarify band)

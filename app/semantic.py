@@ -79,7 +79,10 @@ class StaticEncoder:
     several seconds.
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, dtype: type = np.float16):
+        """`dtype`: how the word vectors are held. Half precision (the default) halves the vocabulary's
+        memory; a text's mean is still taken in single precision, and the rankings it gives are those of
+        single precision (tests/test_semantic_model.py). `np.float32` gives sentence-transformers' vectors."""
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
@@ -87,7 +90,7 @@ class StaticEncoder:
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self.tokenizer.no_padding()
         weights = load_file(str(path / "model.safetensors"))
-        self.weights = np.asarray(weights["embedding.weight"], dtype=np.float32)
+        self.weights: np.ndarray = np.asarray(weights["embedding.weight"], dtype=dtype)
         self.word_pairs = self.input_config(path).get("word_pairs", False)
         self.known = set(self.tokenizer.get_vocab()) if self.word_pairs else None
 
@@ -122,7 +125,7 @@ class StaticEncoder:
             batch = self.tokenizer.encode_batch(texts[start : start + batch_size], add_special_tokens=False)
             for i, enc in enumerate(batch, start):
                 if enc.ids:
-                    out[i] = self.weights[enc.ids].mean(axis=0)
+                    out[i] = self.weights[enc.ids].mean(axis=0, dtype=np.float32)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)
 

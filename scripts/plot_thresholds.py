@@ -2,6 +2,7 @@
 
     python scripts/plot_thresholds.py [--tune eval/validation/tune.jsonl] [--final PATH] [--out docs/thresholds.png]
     python scripts/plot_thresholds.py --grid        # also search (answer, margin) for short and long messages
+    python scripts/plot_thresholds.py --tune A.jsonl --final B.jsonl --names "part A (tuned on)" "part B (check)"
 
 The shipped knowledge base and model answer every labelled message of each set once per threshold
 value (the search itself is cached, so only the decision is repeated). The x axis is the score a
@@ -96,6 +97,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tune", type=Path, default=ROOT / "eval" / "validation" / "tune.jsonl")
     ap.add_argument("--final", type=Path, default=None, help="the final half: a second row of panels")
+    ap.add_argument("--names", nargs=2, default=("tuning half", "final half"), metavar=("TUNE", "FINAL"),
+                    help="the panels' titles (e.g. two parts of the tuning half: the part tuned on, the part that checks)")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "thresholds.png")
     ap.add_argument("--kb", type=Path, default=ROOT / "knowledge_base")
     ap.add_argument("--model", default="auto")
@@ -103,7 +106,7 @@ def main() -> int:
     ap.add_argument("--max-wrong", type=float, default=0.02)
     args = ap.parse_args()
 
-    sets = [("tuning half", args.tune)] + ([("final half", args.final)] if args.final else [])
+    sets = [(args.names[0], args.tune)] + ([(args.names[1], args.final)] if args.final else [])
     loaded = []
     for name, path in sets:
         try:
@@ -152,7 +155,7 @@ def main() -> int:
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="center right")
-        if args.grid and name == "tuning half":
+        if args.grid and name == args.names[0]:
             grid(engine, items, day, args.max_wrong)
     fig.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -58,3 +58,18 @@ def test_an_exported_knowledge_base_uses_the_shipped_corpus(tmp_path):
     assert default_corpus_dir(tmp_path) == ROOT / "knowledge_base" / "training"
     write_corpus(tmp_path / "training")
     assert default_corpus_dir(tmp_path) == tmp_path / "training"
+
+
+def test_the_engine_indexes_the_corpus_small_talk_and_requests_for_a_person_only(tmp_path):
+    from app.corpus import chat_examples
+    from app.engine import Engine
+
+    assert chat_examples(write_corpus(tmp_path / "training")) == {
+        "@smalltalk-greeting": ["chào buổi tối ad"], "@handoff": ["cho em nói chuyện với người thật"]}
+    kb, errors = load_directory(ROOT / "knowledge_base")
+    assert not errors
+    shipped, bare = Engine(kb), Engine(kb, examples={})
+    bare_texts = {(d.label, d.text) for d in bare.index.documents}
+    added = [d for d in shipped.index.documents if (d.label, d.text) not in bare_texts]
+    assert len(added) > 400
+    assert {d.label for d in added} == {"@handoff"} | {f"@smalltalk-{k}" for k in ("greeting", "thanks", "bye", "ack")}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.engine import ANSWERED, SMALLTALK, Engine, Turn, calculator_ready
+from app.engine import ANSWERED, CLARIFY, ESCALATED, HANDOFF, SMALLTALK, Engine, Turn, calculator_ready
 from app.knowledge import load_directory
 from app.semantic import load_encoder
 
@@ -89,3 +89,48 @@ def test_a_letter_needs_a_clear_lead_to_be_answered(engine):
     short = "đủ tuổi hưu mà thiếu năm đóng thì sao"
     reply = engine._decide(short, engine.normalizer.key(short), [Candidate(c.label, c.score) for c in cands], DAY)
     assert reply.outcome == ANSWERED and reply.entry_id == "vtn-dong-con-thieu"
+
+
+def test_small_talk_and_requests_for_a_person_beyond_the_training_messages(engine):
+    """Messages of the kinds the learned classes must generalise to, none of them a training line."""
+    for text in ("chào buổi sáng chị Thu ạ", "cảm ơng ad", "😀", ":))))", "chúc các anh chị cuối năm nhiều sức khỏe",
+                 "alo alo ad", "em hiểu rồi ạ, để em về nói với mẹ em", "hay quá ta", "hello bhxh tỉnh"):
+        assert engine.answer(text, Turn(), day=DAY).outcome == SMALLTALK, text
+    for text in ("ad ơi có ai không ạ", "cho gặp nhân viên thật", "gọi lại giúp tôi với, số tôi đây",
+                 "chờ cả buổi không thấy ai trả lời", "máy trả lời không đúng ý tôi, cho gặp người"):
+        assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
+
+
+def test_a_question_with_a_greeting_or_thanks_is_a_question(engine):
+    for text, entry in (("chào ad, cho em hỏi bhyt hộ gia đình đóng bao nhiêu", "hgd-muc-dong"),
+                        ("alo, cho hỏi rút bhxh 1 lần được bao nhiêu tiền", "bhxh1l-muc-huong"),
+                        ("dạ cảm ơn ad, vậy sinh viên năm nhất thẻ bhyt có hạn tới bao giờ", "hssv-thoi-han"),
+                        ("chúc ad ngày mới vui vẻ, cho em hỏi thẻ bhyt hết hạn gia hạn ở đâu", "hgd-gia-han"),
+                        # no question word: decided on the words that are not small talk
+                        ("dạ em cảm ơn, em muốn gia hạn thẻ cho con", "hgd-gia-han"),
+                        ("chào ad em cần rút sổ", "bhxh1l-thu-tuc")):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert reply.outcome in (ANSWERED, CLARIFY), text
+        assert entry in ([reply.entry_id] if reply.outcome == ANSWERED else [c.entry_id for c in reply.choices]), text
+
+
+def test_out_of_scope_neighbours_go_to_staff(engine):
+    for text in ("nghỉ thai sản ở công ty được bao nhiêu tháng lương", "thất nghiệp nhận trợ cấp mấy tháng",
+                 "sổ bhxh của tôi bị sai ngày sinh", "vay vốn lãi suất thấp liên hệ zalo"):
+        assert engine.answer(text, Turn(), day=DAY).outcome == ESCALATED, text
+
+
+def test_the_first_of_two_questions_is_answered_when_the_runner_up_is_the_second(engine):
+    reply = engine.answer("thẻ bhyt hộ gia đình mua ở đâu, mua xong bao lâu thì dùng được?", Turn(), day=DAY)
+    assert reply.outcome == ANSWERED and reply.entry_id == "hgd-mua-o-dau"
+    assert reply.choices[0].entry_id == "hgd-gia-tri-the"
+
+
+def test_a_personal_case_after_an_answer_is_not_a_follow_up(engine):
+    """On its own nearest to an out-of-scope group: the previous answer's topic does not make it an answer."""
+    context = "thủ tục rút bhxh 1 lần cần những gì"
+    first = engine.answer(context, Turn(), day=DAY)
+    assert first.outcome == ANSWERED
+    for text in ("tôi gửi giấy tờ lên huyện 5 tuần rồi vẫn chưa có quyết định, nhờ xem hồ sơ giúp tôi",
+                 "vậy hồ sơ của em giải quyết tới đâu rồi, kiểm tra giúp em"):
+        assert engine.answer(text, first.next_turn(context), day=DAY).outcome == ESCALATED, text

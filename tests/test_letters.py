@@ -22,10 +22,10 @@ def test_amounts_with_dots_do_not_end_a_sentence():
 def test_question_words_and_particles_without_a_question_mark():
     for text in ("cho em hỏi mua bhyt ở đâu", "xin hỏi thủ tục rút một lần", "đóng 6 tháng một lần được không",
                  "nhà 5 người hết bao nhiêu", "em có được hưởng lương hưu không ạ", "tôi muốn biết mức đóng",
-                 "ĐÓNG BAO LÂU THÌ CÓ LƯƠNG HƯU", "rut 1 lan dc ko"):
+                 "ĐÓNG BAO LÂU THÌ CÓ LƯƠNG HƯU", "rut 1 lan dc ko", "vậy em ra đâu mua thẻ", "hồ sơ đến đâu rồi"):
         assert is_question(text), text
     for text in ("Em năm nay 35 tuổi.", "Gia đình em có 5 người.", "Tháng trước em nghỉ việc ở công ty.",
-                 "Em cảm ơn ad nhiều."):
+                 "Em cảm ơn ad nhiều.", "không có gì đâu ạ"):
         assert not is_question(text), text
 
 
