@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import models
 from app.models import EscalationStatus, utcnow
@@ -83,7 +83,7 @@ class ConversationPolicy:
         staff for another `quiet_hours`. Returns how many were closed (none: nothing changes)."""
         esc = models.Escalation
         now = self.clock()
-        n = session.exec(update(esc).where(esc.conversation_id == conv.id, esc.status == EscalationStatus.OPEN)
+        n = session.exec(update(esc).where(col(esc.conversation_id) == conv.id, col(esc.status) == EscalationStatus.OPEN)
                          .values(status=EscalationStatus.RESOLVED, resolved_at=now, resolved_by=user_id)).rowcount
         if n:
             if keep:
@@ -101,8 +101,8 @@ class ConversationPolicy:
                         .limit(1)).first():
             return
         session.flush()  # the request points at the message
-        session.add(esc(conversation_id=conv.id, message_id=message.id, kind="followup", reason=FOLLOWUP_REASON,
-                        province=conv.province or "default"))
+        session.add(esc(conversation_id=models.saved_id(conv), message_id=models.saved_id(message), kind="followup",
+                        reason=FOLLOWUP_REASON, province=conv.province or "default"))
 
 
 def find(session: Session, conversation_id: int) -> models.Conversation:

@@ -8,9 +8,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import ColumnElement, func, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import models, storage
 from app.conversation import FOLLOWUP_REASON, ConversationPolicy, find
@@ -28,7 +28,8 @@ CHANNELS = {"zalo": "Zalo", "messenger": "Messenger", "api": "API", "cli": "Dòn
 KINDS = {"escalated": "Trợ lý tự động không trả lời được", "handoff": "Muốn gặp cán bộ", "followup": "Công dân nhắn thêm"}
 OUTCOMES = {"answered": "Đã trả lời", "clarify": "Hỏi lại", "escalated": "Chuyển cán bộ", "handoff": "Gặp cán bộ",
             "smalltalk": "Chào hỏi"}
-AUTHORS = {Author.CITIZEN: "Công dân", Author.BOT: "Trợ lý tự động", Author.STAFF: "Cán bộ"}
+# keyed by str: message.author is stored as a plain string (an Author value)
+AUTHORS: dict[str, str] = {Author.CITIZEN: "Công dân", Author.BOT: "Trợ lý tự động", Author.STAFF: "Cán bộ"}
 # reasons the engine stores in English, shown to staff in Vietnamese
 REASONS = {"citizen asked for a person": "Công dân yêu cầu gặp cán bộ",
            FOLLOWUP_REASON: "Công dân nhắn thêm khi cán bộ đang giữ hoặc đã đóng cuộc trò chuyện"}
@@ -188,15 +189,16 @@ def inbox(db: Engine, kb: KnowledgeBase, settings: Settings, user_id: int, statu
     to skip (paging)."""
     now = utcnow()
     esc, conv_t, msg_t = models.Escalation, models.Conversation, models.Message
-    query = select(esc, conv_t, msg_t).join(conv_t, conv_t.id == esc.conversation_id).join(msg_t, msg_t.id == esc.message_id)
+    query = (select(esc, conv_t, msg_t).join(conv_t, col(conv_t.id) == esc.conversation_id)
+             .join(msg_t, col(msg_t.id) == esc.message_id))
     if not tests:
-        query = query.where(conv_t.is_test.is_(False))
+        query = query.where(col(conv_t.is_test).is_(False))
     if status == EscalationStatus.RESOLVED:
-        query = query.where(esc.status == EscalationStatus.RESOLVED).order_by(esc.created_at.desc(), esc.id.desc())
+        query = query.where(esc.status == EscalationStatus.RESOLVED).order_by(col(esc.created_at).desc(), col(esc.id).desc())
     else:
         # a citizen who writes again brings the conversation to the top
         activity = func.coalesce(conv_t.last_inbound_at, esc.created_at)
-        query = query.where(esc.status == EscalationStatus.OPEN).order_by(activity.desc(), esc.id.desc())
+        query = query.where(esc.status == EscalationStatus.OPEN).order_by(activity.desc(), col(esc.id).desc())
         if status == "mine":
             query = query.where(esc.assigned_to == user_id)
     if channel:
@@ -211,10 +213,10 @@ def inbox(db: Engine, kb: KnowledgeBase, settings: Settings, user_id: int, statu
         emails = {u.id: u.email for u in session.exec(select(models.User))}
         rows = session.exec(query.limit((offset + limit) * 5) if topic else query.offset(offset).limit(limit)).all()
         skip = offset if topic else 0  # the topic is worked out here, so its rows are skipped here
-        latest = _latest_citizen_messages(session, {c.id for _, c, _ in rows})
+        latest = _latest_citizen_messages(session, {models.saved_id(c) for _, c, _ in rows})
         for e, c, m in rows:
-            last = latest.get(c.id)
-            newer = last is not None and last.id > m.id
+            last = latest.get(models.saved_id(c))
+            newer = last if last is not None and models.saved_id(last) > models.saved_id(m) else None
             item_topic = topic_of(kb, m)
             if topic and item_topic != topic:
                 continue
@@ -223,13 +225,14 @@ def inbox(db: Engine, kb: KnowledgeBase, settings: Settings, user_id: int, statu
                 continue
             end = aware(e.resolved_at) if e.status == EscalationStatus.RESOLVED and e.resolved_at else now
             items.append(InboxItem(
-                province=e.province, escalation_id=e.id,
-                conversation_id=c.id, channel=c.channel, channel_label=CHANNELS.get(c.channel, c.channel),
+                province=e.province, escalation_id=models.saved_id(e),
+                conversation_id=models.saved_id(c), channel=c.channel, channel_label=CHANNELS.get(c.channel, c.channel),
                 kind=e.kind, kind_label=KINDS.get(e.kind, e.kind), status=e.status, question=mask(m.text),
                 outcome=OUTCOMES.get(m.outcome or "", m.outcome or ""), topic=item_topic,
                 created_at=local(e.created_at), waiting=duration(end - aware(e.created_at)),
                 window=window_of(c, settings, now), assigned_to=emails.get(e.assigned_to, "") if e.assigned_to else "",
-                latest=mask(last.text) if newer else "", latest_at=local(last.created_at) if newer else "",
+                latest=mask(newer.text) if newer is not None else "",
+                latest_at=local(newer.created_at) if newer is not None else "",
                 returned=returned if e.status == EscalationStatus.OPEN and handed_back(c, now) else "", is_test=c.is_test,
             ))
             if len(items) >= limit:
@@ -242,14 +245,15 @@ def _latest_citizen_messages(session: Session, conversation_ids: set[int]) -> di
     if not conversation_ids:
         return {}
     msg = models.Message
-    newest = (select(func.max(msg.id)).where(msg.conversation_id.in_(sorted(conversation_ids)), msg.author == Author.CITIZEN)
-              .group_by(msg.conversation_id))
-    return {m.conversation_id: m for m in session.exec(select(msg).where(msg.id.in_(newest)))}
+    newest = (select(func.max(msg.id)).where(col(msg.conversation_id).in_(sorted(conversation_ids)),
+                                             msg.author == Author.CITIZEN)
+              .group_by(col(msg.conversation_id)))
+    return {m.conversation_id: m for m in session.exec(select(msg).where(col(msg.id).in_(newest)))}
 
 
 def open_count(db: Engine, scope: str | None = None) -> int:
     query = (select(models.Escalation.id).join(models.Conversation)
-             .where(models.Escalation.status == EscalationStatus.OPEN, models.Conversation.is_test.is_(False)))
+             .where(models.Escalation.status == EscalationStatus.OPEN, col(models.Conversation.is_test).is_(False)))
     if scope is not None:
         query = query.where(models.Escalation.province == scope)
     with Session(db) as session:
@@ -333,23 +337,23 @@ def conversation(db: Engine, kb: KnowledgeBase, settings: Settings, conversation
             entry = kb.entries.get(m.entry_id) if m.entry_id else None
             line = Line(m.author, AUTHORS.get(m.author, m.author), m.text, local(m.created_at),
                         outcome=OUTCOMES.get(m.outcome or "", "") if m.author == Author.CITIZEN else "",
-                        entry=entry.title if entry and m.author == Author.CITIZEN else "", id=m.id)
+                        entry=entry.title if entry and m.author == Author.CITIZEN else "", id=models.saved_id(m))
             if m.id in sends:
                 _delivery(line, sends[m.id], conv.channel)
             lines.append(line)
         escs = list(session.exec(select(models.Escalation).where(models.Escalation.conversation_id == conversation_id)
-                                 .order_by(models.Escalation.id.desc())))
+                                 .order_by(col(models.Escalation.id).desc())))
         notes = [(emails.get(n.author_id, "?"), local(n.created_at), n.text) for n in session.exec(
             select(models.ConversationNote).where(models.ConversationNote.conversation_id == conversation_id)
-            .order_by(models.ConversationNote.id))]
+            .order_by(col(models.ConversationNote.id)))]
         paused = aware(conv.bot_paused_until)
         open_escs = [e for e in escs if e.status == EscalationStatus.OPEN]
         suggested = _suggestions(kb, session, open_escs or escs, messages)
         return ConversationView(
-            province=conv.province, id=conv.id, channel=conv.channel, channel_label=CHANNELS.get(conv.channel, conv.channel),
-            external_id=conv.external_id, lines=lines,
-            escalations=[EscalationView(e.id, KINDS.get(e.kind, e.kind), e.status, reason_of(e.reason, conv.channel),
-                                        local(e.created_at),
+            province=conv.province, id=models.saved_id(conv), channel=conv.channel,
+            channel_label=CHANNELS.get(conv.channel, conv.channel), external_id=conv.external_id, lines=lines,
+            escalations=[EscalationView(models.saved_id(e), KINDS.get(e.kind, e.kind), e.status,
+                                        reason_of(e.reason, conv.channel), local(e.created_at),
                                         emails.get(e.assigned_to, "") if e.assigned_to else "", local(e.resolved_at))
                          for e in escs],
             notes=notes, window=window_of(conv, settings, now),
@@ -365,9 +369,10 @@ def _sends(session: Session, conversation_id: int) -> dict[int, list[models.Outb
     """The outbox rows of the conversation's staff messages, by message."""
     t = models.OutboxMessage
     found: dict[int, list[models.OutboxMessage]] = {}
-    for row in session.exec(select(t).where(t.conversation_id == conversation_id, t.message_id.is_not(None))
-                            .order_by(t.id)):
-        found.setdefault(row.message_id, []).append(row)
+    for row in session.exec(select(t).where(t.conversation_id == conversation_id, col(t.message_id).is_not(None))
+                            .order_by(col(t.id))):
+        if row.message_id is not None:  # always: the query reads only rows with a message
+            found.setdefault(row.message_id, []).append(row)
     return found
 
 
@@ -427,9 +432,10 @@ def canned(kb: KnowledgeBase, settings: Settings, entry_id: str, province=None) 
 # --- actions ----------------------------------------------------------------------------------
 
 
-def _open_escalations(session: Session, conversation_id: int):
+def _open_escalations(session: Session, conversation_id: int) -> tuple[ColumnElement[bool], ...]:
     find(session, conversation_id)
-    return models.Escalation.conversation_id == conversation_id, models.Escalation.status == EscalationStatus.OPEN
+    return (col(models.Escalation.conversation_id) == conversation_id,
+            col(models.Escalation.status) == EscalationStatus.OPEN)
 
 
 def _staff_acted(session: Session, conversation_id: int, quiet_hours: float | None, hold: bool) -> None:
@@ -448,7 +454,7 @@ def assign(db: Engine, conversation_id: int, user_id: int, only_unassigned: bool
     with Session(db) as session:
         where = _open_escalations(session, conversation_id)
         if only_unassigned:
-            where = (*where, models.Escalation.assigned_to.is_(None))
+            where = (*where, col(models.Escalation.assigned_to).is_(None))
         n = session.exec(update(models.Escalation).where(*where).values(assigned_to=user_id, assigned_at=utcnow())).rowcount
         if n:
             _staff_acted(session, conversation_id, quiet_hours, hold=True)
@@ -491,7 +497,7 @@ def reply(delivery: Delivery, conversation_id: int, user: models.User, text: str
     if len(text) > MAX_REPLY:
         raise ActionError(f"Nội dung trả lời dài {len(text)} ký tự, tối đa {MAX_REPLY}.")
     ids = delivery.staff_reply(conversation_id, text, user.email)  # holds the conversation for staff
-    assign(delivery.db, conversation_id, user.id, only_unassigned=True)  # whoever answers first takes it
+    assign(delivery.db, conversation_id, models.saved_id(user), only_unassigned=True)  # whoever answers first takes it
     return ids
 
 

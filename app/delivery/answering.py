@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import models, storage
 from app.conversation import ConversationPolicy
@@ -68,7 +68,7 @@ class Answering:
             return 0
         table = models.InboundRecord
         with Session(self.db) as session:
-            records = list(session.exec(select(table).where(table.id.in_(claimed)).order_by(table.id)))
+            records = list(session.exec(select(table).where(col(table.id).in_(claimed)).order_by(col(table.id))))
             conversations = storage.find_conversations(session, {(r.channel, r.user_id) for r in records})
             flood = flooding(session, records, self.settings.citizen_messages_per_minute)
             prepared = {r.id: NO_ANSWER_NEEDED if r.id in flood else self.prepare(r, conversations.get((r.channel, r.user_id)))
@@ -97,7 +97,7 @@ class Answering:
                     conversations.update(new)
                 for record in records:
                     self.apply(session, record, conversations.get((record.channel, record.user_id)), prepared[record.id],
-                               flood.get(record.id))
+                               flood.get(models.saved_id(record)))
                 session.commit()
                 return len(records)
             except Exception:

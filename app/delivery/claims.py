@@ -11,7 +11,7 @@ import datetime as dt
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import models
 
@@ -23,14 +23,14 @@ def claim(db: Engine, table: Claimable, ids: list[int], old: str, new: str, now:
     (others were taken), each with its attempt number."""
     if not ids:
         return {}
-    where = (table.id.in_(ids), table.status == old)
+    where = (col(table.id).in_(ids), col(table.status) == old)
     if db.dialect.name == "postgresql":
         # skip rows another instance holds instead of queueing behind its lock
         locked = select(table.id).where(*where).with_for_update(skip_locked=True)
-        where = (table.id.in_(locked), table.status == old)
+        where = (col(table.id).in_(locked), col(table.status) == old)
     with Session(db) as session:
         got: dict[int, int] = dict(session.exec(update(table).where(*where)
-                                                .values(status=new, claimed_at=now, attempts=table.attempts + 1)
-                                                .returning(table.id, table.attempts)).all())
+                                                .values(status=new, claimed_at=now, attempts=col(table.attempts) + 1)
+                                                .returning(col(table.id), col(table.attempts))).all())
         session.commit()
     return got

@@ -8,8 +8,8 @@ import hashlib
 import logging
 import unicodedata
 
-from sqlalchemy import func, update
-from sqlmodel import Session, select
+from sqlalchemy import ColumnElement, func, update
+from sqlmodel import Session, col, select
 
 from app import models
 from app.models import OutboxStatus
@@ -48,33 +48,33 @@ def settle_echo(session: Session, record: models.InboundRecord, now: dt.datetime
     same text whose last attempt began within `match_seconds` (ZALO_ECHO_MATCH_SECONDS) of the
     platform's send time."""
     t = models.OutboxMessage
-    scope = (t.channel == record.channel, t.province == record.province, t.recipient == record.user_id)
+    scope = (col(t.channel) == record.channel, col(t.province) == record.province, col(t.recipient) == record.user_id)
     mid = record.platform_message_id
 
-    def settle(*where) -> int:
-        n = session.exec(update(t).where(*scope, *where, t.status != OutboxStatus.SENT)
+    def settle(*where: ColumnElement[bool]) -> int:
+        n = session.exec(update(t).where(*scope, *where, col(t.status) != OutboxStatus.SENT)
                          .values(status=OutboxStatus.SENT, in_doubt=False, sent_at=now, echoed_at=now,
                                  platform_message_id=func.coalesce(t.platform_message_id, mid))).rowcount
-        session.exec(update(t).where(*scope, *where, t.echoed_at.is_(None)).values(echoed_at=now))
+        session.exec(update(t).where(*scope, *where, col(t.echoed_at).is_(None)).values(echoed_at=now))
         return n
 
     ref = echo_ref(record.payload)
     if ref is not None:
-        settle(t.id == ref)
+        settle(col(t.id) == ref)
         return
-    if mid and session.exec(select(t.id).where(*scope, t.platform_message_id == mid)).first() is not None:
-        settle(t.platform_message_id == mid)
+    if mid and session.exec(select(t.id).where(*scope, col(t.platform_message_id) == mid)).first() is not None:
+        settle(col(t.platform_message_id) == mid)
         return
     key = text_key(record.text)
     sent_ms = echo_sent_ms(record.payload)
-    candidates = session.exec(select(t).where(*scope, t.status.in_(UNSETTLED), t.attempts > 0,
-                                              t.echoed_at.is_(None)).order_by(t.id)).all()
+    candidates = session.exec(select(t).where(*scope, col(t.status).in_(UNSETTLED), t.attempts > 0,
+                                              col(t.echoed_at).is_(None)).order_by(col(t.id))).all()
     for row in candidates:
         if text_key((row.payload or {}).get("text")) != key:
             continue
         tried = aware(row.claimed_at)
         if sent_ms is not None and tried is not None and abs(sent_ms / 1000 - tried.timestamp()) > match_seconds:
             continue
-        if settle(t.id == row.id, t.status.in_(UNSETTLED)):
+        if settle(col(t.id) == row.id, col(t.status).in_(UNSETTLED)):
             log.info("outbox row %s settled by its echo (matched by recipient and text)", row.id)
             return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import models
 from app.models import EscalationStatus
@@ -63,7 +63,7 @@ def show_failure(session: Session, row: models.OutboxMessage, reason: str) -> No
             models.Escalation.status == EscalationStatus.OPEN)).first()
     if escalation is None:
         last_in = session.exec(select(models.Message.id).where(models.Message.conversation_id == row.conversation_id)
-                               .order_by(models.Message.id.desc())).first()
+                               .order_by(col(models.Message.id).desc())).first()
         if last_in is None:
             return
         escalation = models.Escalation(conversation_id=row.conversation_id, message_id=last_in, kind="escalated",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import models
 from app.engine import ANSWERED
@@ -29,5 +29,5 @@ def last_answered(session: Session, conv_id: int) -> models.Message | None:
     """The citizen's latest message, if the bot answered it: what feedback is about."""
     last = session.exec(select(models.Message)
                         .where(models.Message.conversation_id == conv_id, models.Message.direction == Direction.IN)
-                        .order_by(models.Message.id.desc()).limit(1)).first()
+                        .order_by(col(models.Message.id).desc()).limit(1)).first()
     return last if last is not None and last.outcome == ANSWERED else None

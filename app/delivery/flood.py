@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import models
 from app.windows import aware
@@ -33,13 +33,15 @@ def flooding(session: Session, records: list[models.InboundRecord], limit: int) 
     window = dt.timedelta(minutes=1)
     since = min(aware(r.received_at) for r in counted) - window
     recent = session.exec(select(table.channel, table.user_id, table.id, table.received_at)
-                          .where(table.user_id.in_({r.user_id for r in counted}), table.received_at >= since,
-                                 table.kind.in_(COUNTED))).all()
+                          .where(col(table.user_id).in_({r.user_id for r in counted}), table.received_at >= since,
+                                 col(table.kind).in_(COUNTED))).all()
     verdicts = {}
     for r in counted:
         at = aware(r.received_at)
-        n = sum(1 for channel, user, rid, received in recent
-                if channel == r.channel and user == r.user_id and rid <= r.id and at - window <= aware(received) <= at)
+        r_id = models.saved_id(r)
+        n = sum(1 for channel, user, rid, received in recent  # rid: a stored row's id, never None
+                if channel == r.channel and user == r.user_id and rid is not None and rid <= r_id
+                and at - window <= aware(received) <= at)
         if n > limit:
-            verdicts[r.id] = Flood.NOTICE if n == limit + 1 else Flood.DROP
+            verdicts[r_id] = Flood.NOTICE if n == limit + 1 else Flood.DROP
     return verdicts

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import models, storage
 from app.delivery.claims import claim
@@ -122,7 +122,7 @@ class EventLog:
         for rows in requests:
             for row in rows:
                 unique.setdefault((row["channel"], row["dedupe_key"]), row)
-        table = models.InboundRecord.__table__
+        table = models.table_of(models.InboundRecord)
         insert = postgresql.insert if self.db.dialect.name == "postgresql" else sqlite.insert
         stmt = (insert(table).values(list(unique.values()))
                 .on_conflict_do_nothing(index_elements=["channel", "dedupe_key"])
@@ -157,15 +157,15 @@ class InboundClaims:
         table = models.InboundRecord
         with Session(self.db) as session:
             rows = list(session.exec(select(table.id, table.channel, table.user_id, table.status)
-                                     .where(table.status.in_((InboundStatus.PENDING, InboundStatus.WORKING)))
-                                     .order_by(table.id).limit(limit * 5)))
+                                     .where(col(table.status).in_((InboundStatus.PENDING, InboundStatus.WORKING)))
+                                     .order_by(col(table.id)).limit(limit * 5)))
         first: list[int] = []
         seen: set[tuple[str, str]] = set()
         for record_id, channel, user, status in rows:
             if (channel, user) in seen:
                 continue  # a later message of a citizen waits for the earlier one
             seen.add((channel, user))
-            if status == InboundStatus.PENDING:
+            if status == InboundStatus.PENDING and record_id is not None:  # a stored row: never None
                 first.append(record_id)
             if len(first) >= limit:
                 break
@@ -179,8 +179,8 @@ class InboundClaims:
         table = models.InboundRecord
         held = set()
         for record_id, attempt in attempts.items():
-            n = session.exec(update(table).where(table.id == record_id, table.status == InboundStatus.WORKING,
-                                                 table.attempts == attempt)
+            n = session.exec(update(table).where(col(table.id) == record_id, col(table.status) == InboundStatus.WORKING,
+                                                 col(table.attempts) == attempt)
                              .values(status=status, error=error)).rowcount
             if n:
                 held.add(record_id)
@@ -192,8 +192,8 @@ class InboundClaims:
         table = models.InboundRecord
         cutoff = self.clock() - dt.timedelta(seconds=older_than)
         with Session(self.db) as session:
-            taken = session.exec(update(table).where(table.status == InboundStatus.WORKING,
-                                                     table.claimed_at.is_(None) | (table.claimed_at <= cutoff))
+            taken = session.exec(update(table).where(col(table.status) == InboundStatus.WORKING,
+                                                     col(table.claimed_at).is_(None) | (col(table.claimed_at) <= cutoff))
                                  .values(status=InboundStatus.PENDING)).rowcount
             session.commit()
         return taken

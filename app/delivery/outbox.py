@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import metrics, models
 from app.conversation import ConversationPolicy, find
@@ -104,7 +104,7 @@ class Outbox:
         rows = []
         reply_to = conv.last_platform_message_id if conv.channel == "zalo" and author == Author.BOT else None
         for part in channel.render(message):
-            rows.append(models.OutboxMessage(conversation_id=conv.id, channel=conv.channel, province=conv.province,
+            rows.append(models.OutboxMessage(conversation_id=models.saved_id(conv), channel=conv.channel, province=conv.province,
                                              recipient=conv.external_id,
                                              author=author, payload=part, tag=window.tag, paid=window.paid,
                                              reply_to=reply_to, escalation_id=escalation_id,
@@ -175,20 +175,21 @@ class Outbox:
         now = self.clock()
         t = models.OutboxMessage
         earlier = aliased(t)
-        waits = (select(earlier.id).where(earlier.conversation_id == t.conversation_id, earlier.id < t.id,
-                                          earlier.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING))).exists())
+        waits = (select(earlier.id).where(earlier.conversation_id == t.conversation_id, col(earlier.id) < t.id,
+                                          col(earlier.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING))).exists())
         with Session(self.db) as session:
             due = list(session.exec(select(t.id).where(t.status == OutboxStatus.PENDING, t.next_attempt_at <= now,
-                                                       ~waits).order_by(t.id).limit(free)))
-        attempts = claim(self.db, t, due, OutboxStatus.PENDING, OutboxStatus.SENDING, now)
+                                                       ~waits).order_by(col(t.id)).limit(free)))
+        due_ids = [row_id for row_id in due if row_id is not None]  # ids of stored rows: never None
+        attempts = claim(self.db, t, due_ids, OutboxStatus.PENDING, OutboxStatus.SENDING, now)
         if not attempts:
             return 0
         with Session(self.db) as session:
-            jobs = [SendJob(r.id, r.conversation_id, r.channel, r.province, r.recipient, r.author, r.payload, r.reply_to,
-                            attempts[r.id], last)
+            jobs = [SendJob(models.saved_id(r), r.conversation_id, r.channel, r.province, r.recipient, r.author,
+                            r.payload, r.reply_to, attempts[models.saved_id(r)], last)
                     for r, last in session.exec(select(t, models.Conversation.last_inbound_at)
-                                                .join(models.Conversation, models.Conversation.id == t.conversation_id)
-                                                .where(t.id.in_(list(attempts))).order_by(t.id))]
+                                                .join(models.Conversation, col(models.Conversation.id) == t.conversation_id)
+                                                .where(col(t.id).in_(list(attempts))).order_by(col(t.id)))]
         for job in jobs:
             with self._idle:
                 self._in_flight += 1
@@ -278,17 +279,17 @@ class Outbox:
         now = self.clock()
         with Session(self.db) as session:
             if result.ok:
-                n = session.exec(update(t).where(t.id == job.id, t.status != OutboxStatus.SENT)
+                n = session.exec(update(t).where(col(t.id) == job.id, col(t.status) != OutboxStatus.SENT)
                                  .values(status=OutboxStatus.SENT, sent_at=now,
                                          platform_message_id=result.platform_message_id,
                                          in_doubt=False, error_code=None, last_error="")).rowcount
                 if not n:  # its echo settled it first
-                    session.exec(update(t).where(t.id == job.id, t.platform_message_id.is_(None))
+                    session.exec(update(t).where(col(t.id) == job.id, col(t.platform_message_id).is_(None))
                                  .values(platform_message_id=result.platform_message_id))
                 session.commit()
                 metrics.send_result(job.channel, SendOutcome.SENT)
                 return SendOutcome.SENT
-            held = (t.id == job.id, t.status == OutboxStatus.SENDING, t.attempts == job.attempt)
+            held = (col(t.id) == job.id, col(t.status) == OutboxStatus.SENDING, col(t.attempts) == job.attempt)
             error = dict(error_code=(result.error_code or "")[:40] or None, last_error=result.error_message[:500])
             retry_at = None
             if result.transient and not result.window_closed:
@@ -327,8 +328,8 @@ class Outbox:
         now = self.clock()
         cutoff = now - dt.timedelta(seconds=older_than)
         with Session(self.db) as session:
-            taken = session.exec(update(t).where(t.status == OutboxStatus.SENDING,
-                                                 t.claimed_at.is_(None) | (t.claimed_at <= cutoff))
+            taken = session.exec(update(t).where(col(t.status) == OutboxStatus.SENDING,
+                                                 col(t.claimed_at).is_(None) | (col(t.claimed_at) <= cutoff))
                                  .values(status=OutboxStatus.PENDING, in_doubt=True,
                                          next_attempt_at=now + dt.timedelta(seconds=self.settings.send_doubt_seconds))
                                  ).rowcount
