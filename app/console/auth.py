@@ -328,6 +328,11 @@ class Current:
     def is_admin(self) -> bool:
         return self.user.role == "admin"
 
+    @property
+    def user_id(self) -> int:
+        """The logged-in user's id (a stored row's, never None)."""
+        return models.saved_id(self.user)
+
 
 def current(db: Engine, token: str | None) -> Current | None:
     if not token:

@@ -26,7 +26,7 @@ def conversation_page(request: Request, cur: Current, conversation_id: int, stat
     state = _state(request)
     try:
         view = inbox.conversation(state.runtime.db, state.runtime.engine.kb, state.settings, conversation_id,
-                                  cur.user.id, scope=cur.user.province)
+                                  cur.user_id, scope=cur.user.province)
     except NoSuchConversation:
         return _error(request, 404, "Không có cuộc trò chuyện này.", cur)
     return _html("conversation.html", request, status, cur=cur, c=view, error=error, draft=draft, notice=notice,
@@ -40,7 +40,7 @@ def conversation_part(request: Request, cur: Current, conversation_id: int, temp
     state = _state(request)
     try:
         view = inbox.conversation(state.runtime.db, state.runtime.engine.kb, state.settings, conversation_id,
-                                  cur.user.id, scope=cur.user.province)
+                                  cur.user_id, scope=cur.user.province)
     except NoSuchConversation:
         return _error(request, 404, "Không có cuộc trò chuyện này.", cur)
     response = _html(template, request, cur=cur, c=view)
@@ -117,12 +117,12 @@ async def action(request: Request, cur: Current, form: dict, conversation_id: in
         if name == "reply":
             await run_in_threadpool(inbox.reply, state.delivery, conversation_id, cur.user, form.get("text", ""))
         elif name == "assign":
-            await run_in_threadpool(inbox.assign, db, conversation_id, cur.user.id, quiet_hours=quiet)
+            await run_in_threadpool(inbox.assign, db, conversation_id, cur.user_id, quiet_hours=quiet)
         elif name == "note":
-            await run_in_threadpool(inbox.add_note, db, conversation_id, cur.user.id, form.get("text", ""), quiet)
+            await run_in_threadpool(inbox.add_note, db, conversation_id, cur.user_id, form.get("text", ""), quiet)
         elif name == "resolve":
             keep = form.get("keep") == "1"  # "Giữ cuộc trò chuyện cho cán bộ"
-            await run_in_threadpool(inbox.resolve, db, conversation_id, cur.user.id, keep, quiet)
+            await run_in_threadpool(inbox.resolve, db, conversation_id, cur.user_id, keep, quiet)
             name = "resolve_keep" if keep else "resolve"
         elif name == "release":
             await run_in_threadpool(inbox.release, state.delivery, conversation_id)

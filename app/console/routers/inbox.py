@@ -29,8 +29,8 @@ def items(request: Request, cur: Current, f: dict[str, str], paged: bool = True)
     state = _state(request)
     size = inbox.PAGE_SIZE
     page = {"limit": size + 1, "offset": (int(f["page"]) - 1) * size} if paged else {}
-    return inbox.inbox(state.runtime.db, state.runtime.engine.kb, state.settings, cur.user.id,
-                       **{k: v for k, v in f.items() if k not in ("tests", "page")}, tests=f["tests"] == "1",
+    return inbox.inbox(state.runtime.db, state.runtime.engine.kb, state.settings, cur.user_id, status=f["status"],
+                       channel=f["channel"], topic=f["topic"], province=f["province"], tests=f["tests"] == "1",
                        scope=cur.user.province, **page)
 
 
