@@ -10,6 +10,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from app.calculators import CALCULATORS, Question, answer_facts, answers, calculate, read_facts
@@ -21,8 +22,20 @@ from app.provinces import Province
 from app.retrieval import Candidate, Document, Index
 from app.text import fold
 
-ANSWERED, CLARIFY, ESCALATED, HANDOFF, SMALLTALK = "answered", "clarify", "escalated", "handoff", "smalltalk"
-OUTCOMES = (ANSWERED, CLARIFY, ESCALATED, HANDOFF, SMALLTALK)
+
+class Outcome(StrEnum):
+    """What the engine did with a message (stored as message.outcome)."""
+
+    ANSWERED = "answered"
+    CLARIFY = "clarify"
+    ESCALATED = "escalated"
+    HANDOFF = "handoff"
+    SMALLTALK = "smalltalk"
+
+
+ANSWERED, CLARIFY, ESCALATED, HANDOFF, SMALLTALK = (Outcome.ANSWERED, Outcome.CLARIFY, Outcome.ESCALATED,
+                                                    Outcome.HANDOFF, Outcome.SMALLTALK)
+OUTCOMES = tuple(Outcome)
 
 
 _NO_WORD = re.compile(r"[\W_]*")  # only spaces, punctuation and symbols: no letter, digit or emoji
@@ -114,7 +127,7 @@ class Turn:
 
 @dataclass
 class Reply:
-    outcome: str
+    outcome: Outcome
     body: str
     entry_id: str | None = None
     candidates: list[str] = field(default_factory=list)
