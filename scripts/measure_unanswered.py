@@ -76,13 +76,13 @@ def suggestion_scores(engine, rows, floor: float) -> tuple[float, float, int]:
 
 
 def engine():
-    from app import retrieval
+    from app import semantic
     from app.engine import Engine
     from app.knowledge import load_directory
 
     kb, errors = load_directory(ROOT / "knowledge_base")
     assert not errors, errors
-    return Engine(kb, encoder=retrieval.load_encoder("auto"))
+    return Engine(kb, encoder=semantic.load_encoder("auto"))
 
 
 VARIANTS = (  # (name, keyword arguments of unanswered.cluster)
