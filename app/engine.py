@@ -15,7 +15,7 @@ from typing import Any
 from app.calculators import CALCULATORS, Question, answer_facts, answers, calculate, read_facts
 from app.corpus import HANDOFF_LABEL, SMALLTALK_PREFIX, chat_examples
 from app.knowledge import Entry, KnowledgeBase, Office, RenderError, format_reply
-from app.letters import asked_clauses, compulsory_benefit, question_parts, reading
+from app.letters import COMPULSORY_REASONS, asked_clauses, compulsory_benefit, question_parts, reading
 from app.privacy import find_personal_numbers
 from app.provinces import Province
 from app.retrieval import Candidate, Document, Index
@@ -264,9 +264,10 @@ class Engine:
         personal = find_personal_numbers(raw)
         sents, asked = reading(raw[:1500])
         cands = self._search(key, sents, asked)
-        compulsory = "@" + compulsory_benefit(raw[:1500], sents, asked)
-        if compulsory in self.out_of_scope:  # a letter asking for a benefit of compulsory insurance: staff
-            return self._escalate(cands, self.out_of_scope[compulsory], province)
+        compulsory = compulsory_benefit(raw[:1500], sents, asked)
+        why = self.out_of_scope.get("@" + compulsory) or COMPULSORY_REASONS.get(compulsory)
+        if why:  # a message asking for a benefit of compulsory insurance: staff
+            return self._escalate(cands, why, province)
         reply = self._answer_to_question(raw, key, cands, context, day, province)
         if reply is None:
             cands, used_context = self._with_context(key, cands, context, raw)

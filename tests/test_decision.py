@@ -168,3 +168,24 @@ def test_a_complete_new_question_after_an_answer_is_not_bent_by_the_previous_top
     ):
         reply = _after(engine, context, text)
         assert (reply.outcome, reply.entry_id, reply.used_context) == (ANSWERED, expected, False), text
+
+
+def test_a_short_compulsory_insurance_question_goes_to_staff(engine):
+    """Short messages naming an employer or compulsory insurance and a benefit or dispute are not answered by the
+    voluntary-insurance entry on the same benefit."""
+    for text, group in (("nghỉ thai sản ở công ty được mấy tháng", "@oos-om-dau-bat-buoc"),
+                        ("công ty không đóng bhxh cho tôi thì sao", "@oos-doanh-nghiep"),
+                        ("bị tai nạn lao động được bồi thường gì", "@oos-om-dau-bat-buoc")):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert (reply.outcome, reply.reason) == (ESCALATED, engine.out_of_scope[group]), text
+    reply = engine.answer("đóng bhxh bắt buộc 10 năm nghỉ hưu được bao nhiêu", Turn(), day=DAY)
+    assert reply.outcome == ESCALATED and "bắt buộc" in reply.reason
+
+
+def test_in_scope_questions_naming_a_company_stay_in_scope(engine):
+    for text, expected in (("nghỉ việc ở công ty rồi có rút bhxh 1 lần được không", "bhxh1l-"),
+                           ("đã đóng bắt buộc 8 năm giờ đóng tiếp tự nguyện được không", "vtn-"),
+                           ("học sinh có bắt buộc mua bhyt không", "hssv-bat-buoc"),
+                           ("sinh con có được tiền thai sản không", "vtn-thai-san")):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert reply.outcome == ANSWERED and reply.entry_id.startswith(expected), text
