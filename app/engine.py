@@ -15,7 +15,7 @@ from typing import Any
 from app.calculators import CALCULATORS, Question, answer_facts, answers, calculate, read_facts
 from app.corpus import HANDOFF_LABEL, SMALLTALK_PREFIX, chat_examples
 from app.knowledge import Entry, KnowledgeBase, Office, RenderError, format_reply
-from app.letters import COMPULSORY_REASONS, asked_clauses, compulsory_benefit, question_parts, reading
+from app.letters import COMPULSORY_REASONS, asked_clauses, compulsory_benefit, names_employer, question_parts, reading
 from app.privacy import find_personal_numbers
 from app.provinces import Province
 from app.retrieval import Candidate, Document, Index
@@ -271,6 +271,9 @@ class Engine:
         reply = self._answer_to_question(raw, key, cands, context, day, province)
         if reply is None:
             cands, used_context = self._with_context(key, cands, context, raw)
+            if used_context == "question" and names_employer(raw):
+                # "còn ở công ty thì sao" after voluntary maternity: the same benefit of compulsory insurance
+                return self._escalate(cands, COMPULSORY_REASONS["bat-buoc"], province)
             previous = (context.text or "") if used_context == "question" else ""
             reply = self._decide(raw, key, cands, day, previous, province)
             clauses = asked_clauses(asked)
@@ -416,7 +419,7 @@ class Engine:
             if len(rest.split()) <= 4 and not self._confident(combined):
                 asked_of = self._boost(self.index.search(f"{prev_key} {rest}", top=10), context)
                 best = next(iter(self._entries(asked_of)), None)
-                if best is not None and self.kb.entries[best.label].topic == prev.topic:
+                if best is not None and best.label == prev.id:  # the previous question, of another subject
                     combined = asked_of
             return combined, "question"
         subject = self.normalizer.key(prev.title if prev.topic == "Chung" else prev.topic)

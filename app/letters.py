@@ -141,12 +141,12 @@ _COMPULSORY_ONLY = (
 )
 
 # why staff get a message of a group that intents.yaml does not list
-COMPULSORY_REASONS = {"bat-buoc": "Chế độ hưu trí, tử tuất của BHXH bắt buộc"}
+COMPULSORY_REASONS = {"bat-buoc": "Chế độ BHXH bắt buộc (người lao động ở công ty, doanh nghiệp)"}
 
 
 def compulsory_benefit(text: str, sents: list[str], asked: list[str]) -> str:
     """The out-of-scope group ("oos-that-nghiep", "oos-om-dau-bat-buoc", "oos-doanh-nghiep", or "bat-buoc" for
-    the pension and survivors' benefits of compulsory insurance, `COMPULSORY_REASONS`) of the compulsory-insurance
+    the other benefits of compulsory insurance, pension and survivors', `COMPULSORY_REASONS`) of the compulsory-insurance
     benefit a message asks about, or "".
 
     A letter (two sentences or more): only its question sentences are read (all of it when none asks): "Tôi đã
@@ -167,3 +167,10 @@ def compulsory_benefit(text: str, sents: list[str], asked: list[str]) -> str:
     if own or not _EMPLOYER.search(folded):
         return own
     return next((group for pattern, group in _EMPLOYER_ASKS if pattern.search(folded)), "")
+
+
+def names_employer(text: str) -> bool:
+    """Whether a message names an employer or compulsory insurance and nothing in scope: "còn ở công ty thì
+    sao" after an answer on voluntary maternity asks about compulsory insurance."""
+    folded = fold(text)
+    return bool(_EMPLOYER.search(folded)) and not _IN_SCOPE.search(folded) and not _VOLUNTARY.search(folded)

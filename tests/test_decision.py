@@ -189,3 +189,9 @@ def test_in_scope_questions_naming_a_company_stay_in_scope(engine):
                            ("sinh con có được tiền thai sản không", "vtn-thai-san")):
         reply = engine.answer(text, Turn(), day=DAY)
         assert reply.outcome == ANSWERED and reply.entry_id.startswith(expected), text
+
+
+def test_a_follow_up_moving_to_a_company_goes_to_staff(engine):
+    """After voluntary maternity, "thế còn đóng ở công ty thì sao" asks about compulsory insurance."""
+    reply = _after(engine, "bhxh tự nguyện sinh con được bao nhiêu tiền", "thế còn đóng ở công ty thì sao")
+    assert reply.outcome == ESCALATED and "bắt buộc" in reply.reason
