@@ -16,7 +16,7 @@ from typing import Any
 from app.calculators import CALCULATORS, Question, answer_facts, answers, calculate, read_facts
 from app.corpus import HANDOFF_LABEL, SMALLTALK_PREFIX, chat_examples
 from app.knowledge import Entry, KnowledgeBase, Office, RenderError, format_reply
-from app.letters import asked_clauses, compulsory_benefit, question_parts, reading
+from app.letters import COMPULSORY_REASONS, asked_clauses, compulsory_benefit, names_employer, question_parts, reading
 from app.privacy import find_personal_numbers
 from app.provinces import Province
 from app.retrieval import Candidate, Document, Index
@@ -159,6 +159,13 @@ _FOLLOW_UP = re.compile(
     r"^(?:con|the|vay|vay thi|the thi|neu|nhung|ma|con neu|truong hop|con truong hop|con voi)\b|"
     r"\bthi sao\b|\bthi the nao\b|\bthi nhu the nao\b|\bduoc khong\b$"
 )
+# the same opening words on the folded message as written: normalisation drops "vậy", "thế", "dạ"
+_FOLLOW_UP_RAW = re.compile(r"^(?:(?:da|ok|oke|vang|u|uh)\s+)*(?:con|the|vay|z|v|neu|nhung|ma|truong hop)(?![a-z])")
+# what an elliptical follow-up adds to the previous question: "còn hộ cận nghèo thì sao" -> "ho can ngheo"
+_ELLIPSIS_WORDS = re.compile(r"^(?:(?:vay|the|nhung|ma|da)\s+)*con\s+|\s*\bthi (?:sao|the nao|nhu the nao|ra sao)\b.*$")
+# words that name a subject of the knowledge base: a message carrying one asks a complete question on its own
+_SUBJECT = re.compile(r"(?<![a-z])(?:bao hiem|tu nguyen|ho gia dinh|hoc sinh|sinh vien|mot lan|rut|luong huu|nghi huu|"
+                      r"huu tri|vssid|thai san|tu tuat|mai tang)(?![a-z])")
 
 
 def _office(province: Province | None) -> Office | None:
@@ -270,12 +277,16 @@ class Engine:
         personal = find_personal_numbers(raw)
         sents, asked = reading(raw[:1500])
         cands = self._search(key, sents, asked)
-        compulsory = "@" + compulsory_benefit(raw[:1500], sents, asked)
-        if compulsory in self.out_of_scope:  # a letter asking for a benefit of compulsory insurance: staff
-            return self._escalate(cands, self.out_of_scope[compulsory], province)
+        compulsory = compulsory_benefit(raw[:1500], sents, asked)
+        why = self.out_of_scope.get("@" + compulsory) or COMPULSORY_REASONS.get(compulsory)
+        if why:  # a message asking for a benefit of compulsory insurance: staff
+            return self._escalate(cands, why, province)
         reply = self._answer_to_question(raw, key, cands, context, day, province)
         if reply is None:
-            cands, used_context = self._with_context(key, cands, context)
+            cands, used_context = self._with_context(key, cands, context, raw)
+            if used_context == "question" and names_employer(raw):
+                # "còn ở công ty thì sao" after voluntary maternity: the same benefit of compulsory insurance
+                return self._escalate(cands, COMPULSORY_REASONS["bat-buoc"], province)
             previous = (context.text or "") if used_context == "question" else ""
             reply = self._decide(raw, key, cands, day, previous, province)
             clauses = asked_clauses(asked)
@@ -385,7 +396,8 @@ class Engine:
             reply.choices_prompt = reply.choices_prompt or self.kb.parsed_intents.related_prompt
             return
 
-    def _with_context(self, key: str, cands: list[Candidate], context: Turn) -> tuple[list[Candidate], str]:
+    def _with_context(self, key: str, cands: list[Candidate], context: Turn,
+                      raw: str = "") -> tuple[list[Candidate], str]:
         """Read a follow-up in the light of the previous turn.
 
         "còn hộ cận nghèo thì sao?" repeats the previous question with another subject: it is
@@ -401,16 +413,33 @@ class Engine:
             # em"): a personal case or another subject, which the previous topic must not turn into an answer
             return cands, ""
         follow_up = bool(_FOLLOW_UP.search(key))
+        # a short follow-up that names no subject ("vậy đóng ở đâu" after the household amount) asks nothing
+        # complete on its own: its own best entry of another topic, however clear, answers a question it did
+        # not ask
+        incomplete = (follow_up or bool(_FOLLOW_UP_RAW.search(fold(raw).strip()))) and len(key.split()) <= 8 \
+            and not _SUBJECT.search(key)
         if not (follow_up or len(key.split()) <= 6 or not self._confident(cands)):
             return cands, ""
         if _ELLIPSIS.search(key):
             prev_key = self.normalizer.key(context.text)
-            # the new words count twice: the earlier question supplies the rest of the question
+            # the earlier question with what this one changes ("còn hộ cận nghèo thì sao" -> "hộ cận nghèo"):
+            # the markers "còn", "thì sao" would only dilute the search
+            rest = _ELLIPSIS_WORDS.sub("", key).strip() or key
+            # the new words count twice: the earlier question supplies the rest of the question. When that is
+            # not clear and the new words are a subject alone (four words or fewer: "hộ cận nghèo", "con em 5
+            # tuổi"), the follow-up is the earlier question asked of that subject
             combined = self._boost(self.index.search(f"{prev_key} {key} {key}", top=10), context)
+            if len(rest.split()) <= 4 and not self._confident(combined):
+                asked_of = self._boost(self.index.search(f"{prev_key} {rest}", top=10), context)
+                best = next(iter(self._entries(asked_of)), None)
+                if best is not None and best.label == prev.id:  # the previous question, of another subject
+                    combined = asked_of
             return combined, "question"
         subject = self.normalizer.key(prev.title if prev.topic == "Chung" else prev.topic)
         topical = self._boost(self.index.search(f"{key} {subject}", top=10), context)
-        if follow_up or (self._confident(topical) and not self._confident(cands)):
+        own = next(iter(self._entries(cands)), None)
+        elsewhere = own is not None and self.kb.entries[own.label].topic != prev.topic
+        if follow_up or incomplete and elsewhere or (self._confident(topical) and not self._confident(cands)):
             return topical, "topic"
         return cands, ""
 

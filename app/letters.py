@@ -116,12 +116,61 @@ _COMPULSORY = (
 _VOLUNTARY = re.compile(r"(?<![a-z])(?:tu nguyen|bhxhtn|vtn)(?![a-z])")
 
 
+# a short message's compulsory-insurance context: an employer, compulsory insurance by name, or a benefit only it pays
+_EMPLOYER = re.compile(r"(?<![a-z])(?:cong ty|cty|doanh nghiep|nguoi su dung lao dong|chu su dung lao dong|"
+                       r"(?:bhxh|bao hiem xa hoi|bao hiem|dong|tham gia|dong bao hiem) bat buoc)(?![a-z])")
+# what such a message asks about: a benefit of compulsory insurance, or a dispute with the employer
+_EMPLOYER_ASKS = (
+    (re.compile(r"(?<![a-z])(?:that nghiep|bhtn)(?![a-z])"), "oos-that-nghiep"),
+    (re.compile(r"(?<![a-z])(?:thai san|om dau|nghi om|con om|duong suc|tai nan|benh nghe nghiep|tnld)(?![a-z])"),
+     "oos-om-dau-bat-buoc"),
+    (re.compile(r"(?<![a-z])(?:(?:khong|ko|k|chua|cham|tron|no) (?:dong|chot|tra so)|no (?:tien )?(?:bhxh|bao hiem)|"
+                r"giu so|khong tra so|khong chot so)(?![a-z])"), "oos-doanh-nghiep"),
+    (re.compile(r"(?<![a-z])(?:luong huu|nghi huu|huu tri|tu tuat|mai tang)(?![a-z])"), "bat-buoc"),
+)
+# a short message in scope though it names an employer: voluntary insurance, household or student insurance, the
+# lump sum, keeping or joining contribution periods, looking them up ("nghỉ việc ở công ty rồi có rút bhxh 1 lần
+# được không", "đã đóng bắt buộc 8 năm giờ đóng tiếp tự nguyện được không")
+_IN_SCOPE = re.compile(r"(?<![a-z])(?:tu nguyen|bhxhtn|vtn|ho gia dinh|hgd|hoc sinh|sinh vien|hssv|rut|mot lan|1 lan|"
+                       r"bao luu|cong noi|cong don|tra cuu|vssid)(?![a-z])")
+# the compulsory benefits named on their own, whoever pays: a short message naming one asks about it
+_COMPULSORY_ONLY = (
+    (re.compile(r"(?<![a-z])(?:(?:tro cap|bao hiem|che do|huong|tien|so|lanh|nhan) that nghiep|bhtn)(?![a-z])"),
+     "oos-that-nghiep"),
+    (re.compile(r"(?<![a-z])(?:tai nan lao dong|benh nghe nghiep|tnld)(?![a-z])"), "oos-om-dau-bat-buoc"),
+)
+
+# why staff get a message of a group that intents.yaml does not list
+COMPULSORY_REASONS = {"bat-buoc": "Chế độ BHXH bắt buộc (người lao động ở công ty, doanh nghiệp)"}
+
+
 def compulsory_benefit(text: str, sents: list[str], asked: list[str]) -> str:
-    """The out-of-scope group ("oos-that-nghiep", "oos-om-dau-bat-buoc") of the compulsory-insurance benefit
-    a letter (two sentences or more) asks about, or "". Only its question sentences are read (all of it
-    when none asks): "Tôi đã hưởng trợ cấp thất nghiệp năm ngoái. Nay tôi muốn đóng BHXH tự nguyện thì
-    đăng ký ở đâu?" tells its past and asks in scope. Shorter messages are left to retrieval."""
-    if len(sents) < 2 or _VOLUNTARY.search(fold(text)):
+    """The out-of-scope group ("oos-that-nghiep", "oos-om-dau-bat-buoc", "oos-doanh-nghiep", or "bat-buoc" for
+    the other benefits of compulsory insurance, pension and survivors', `COMPULSORY_REASONS`) of the compulsory-insurance
+    benefit a message asks about, or "".
+
+    A letter (two sentences or more): only its question sentences are read (all of it when none asks): "Tôi đã
+    hưởng trợ cấp thất nghiệp năm ngoái. Nay tôi muốn đóng BHXH tự nguyện thì đăng ký ở đâu?" tells its past and
+    asks in scope. A shorter message: when it names unemployment, a work accident or an occupational disease, or
+    an employer or compulsory insurance together with a benefit or a dispute ("nghỉ thai sản ở công ty được mấy
+    tháng", "công ty không đóng bhxh cho tôi thì sao"), and nothing in scope (`_IN_SCOPE`: voluntary, household
+    or student insurance, the lump sum, keeping or joining contribution periods)."""
+    folded = fold(text)
+    if _VOLUNTARY.search(folded):
         return ""
-    question = fold(" ".join(asked) if asked else text)
-    return next((group for pattern, group in _COMPULSORY if pattern.search(question)), "")
+    if len(sents) >= 2:
+        question = fold(" ".join(asked) if asked else text)
+        return next((group for pattern, group in _COMPULSORY if pattern.search(question)), "")
+    if _IN_SCOPE.search(folded):
+        return ""
+    own = next((group for pattern, group in _COMPULSORY_ONLY if pattern.search(folded)), "")
+    if own or not _EMPLOYER.search(folded):
+        return own
+    return next((group for pattern, group in _EMPLOYER_ASKS if pattern.search(folded)), "")
+
+
+def names_employer(text: str) -> bool:
+    """Whether a message names an employer or compulsory insurance and nothing in scope: "còn ở công ty thì
+    sao" after an answer on voluntary maternity asks about compulsory insurance."""
+    folded = fold(text)
+    return bool(_EMPLOYER.search(folded)) and not _IN_SCOPE.search(folded) and not _VOLUNTARY.search(folded)

@@ -134,3 +134,64 @@ def test_a_personal_case_after_an_answer_is_not_a_follow_up(engine):
     for text in ("tôi gửi giấy tờ lên huyện 5 tuần rồi vẫn chưa có quyết định, nhờ xem hồ sơ giúp tôi",
                  "vậy hồ sơ của em giải quyết tới đâu rồi, kiểm tra giúp em"):
         assert engine.answer(text, first.next_turn(context), day=DAY).outcome == ESCALATED, text
+
+
+def _after(engine, context: str, text: str):
+    previous = engine.answer(context, Turn(), day=DAY)
+    assert previous.outcome == ANSWERED, context
+    return engine.answer(text, previous.next_turn(context), day=DAY)
+
+
+def test_a_short_follow_up_is_read_with_the_previous_question(engine):
+    """"còn X thì sao" after an answer asks the previous question of X: answered in that topic, not escalated."""
+    reply = _after(engine, "bhxh tự nguyện đóng bao nhiêu", "còn hộ cận nghèo thì sao")
+    assert reply.outcome == ANSWERED and reply.entry_id in ("vtn-muc-dong", "vtn-ho-tro") and reply.used_context
+    reply = _after(engine, "bhyt học sinh đóng bao nhiêu", "thế còn sinh viên thì sao")
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "hssv-muc-dong")
+    reply = _after(engine, "bhyt hộ gia đình 1 người bao nhiêu tiền", "còn con em 5 tuổi thì sao")
+    assert reply.outcome == ANSWERED and reply.entry_id.startswith("hgd-")
+
+
+def test_a_follow_up_naming_no_subject_stays_in_the_previous_topic(engine):
+    """"vậy đóng ở đâu" alone is nearest to the lump sum's procedure; after the household amount it asks where
+    to buy household insurance (answered or offered first)."""
+    reply = _after(engine, "bhyt hộ gia đình 1 người bao nhiêu tiền", "vậy đóng ở đâu")
+    assert reply.outcome in (ANSWERED, CLARIFY)
+    first = reply.entry_id if reply.outcome == ANSWERED else reply.choices[0].entry_id
+    assert first == "hgd-mua-o-dau"
+
+
+def test_a_complete_new_question_after_an_answer_is_not_bent_by_the_previous_topic(engine):
+    for context, text, expected in (
+        ("bhxh tự nguyện đóng bao nhiêu", "rút bhxh 1 lần cần giấy tờ gì", "bhxh1l-thu-tuc"),
+        ("bhyt học sinh đóng bao nhiêu", "mua bhyt hộ gia đình ở đâu", "hgd-mua-o-dau"),
+    ):
+        reply = _after(engine, context, text)
+        assert (reply.outcome, reply.entry_id, reply.used_context) == (ANSWERED, expected, False), text
+
+
+def test_a_short_compulsory_insurance_question_goes_to_staff(engine):
+    """Short messages naming an employer or compulsory insurance and a benefit or dispute are not answered by the
+    voluntary-insurance entry on the same benefit."""
+    for text, group in (("nghỉ thai sản ở công ty được mấy tháng", "@oos-om-dau-bat-buoc"),
+                        ("công ty không đóng bhxh cho tôi thì sao", "@oos-doanh-nghiep"),
+                        ("bị tai nạn lao động được bồi thường gì", "@oos-om-dau-bat-buoc")):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert (reply.outcome, reply.reason) == (ESCALATED, engine.out_of_scope[group]), text
+    reply = engine.answer("đóng bhxh bắt buộc 10 năm nghỉ hưu được bao nhiêu", Turn(), day=DAY)
+    assert reply.outcome == ESCALATED and "bắt buộc" in reply.reason
+
+
+def test_in_scope_questions_naming_a_company_stay_in_scope(engine):
+    for text, expected in (("nghỉ việc ở công ty rồi có rút bhxh 1 lần được không", "bhxh1l-"),
+                           ("đã đóng bắt buộc 8 năm giờ đóng tiếp tự nguyện được không", "vtn-"),
+                           ("học sinh có bắt buộc mua bhyt không", "hssv-bat-buoc"),
+                           ("sinh con có được tiền thai sản không", "vtn-thai-san")):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert reply.outcome == ANSWERED and reply.entry_id.startswith(expected), text
+
+
+def test_a_follow_up_moving_to_a_company_goes_to_staff(engine):
+    """After voluntary maternity, "thế còn đóng ở công ty thì sao" asks about compulsory insurance."""
+    reply = _after(engine, "bhxh tự nguyện sinh con được bao nhiêu tiền", "thế còn đóng ở công ty thì sao")
+    assert reply.outcome == ESCALATED and "bắt buộc" in reply.reason

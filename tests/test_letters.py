@@ -87,5 +87,17 @@ def test_a_letter_asking_for_a_compulsory_insurance_benefit():
                  "thì đăng ký ở đâu?") == ""
     # voluntary insurance pays maternity; "does voluntary insurance pay ...?" is in scope
     assert group("Tôi đóng BHXH tự nguyện được 2 năm. Tôi sắp sinh thì có được hưởng chế độ thai sản không?") == ""
-    # one sentence is not a letter: the out-of-scope groups decide
-    assert group("trợ cấp thất nghiệp nộp hồ sơ ở đâu") == ""
+    # a short message: a compulsory benefit named on its own, or an employer with a benefit or a dispute
+    assert group("trợ cấp thất nghiệp nộp hồ sơ ở đâu") == "oos-that-nghiep"
+    assert group("nghỉ thai sản ở công ty được mấy tháng") == "oos-om-dau-bat-buoc"
+    assert group("bị tai nạn lao động được bồi thường gì") == "oos-om-dau-bat-buoc"
+    assert group("công ty không đóng bhxh cho tôi thì sao") == "oos-doanh-nghiep"
+    assert group("đóng bhxh bắt buộc 10 năm nghỉ hưu được bao nhiêu") == "bat-buoc"
+    # ... and in scope when it names voluntary, household or student insurance, the lump sum, or keeping periods
+    for text in ("nghỉ việc ở công ty rồi có rút bhxh 1 lần được không",
+                 "đã đóng bắt buộc 8 năm giờ đóng tiếp tự nguyện được không",
+                 "học sinh có bắt buộc mua bhyt không",
+                 "nghỉ việc ở công ty thì thời gian đóng có được bảo lưu không",
+                 "sinh con có được tiền thai sản không",
+                 "công ty tôi ở gần đây, mua bhyt hộ gia đình ở đâu"):
+        assert group(text) == "", text
