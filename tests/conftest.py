@@ -353,3 +353,13 @@ def browser():
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A desktop-sized page in Vietnamese, waiting up to 20 s for what a test expects (a test file may
+    define its own `page` for another viewport)."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN")
+    context.set_default_timeout(20_000)
+    yield context.new_page()
+    context.close()

@@ -34,14 +34,6 @@ def app(database_url, tmp_path, platforms, cli):
         yield server
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN")
-    context.set_default_timeout(TIMEOUT)
-    yield context.new_page()
-    context.close()
-
-
 def login(page: Page, app, email: str, password: str) -> None:
     page.goto(app.url + "/console/login")
     page.fill("input[name=email]", email)

@@ -18,7 +18,6 @@ pytestmark = pytest.mark.e2e
 TOKEN = "test-admin-token"
 QUESTION = "bảo hiểm xã hội tự nguyện là gì, ai được tham gia"
 MARKER = "Thông tin bổ sung từ bảng điều khiển của cán bộ."
-TIMEOUT = 20_000
 
 
 @pytest.fixture
@@ -27,14 +26,6 @@ def app(database_url, tmp_path, cli):
     server = AppServer(database_url, tmp_path / "app.log", ADMIN_API_TOKEN=TOKEN).start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN")
-    context.set_default_timeout(TIMEOUT)
-    yield context.new_page()
-    context.close()
 
 
 def service_answer(app) -> str:

@@ -20,7 +20,6 @@ from tests.console_support import ADMIN, add_default_users
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 TOKEN = "test-admin-token"
-TIMEOUT = 20_000  # ms
 EDITOR = "/console/kb/vtn-khai-niem"
 QUESTION = "bảo hiểm xã hội tự nguyện là gì, ai được tham gia"
 NAME, BIRTH = "thẻ BHYT sai tên", "thẻ bhyt bị sai ngày sinh"
@@ -34,14 +33,6 @@ def app(database_url, tmp_path, cli):
     server = AppServer(database_url, tmp_path / "app.log", ADMIN_API_TOKEN=TOKEN).start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN")
-    context.set_default_timeout(TIMEOUT)
-    yield context.new_page()
-    context.close()
 
 
 def shot(page: Page, name: str, **kw) -> None:
