@@ -71,7 +71,7 @@ def test_half_precision_ranks_as_single_precision(encoder, kb):
     import datetime as dt
 
     from app.engine import Engine, Turn
-    from app.retrieval import StaticEncoder
+    from app.semantic import StaticEncoder
 
     half, single = Engine(kb, encoder=encoder), Engine(kb, encoder=StaticEncoder(MODEL, dtype=np.float32))
     day = dt.date(2026, 11, 30)
