@@ -21,13 +21,21 @@ ACTIONS = ("reply", "assign", "note", "resolve", "release", "retry")
 router = APIRouter(dependencies=[Depends(current_user)])
 
 
+def _view(request: Request, cur: Current, conversation_id: int) -> inbox.ConversationView | None:
+    """The conversation as this user may see it (another province's: None, like one that does not exist)."""
+    state = _state(request)
+    try:
+        return inbox.conversation(state.runtime.db, state.runtime.engine.kb, state.settings, conversation_id,
+                                  cur.user_id, scope=cur.user.province)
+    except NoSuchConversation:
+        return None
+
+
 def conversation_page(request: Request, cur: Current, conversation_id: int, status: int = 200, error: str = "",
                       draft: str = "", notice: str = "", note: str = "") -> Response:
     state = _state(request)
-    try:
-        view = inbox.conversation(state.runtime.db, state.runtime.engine.kb, state.settings, conversation_id,
-                                  cur.user_id, scope=cur.user.province)
-    except NoSuchConversation:
+    view = _view(request, cur, conversation_id)
+    if view is None:
         return _error(request, 404, "Không có cuộc trò chuyện này.", cur)
     return _html("conversation.html", request, status, cur=cur, c=view, error=error, draft=draft, notice=notice,
                  note=note, sent=request.query_params.get("done", "") if status == 200 else "",
@@ -37,11 +45,8 @@ def conversation_page(request: Request, cur: Current, conversation_id: int, stat
 def conversation_part(request: Request, cur: Current, conversation_id: int, template: str) -> Response:
     """A part of the conversation page alone, for the open page to refresh itself (as the inbox does
     its rows): the messages, or the bot's state with the requests and their actions."""
-    state = _state(request)
-    try:
-        view = inbox.conversation(state.runtime.db, state.runtime.engine.kb, state.settings, conversation_id,
-                                  cur.user_id, scope=cur.user.province)
-    except NoSuchConversation:
+    view = _view(request, cur, conversation_id)
+    if view is None:
         return _error(request, 404, "Không có cuộc trò chuyện này.", cur)
     response = _html(template, request, cur=cur, c=view)
     response.headers["X-Item-Count"] = str(len(view.lines))
