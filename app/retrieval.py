@@ -79,14 +79,16 @@ class Document:
 
 
 def column_dot(matrix: sparse.csc_matrix, idx: np.ndarray, data: np.ndarray) -> np.ndarray:
-    """`matrix[:, idx] @ data` for a CSC matrix, reading only those columns' postings."""
-    n = matrix.shape[0]
-    if len(idx) == 0:
-        return np.zeros(n, dtype=np.float32)
-    starts, ends = matrix.indptr[idx], matrix.indptr[idx + 1]
-    rows = np.concatenate([matrix.indices[a:b] for a, b in zip(starts, ends, strict=True)])
-    values = np.concatenate([matrix.data[a:b] * w for a, b, w in zip(starts, ends, data, strict=True)])
-    return np.bincount(rows, weights=values, minlength=n).astype(np.float32)
+    """`matrix[:, idx] @ data` for a CSC matrix, reading only those columns' postings.
+
+    Column by column into one float32 vector: a column's row indices are distinct, so `out[rows] +=`
+    adds each posting once, and the only temporaries are one column's postings (concatenating every
+    column's postings first cost 50 MB per message at 10,000 entries, docs/performance.md)."""
+    out = np.zeros(matrix.shape[0], dtype=np.float32)
+    for col, weight in zip(idx, data, strict=True):
+        a, b = matrix.indptr[col], matrix.indptr[col + 1]
+        out[matrix.indices[a:b]] += matrix.data[a:b] * np.float32(weight)
+    return out
 
 
 class QueryVectors:
