@@ -1,6 +1,6 @@
 """Near-duplicates across the evaluation sets and the training corpus.
 
-    python scripts/check_overlap.py [--dev ../shared/eval/dev.jsonl] [--validation eval/validation]
+    python scripts/check_overlap.py [--dev ../shared/eval/dev.jsonl] [--validation eval/validation eval/real-letters]
                                     [--corpus knowledge_base/training] [--threshold 85] [--show 20]
 
 Every message is folded (no diacritics, lower case) and its punctuation, emoji and spacing removed;
@@ -57,8 +57,9 @@ def kb_questions(kb_dir: Path) -> list[str]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dev", type=Path, default=ROOT.parent / "shared" / "eval" / "dev.jsonl")
-    ap.add_argument("--validation", type=Path, default=ROOT / "eval" / "validation",
-                    help="folder of .jsonl files (or one file)")
+    ap.add_argument("--validation", type=Path, nargs="+",
+                    default=[ROOT / "eval" / "validation", ROOT / "eval" / "real-letters"],
+                    help="folders of .jsonl files (or files): the validation sets and the real letters")
     ap.add_argument("--corpus", type=Path, default=ROOT / "knowledge_base" / "training")
     ap.add_argument("--kb", type=Path, default=ROOT / "knowledge_base")
     ap.add_argument("--threshold", type=float, default=85.0)
@@ -69,9 +70,9 @@ def main() -> int:
     sources: dict[str, list[str]] = {}
     if args.dev.is_file():
         sources["dev"] = read_jsonl(args.dev)
-    files = [args.validation] if args.validation.is_file() else sorted(args.validation.glob("*.jsonl"))
-    for path in files:
-        sources[f"validation/{path.stem}"] = read_jsonl(path)
+    for given in args.validation:
+        for path in [given] if given.is_file() else sorted(given.glob("*.jsonl")):
+            sources[f"{path.parent.name}/{path.stem}"] = read_jsonl(path)
     corpus = read_corpus(args.corpus)
     sources["corpus"] = [t for texts in corpus.values() for t in texts]
     sources["kb"] = kb_questions(args.kb)
