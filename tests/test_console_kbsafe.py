@@ -78,7 +78,7 @@ def test_grouping_and_floor_on_the_labelled_set(shipped_engine):
     assert after[0] >= 0.95 and after[1] >= before[1] + 0.05  # about as precise, more near-identical questions together
     # whatever order the questions came in (the figures in docs/console-work.md; they move with the semantic model)
     precision, worst, recall = measure.over_orders(shipped_engine, rows, unanswered.THRESHOLD)
-    assert precision >= 0.95 and worst >= 0.88 and recall >= 0.8
+    assert precision >= 0.95 and worst >= 0.88 and recall >= 0.75
     old_precision, old_worst, old_recall = measure.over_orders(shipped_engine, rows, 0.6, linkage="first")
     assert recall >= old_recall + 0.05
     ids = unanswered.cluster(shipped_engine, texts)

@@ -37,8 +37,9 @@ def test_model_is_committed_and_small():
     for name in ("modules.json", "model.safetensors", "tokenizer.json"):
         assert (MODEL / name).is_file(), name
     size = sum(p.stat().st_size for p in MODEL.rglob("*") if p.is_file())
-    # the training corpus (knowledge_base/training) brings its words and word pairs: 13.3 MiB
-    assert size < 16 * 1024 * 1024
+    # the training corpus (knowledge_base/training) brings its words and word pairs: 16.8 MiB with the letters of
+    # 30/11/2026 (22,026 words and word pairs of 192 dimensions, single precision on disk)
+    assert size < 20 * 1024 * 1024
 
 
 @pytest.mark.slow
