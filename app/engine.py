@@ -163,6 +163,9 @@ _FOLLOW_UP = re.compile(
 _FOLLOW_UP_RAW = re.compile(r"^(?:(?:da|ok|oke|vang|u|uh)\s+)*(?:con|the|vay|z|v|neu|nhung|ma|truong hop)(?![a-z])")
 # what an elliptical follow-up adds to the previous question: "còn hộ cận nghèo thì sao" -> "ho can ngheo"
 _ELLIPSIS_WORDS = re.compile(r"^(?:(?:vay|the|nhung|ma|da)\s+)*con\s+|\s*\bthi (?:sao|the nao|nhu the nao|ra sao)\b.*$")
+# the words of the office's name after normalisation ("bhxh tỉnh" -> "bao hiem xa hoi tinh"), which a greeting
+# may address: left alone beside small talk they ask nothing
+_OFFICE_WORDS = frozenset("bao hiem xa hoi y te tinh huyen quan thanh pho tp viet nam vn co quan".split())
 # words that name a subject of the knowledge base: a message carrying one asks a complete question on its own
 _SUBJECT = re.compile(r"(?<![a-z])(?:bao hiem|tu nguyen|ho gia dinh|hoc sinh|sinh vien|mot lan|rut|luong huu|nghi huu|"
                       r"huu tri|vssid|thai san|tu tuat|mai tang)(?![a-z])")
@@ -541,6 +544,8 @@ class Engine:
         the answer margin. Empty otherwise: the message is small talk."""
         rest = " ".join(tok for tok in key.split() if tok not in self.filler)
         if len(rest.split()) < 2 or rest == key:  # one leftover word ("cảm ơng": "ong") says too little
+            return []
+        if not set(rest.split()) - _OFFICE_WORDS:  # "hello bhxh tỉnh": the office addressed by its name asks nothing
             return []
         found = self.index.search(rest, top=10)
         if not found or found[0].label.startswith("@") or found[0].score < self.thresholds.answer:

@@ -101,6 +101,15 @@ def test_small_talk_and_requests_for_a_person_beyond_the_training_messages(engin
         assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
 
 
+def test_questions_about_the_assistant_get_its_introduction(engine):
+    """"Who are you, a bot?": small talk the greeting reply answers (it says it is the office's automatic
+    assistant and what it answers); none of these is a training line."""
+    for text in ("ủa vậy ad là máy hả", "bạn tên chi rứa", "page này là của cơ quan bảo hiểm xã hội thật không ạ"):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert (reply.outcome, reply.reason) == (SMALLTALK, "greeting"), text
+        assert "trợ lý tự động" in reply.body
+
+
 def test_a_question_with_a_greeting_or_thanks_is_a_question(engine):
     for text, entry in (("chào ad, cho em hỏi bhyt hộ gia đình đóng bao nhiêu", "hgd-muc-dong"),
                         ("alo, cho hỏi rút bhxh 1 lần được bao nhiêu tiền", "bhxh1l-muc-huong"),
