@@ -17,6 +17,7 @@ from app.calculators import CALCULATORS, Question, answer_facts, answers, calcul
 from app.corpus import HANDOFF_LABEL, SMALLTALK_PREFIX, chat_examples
 from app.knowledge import Entry, KnowledgeBase, Office, RenderError, format_reply
 from app.letters import COMPULSORY_REASONS, asked_clauses, compulsory_benefit, names_employer, question_parts, reading
+from app.places import other_province
 from app.privacy import find_personal_numbers
 from app.provinces import Province
 from app.retrieval import Candidate, Document, Index
@@ -165,7 +166,8 @@ _FOLLOW_UP_RAW = re.compile(r"^(?:(?:da|ok|oke|vang|u|uh)\s+)*(?:con|the|vay|z|v
 _ELLIPSIS_WORDS = re.compile(r"^(?:(?:vay|the|nhung|ma|da)\s+)*con\s+|\s*\bthi (?:sao|the nao|nhu the nao|ra sao)\b.*$")
 # the words of the office's name after normalisation ("bhxh tỉnh" -> "bao hiem xa hoi tinh"), which a greeting
 # may address: left alone beside small talk they ask nothing
-_OFFICE_WORDS = frozenset("bao hiem xa hoi y te tinh huyen quan thanh pho tp viet nam vn co quan".split())
+_OFFICE_WORDS = frozenset(["bao", "hiem", "xa", "hoi", "y", "te", "tinh", "huyen", "quan", "thanh", "pho", "tp", "viet",
+                           "nam", "vn", "co"])
 # words that name a subject of the knowledge base: a message carrying one asks a complete question on its own
 _SUBJECT = re.compile(r"(?<![a-z])(?:bao hiem|tu nguyen|ho gia dinh|hoc sinh|sinh vien|mot lan|rut|luong huu|nghi huu|"
                       r"huu tri|vssid|thai san|tu tuat|mai tang)(?![a-z])")
@@ -300,6 +302,11 @@ class Engine:
             reply.used_context = used_context == "question"
             if used_context == "question":
                 reply.context_text = f"{context.text} {raw}"[-600:]
+        if reply.outcome == ANSWERED and reply.entry_id in intents.office_entries and other_province(
+                raw[:1500], " ".join(filter(None, ((_office(province) or self.kb.office).name,
+                                                  province.name if province is not None else "")))):
+            # "sđt bhxh tỉnh Cà Mau": this office's details do not answer a question about another province's office
+            reply = self._escalate(cands, intents.other_office_reason or "cơ quan BHXH tỉnh khác", province)
         if reply.outcome == ANSWERED and any(kind in ("cccd", "bhxh") for kind, _ in personal):
             # an ID or insurance code means a personal dossier: staff must look it up
             reply = self._escalate(cands, "tin nhắn có mã số cá nhân, cần cán bộ tra cứu", province)

@@ -255,6 +255,10 @@ class Intents:
     related_prompt: str = ""
     non_text_reply: str = ""
     unreadable_reply: str = ""
+    # entries whose answer gives this province's own office details, and why staff get a message that asks them
+    # of another province's office ("sđt bhxh tỉnh Cà Mau": app.places)
+    office_entries: tuple[str, ...] = ()
+    other_office_reason: str = ""
 
     @classmethod
     def parse(cls, data: dict[str, Any] | None) -> Intents:
@@ -272,6 +276,8 @@ class Intents:
             out_of_scope=tuple(OutOfScopeGroup(id=str(g["id"]), reason=str(g.get("reason") or ""),
                                                examples=_texts(g.get("examples")))
                                for g in data.get("out_of_scope") or []),
+            office_entries=_texts((data.get("other_office") or {}).get("entries")),
+            other_office_reason=str((data.get("other_office") or {}).get("reason") or ""),
             **{name: str(data.get(name) or "") for name in
                ("escalate_reply", "clarify_prompt", "related_prompt", "non_text_reply", "unreadable_reply")},
         )
@@ -712,6 +718,9 @@ def validate(kb: KnowledgeBase, day: dt.date, topic_ids: list[str] | None = None
         if "{hotline}" in text and f"{NATIONAL_HOTLINE_LABEL} {{hotline}}" not in text:
             errors.append(f"intents.yaml: {name}: {{hotline}} must be named as the national hotline: "
                           f"'{NATIONAL_HOTLINE_LABEL} {{hotline}}'")
+    for entry_id in kb.parsed_intents.office_entries:
+        if entry_id not in kb.entries:
+            errors.append(f"intents.yaml: other_office.entries names unknown entry '{entry_id}'")
     owner: dict[str, str] = {}
     for entry in kb.entries.values():
         where = f"entries/{entry.id}.yaml"

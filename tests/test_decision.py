@@ -204,3 +204,18 @@ def test_a_follow_up_moving_to_a_company_goes_to_staff(engine):
     """After voluntary maternity, "thế còn đóng ở công ty thì sao" asks about compulsory insurance."""
     reply = _after(engine, "bhxh tự nguyện sinh con được bao nhiêu tiền", "thế còn đóng ở công ty thì sao")
     assert reply.outcome == ESCALATED and "bắt buộc" in reply.reason
+
+
+def test_another_provinces_office_goes_to_staff_not_this_offices_details(engine):
+    """The contacts entry gives this office's details: a question about another province's office goes to staff,
+    one about this province's own office is answered (its name from the province's office details)."""
+    from app.knowledge import Office
+    from app.provinces import Province
+
+    for text in ("sdt bhxh tinh ca mau la so nao v ad", "địa chỉ bhxh quận bình thạnh tphcm ở đâu ạ"):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert reply.outcome == ESCALATED and reply.reason == "Hỏi cơ quan BHXH của tỉnh, thành phố khác", text
+    assert engine.answer("số điện thoại bhxh tỉnh là bao nhiêu", Turn(), day=DAY).entry_id == "chung-lien-he"
+    camau = Province(code="camau", name="Cà Mau", office=Office(name="Bảo hiểm xã hội tỉnh Cà Mau", phone="0290 000"))
+    reply = engine.answer("sdt bhxh tinh ca mau la so nao v ad", Turn(), day=DAY, province=camau)
+    assert reply.outcome == ANSWERED and reply.entry_id == "chung-lien-he" and "0290 000" in reply.body

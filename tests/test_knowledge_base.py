@@ -54,6 +54,9 @@ def test_validate_names_file_and_field_for_each_problem(cli, tmp_path):
     edit_entry(root, "vtn-dang-ky", questions=[*other["questions"], dup])
     (root / "entries" / "chung-vssid.yaml").unlink()
     edit_entry(root, "chung-tra-cuu", id="chung-tra-cuu-2")
+    intents = root / "intents.yaml"
+    intents.write_text(intents.read_text(encoding="utf-8").replace("entries: [chung-lien-he]", "entries: [lien-he]"),
+                       encoding="utf-8")
     result = cli("kb", "validate", "--dir", str(root), check=False)
     assert result.returncode == 1
     err = result.stderr
@@ -64,6 +67,7 @@ def test_validate_names_file_and_field_for_each_problem(cli, tmp_path):
     assert "vtn-ho-tro.yaml: field 'questions'" in err and "is also a question of entry 'vtn-dang-ky'" in err
     assert "id 'chung-vssid' has no entry" in err
     assert "chung-tra-cuu.yaml: field 'id' is 'chung-tra-cuu-2' but the file name says 'chung-tra-cuu'" in err
+    assert "intents.yaml: other_office.entries names unknown entry 'lien-he'" in err
 
 
 @pytest.mark.one_database
