@@ -116,9 +116,11 @@ _COMPULSORY = (
 _VOLUNTARY = re.compile(r"(?<![a-z])(?:tu nguyen|bhxhtn|vtn)(?![a-z])")
 
 
-# a short message's compulsory-insurance context: an employer, compulsory insurance by name, or a benefit only it pays
+# a short message's compulsory-insurance context: an employer, compulsory insurance by name, or an occupation that
+# is insured by its employer (a teacher's, a police officer's, a civil servant's pension is compulsory insurance's)
 _EMPLOYER = re.compile(r"(?<![a-z])(?:cong ty|cty|doanh nghiep|nguoi su dung lao dong|chu su dung lao dong|"
-                       r"(?:bhxh|bao hiem xa hoi|bao hiem|dong|tham gia|dong bao hiem) bat buoc)(?![a-z])")
+                       r"(?:bhxh|bao hiem xa hoi|bao hiem|dong|tham gia|dong bao hiem) bat buoc|"
+                       r"giao vien|cong an|quan doi|bo doi|si quan|quan nhan|cong chuc|vien chuc|cong nhan)(?![a-z])")
 # what such a message asks about: a benefit of compulsory insurance, or a dispute with the employer
 _EMPLOYER_ASKS = (
     (re.compile(r"(?<![a-z])(?:that nghiep|bhtn)(?![a-z])"), "oos-that-nghiep"),

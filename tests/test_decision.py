@@ -129,6 +129,16 @@ def test_out_of_scope_neighbours_go_to_staff(engine):
         assert engine.answer(text, Turn(), day=DAY).outcome == ESCALATED, text
 
 
+def test_an_employees_pension_goes_to_staff_but_their_voluntary_insurance_is_answered(engine):
+    """A teacher's, a police officer's or a civil servant's pension is compulsory insurance's: staff answer it;
+    the same people asking about voluntary insurance or the lump sum are in scope."""
+    for text in ("bộ đội xuất ngũ thì lương hưu tính ra sao", "viên chức nghỉ hưu được hưởng bao nhiêu phần trăm lương"):
+        assert engine.answer(text, Turn(), day=DAY).outcome == ESCALATED, text
+    for text in ("giáo viên hợp đồng nghỉ việc rồi đóng bhxh tự nguyện tiếp được không",
+                 "công nhân nghỉ việc 1 năm rút bhxh 1 lần được không"):
+        assert engine.answer(text, Turn(), day=DAY).outcome in (ANSWERED, CLARIFY), text
+
+
 def test_the_first_of_two_questions_is_answered_when_the_runner_up_is_the_second(engine):
     reply = engine.answer("thẻ bhyt hộ gia đình mua ở đâu, mua xong bao lâu thì dùng được?", Turn(), day=DAY)
     assert reply.outcome == ANSWERED and reply.entry_id == "hgd-mua-o-dau"
