@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 
@@ -21,6 +23,18 @@ def add_user(cli: Cli, email: str, password: str, role: str = "staff"):
 def add_default_users(cli: Cli) -> None:
     add_user(cli, *ADMIN, role="admin")
     add_user(cli, *STAFF, role="staff")
+
+
+@contextmanager
+def console_server(database_url: str, tmp_path: Path, cli: Cli, log: str = "app.log", **env: str) -> Iterator[AppServer]:
+    """The service in a process of its own with the default console users (`ADMIN`, `STAFF`) and `env` as more
+    settings, its log in `tmp_path`/`log`; stopped afterwards."""
+    add_default_users(cli)
+    server = AppServer(database_url, tmp_path / log, **env).start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 class ConsoleClient:

@@ -9,18 +9,16 @@ from sqlmodel import Session, select
 
 from app import database, models
 from tests.conftest import AppServer
-from tests.console_support import ADMIN, STAFF, ConsoleClient, add_default_users, add_user
+from tests.console_support import ADMIN, STAFF, ConsoleClient, add_user, console_server
 
 TOKEN = "test-admin-token"
 
 
 @pytest.fixture
 def console(database_url, tmp_path, cli):
-    add_default_users(cli)
-    server = AppServer(database_url, tmp_path / "console.log", LOGIN_MAX_FAILURES="3",
-                       LOGIN_MAX_FAILURES_PER_IP="6", ADMIN_API_TOKEN=TOKEN).start()
-    yield server
-    server.stop()
+    with console_server(database_url, tmp_path, cli, "console.log", LOGIN_MAX_FAILURES="3",
+                        LOGIN_MAX_FAILURES_PER_IP="6", ADMIN_API_TOKEN=TOKEN) as server:
+        yield server
 
 
 def logged_in(server, email: str, password: str) -> ConsoleClient:

@@ -10,8 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import AppServer
-from tests.console_support import ADMIN, STAFF, ConsoleClient, add_default_users
+from tests.console_support import ADMIN, STAFF, ConsoleClient, console_server
 
 pytestmark = pytest.mark.e2e
 
@@ -22,10 +21,8 @@ MARKER = "Thông tin bổ sung từ bảng điều khiển của cán bộ."
 
 @pytest.fixture
 def app(database_url, tmp_path, cli):
-    add_default_users(cli)
-    server = AppServer(database_url, tmp_path / "app.log", ADMIN_API_TOKEN=TOKEN).start()
-    yield server
-    server.stop()
+    with console_server(database_url, tmp_path, cli, ADMIN_API_TOKEN=TOKEN) as server:
+        yield server
 
 
 def service_answer(app) -> str:

@@ -10,8 +10,7 @@ import io
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import AppServer
-from tests.console_support import ADMIN, STAFF, ConsoleClient, add_default_users
+from tests.console_support import ADMIN, STAFF, ConsoleClient, console_server
 
 pytestmark = pytest.mark.e2e
 
@@ -21,10 +20,8 @@ MARKER = "Câu trả lời cập nhật từ bảng tính."
 
 @pytest.fixture
 def app(database_url, tmp_path, cli):
-    add_default_users(cli)
-    server = AppServer(database_url, tmp_path / "app.log").start()
-    yield server
-    server.stop()
+    with console_server(database_url, tmp_path, cli) as server:
+        yield server
 
 
 def to_csv(rows: list[dict], fields: list[str]) -> bytes:

@@ -12,8 +12,7 @@ import pytest
 import yaml
 
 from app.knowledge import dump_yaml
-from tests.conftest import AppServer
-from tests.console_support import ADMIN, STAFF, ConsoleClient, add_default_users
+from tests.console_support import ADMIN, STAFF, ConsoleClient, console_server
 
 pytestmark = pytest.mark.e2e
 
@@ -23,10 +22,8 @@ MARKER = "Nội dung cập nhật từ tệp kho kiến thức."
 
 @pytest.fixture
 def app(database_url, tmp_path, cli):
-    add_default_users(cli)
-    server = AppServer(database_url, tmp_path / "app.log").start()
-    yield server
-    server.stop()
+    with console_server(database_url, tmp_path, cli) as server:
+        yield server
 
 
 def rezip(files: dict[str, bytes]) -> bytes:

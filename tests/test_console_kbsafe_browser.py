@@ -14,8 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import AppServer
-from tests.console_support import ADMIN, add_default_users
+from tests.console_support import ADMIN, console_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -29,10 +28,8 @@ SHOTS = os.environ.get("CONSOLE_SCREENSHOTS", "")
 
 @pytest.fixture
 def app(database_url, tmp_path, cli):
-    add_default_users(cli)
-    server = AppServer(database_url, tmp_path / "app.log", ADMIN_API_TOKEN=TOKEN).start()
-    yield server
-    server.stop()
+    with console_server(database_url, tmp_path, cli, ADMIN_API_TOKEN=TOKEN) as server:
+        yield server
 
 
 def shot(page: Page, name: str, **kw) -> None:

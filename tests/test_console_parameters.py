@@ -8,8 +8,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import AppServer
-from tests.console_support import ADMIN, STAFF, ConsoleClient, add_default_users
+from tests.console_support import ADMIN, STAFF, ConsoleClient, console_server
 
 pytestmark = pytest.mark.e2e
 
@@ -19,10 +18,8 @@ QUESTION = "bhyt hộ gia đình đóng bao nhiêu 1 người"
 
 @pytest.fixture
 def app(database_url, tmp_path, cli):
-    add_default_users(cli)
-    server = AppServer(database_url, tmp_path / "app.log", ADMIN_API_TOKEN=TOKEN).start()
-    yield server
-    server.stop()
+    with console_server(database_url, tmp_path, cli, ADMIN_API_TOKEN=TOKEN) as server:
+        yield server
 
 
 def test_add_a_future_value_preview_it_and_answers_use_it_from_that_date(app, browser, cli):

@@ -15,8 +15,8 @@ import pytest
 from sqlmodel import select
 
 from app import middleware, models
-from tests.conftest import ROOT, AppServer
-from tests.console_support import ADMIN, STAFF, ConsoleClient, add_default_users, console_app
+from tests.conftest import ROOT
+from tests.console_support import ADMIN, STAFF, ConsoleClient, console_app, console_server
 from tests.test_channels import conversation, db_session, post_zalo, sent, wait_for
 
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -46,10 +46,8 @@ def text_of(r: httpx.Response) -> str:
 
 @pytest.fixture
 def plain_app(database_url, tmp_path, cli):
-    add_default_users(cli)
-    server = AppServer(database_url, tmp_path / "app.log", UPLOAD_MAX_BYTES=str(7 * 1024 * 1024)).start()
-    yield server
-    server.stop()
+    with console_server(database_url, tmp_path, cli, UPLOAD_MAX_BYTES=str(7 * 1024 * 1024)) as server:
+        yield server
 
 
 def readme_promises() -> str:
@@ -308,11 +306,9 @@ def test_test_escalations_are_kept_apart_and_cannot_be_replied_to(app, platforms
 
 @pytest.fixture
 def console(database_url, tmp_path, cli):
-    add_default_users(cli)
-    server = AppServer(database_url, tmp_path / "console.log", LOGIN_MAX_FAILURES="3", LOGIN_MAX_FAILURES_PER_IP="5",
-                       LOGIN_DELAY_SECONDS="30", LOGIN_MAX_DELAY_SECONDS="600").start()
-    yield server
-    server.stop()
+    with console_server(database_url, tmp_path, cli, "console.log", LOGIN_MAX_FAILURES="3", LOGIN_MAX_FAILURES_PER_IP="5",
+                        LOGIN_DELAY_SECONDS="30", LOGIN_MAX_DELAY_SECONDS="600") as server:
+        yield server
 
 
 def age_failures(server, seconds: float) -> None:

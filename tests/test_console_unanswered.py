@@ -9,8 +9,7 @@ import html
 import httpx
 import pytest
 
-from tests.conftest import AppServer
-from tests.console_support import ADMIN, STAFF, ConsoleClient, add_default_users
+from tests.console_support import ADMIN, STAFF, ConsoleClient, console_server
 
 pytestmark = pytest.mark.e2e
 
@@ -24,10 +23,8 @@ PERSONAL = "kiểm tra giúp quá trình đóng của tôi, mã số bhxh 791234
 
 @pytest.fixture
 def app(database_url, tmp_path, cli):
-    add_default_users(cli)
-    server = AppServer(database_url, tmp_path / "app.log", ADMIN_API_TOKEN=TOKEN).start()
-    yield server
-    server.stop()
+    with console_server(database_url, tmp_path, cli, ADMIN_API_TOKEN=TOKEN) as server:
+        yield server
 
 
 def ask(app, text: str) -> dict:
