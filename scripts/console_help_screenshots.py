@@ -24,7 +24,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 import fake_platforms as fp  # noqa: E402
-from console_screenshots import ADMIN, running_console  # noqa: E402
+from console_screenshots import ADMIN, admin_page, running_console  # noqa: E402
 
 
 def main() -> int:
@@ -51,12 +51,7 @@ def main() -> int:
         time.sleep(6)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=args.chromium, args=["--no-sandbox"])
-            page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="vi-VN")
-            page.goto(url + "/console/login")
-            page.fill("input[name=email]", ADMIN[0])
-            page.fill("input[name=password]", ADMIN[1])
-            page.click("form[action='/console/login'] button")
-            page.wait_for_url("**/console/inbox")
+            page = admin_page(browser, url, height=900)
             page.screenshot(path=str(out / "console-help-inbox.png"), full_page=True)
 
             page.locator("#rows tr[data-id] a").filter(has_text="thai sản").click()

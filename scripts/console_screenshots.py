@@ -63,6 +63,17 @@ def running_console(tmp: str, fake, **settings: str) -> Iterator[tuple[str, dict
         app.wait(timeout=15)
 
 
+def admin_page(browser, url: str, height: int = 768):
+    """A desktop page of `browser`, logged in as `ADMIN`, on the inbox."""
+    page = browser.new_page(viewport={"width": 1366, "height": height}, locale="vi-VN")
+    page.goto(url + "/console/login")
+    page.fill("input[name=email]", ADMIN[0])
+    page.fill("input[name=password]", ADMIN[1])
+    page.click("form[action='/console/login'] button")
+    page.wait_for_url("**/console/inbox")
+    return page
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs"))
@@ -88,12 +99,7 @@ def main() -> int:
         time.sleep(3)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=args.chromium, args=["--no-sandbox"])
-            page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="vi-VN")
-            page.goto(url + "/console/login")
-            page.fill("input[name=email]", ADMIN[0])
-            page.fill("input[name=password]", ADMIN[1])
-            page.click("form[action='/console/login'] button")
-            page.wait_for_url("**/console/inbox")
+            page = admin_page(browser, url)
             page.screenshot(path=str(out / "console-inbox.png"))
             page.locator("#rows tr[data-id] a").filter(has_text="CCCD").click()
             page.wait_for_url("**/console/conversations/*")
