@@ -265,6 +265,7 @@ class Intents:
         data = data or {}
         small = data.get("smalltalk") or {}
         handoff = data.get("handoff") or {}
+        other_office = data.get("other_office") or {}
         return cls(
             smalltalk=SmallTalk(
                 filler=_texts(small.get("filler")),
@@ -276,8 +277,8 @@ class Intents:
             out_of_scope=tuple(OutOfScopeGroup(id=str(g["id"]), reason=str(g.get("reason") or ""),
                                                examples=_texts(g.get("examples")))
                                for g in data.get("out_of_scope") or []),
-            office_entries=_texts((data.get("other_office") or {}).get("entries")),
-            other_office_reason=str((data.get("other_office") or {}).get("reason") or ""),
+            office_entries=_texts(other_office.get("entries")),
+            other_office_reason=str(other_office.get("reason") or ""),
             **{name: str(data.get(name) or "") for name in
                ("escalate_reply", "clarify_prompt", "related_prompt", "non_text_reply", "unreadable_reply")},
         )
