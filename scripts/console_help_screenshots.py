@@ -11,8 +11,6 @@ pages in headless Chromium (Debian's /usr/bin/chromium driven by Playwright; not
 
 from __future__ import annotations
 
-import argparse
-import os
 import sqlite3
 import sys
 import tempfile
@@ -24,16 +22,11 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 import fake_platforms as fp  # noqa: E402
-from console_screenshots import ADMIN, admin_page, running_console  # noqa: E402
+from console_screenshots import ADMIN, admin_page, running_console, screenshot_options  # noqa: E402
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(ROOT / "docs"))
-    parser.add_argument("--chromium", default=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-    args = parser.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    args, out = screenshot_options(__doc__)
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp, fp.FakePlatformsServer(fp.FakeConfig(zalo_rps=0, messenger_rps=0)) as fake, \

@@ -74,13 +74,19 @@ def admin_page(browser, url: str, height: int = 768):
     return page
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def screenshot_options(description: str) -> tuple[argparse.Namespace, Path]:
+    """The screenshot scripts' command line (`--out`, `--chromium`) and the output folder, created."""
+    parser = argparse.ArgumentParser(description=description.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs"))
     parser.add_argument("--chromium", default=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    return args, out
+
+
+def main() -> int:
+    args, out = screenshot_options(__doc__)
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp, fp.FakePlatformsServer(fp.FakeConfig(zalo_rps=0, messenger_rps=0)) as fake, \

@@ -37,6 +37,17 @@ def console_server(database_url: str, tmp_path: Path, cli: Cli, log: str = "app.
         server.stop()
 
 
+def browser_login(page, url: str, user: tuple[str, str] = ADMIN, landing: str | None = "**/console/inbox") -> None:
+    """Log `user` in through the console's login form in a browser `page` of the service at `url`, and wait for
+    the page it lands on (`landing`; None: do not wait, for a test of where it lands)."""
+    page.goto(url + "/console/login")
+    page.fill("input[name=email]", user[0])
+    page.fill("input[name=password]", user[1])
+    page.click("form[action='/console/login'] button")
+    if landing:
+        page.wait_for_url(landing)
+
+
 class ConsoleClient:
     """A logged-in browser without JavaScript: over HTTP to `url`, or through `http` (an httpx client such as
     FastAPI's TestClient on the app in this process, which must not follow redirects)."""

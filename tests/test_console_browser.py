@@ -11,13 +11,13 @@ import re
 import sys
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 from sqlmodel import select
 
 from app import models
 from tests import test_provinces as tp
 from tests.conftest import ROOT, AppServer
-from tests.console_support import ADMIN, STAFF, console_app
+from tests.console_support import ADMIN, STAFF, browser_login, console_app
 from tests.test_channels import age_conversation, conversation, db_session, post_fb, post_zalo, sent, wait_for
 
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -34,12 +34,6 @@ def app(database_url, tmp_path, platforms, cli):
         yield server
 
 
-def login(page: Page, app, email: str, password: str) -> None:
-    page.goto(app.url + "/console/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", password)
-    page.click("form[action='/console/login'] button")
-    page.wait_for_url("**/console/inbox")
 
 
 def open_escalations(app, user: str) -> list[models.Escalation]:
@@ -49,7 +43,7 @@ def open_escalations(app, user: str) -> list[models.Escalation]:
 
 
 def test_new_escalation_appears_live_and_a_staff_reply_reaches_zalo(app, platforms, page):
-    login(page, app, *STAFF)
+    browser_login(page, app.url, STAFF)
     expect(page.locator("#rows")).to_contain_text("Không có yêu cầu nào.")
     page.evaluate("window.__notReloaded = true")
 
@@ -108,7 +102,7 @@ def test_reply_outside_the_window_is_refused_with_the_reason_and_the_text_is_kep
     conv = conversation(app, "messenger", "7101")
     age_conversation(app, conv.id, 30)  # Messenger: 24 h window passed; the page has no HUMAN_AGENT approval
 
-    login(page, app, *STAFF)
+    browser_login(page, app.url, STAFF)
     expect(page.locator("#rows tr[data-id]")).to_contain_text("Không gửi được")
     page.goto(f"{app.url}/console/conversations/{conv.id}")
     expect(page.locator("#window")).to_contain_text("Không gửi được")
@@ -127,7 +121,7 @@ def test_filters_assign_to_me_and_small_screens(app, platforms, page, browser):
     post_fb(app, fp.messenger_text("tôi bị mất việc, trợ cấp thất nghiệp nhận thế nào", "7201"))
     assert wait_for(lambda: open_escalations(app, "9201") and open_escalations(app, "7201"))
 
-    login(page, app, *ADMIN)
+    browser_login(page, app.url, ADMIN)
     expect(page.locator("#rows tr[data-id]")).to_have_count(2)
     page.select_option("select[name=channel]", "messenger")
     page.click("text=Lọc")
@@ -154,7 +148,7 @@ def test_filters_assign_to_me_and_small_screens(app, platforms, page, browser):
     try:
         small = phone.new_page()
         small.set_default_timeout(TIMEOUT)
-        login(small, app, *STAFF)
+        browser_login(small, app.url, STAFF)
         expect(small.locator("#rows tr[data-id]")).to_have_count(2)
         assert small.evaluate("document.documentElement.scrollWidth") <= 390
         small.locator("#rows tr[data-id] a").first.click()
@@ -185,7 +179,7 @@ def province_app(database_url, tmp_path, cli):
 
 
 def test_the_editors_province_list_refreshes_the_preview_without_the_button(province_app, page):
-    login(page, province_app, *ADMIN)
+    browser_login(page, province_app.url, ADMIN)
     page.goto(province_app.url + "/console/kb/hgd-muc-dong")
     preview = page.locator("#preview")
     expect(preview).to_contain_text("1.366.200 đồng")  # national, rendered by the server

@@ -15,7 +15,7 @@ from sqlmodel import delete, select
 
 from app import models
 from tests.conftest import ROOT
-from tests.console_support import ADMIN, STAFF, console_app
+from tests.console_support import ADMIN, STAFF, browser_login, console_app
 from tests.test_channels import db_session, sent, wait_for
 from tests.test_console_help import add_escalations
 from tests.test_console_safety import handoff
@@ -47,11 +47,6 @@ def page(browser):
     context.close()
 
 
-def login(page: Page, app, email: str, password: str) -> None:
-    page.goto(app.url + "/console/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", password)
-    page.click("form[action='/console/login'] button")
 
 
 def candidates_of(app, conv_id: int) -> list[str]:
@@ -72,8 +67,7 @@ def candidates_of(app, conv_id: int) -> list[str]:
 def test_the_picker_opens_on_the_bots_top_candidate_and_searches(app, page):
     conv = handoff(app, "9601", "hb1-1")
     titles = candidates_of(app, conv.id)
-    login(page, app, *STAFF)
-    page.wait_for_url("**/console/inbox")
+    browser_login(page, app.url, STAFF)
     page.goto(f"{app.url}/console/conversations/{conv.id}")
     picker = page.locator("#canned")
     # the bot's best guess is chosen, first in the list, under the bot's own heading
@@ -104,8 +98,7 @@ def test_the_picker_opens_on_the_bots_top_candidate_and_searches(app, page):
 
 def test_a_reply_the_platform_refuses_shows_why_and_goes_out_again(app, platforms, page):
     conv = handoff(app, "9602", "hb2-1")
-    login(page, app, *STAFF)
-    page.wait_for_url("**/console/inbox")
+    browser_login(page, app.url, STAFF)
     page.goto(f"{app.url}/console/conversations/{conv.id}")
     httpx.post(platforms.url + "/_fake/fail", json={"platform": "zalo", "mode": "blocked"})
     reply = "Chào anh, hồ sơ của anh đã được tiếp nhận."
@@ -125,8 +118,7 @@ def test_a_reply_the_platform_refuses_shows_why_and_goes_out_again(app, platform
 
 def test_a_reply_typed_while_the_session_expired_comes_back_after_logging_in(app, platforms, page):
     conv = handoff(app, "9603", "hb3-1")
-    login(page, app, *STAFF)
-    page.wait_for_url("**/console/inbox")
+    browser_login(page, app.url, STAFF)
     page.goto(f"{app.url}/console/conversations/{conv.id}")
     typed = "Chào chị, cán bộ đã kiểm tra: thẻ BHYT của chị còn hạn đến 31/12/2026."
     page.fill("#reply-text", typed)
@@ -161,8 +153,7 @@ def test_at_390_px_nothing_overflows_and_the_inbox_is_one_page_tall(app, browser
     add_escalations(app, 40, lambda i: long if i % 10 == 0 else f"câu hỏi thử số {i}")
     context, page = new_page(browser, 390, 844)
     try:
-        login(page, app, *ADMIN)
-        page.wait_for_url("**/console/inbox")
+        browser_login(page, app.url, ADMIN)
         expect(page.locator("#rows tr[data-id]")).to_have_count(25)
         no_overflow(page)
         height = page.evaluate("document.documentElement.scrollHeight")

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.console_support import ADMIN, STAFF, ConsoleClient, console_server
+from tests.console_support import ADMIN, STAFF, ConsoleClient, browser_login, console_server
 
 pytestmark = pytest.mark.e2e
 
@@ -33,11 +33,7 @@ def service_answer(app) -> str:
 
 
 def test_edit_preview_publish_and_roll_back_an_entry(app, page, cli):
-    page.goto(app.url + "/console/login")
-    page.fill("input[name=email]", ADMIN[0])
-    page.fill("input[name=password]", ADMIN[1])
-    page.click("form[action='/console/login'] button")
-    page.wait_for_url("**/console/inbox")
+    browser_login(page, app.url)
     page.click("text=Kho kiến thức")
     page.fill("input[name=q]", "tu nguyen la gi")
     page.click("text=Tìm")

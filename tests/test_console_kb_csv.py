@@ -10,7 +10,7 @@ import io
 import pytest
 from playwright.sync_api import expect
 
-from tests.console_support import ADMIN, STAFF, ConsoleClient, console_server
+from tests.console_support import ADMIN, STAFF, ConsoleClient, browser_login, console_server
 
 pytestmark = pytest.mark.e2e
 
@@ -37,11 +37,7 @@ def test_export_then_import_a_bad_and_a_good_csv(app, browser, cli, tmp_path):
     context.set_default_timeout(20_000)
     page = context.new_page()
     try:
-        page.goto(app.url + "/console/login")
-        page.fill("input[name=email]", ADMIN[0])
-        page.fill("input[name=password]", ADMIN[1])
-        page.click("form[action='/console/login'] button")
-        page.wait_for_url("**/console/inbox")
+        browser_login(page, app.url)
         page.goto(app.url + "/console/kb")
         page.click("text=Nhập, xuất CSV")
         with page.expect_download() as download:

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.console_support import ADMIN, console_server
+from tests.console_support import browser_login, console_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -37,12 +37,6 @@ def shot(page: Page, name: str, **kw) -> None:
         page.screenshot(path=str(Path(SHOTS) / f"console-kbsafe-{name}.png"), **kw)
 
 
-def login(page: Page, app) -> None:
-    page.goto(app.url + "/console/login")
-    page.fill("input[name=email]", ADMIN[0])
-    page.fill("input[name=password]", ADMIN[1])
-    page.click("form[action='/console/login'] button")
-    page.wait_for_url("**/console/inbox")
 
 
 def ask(app, text: str, conversation: str) -> dict:
@@ -53,7 +47,7 @@ def ask(app, text: str, conversation: str) -> dict:
 
 
 def test_picker_inserts_at_the_cursor_and_unsaved_edits_ask_before_leaving(app, page):
-    login(page, app)
+    browser_login(page, app.url)
     page.goto(app.url + EDITOR)
     answer = page.locator("#answer")
     before = answer.input_value()
@@ -91,7 +85,7 @@ def test_picker_inserts_at_the_cursor_and_unsaved_edits_ask_before_leaving(app, 
 
 
 def test_history_diff_is_highlighted_in_the_console_font_and_rollback_asks_first(app, page):
-    login(page, app)
+    browser_login(page, app.url)
     page.goto(app.url + EDITOR)
     answer = page.locator("#answer")
     original = answer.input_value()
@@ -135,7 +129,7 @@ def test_history_diff_is_highlighted_in_the_console_font_and_rollback_asks_first
 def test_unanswered_groups_confirm_before_publishing_and_can_be_dismissed_and_undone(app, page):
     for i, text in enumerate((NAME, BIRTH, BUSINESS)):
         assert ask(app, text, f"c{i}")["outcome"] == "escalated"
-    login(page, app)
+    browser_login(page, app.url)
     page.goto(app.url + "/console/unanswered")
     groups = page.locator("section.group")
     expect(groups).to_have_count(2)

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.console_support import ADMIN, STAFF, ConsoleClient, console_server
+from tests.console_support import ADMIN, STAFF, ConsoleClient, browser_login, console_server
 
 pytestmark = pytest.mark.e2e
 
@@ -30,11 +30,7 @@ def test_add_a_future_value_preview_it_and_answers_use_it_from_that_date(app, br
     context.set_default_timeout(20_000)
     page = context.new_page()
     try:
-        page.goto(app.url + "/console/login")
-        page.fill("input[name=email]", ADMIN[0])
-        page.fill("input[name=password]", ADMIN[1])
-        page.click("form[action='/console/login'] button")
-        page.wait_for_url("**/console/inbox")
+        browser_login(page, app.url)
         page.click("text=Tham số")
         expect(page.locator("#param-luong_co_so")).to_contain_text("Lương cơ sở")
 

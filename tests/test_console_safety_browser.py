@@ -10,10 +10,10 @@ from __future__ import annotations
 import sys
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests.conftest import ROOT
-from tests.console_support import STAFF, console_app
+from tests.console_support import STAFF, browser_login, console_app
 from tests.test_channels import conversation, post_zalo, sent, wait_for
 from tests.test_console_safety import escalations, handoff
 
@@ -46,17 +46,11 @@ def page(context):
     return context.new_page()
 
 
-def login(page: Page, app, email: str, password: str) -> None:
-    page.goto(app.url + "/console/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", password)
-    page.click("form[action='/console/login'] button")
 
 
 def test_resolve_hands_back_and_a_kept_conversation_returns_to_the_top(app, platforms, page, context):
     first = handoff(app, "9401", "b1-1")
-    login(page, app, *STAFF)
-    page.wait_for_url("**/console/inbox")
+    browser_login(page, app.url, STAFF)
     page.goto(f"{app.url}/console/conversations/{first.id}")
     expect(page.locator("#keep")).not_to_be_checked()
     page.click("text=Đánh dấu đã xử lý")
@@ -101,8 +95,7 @@ def test_resolve_hands_back_and_a_kept_conversation_returns_to_the_top(app, plat
 
 def test_an_open_conversation_and_the_inbox_show_the_citizens_follow_up_live(app, page):
     conv = handoff(app, "9404", "b2-1")
-    login(page, app, *STAFF)
-    page.wait_for_url("**/console/inbox")
+    browser_login(page, app.url, STAFF)
     page.goto(f"{app.url}/console/conversations/{conv.id}")
     expect(page.locator("#messages .msg")).to_have_count(2)  # the citizen's request and the bot's handoff
     draft = "Chào anh, cán bộ đang xem hồ sơ của anh"
@@ -127,8 +120,7 @@ def test_an_open_conversation_and_the_inbox_show_the_citizens_follow_up_live(app
 
 
 def test_a_strangers_failed_logins_show_a_wait_and_never_lock_out_the_staff_member(app, browser, page, context):
-    login(page, app, *STAFF)  # the staff member's own browser, used before
-    page.wait_for_url("**/console/inbox")
+    browser_login(page, app.url, STAFF)  # the staff member's own browser, used before
     page.click("form[action='/console/logout'] button")
     page.wait_for_url("**/console/login")
 
@@ -137,9 +129,9 @@ def test_a_strangers_failed_logins_show_a_wait_and_never_lock_out_the_staff_memb
         other = stranger.new_page()
         other.set_default_timeout(TIMEOUT)
         for _ in range(3):
-            login(other, app, STAFF[0], "doan-mat-khau-sai")
+            browser_login(other, app.url, (STAFF[0], "doan-mat-khau-sai"), landing=None)
             expect(other.locator(".error")).to_have_text("Sai e-mail hoặc mật khẩu.")
-        login(other, app, STAFF[0], "doan-mat-khau-sai")
+        browser_login(other, app.url, (STAFF[0], "doan-mat-khau-sai"), landing=None)
         expect(other.locator(".error")).to_contain_text("Đăng nhập sai nhiều lần. Vui lòng chờ")
         expect(other.locator(".error")).to_contain_text("giây rồi thử lại.")
     finally:
@@ -150,13 +142,12 @@ def test_a_strangers_failed_logins_show_a_wait_and_never_lock_out_the_staff_memb
     try:
         new = fresh.new_page()
         new.set_default_timeout(TIMEOUT)
-        login(new, app, *STAFF)
+        browser_login(new, app.url, STAFF, landing=None)
         expect(new.locator(".error")).to_contain_text("Vui lòng chờ")
         assert "/console/login" in new.url
     finally:
         fresh.close()
 
     # their own browser logs in at once: the stranger could not lock them out
-    login(page, app, *STAFF)
-    page.wait_for_url("**/console/inbox")
+    browser_login(page, app.url, STAFF)
     expect(page.locator("h1")).to_contain_text("Hộp yêu cầu")
