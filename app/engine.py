@@ -168,6 +168,10 @@ _ELLIPSIS_WORDS = re.compile(r"^(?:(?:vay|the|nhung|ma|da)\s+)*con\s+|\s*\bthi (
 # may address: left alone beside small talk they ask nothing
 _OFFICE_WORDS = frozenset(["bao", "hiem", "xa", "hoi", "y", "te", "tinh", "huyen", "quan", "thanh", "pho", "tp", "viet",
                            "nam", "vn", "co"])
+# a question about the assistant itself ("ad là máy hả", "bạn tên gì"), on the folded text: small talk the
+# greeting answers, since it says who is answering, whichever small-talk class the words are nearest
+_ABOUT_ASSISTANT = re.compile(r"(?<![a-z])(?:(?:la|hay|phai|voi|nhan voi) may|nguoi that|nguoi hay|chat ?bot|bot|robot|"
+                              r"tu dong|tro ly|ten (?:gi|chi|la gi)|la ai|ai vay|ai day)(?![a-z])")
 # words that name a subject of the knowledge base: a message carrying one asks a complete question on its own
 _SUBJECT = re.compile(r"(?<![a-z])(?:bao hiem|tu nguyen|ho gia dinh|hoc sinh|sinh vien|mot lan|rut|luong huu|nghi huu|"
                       r"huu tri|vssid|thai san|tu tuat|mai tang)(?![a-z])")
@@ -243,6 +247,12 @@ class Engine:
                     return kind
         return "ack"
 
+    @staticmethod
+    def _reply_kind(kind: str, raw: str) -> str:
+        """The small-talk reply for a message of small-talk class `kind`: the greeting, which introduces the
+        assistant, for an acknowledgement that asks who or what is answering ("ủa vậy ad là máy hả")."""
+        return "greeting" if kind == "ack" and _ABOUT_ASSISTANT.search(" ".join(fold(raw).split())) else kind
+
     def _is_handoff(self, key: str) -> bool:
         return any(p and re.search(rf"(?<![a-z]){re.escape(p)}(?![a-z])", key) for p in self.handoff_phrases)
 
@@ -276,6 +286,7 @@ class Engine:
 
         kind = self._smalltalk_kind(key)
         if kind is not None:
+            kind = self._reply_kind(kind, raw)
             small = self.small_replies.get(kind) or self.small_replies.get("ack", "")
             return Reply(SMALLTALK, self._fmt(small, province), reason=kind)
 
@@ -506,7 +517,7 @@ class Engine:
         if small is not None:
             beyond = self._beyond_small_talk(key)
             if not beyond:
-                kind = small.label[len(SMALLTALK_PREFIX):]
+                kind = self._reply_kind(small.label[len(SMALLTALK_PREFIX):], raw)
                 text = self.small_replies.get(kind) or self.small_replies.get("ack", "")
                 return Reply(SMALLTALK, self._fmt(text, province), candidates=[c.label for c in entries[:5]],
                              score=small.score, reason=kind, details=[c.as_dict() for c in cands[:5]])

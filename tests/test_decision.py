@@ -110,6 +110,17 @@ def test_questions_about_the_assistant_get_its_introduction(engine):
         assert "trợ lý tự động" in reply.body
 
 
+def test_an_acknowledgement_asking_who_answers_gets_the_introduction_and_others_do_not(engine):
+    """Whichever small-talk class its words are nearest, a message asking who or what answers gets the
+    greeting, which says who is answering; an acknowledgement that asks nothing of the kind stays one."""
+    for text in ("ok, mà ad là máy hay sao", "em hiểu rồi, bạn là trợ lý tự động hả", "BẠN LÀ AI VẬY"):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert (reply.outcome, reply.reason) == (SMALLTALK, "greeting"), text
+    for text in ("dạ vâng", "vậy hả ad", "may quá"):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert (reply.outcome, reply.reason) == (SMALLTALK, "ack"), text
+
+
 def test_a_question_with_a_greeting_or_thanks_is_a_question(engine):
     for text, entry in (("chào ad, cho em hỏi bhyt hộ gia đình đóng bao nhiêu", "hgd-muc-dong"),
                         ("alo, cho hỏi rút bhxh 1 lần được bao nhiêu tiền", "bhxh1l-muc-huong"),
