@@ -172,6 +172,14 @@ _OFFICE_WORDS = frozenset(["bao", "hiem", "xa", "hoi", "y", "te", "tinh", "huyen
 # greeting answers, since it says who is answering, whichever small-talk class the words are nearest
 _ABOUT_ASSISTANT = re.compile(r"(?<![a-z])(?:(?:la|hay|phai|voi|nhan voi) may|nguoi that|nguoi hay|chat ?bot|bot|robot|"
                               r"tu dong|tro ly|ten (?:gi|chi|la gi)|la ai|ai vay|ai day)(?![a-z])")
+# whether the one answering is a person or a machine ("bạn là người thật à?", "đây là máy trả lời tự động hay..."):
+# narrower than the above, since "có người thật không" asks for one
+_WHO_ANSWERS = re.compile(
+    r"(?<![a-z])(?:(?:ban|ad|em|e|day|page|ben kia|minh|bot|may) (?:co phai )?la (?:nguoi (?:that|hay|a|ha|khong|ko|hok)"
+    r"|may|bot|robot|chat ?bot|tro ly)|la nguoi that|tu dong (?:a|ha|phai khong|phai ko|khong|ko|hok|k|hay))(?![a-z])")
+# words of a request for a person: a message that asks who answers and names none of them asks nothing of staff
+# ("bạn là người thật à?"); one that does is a request ("cho gặp người thật, không phải máy")
+_REQUEST = re.compile(r"(?<![a-z])(?:gap|noi chuyen|can|muon|chuyen|ket noi|goi|keu|giup|dum|gium|xu ly|dau)(?![a-z])")
 # words that name a subject of the knowledge base: a message carrying one asks a complete question on its own
 _SUBJECT = re.compile(r"(?<![a-z])(?:bao hiem|tu nguyen|ho gia dinh|hoc sinh|sinh vien|mot lan|rut|luong huu|nghi huu|"
                       r"huu tri|vssid|thai san|tu tuat|mai tang)(?![a-z])")
@@ -253,6 +261,13 @@ class Engine:
         assistant, for an acknowledgement that asks who or what is answering ("ủa vậy ad là máy hả")."""
         return "greeting" if kind == "ack" and _ABOUT_ASSISTANT.search(" ".join(fold(raw).split())) else kind
 
+    @staticmethod
+    def _asks_who_answers(raw: str) -> bool:
+        """A question whether a person or a machine answers ("bạn là người thật à?", "đây là máy trả lời tự động hay có
+        người trả lời vậy"), which asks for no one: small talk that the greeting answers, not a request for a person."""
+        folded = " ".join(fold(raw).split())
+        return bool(_WHO_ANSWERS.search(folded)) and not _REQUEST.search(folded)
+
     def _is_handoff(self, key: str) -> bool:
         return any(p and re.search(rf"(?<![a-z]){re.escape(p)}(?![a-z])", key) for p in self.handoff_phrases)
 
@@ -275,7 +290,7 @@ class Engine:
                 chosen.context_text = context.text or ""
                 return chosen
 
-        if self._is_handoff(key):
+        if self._is_handoff(key) and not self._asks_who_answers(raw):
             return Reply(HANDOFF, self._fmt(intents.handoff.reply, province),
                          reason="citizen asked for a person")
 
@@ -506,7 +521,12 @@ class Engine:
         top = cands[0]
         best = entries[0]
         if top.label == HANDOFF_LABEL and (top.score >= t.handoff or best.score < t.clarify):
-            # a request for a person is the nearest class, and sure, or no entry fits anyway
+            # a request for a person is the nearest class, and sure, or no entry fits anyway; unless the message
+            # only asks whether a person answers: the greeting says who does
+            if self._asks_who_answers(raw):
+                return Reply(SMALLTALK, self._fmt(self.small_replies.get("greeting", ""), province),
+                             candidates=[c.label for c in entries[:5]], score=top.score, reason="greeting",
+                             details=[c.as_dict() for c in cands[:5]])
             return Reply(HANDOFF, self._fmt(self.kb.parsed_intents.handoff.reply, province),
                          candidates=[c.label for c in entries[:5]], score=top.score, reason="citizen asked for a person",
                          details=[c.as_dict() for c in cands[:5]])

@@ -110,6 +110,18 @@ def test_questions_about_the_assistant_get_its_introduction(engine):
         assert "trợ lý tự động" in reply.body
 
 
+def test_asking_whether_a_person_answers_gets_the_introduction_and_asking_for_one_goes_to_staff(engine):
+    """"Are you a real person?" asks nothing of staff: the greeting says an automatic assistant answers. "Is there a
+    real person?", or any request ("gọi", "gặp", "cần"), still goes to staff."""
+    for text in ("chị là người thật hay máy vậy chị", "ủa bạn là người thật hả", "đây là máy trả lời tự động hay có người vậy"):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert (reply.outcome, reply.reason) == (SMALLTALK, "greeting"), text
+        assert "trợ lý tự động" in reply.body
+    for text in ("có người thật không ad", "máy trả lời dở quá, cho tôi gặp người thật",
+                 "bạn là người thật thì gọi lại cho tôi", "trả lời tự động hoài, tôi cần người thật"):
+        assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
+
+
 def test_an_acknowledgement_asking_who_answers_gets_the_introduction_and_others_do_not(engine):
     """Whichever small-talk class its words are nearest, a message asking who or what answers gets the
     greeting, which says who is answering; an acknowledgement that asks nothing of the kind stays one."""
