@@ -524,9 +524,7 @@ class Engine:
             # a request for a person is the nearest class, and sure, or no entry fits anyway; unless the message
             # only asks whether a person answers: the greeting says who does
             if self._asks_who_answers(raw):
-                return Reply(SMALLTALK, self._fmt(self.small_replies.get("greeting", ""), province),
-                             candidates=[c.label for c in entries[:5]], score=top.score, reason="greeting",
-                             details=[c.as_dict() for c in cands[:5]])
+                return self._small_talk(cands, "greeting", top.score, province)
             return Reply(HANDOFF, self._fmt(self.kb.parsed_intents.handoff.reply, province),
                          candidates=[c.label for c in entries[:5]], score=top.score, reason="citizen asked for a person",
                          details=[c.as_dict() for c in cands[:5]])
@@ -537,10 +535,8 @@ class Engine:
         if small is not None:
             beyond = self._beyond_small_talk(key)
             if not beyond:
-                kind = self._reply_kind(small.label[len(SMALLTALK_PREFIX):], raw)
-                text = self.small_replies.get(kind) or self.small_replies.get("ack", "")
-                return Reply(SMALLTALK, self._fmt(text, province), candidates=[c.label for c in entries[:5]],
-                             score=small.score, reason=kind, details=[c.as_dict() for c in cands[:5]])
+                return self._small_talk(cands, self._reply_kind(small.label[len(SMALLTALK_PREFIX):], raw), small.score,
+                                        province)
             # "dạ em cảm ơn, em muốn gia hạn thẻ cho con": decided on its words that are not small talk
             cands, entries = beyond, self._entries(beyond)
             top, best = cands[0], entries[0]
@@ -574,6 +570,12 @@ class Engine:
                              choices=[self._choice(c.label) for c in entries[:2]], choices_prompt=prompt,
                              details=[c.as_dict() for c in cands[:5]])
         return self._escalate(cands, "không đủ chắc chắn để trả lời", province)
+
+    def _small_talk(self, cands: list[Candidate], kind: str, score: float, province: Province | None) -> Reply:
+        """The small-talk reply of `kind` to a message searched to `cands`."""
+        text = self.small_replies.get(kind) or self.small_replies.get("ack", "")
+        return Reply(SMALLTALK, self._fmt(text, province), candidates=[c.label for c in self._entries(cands)[:5]],
+                     score=score, reason=kind, details=[c.as_dict() for c in cands[:5]])
 
     def _beyond_small_talk(self, key: str) -> list[Candidate]:
         """The candidates of the words of a message that are not small-talk words (`smalltalk.filler`) when

@@ -63,14 +63,22 @@ def running_console(tmp: str, fake, **settings: str) -> Iterator[tuple[str, dict
         app.wait(timeout=15)
 
 
+def browser_login(page, url: str, user: tuple[str, str] = ADMIN, landing: str | None = "**/console/inbox") -> None:
+    """Log `user` in through the console's login form in a browser `page` of the service at `url`, and wait for
+    the page it lands on (`landing`; None: do not wait, for a test of where it lands). The console's browser
+    tests use it too (tests/console_support.py)."""
+    page.goto(url + "/console/login")
+    page.fill("input[name=email]", user[0])
+    page.fill("input[name=password]", user[1])
+    page.click("form[action='/console/login'] button")
+    if landing:
+        page.wait_for_url(landing)
+
+
 def admin_page(browser, url: str, height: int = 768):
     """A desktop page of `browser`, logged in as `ADMIN`, on the inbox."""
     page = browser.new_page(viewport={"width": 1366, "height": height}, locale="vi-VN")
-    page.goto(url + "/console/login")
-    page.fill("input[name=email]", ADMIN[0])
-    page.fill("input[name=password]", ADMIN[1])
-    page.click("form[action='/console/login'] button")
-    page.wait_for_url("**/console/inbox")
+    browser_login(page, url)
     return page
 
 

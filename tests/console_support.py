@@ -9,9 +9,9 @@ from pathlib import Path
 
 import httpx
 
+from scripts.console_screenshots import ADMIN, browser_login  # noqa: F401  (the console's users and login, one place)
 from tests.conftest import AppServer, Cli
 
-ADMIN = ("admin@bhxh.example.vn", "mat-khau-quan-tri-1")
 STAFF = ("canbo@bhxh.example.vn", "mat-khau-can-bo-22")
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -35,17 +35,6 @@ def console_server(database_url: str, tmp_path: Path, cli: Cli, log: str = "app.
         yield server
     finally:
         server.stop()
-
-
-def browser_login(page, url: str, user: tuple[str, str] = ADMIN, landing: str | None = "**/console/inbox") -> None:
-    """Log `user` in through the console's login form in a browser `page` of the service at `url`, and wait for
-    the page it lands on (`landing`; None: do not wait, for a test of where it lands)."""
-    page.goto(url + "/console/login")
-    page.fill("input[name=email]", user[0])
-    page.fill("input[name=password]", user[1])
-    page.click("form[action='/console/login'] button")
-    if landing:
-        page.wait_for_url(landing)
 
 
 class ConsoleClient:
