@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -314,7 +314,7 @@ class Engine:
             return self._escalate(cands, why, province)
         reply = self._answer_to_question(raw, key, cands, context, day, province)
         if reply is None:
-            cands, used_context = self._with_context(key, cands, context, raw)
+            cands, used_context = self._with_context(key, cands, self._topic_turn(context), raw)
             if used_context == "question" and names_employer(raw):
                 # "còn ở công ty thì sao" after voluntary maternity: the same benefit of compulsory insurance
                 return self._escalate(cands, COMPULSORY_REASONS["bat-buoc"], province)
@@ -333,8 +333,8 @@ class Engine:
                                                   province.name if province is not None else "")))):
             # "sđt bhxh tỉnh Cà Mau": this office's details do not answer a question about another province's office
             reply = self._escalate(cands, intents.other_office_reason or "cơ quan BHXH tỉnh khác", province)
-        if reply.outcome == ANSWERED and any(kind in ("cccd", "bhxh") for kind, _ in personal):
-            # an ID or insurance code means a personal dossier: staff must look it up
+        if reply.outcome == ANSWERED and any(kind in ("cccd", "bhxh", "bhyt") for kind, _ in personal):
+            # an ID, insurance code or card code means a personal dossier: staff must look it up
             reply = self._escalate(cands, "tin nhắn có mã số cá nhân, cần cán bộ tra cứu", province)
         return reply
 
@@ -454,7 +454,7 @@ class Engine:
         # not ask
         incomplete = (follow_up or bool(_FOLLOW_UP_RAW.search(fold(raw).strip()))) and len(key.split()) <= 8 \
             and not _SUBJECT.search(key)
-        if not (follow_up or len(key.split()) <= 6 or not self._confident(cands)):
+        if not (follow_up or incomplete or len(key.split()) <= 6 or not self._confident(cands)):
             return cands, ""
         if _ELLIPSIS.search(key):
             prev_key = self.normalizer.key(context.text)
@@ -478,6 +478,17 @@ class Engine:
         if follow_up or incomplete and elsewhere or (self._confident(topical) and not self._confident(cands)):
             return topical, "topic"
         return cands, ""
+
+    def _topic_turn(self, context: Turn) -> Turn:
+        """The previous turn as a follow-up reads it. After a clarifying question whose choices are all of one
+        topic ("thẻ BHYT học sinh" offered where to buy it and whether it is compulsory), a message that does
+        not pick a choice ("vậy em tự đi mua thì ra chỗ nào") goes on in that topic, as after its first choice."""
+        if context.entry_id or not context.choices:
+            return context
+        topics = {self.kb.entries[c].topic for c in context.choices if c in self.kb.entries}
+        if len(topics) != 1 or context.choices[0] not in self.kb.entries:
+            return context
+        return replace(context, entry_id=context.choices[0])
 
     def _boost(self, cands: list[Candidate], context: Turn) -> list[Candidate]:
         """Follow-ups: the previous entry and its topic come first when scores are close

@@ -20,7 +20,7 @@ _QUESTION = re.compile(
     r"\?|(?<![a-z])(?:"
     r"cho (?:em|toi|minh|chau|con|tui|to) (?:xin )?hoi|xin (?:duoc )?hoi|muon hoi|hoi (?:chut|ti|xiu|giup)|"
     r"co (?:duoc|phai|nen|can|bi|mat) [a-z ]{0,40}(?:khong|ko|k|hok|hong|chua|ha)(?: a| vay| nhi| nha)?$|"
-    r"(?:khong|ko|hong|hok|chua) (?:a|ah|ak|vay|nhi|ha|nha)|(?:duoc|dc|nen|phai|can|kip) (?:khong|ko|k|hok|hong|chua)|"
+    r"(?:khong|ko|hong|hok|chua) (?:a|ah|ak|ad|vay|nhi|ha|nha|hay)|(?:duoc|dc|nen|phai|can|kip) (?:khong|ko|k|hok|hong|chua)|"
     r"bao nhieu|bn|bao lau|bao gio|khi nao|luc nao|o dau|(?:ra|di|toi|den) dau|cho nao|noi nao|"
     r"nhu the nao|the nao|nhu nao|ra sao|"
     r"lam sao|lam gi|cai gi|la gi|gi (?:a|vay|nhi|khong)|nhung gi|ntn|tn|may (?:nam|thang|nguoi|tuoi|lan)|"

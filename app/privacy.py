@@ -1,4 +1,5 @@
-"""Personal numbers: citizen ID (12 digits), social insurance code (10 digits), phone numbers.
+"""Personal numbers: citizen ID (12 digits), social insurance code (10 digits), health insurance card code
+(2 letters and 13 digits, the last 10 being the social insurance code), phone numbers.
 
 Staff see messages as written; everything logged or exported goes through `mask`.
 """
@@ -13,10 +14,13 @@ _DIGITS = r"(?<![\d])(?:\+?84[\s.-]?)?\d(?:[\s.-]?\d){8,11}(?![\d])"
 _RUN_RE = re.compile(_DIGITS)
 _BHXH_CONTEXT = re.compile(r"(?:ma|mã|so|số)\s*(?:so\s*|số\s*)?(?:bhxh|bhyt|bảo hiểm|bao hiem|sổ|so)\W*$", re.I)
 _PHONE_PREFIX = re.compile(r"^(?:0[35789]|84[35789])")
+# a health insurance card code: 2 letters (the group), 1 digit (benefit level), 2 (province), 10 (the BHXH code)
+_CARD_RE = re.compile(r"(?<![^\W\d_])[A-Za-z]{2}[\s.-]?\d(?:[\s.-]?\d){12}(?![\d])")
 
 
 def classify(digits: str, before: str = "") -> str | None:
-    """'cccd', 'bhxh' or 'phone' for a run of digits, or None when it is not personal."""
+    """'cccd', 'bhxh' or 'phone' for a run of digits, or None when it is not personal (a health insurance card
+    code, letters and digits, is found by _CARD_RE)."""
     if len(digits) == 12 and not digits.startswith("84"):
         return "cccd"
     if len(digits) == 10 and _BHXH_CONTEXT.search(before[-30:]):
@@ -28,11 +32,12 @@ def classify(digits: str, before: str = "") -> str | None:
     return None
 
 
-_LABELS = {"cccd": "CCCD", "bhxh": "mã BHXH", "phone": "SĐT"}
+_LABELS = {"cccd": "CCCD", "bhxh": "mã BHXH", "bhyt": "mã thẻ BHYT", "phone": "SĐT"}
 
 
 def find_personal_numbers(text: str) -> list[tuple[str, str]]:
-    found = []
+    found = [("bhyt", re.sub(r"[\W_]", "", m.group(0)).upper()) for m in _CARD_RE.finditer(text)]
+    text = _CARD_RE.sub("[thẻ]", text)  # a card's digits are not read again as an ID or a code
     for m in _RUN_RE.finditer(text):
         digits = re.sub(r"\D", "", m.group(0))
         kind = classify(digits, text[: m.start()])
@@ -53,6 +58,10 @@ def mask(text: str | None) -> str:
             return m.group(0)
         return f"[{_LABELS[kind]} ***{digits[-3:]}]"
 
+    def card(m: re.Match[str]) -> str:
+        return f"[{_LABELS['bhyt']} ***{re.sub(r'[^0-9]', '', m.group(0))[-3:]}]"
+
+    text = _CARD_RE.sub(card, text)
     return _RUN_RE.sub(repl, text)
 
 

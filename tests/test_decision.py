@@ -178,6 +178,37 @@ def test_a_personal_case_after_an_answer_is_not_a_follow_up(engine):
         assert engine.answer(text, first.next_turn(context), day=DAY).outcome == ESCALATED, text
 
 
+def test_a_card_code_to_look_up_goes_to_staff(engine):
+    """The bot cannot read a citizen's record: a message with a health insurance card code is a personal lookup,
+    while the same question without one is answered with how to look it up."""
+    reply = engine.answer("Ad tra cứu giúp em thẻ bhyt số GD4797923456789 còn hạn không ạ", Turn(), day=DAY)
+    assert reply.outcome == ESCALATED
+    assert engine.answer("tra cứu thẻ bhyt còn hạn không ở đâu", Turn(), day=DAY).entry_id == "chung-tra-cuu"
+
+
+def test_a_follow_up_after_a_clarifying_question_stays_in_its_topic(engine):
+    """The choices offered were all student health insurance; a follow-up that picks none and names no subject
+    ("z tu mua thi mua o dau") goes on in that topic instead of getting the household entry it gets alone."""
+    context = "sv nam 2 ma lop ko thu bhyt"
+    first = engine.answer(context, Turn(), day=DAY)
+    assert first.outcome == CLARIFY and {c.entry_id.split("-")[0] for c in first.choices} == {"hssv"}
+    text = "z tu mua thi mua o dau ad"
+    assert engine.answer(text, Turn(), day=DAY).entry_id == "hgd-mua-o-dau"
+    reply = engine.answer(text, first.next_turn(context), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "hssv-mua-o-dau")
+    # choices of several topics say nothing of the conversation's topic: the message is read alone
+    mixed = Turn(text="mua bhyt", choices=["hgd-mua-o-dau", "hssv-mua-o-dau", "vtn-dang-ky"])
+    assert engine.answer(text, mixed, day=DAY).entry_id == "hgd-mua-o-dau"
+
+
+def test_a_question_with_ko_before_the_address_or_an_alternative_is_a_question(engine):
+    """"cái này có bắt buộc ko ad hay tự nguyện" asks: it is never taken for small talk."""
+    from app.letters import question_parts
+    for text in ("cai nay co bat buoc ko ad hay tu nguyen", "co bat buoc khong hay tu nguyen vay"):
+        assert question_parts(text) == [text]
+        assert engine.answer(text, Turn(), day=DAY).outcome != SMALLTALK, text
+
+
 def _after(engine, context: str, text: str):
     previous = engine.answer(context, Turn(), day=DAY)
     assert previous.outcome == ANSWERED, context

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.privacy import mask
+from app.privacy import find_personal_numbers, mask
 from app.text import Normalizer, canonical_tones, extract_money, fold
 
 
@@ -43,6 +43,17 @@ def test_personal_numbers_are_masked():
         assert digits not in masked
     assert "[CCCD ***567]" in masked and "[mã BHXH ***678]" in masked and "[SĐT ***456]" in masked
     assert mask("đóng 15 năm, 2.530.000 đồng") == "đóng 15 năm, 2.530.000 đồng"
+
+
+def test_a_health_insurance_card_code_is_a_personal_number():
+    """2 letters and 13 digits (group, benefit level, province, the 10-digit BHXH code), as printed or spaced."""
+    for text, last in (("thẻ bhyt số GD4797923456789 còn hạn không", "789"),
+                       ("mã thẻ hs 4 79 7912345601 của con em", "601")):
+        masked = mask(text)
+        assert f"[mã thẻ BHYT ***{last}]" in masked and not any(c.isdigit() for c in masked.replace(last, "")), masked
+        assert [kind for kind, _ in find_personal_numbers(text)] == ["bhyt"]
+    # a word ending in letters before 13 digits is not a card, and an amount stays as written
+    assert find_personal_numbers("mức đóng 1.263.600 đồng năm 2026") == []
 
 
 def test_stopwords_of_several_words_are_removed_as_phrases():
