@@ -51,18 +51,19 @@ def mask(text: str | None) -> str:
     if not text:
         return text or ""
 
+    def card(m: re.Match[str]) -> str:
+        return f"[{_LABELS['bhyt']} ***{re.sub(r'[^0-9]', '', m.group(0))[-3:]}]"
+
+    carded = _CARD_RE.sub(card, text)  # first: a card's digits are not read again as an ID or a code
+
     def repl(m: re.Match[str]) -> str:
         digits = re.sub(r"\D", "", m.group(0))
-        kind = classify(digits, text[: m.start()])
+        kind = classify(digits, carded[: m.start()])
         if kind is None:
             return m.group(0)
         return f"[{_LABELS[kind]} ***{digits[-3:]}]"
 
-    def card(m: re.Match[str]) -> str:
-        return f"[{_LABELS['bhyt']} ***{re.sub(r'[^0-9]', '', m.group(0))[-3:]}]"
-
-    text = _CARD_RE.sub(card, text)
-    return _RUN_RE.sub(repl, text)
+    return _RUN_RE.sub(repl, carded)
 
 
 class MaskingFilter(logging.Filter):
