@@ -20,7 +20,7 @@ _CARD_RE = re.compile(r"(?<![^\W\d_])[A-Za-z]{2}[\s.-]?\d(?:[\s.-]?\d){12}(?![\d
 
 def classify(digits: str, before: str = "") -> str | None:
     """'cccd', 'bhxh' or 'phone' for a run of digits, or None when it is not personal (a health insurance card
-    code, letters and digits, is found by _CARD_RE)."""
+    code, letters and digits, is found by _CARD_RE in `_personal`)."""
     if len(digits) == 12 and not digits.startswith("84"):
         return "cccd"
     if len(digits) == 10 and _BHXH_CONTEXT.search(before[-30:]):
@@ -35,35 +35,35 @@ def classify(digits: str, before: str = "") -> str | None:
 _LABELS = {"cccd": "CCCD", "bhxh": "mã BHXH", "bhyt": "mã thẻ BHYT", "phone": "SĐT"}
 
 
-def find_personal_numbers(text: str) -> list[tuple[str, str]]:
-    found = [("bhyt", re.sub(r"[\W_]", "", m.group(0)).upper()) for m in _CARD_RE.finditer(text)]
-    text = _CARD_RE.sub("[thẻ]", text)  # a card's digits are not read again as an ID or a code
+def _personal(text: str) -> list[tuple[int, int, str, str]]:
+    """(start, end, kind, digits) of each personal number in `text`, in order. A card code is found first, and a
+    run of digits inside it ("hs 4 79 7912345601") is not read again as an ID or a code."""
+    found = [(m.start(), m.end(), "bhyt", re.sub(r"\D", "", m.group(0))) for m in _CARD_RE.finditer(text)]
+    cards = [(start, end) for start, end, _, _ in found]
     for m in _RUN_RE.finditer(text):
+        if any(start < m.end() and m.start() < end for start, end in cards):
+            continue
         digits = re.sub(r"\D", "", m.group(0))
         kind = classify(digits, text[: m.start()])
         if kind:
-            found.append((kind, digits))
-    return found
+            found.append((m.start(), m.end(), kind, digits))
+    return sorted(found)
+
+
+def find_personal_numbers(text: str) -> list[tuple[str, str]]:
+    """(kind, digits) of each personal number in `text`: 'cccd', 'bhxh', 'bhyt' or 'phone'."""
+    return [(kind, digits) for _, _, kind, digits in _personal(text)]
 
 
 def mask(text: str | None) -> str:
     """Replace personal numbers by a label and their last 3 digits: '[SĐT ***456]'."""
     if not text:
         return text or ""
-
-    def card(m: re.Match[str]) -> str:
-        return f"[{_LABELS['bhyt']} ***{re.sub(r'[^0-9]', '', m.group(0))[-3:]}]"
-
-    carded = _CARD_RE.sub(card, text)  # first: a card's digits are not read again as an ID or a code
-
-    def repl(m: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", m.group(0))
-        kind = classify(digits, carded[: m.start()])
-        if kind is None:
-            return m.group(0)
-        return f"[{_LABELS[kind]} ***{digits[-3:]}]"
-
-    return _RUN_RE.sub(repl, carded)
+    out, at = [], 0
+    for start, end, kind, digits in _personal(text):
+        out += [text[at:start], f"[{_LABELS[kind]} ***{digits[-3:]}]"]
+        at = end
+    return "".join(out) + text[at:]
 
 
 class MaskingFilter(logging.Filter):

@@ -9,6 +9,7 @@ import pytest
 
 from app.engine import ANSWERED, CLARIFY, ESCALATED, HANDOFF, SMALLTALK, Engine, Turn, calculator_ready
 from app.knowledge import load_directory
+from app.letters import question_parts
 from app.semantic import load_encoder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -203,7 +204,6 @@ def test_a_follow_up_after_a_clarifying_question_stays_in_its_topic(engine):
 
 def test_a_question_with_ko_before_the_address_or_an_alternative_is_a_question(engine):
     """"cái này có bắt buộc ko ad hay tự nguyện" asks: it is never taken for small talk."""
-    from app.letters import question_parts
     for text in ("cai nay co bat buoc ko ad hay tu nguyen", "co bat buoc khong hay tu nguyen vay"):
         assert question_parts(text) == [text]
         assert engine.answer(text, Turn(), day=DAY).outcome != SMALLTALK, text
