@@ -216,9 +216,14 @@ def _after(engine, context: str, text: str):
 
 
 def test_a_short_follow_up_is_read_with_the_previous_question(engine):
-    """"còn X thì sao" after an answer asks the previous question of X: answered in that topic, not escalated."""
+    """"còn X thì sao" after an answer asks the previous question of X: answered in that topic, not escalated
+    (for the near-poor's contribution, the amount and the support entries both answer; a model may offer the two)."""
     reply = _after(engine, "bhxh tự nguyện đóng bao nhiêu", "còn hộ cận nghèo thì sao")
-    assert reply.outcome == ANSWERED and reply.entry_id in ("vtn-muc-dong", "vtn-ho-tro") and reply.used_context
+    both = {"vtn-muc-dong", "vtn-ho-tro"}
+    assert reply.used_context and (
+        (reply.outcome == ANSWERED and reply.entry_id in both)
+        or (reply.outcome == CLARIFY and {c.entry_id for c in reply.choices} == both)
+    ), (reply.outcome, reply.entry_id, [c.entry_id for c in reply.choices])
     reply = _after(engine, "bhyt học sinh đóng bao nhiêu", "thế còn sinh viên thì sao")
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "hssv-muc-dong")
     reply = _after(engine, "bhyt hộ gia đình 1 người bao nhiêu tiền", "còn con em 5 tuổi thì sao")
