@@ -448,6 +448,12 @@ class Engine:
             # on its own nearest to what is never answered ("nộp hồ sơ 2 tháng rồi chưa có tiền, kiểm tra giúp
             # em"): a personal case or another subject, which the previous topic must not turn into an answer
             return cands, ""
+        if self._small_talk_class(raw, cands, sure=True) is not None and not self._beyond_small_talk(key):
+            # surely small talk on its own ("dạ cám ơn cô, con ghi lại rồi", "ok ad, để tháng sau e ra bưu điện"):
+            # thanks or an acknowledgement of the answer, which the previous topic must not turn into a question
+            # (a short message that no entry fits alone, "dạ còn thẻ thì dùng được đến tháng mấy", is what the
+            # context is for)
+            return cands, ""
         follow_up = bool(_FOLLOW_UP.search(key))
         # a short follow-up that names no subject ("vậy đóng ở đâu" after the household amount) asks nothing
         # complete on its own: its own best entry of another topic, however clear, answers a question it did
@@ -539,10 +545,7 @@ class Engine:
             return Reply(HANDOFF, self._fmt(self.kb.parsed_intents.handoff.reply, province),
                          candidates=[c.label for c in entries[:5]], score=top.score, reason="citizen asked for a person",
                          details=[c.as_dict() for c in cands[:5]])
-        # small talk: the nearest class, and sure, or no entry fits anyway; or a short message that asks nothing,
-        # which no entry answers, nearest to small talk among the classes that are not entries
-        small = top if top.label.startswith(SMALLTALK_PREFIX) and (top.score >= t.smalltalk or best.score < t.clarify) \
-            else self._chat(raw, cands, best)
+        small = self._small_talk_class(raw, cands)
         if small is not None:
             beyond = self._beyond_small_talk(key)
             if not beyond:
@@ -581,6 +584,23 @@ class Engine:
                              choices=[self._choice(c.label) for c in entries[:2]], choices_prompt=prompt,
                              details=[c.as_dict() for c in cands[:5]])
         return self._escalate(cands, "không đủ chắc chắn để trả lời", province)
+
+    def _small_talk_class(self, raw: str, cands: list[Candidate], sure: bool = False) -> Candidate | None:
+        """The small-talk class a message searched to `cands` is nearest to, when that decides it: the nearest
+        class, and sure; unless only a `sure` one is asked for, also when no entry fits anyway, or when a short
+        message that asks nothing, which no entry answers, is nearest to small talk among the classes that are
+        not entries. None otherwise."""
+        entries = self._entries(cands)
+        if not cands or not entries:
+            return None
+        top, best = cands[0], entries[0]
+        if top.label.startswith(SMALLTALK_PREFIX) and top.score >= self.thresholds.smalltalk:
+            return top
+        if sure:
+            return None
+        if top.label.startswith(SMALLTALK_PREFIX) and best.score < self.thresholds.clarify:
+            return top
+        return self._chat(raw, cands, best)
 
     def _small_talk(self, cands: list[Candidate], kind: str, score: float, province: Province | None) -> Reply:
         """The small-talk reply of `kind` to a message searched to `cands`."""

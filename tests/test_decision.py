@@ -215,6 +215,19 @@ def _after(engine, context: str, text: str):
     return engine.answer(text, previous.next_turn(context), day=DAY)
 
 
+def test_thanks_after_an_answer_is_small_talk_not_a_question_of_the_previous_topic(engine):
+    """Small talk on its own stays small talk after an answer: the previous topic does not turn thanks or an
+    acknowledgement into a question (before: "dạ cám ơn cô, con ghi lại rồi" got the office's contact entry)."""
+    for context, text in (("số điện thoại bhxh tỉnh là bao nhiêu", "dạ cám ơn cô, con ghi lại rồi"),
+                          ("đăng ký bhxh tự nguyện ở đâu", "ok ad, để tháng sau e ra bưu điện"),
+                          ("tra cứu thẻ bhyt ở đâu", "hay quá, chúc ad buổi tối vui vẻ")):
+        reply = _after(engine, context, text)
+        assert reply.outcome == SMALLTALK and not reply.used_context, (text, reply.outcome, reply.entry_id)
+    # a short question that no entry fits alone is still read with the previous question
+    reply = _after(engine, "Dạ cho em hỏi BHYT học sinh năm nay đóng bao nhiêu ạ?", "dạ còn thẻ thì dùng được đến tháng mấy ạ")
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "hssv-thoi-han")
+
+
 def test_a_short_follow_up_is_read_with_the_previous_question(engine):
     """"còn X thì sao" after an answer asks the previous question of X: answered in that topic, not escalated
     (for the near-poor's contribution, the amount and the support entries both answer; a model may offer the two)."""
