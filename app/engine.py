@@ -328,10 +328,13 @@ class Engine:
             reply.used_context = used_context == "question"
             if used_context == "question":
                 reply.context_text = f"{context.text} {raw}"[-600:]
-        if reply.outcome == ANSWERED and reply.entry_id in intents.office_entries and other_province(
+        about_office = reply.entry_id if reply.outcome == ANSWERED else \
+            reply.choices[0].entry_id if reply.outcome == CLARIFY and reply.choices else None
+        if about_office in intents.office_entries and other_province(
                 raw[:1500], " ".join(filter(None, ((_office(province) or self.kb.office).name,
                                                   province.name if province is not None else "")))):
-            # "sđt bhxh tỉnh Cà Mau": this office's details do not answer a question about another province's office
+            # "sđt bhxh tỉnh Cà Mau": this office's details do not answer a question about another province's office,
+            # nor are they the first choice offered for one ("bhxh tỉnh Bình Dương ở đâu")
             reply = self._escalate(cands, intents.other_office_reason or "cơ quan BHXH tỉnh khác", province)
         if reply.outcome == ANSWERED and any(kind in ("cccd", "bhxh", "bhyt") for kind, _ in personal):
             # an ID, insurance code or card code means a personal dossier: staff must look it up
