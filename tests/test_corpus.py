@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 from app.corpus import default_corpus_dir, read_corpus
@@ -73,3 +76,78 @@ def test_the_engine_indexes_the_corpus_small_talk_and_requests_for_a_person_only
     added = [d for d in shipped.index.documents if (d.label, d.text) not in bare_texts]
     assert len(added) > 400
     assert {d.label for d in added} == {"@handoff"} | {f"@smalltalk-{k}" for k in ("greeting", "thanks", "bye", "ack")}
+
+
+RETIRE = ROOT / "scripts" / "retire_set.py"
+
+
+def run_retire(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(RETIRE), *args], capture_output=True, text=True, timeout=120, cwd=ROOT)
+
+
+def write_set(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_a_spent_set_retires_into_the_corpus_away_from_the_sets_in_use(tmp_path):
+    corpus = write_corpus(tmp_path / "training")
+    before = read_corpus(corpus)
+    in_use = write_set(tmp_path / "in-use.jsonl", [
+        {"text": "mẹ em 60 tuổi đóng bhxh tự nguyện mỗi tháng ít nhất bao nhiêu", "expect": "vtn-muc-dong"}])
+    spent = write_set(tmp_path / "final7.jsonl", [
+        {"text": "dong bhxh tu nguyen thap nhat bn 1 thang", "expect": "vtn-muc-dong", "style": "chat", "author": "f7"},
+        {"text": "mẹ em 60 tuổi đóng bhxh tự nguyện mỗi tháng ít nhất bao nhiêu ạ", "expect": "vtn-muc-dong",
+         "style": "polite", "author": "f7"},
+        {"text": "mức đóng thấp nhất, với lại đóng ở đâu", "expect": "vtn-muc-dong", "style": "two",
+         "also": "vtn-dang-ky", "author": "f7"},
+        {"text": "còn cao nhất thì sao", "expect": "vtn-muc-dong", "style": "followup",
+         "context": "mức đóng thấp nhất", "author": "f7"},
+        {"text": "nghỉ việc công ty lãnh trợ cấp thất nghiệp sao", "expect": "@escalate", "style": "chat", "author": "f7"},
+        {"text": "sđt bhxh tỉnh Bình Dương", "expect": "@escalate", "style": "chat", "author": "f7"},
+        {"text": "cám ơn ad nhiều nha", "expect": "@smalltalk", "style": "chat", "author": "f7"},
+        {"text": "bhxh là gì", "expect": "@handoff", "style": "chat", "author": "f7"},
+        {"text": "tháng này đóng rồi mà chưa thấy", "expect": "@escalate", "style": "chat", "author": "f7"},
+    ])
+    labels = tmp_path / "labels.tsv"
+    labels.write_text("file\tline\tlabel\nfinal7.jsonl\t5\toos-that-nghiep\nfinal7.jsonl\t6\toos-khac-linh-vuc\n"
+                      "final7.jsonl\t7\tthanks\nfinal7.jsonl\t8\tnone\nother.jsonl\t9\toos-khieu-nai\n", encoding="utf-8")
+    common = ["retire", str(spent), "--corpus", str(corpus), "--away", str(in_use), "--retired", str(tmp_path / "retired"),
+              "--labels", str(labels), "--labeller", "label-x", "--date", "01/12/2026"]
+    dry = run_retire(*common, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert read_corpus(corpus) == before and spent.is_file()
+    out = run_retire(*common)
+    assert out.returncode == 0, out.stderr
+    report = {line.rsplit(None, 1)[0]: int(line.rsplit(None, 1)[1]) for line in out.stdout.splitlines()
+              if line.rsplit(None, 1)[-1].isdigit()}
+    assert report["enters: entries"] == 1 and report["left out: near a set in use"] == 1
+    assert report["left out: another province's office"] == 1 and report["left out: labelled none"] == 1
+    assert report["left out: @escalate without a label"] == 1 and report["left out: follow-up"] == 1
+    after = read_corpus(corpus)
+    assert after["vtn-muc-dong"] == before["vtn-muc-dong"] + ["dong bhxh tu nguyen thap nhat bn 1 thang"]
+    assert after["@oos-that-nghiep"][-1] == "nghỉ việc công ty lãnh trợ cấp thất nghiệp sao"
+    assert after["@smalltalk-thanks"] == ["cám ơn ad nhiều nha"]
+    assert after["@handoff"] == before["@handoff"] and "@oos-khac-linh-vuc" not in after
+    text = (corpus / "entries" / "vtn-muc-dong.txt").read_text(encoding="utf-8")
+    assert "# author: f7 (retired validation set eval/retired/final7.jsonl, in training since 01/12/2026)" in text
+    assert "labelled by label-x" in (corpus / "smalltalk" / "thanks.txt").read_text(encoding="utf-8")
+    assert not spent.exists() and (tmp_path / "retired" / "final7.jsonl").is_file()
+    # a label without who wrote it is refused before anything is written
+    again = write_set(tmp_path / "final8.jsonl", [{"text": "ok", "expect": "@smalltalk", "style": "chat"}])
+    refused = run_retire("retire", str(again), "--corpus", str(corpus), "--labels", str(labels))
+    assert refused.returncode != 0 and "--labeller" in refused.stderr and again.is_file()
+
+
+def test_pruning_removes_corpus_messages_near_a_sealed_set_and_prints_only_the_corpus_side(tmp_path):
+    corpus = write_corpus(tmp_path / "training")
+    sealed = write_set(tmp_path / "sealed.jsonl", [
+        {"text": "BH TỰ NGUYỆN 1 THÁNG ĐÓNG ÍT NHẤT MẤY Ạ", "expect": "vtn-muc-dong"},
+        {"text": "cho em gặp nhân viên", "expect": "@handoff"}])
+    out = run_retire("prune", "--near", str(sealed), "--corpus", str(corpus))
+    assert out.returncode == 0, out.stderr
+    assert "bh tu nguyen 1 thang dong it nhat may" in out.stdout and "ÍT NHẤT MẤY Ạ" not in out.stdout
+    corpus_now = read_corpus(corpus)
+    assert corpus_now["vtn-muc-dong"] == ["MỨC ĐÓNG THẤP NHẤT LÀ BAO NHIÊU"]
+    assert corpus_now["@handoff"] == ["cho em nói chuyện với người thật"]
+    assert "# written by author A" in (corpus / "entries" / "vtn-muc-dong.txt").read_text(encoding="utf-8")
