@@ -329,12 +329,15 @@ class Engine:
             if used_context == "question":
                 reply.context_text = f"{context.text} {raw}"[-600:]
         about_office = reply.entry_id if reply.outcome == ANSWERED else \
-            reply.choices[0].entry_id if reply.outcome == CLARIFY and reply.choices else None
+            reply.choices[0].entry_id if reply.outcome == CLARIFY and reply.choices else \
+            cands[0].label if reply.outcome == ESCALATED and cands and cands[0].score >= self.thresholds.clarify \
+            else None
         if about_office in intents.office_entries and other_province(
                 raw[:1500], " ".join(filter(None, ((_office(province) or self.kb.office).name,
                                                   province.name if province is not None else "")))):
             # "sđt bhxh tỉnh Cà Mau": this office's details do not answer a question about another province's office,
-            # nor are they the first choice offered for one ("bhxh tỉnh Bình Dương ở đâu")
+            # nor are they the first choice offered for one ("bhxh tỉnh Bình Dương ở đâu"); nor is "not sure
+            # enough" the reason staff read when they were the plausible entry
             reply = self._escalate(cands, intents.other_office_reason or "cơ quan BHXH tỉnh khác", province)
         if reply.outcome == ANSWERED and any(kind in ("cccd", "bhxh", "bhyt") for kind, _ in personal):
             # an ID, insurance code or card code means a personal dossier: staff must look it up
@@ -596,12 +599,18 @@ class Engine:
         entries = self._entries(cands)
         if not cands or not entries:
             return None
-        top, best = cands[0], entries[0]
-        if top.label.startswith(SMALLTALK_PREFIX) and top.score >= self.thresholds.smalltalk:
+        top, best, t = cands[0], entries[0], self.thresholds
+        if not top.label.startswith(SMALLTALK_PREFIX):
+            return None if sure else self._chat(raw, cands, best)
+        asks = bool(question_parts(raw))
+        if top.score >= t.smalltalk and not (asks and best.score >= t.clarify):
+            # unless it asks what an entry may answer ("BHXH TỈNH BẮC NINH THỨ 7 CÓ LÀM VIỆC KHÔNG"): the entry decides
             return top
         if sure:
             return None
-        if top.label.startswith(SMALLTALK_PREFIX) and best.score < self.thresholds.clarify:
+        if best.score < t.clarify and (len(raw.split()) <= t.chat_words or not asks):
+            # no entry fits anyway; a long question that fits nothing ("cách làm nem chua ... thế nào các bác") is
+            # not small talk for being nearer a greeting than anything else: staff read it
             return top
         return self._chat(raw, cands, best)
 
