@@ -79,8 +79,12 @@ def test_grouping_and_floor_on_the_labelled_set(shipped_engine):
     # whatever order the questions came in (the figures in docs/console-work.md; they move with the semantic model)
     precision, worst, recall = measure.over_orders(shipped_engine, rows, unanswered.THRESHOLD)
     assert precision >= 0.95 and worst >= 0.88 and recall >= 0.75
+    # against the old grouping: more recall than at its own threshold (0.6), far fewer wrong pairs in the worst order
+    # than at the same threshold; each retraining moves these by a pair or two of 45 (docs/console-work.md)
     old_precision, old_worst, old_recall = measure.over_orders(shipped_engine, rows, 0.6, linkage="first")
-    assert recall >= old_recall + 0.05
+    assert recall >= old_recall + 0.02
+    _, old_worst_same, _ = measure.over_orders(shipped_engine, rows, unanswered.THRESHOLD, linkage="first")
+    assert worst >= old_worst_same + 0.05
     ids = unanswered.cluster(shipped_engine, texts)
     by_text = dict(zip(texts, ids, strict=True))
     assert by_text[NAME] == by_text[BIRTH] == by_text["sai ngày sinh trên thẻ bảo hiểm y tế"]
