@@ -324,20 +324,20 @@ class Engine:
             if reply.outcome == CLARIFY and len(clauses) >= 2:
                 reply = self._first_of_several(raw, cands, clauses, day, previous, province) or reply
             if reply.outcome == ANSWERED and len(clauses) >= 2:
+                reply = self._main_question(raw, cands, clauses, reply, day, previous, province) or reply
                 self._offer_second_question(reply, clauses)
             reply.used_context = used_context == "question"
             if used_context == "question":
                 reply.context_text = f"{context.text} {raw}"[-600:]
         about_office = reply.entry_id if reply.outcome == ANSWERED else \
             reply.choices[0].entry_id if reply.outcome == CLARIFY and reply.choices else \
-            cands[0].label if reply.outcome == ESCALATED and cands and cands[0].score >= self.thresholds.clarify \
-            else None
+            cands[0].label if reply.outcome == ESCALATED and cands else None
         if about_office in intents.office_entries and other_province(
                 raw[:1500], " ".join(filter(None, ((_office(province) or self.kb.office).name,
                                                   province.name if province is not None else "")))):
             # "sđt bhxh tỉnh Cà Mau": this office's details do not answer a question about another province's office,
             # nor are they the first choice offered for one ("bhxh tỉnh Bình Dương ở đâu"); nor is "not sure
-            # enough" the reason staff read when they were the plausible entry
+            # enough" the reason staff read when they were the nearest
             reply = self._escalate(cands, intents.other_office_reason or "cơ quan BHXH tỉnh khác", province)
         if reply.outcome == ANSWERED and any(kind in ("cccd", "bhxh", "bhyt") for kind, _ in personal):
             # an ID, insurance code or card code means a personal dossier: staff must look it up
@@ -419,6 +419,33 @@ class Engine:
         reply = self._answer_entry(self.kb.entries[best.label], raw, day, entries, best.score, previous, province)
         reply.details = [c.as_dict() for c in cands[:5]]
         return reply
+
+    def _clause_entry(self, part: str) -> str | None:
+        """The best entry of one question part searched alone."""
+        found = self._entries(self.index.search(self.normalizer.key(part), top=5))
+        return found[0].label if found else None
+
+    def _main_question(self, raw: str, cands: list[Candidate], clauses: list[str], reply: Reply, day: dt.date,
+                       previous: str = "", province=None) -> Reply | None:
+        """A message asking several things answered with a later question's entry (its figures made that one's
+        calculation ready, "ai phải mua bhyt hộ gia đình, mà nhà 4 người thì bao nhiêu"): the first question, asked
+        before any story, is the main one, so its own entry is answered when it is among the message's three best
+        at the clarify level, and the other is offered first. None when that is not so."""
+        start = raw.find(clauses[0])
+        if start < 0 or len(raw[:start].split()) >= 8:
+            # told after a story (a letter's circumstances can read as a question): the whole message decides
+            return None
+        first = self._clause_entry(clauses[0])
+        if first is None or first == reply.entry_id or \
+                reply.entry_id not in {self._clause_entry(c) for c in clauses[1:]}:
+            return None
+        entries = self._entries(cands)
+        main = next((c for c in entries[:3] if c.label == first), None)
+        if main is None or main.score < self.thresholds.clarify:
+            return None
+        answer = self._answer_entry(self.kb.entries[first], raw, day, entries, main.score, previous, province)
+        answer.details = [c.as_dict() for c in cands[:5]]
+        return answer
 
     def _offer_second_question(self, reply: Reply, asked: list[str]) -> None:
         """A message that asks two things is answered with the main one (the whole message's best

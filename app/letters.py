@@ -21,13 +21,16 @@ _QUESTION = re.compile(
     r"cho (?:em|toi|minh|chau|con|tui|to) (?:xin )?hoi|xin (?:duoc )?hoi|muon hoi|hoi (?:chut|ti|xiu|giup)|"
     r"co (?:duoc|phai|nen|can|bi|mat) [a-z ]{0,40}(?:khong|ko|k|hok|hong|chua|ha)(?: a| vay| nhi| nha)?$|"
     r"(?:khong|ko|hong|hok|chua) (?:a|ah|ak|ad|vay|nhi|ha|nha|hay)|(?:duoc|dc|nen|phai|can|kip) (?:khong|ko|k|hok|hong|chua)|"
-    r"bao nhieu|bn|bao lau|bao gio|khi nao|luc nao|o dau|(?:ra|di|toi|den) dau|cho nao|noi nao|"
+    r"bao nhieu|bn|bao lau|(?<!chua )(?<!chang )bao gio|khi nao|luc nao|o dau|(?:ra|di|toi|den) dau|cho nao|noi nao|"
     r"nhu the nao|the nao|nhu nao|ra sao|"
-    r"lam sao|lam gi|cai gi|la gi|gi (?:a|vay|nhi|khong)|nhung gi|ntn|tn|may (?:nam|thang|nguoi|tuoi|lan)|"
+    r"lam sao|lam gi|cai gi|la gi|gi (?:a|ad|vay|nhi|khong|ha)|nhung gi|ntn|tn|"
+    r"may (?:nam|thang|nguoi|tuoi|lan|gio|ngay|phan tram)|(?:nam|thang|ngay|gio|lan|lop|tuoi) may|"
     r"the nao|hay khong|hay ko|co nen|nen khong|nen ko|phai lam|lam the nao|thi sao|sao (?:a|vay)|tai sao|vi sao|"
     r"hay la|hay (?:cho|doi|rut|dong)|giai dap|tu van giup|huong dan giup|giup (?:em|toi|minh)|"
     r"(?:muon|can|xin cho|cho (?:em|toi|minh)) biet|chi giup|nho (?:ad|anh|chi|ban)"
     r")(?![a-z])|(?<![a-z])(?:khong|ko|k|hok|hong|chua)(?: a| ad| vay| nhi)?\s*[.!]*\s*$"
+    # what one gets closing a sentence ("nhà được hưởng gì."; "không hưởng trợ cấp gì" tells, it does not ask)
+    r"|(?<![a-z])(?:duoc|dc|huong|lam|mat|can|phai|bi) gi(?: a| ad| vay| nhi| ha)?\s*[.!]*\s*$"
 )
 
 

@@ -70,6 +70,17 @@ def test_two_questions_answer_the_first_and_offer_the_second_first(engine):
     assert reply.choices[0].entry_id == "hgd-gia-tri-the"
 
 
+def test_two_questions_answer_the_first_even_when_the_second_has_the_figures(engine):
+    """The second question's figures make its calculation ready; the first question, asked before it, is still the
+    main one: it is answered and the other offered first."""
+    reply = engine.answer("người đóng bhxh tự nguyện chết thì gia đình được hưởng gì. còn nhà em 5 người mua bhyt hộ "
+                          "gia đình thì hết bao nhiêu", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-tu-tuat")
+    assert reply.choices[0].entry_id in ("hgd-giam-tru", "hgd-muc-dong")
+    reply = engine.answer("thẻ bhyt học sinh hết hạn tháng mấy vậy ad. mà năm nay học sinh đóng bao nhiêu", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id, reply.choices[0].entry_id) == (ANSWERED, "hssv-thoi-han", "hssv-muc-dong")
+
+
 def test_a_letter_asking_for_a_compulsory_benefit_goes_to_staff_with_the_reason(engine):
     letter = ("Tôi làm kế toán cho một công ty thương mại, đóng BHXH bắt buộc được 5 năm. Tháng trước tôi bị sốt "
               "xuất huyết phải nằm viện 8 ngày. Xin hỏi tôi được hưởng chế độ ốm đau như thế nào, mức hưởng ra sao?")

@@ -29,6 +29,15 @@ def test_question_words_and_particles_without_a_question_mark():
         assert not is_question(text), text
 
 
+def test_which_hour_month_or_what_one_gets_asks_and_never_or_nothing_tells():
+    for asks in ("thẻ bhyt học sinh hết hạn tháng mấy vậy ad.", "bhxh tỉnh mở cửa đến mấy giờ vậy ạ.",
+                 "chồng tôi mất rồi thì nhà được hưởng gì.", "dong tu nguyen dc huong gi ad, bao nhieu tuoi thi nghi huu"):
+        assert is_question(asks), asks
+    for tells in ("Từ khi tốt nghiệp đến giờ tôi chưa bao giờ có thẻ BHYT.", "Tôi cũng không hưởng trợ cấp gì.",
+                  "dạ không có gì"):
+        assert not is_question(tells), tells
+
+
 def test_two_questions_are_two_parts():
     assert question_parts("BHXH tự nguyện đóng bao nhiêu? Đăng ký ở đâu?") == [
         "BHXH tự nguyện đóng bao nhiêu?", "Đăng ký ở đâu?"]
