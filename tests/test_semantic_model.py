@@ -39,8 +39,9 @@ def test_model_is_committed_and_small():
     size = sum(p.stat().st_size for p in MODEL.rglob("*") if p.is_file())
     # the training corpus (knowledge_base/training) brings its words and word pairs: 16.8 MiB with the letters of
     # 30/11/2026 (22,026 words and word pairs of 192 dimensions, single precision on disk), 20.8 MiB with the
-    # retired validation sets (27,576); the bound leaves room for about a sixth more words
-    assert size < 24 * 1024 * 1024
+    # retired validation sets (27,576), 25.1 MiB with final7-final11 retired too (01/12/2026); each retired set brings
+    # about 0.9 MiB of new words, and the bound leaves room for about seven more
+    assert size < 32 * 1024 * 1024
 
 
 @pytest.mark.slow
