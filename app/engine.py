@@ -431,6 +431,8 @@ class Engine:
         calculation ready, "ai phải mua bhyt hộ gia đình, mà nhà 4 người thì bao nhiêu"): the first question, asked
         before any story, is the main one, so its own entry is answered when it is among the message's three best
         at the clarify level, and the other is offered first. None when that is not so."""
+        if reply.reason != "calculation":
+            return None
         start = raw.find(clauses[0])
         if start < 0 or len(raw[:start].split()) >= 8:
             # told after a story (a letter's circumstances can read as a question): the whole message decides
