@@ -70,7 +70,8 @@ def test_auto_loads_the_static_model_and_matches_sentence_transformers(encoder):
 @pytest.mark.slow
 def test_half_precision_ranks_as_single_precision(encoder, kb):
     """Every question of the knowledge base, asked as a message: the same three best labels in the same
-    order, and the same outcome and entry, with the word vectors in half or in single precision."""
+    order (but for ties within rounding), and the same outcome and entry, with the word vectors in half or in
+    single precision."""
     import datetime as dt
 
     from app.engine import Engine, Turn
@@ -82,7 +83,12 @@ def test_half_precision_ranks_as_single_precision(encoder, kb):
     assert len(texts) > 1000
     for text in texts:
         key = half.normalizer.key(text)
-        assert [c.label for c in half.index.search(key, top=3)] == [c.label for c in single.index.search(key, top=3)]
+        found_half, found_single = half.index.search(key, top=5), single.index.search(key, top=5)
+        score = {c.label: c.score for c in found_single}
+        for h, s in zip(found_half[:3], found_single[:3], strict=True):
+            # the same label at each rank, unless two scored within half precision's rounding of each other (a
+            # tie, which either precision may order either way)
+            assert h.label == s.label or abs(score.get(h.label, 0.0) - s.score) < 0.005, (text, h, s)
         a, b = half.answer(text, Turn(), day=day), single.answer(text, Turn(), day=day)
         assert (a.outcome, a.entry_id) == (b.outcome, b.entry_id), text
 
