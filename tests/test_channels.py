@@ -73,6 +73,12 @@ def db_session(app) -> Session:
     return Session(database.make_engine(app.database_url))
 
 
+def outbox_all_sent(app, recipient: str) -> bool:
+    with db_session(app) as session:
+        statuses = session.exec(select(models.OutboxMessage.status).where(models.OutboxMessage.recipient == recipient)).all()
+        return bool(statuses) and all(status == "sent" for status in statuses)
+
+
 def failed_sends(app, recipient: str) -> list[models.OutboxMessage]:
     with db_session(app) as session:
         return session.exec(select(models.OutboxMessage).where(models.OutboxMessage.recipient == recipient,
@@ -164,6 +170,8 @@ def test_transient_failures_are_retried_until_sent_once(app, fake, platform, mod
     assert replies
     time.sleep(1)
     assert len(sent(fake, user)) == len(replies)
+    # a reply reaches the platform a moment before its outbox row is marked sent: wait for the rows
+    assert wait_for(lambda: outbox_all_sent(app, user), timeout=30)
     with db_session(app) as session:
         rows = session.exec(select(models.OutboxMessage).where(models.OutboxMessage.recipient == user)
                             .order_by(models.OutboxMessage.id)).all()
