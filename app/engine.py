@@ -409,12 +409,9 @@ class Engine:
         if len(entries) < 2 or entries[0].score < self.thresholds.to_answer(len(raw.split()))[0]:
             return None
 
-        def best_entry(part: str) -> str | None:
-            found = self._entries(self.index.search(self.normalizer.key(part), top=5))
-            return found[0].label if found else None
-
         best, runner = entries[0], entries[1]
-        if best_entry(clauses[0]) != best.label or runner.label not in {best_entry(c) for c in clauses[1:]}:
+        if self._clause_entry(clauses[0]) != best.label or \
+                runner.label not in {self._clause_entry(c) for c in clauses[1:]}:
             return None
         reply = self._answer_entry(self.kb.entries[best.label], raw, day, entries, best.score, previous, province)
         reply.details = [c.as_dict() for c in cands[:5]]
