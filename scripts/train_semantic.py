@@ -82,6 +82,21 @@ def load_classes(kb_dir: Path, corpus_dir: Path | None = None) -> dict[str, list
     return training_corpus(kb, read_corpus(corpus_dir or default_corpus_dir(kb_dir)))
 
 
+def frequent_pairs(classes: dict[str, list[str]], min_count: int) -> set[str] | None:
+    """The word pairs that occur in at least `min_count` distinct training texts (None: all of
+    them). A pair seen in one text only names that text rather than a topic, and the vocabulary
+    (the model's size, and so every instance's memory) grows with every such pair; single words
+    are always kept."""
+    if min_count <= 1:
+        return None
+    counts: dict[str, int] = {}
+    for text in {t for texts in classes.values() for t in texts}:
+        words = text.split()
+        for pair in {f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)}:
+            counts[pair] = counts.get(pair, 0) + 1
+    return {pair for pair, n in counts.items() if n >= min_count}
+
+
 def build_tokenizer(texts: list[str]) -> Tokenizer:
     splitter = pre_tokenizers.Whitespace()
     words = sorted({w for text in texts for w, _ in splitter.pre_tokenize_str(text)})
@@ -182,7 +197,8 @@ def train(classes: dict[str, list[str]], args: argparse.Namespace, quiet: bool =
     """`args.parts` models trained from seeds seed, seed+1, ... on the same texts (words and word
     pairs), joined side by side into one StaticEmbedding: the cosine of the joined vectors is close
     to the mean of the parts' cosines, so the answer depends less on one training run's luck."""
-    classes = {label: [with_word_pairs(t) for t in texts] for label, texts in classes.items()}
+    known = frequent_pairs(classes, args.min_pair_count)
+    classes = {label: [with_word_pairs(t, known) for t in texts] for label, texts in classes.items()}
     tokenizer = build_tokenizer([t for texts in classes.values() for t in texts])
     parts, n_pairs, losses = [], 0, []
     for k in range(args.parts):
@@ -252,6 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--word-drop", type=float, default=0.1)
     ap.add_argument("--word-unk", type=float, default=0.05)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--min-pair-count", type=int, default=2,
+                    help="keep only word pairs found in at least this many training texts")
     ap.add_argument("--parts", type=int, default=3, help="models trained from consecutive seeds and joined")
     ap.add_argument("--holdout", action="store_true", help="first report accuracy on held-out KB questions")
     return ap

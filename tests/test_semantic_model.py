@@ -38,10 +38,10 @@ def test_model_is_committed_and_small():
         assert (MODEL / name).is_file(), name
     size = sum(p.stat().st_size for p in MODEL.rglob("*") if p.is_file())
     # the training corpus (knowledge_base/training) brings its words and word pairs: 16.8 MiB with the letters of
-    # 30/11/2026 (22,026 words and word pairs of 192 dimensions, single precision on disk), 20.8 MiB with the
-    # retired validation sets (27,576), 25.1 MiB with final7-final11 retired too (01/12/2026); each retired set brings
-    # about 0.9 MiB of new words, and the bound leaves room for about seven more
-    assert size < 32 * 1024 * 1024
+    # 30/11/2026, 25.1 MiB (33,197 words and word pairs of 192 dimensions, single precision on disk) with the
+    # retired validation sets final2-final11; since 01/12/2026 a pair must occur in two training texts
+    # (train_semantic.py --min-pair-count): 13.7 MiB (18,075) with final12 retired too, and the bound leaves room to grow
+    assert size < 20 * 1024 * 1024
 
 
 @pytest.mark.slow
@@ -106,6 +106,32 @@ def test_word_pairs_are_added_where_the_model_learned_them(encoder):
     # "về già" (old age) and "gia đình" (family) share their syllables, not their meaning
     a, b, c = encoder.encode(["luong huu ve gia", "luong huu gia ve", "ho gia dinh"])
     assert float(a @ b) < 1.0 - 1e-6 and float(a @ b) > float(a @ c)
+
+
+def test_model_keeps_only_word_pairs_seen_in_two_training_texts(encoder, kb):
+    """train_semantic.py's frequency floor (--min-pair-count 2): a pair found in one training text only is not
+    in the vocabulary, so each retired set grows the model by the pairs citizens repeat, not by every pair."""
+    from app.semantic import training_corpus
+
+    counts: dict[str, int] = {}
+    for text in {t for texts in training_corpus(kb).values() for t in texts}:
+        words = text.split()
+        for pair in {f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)}:
+            counts[pair] = counts.get(pair, 0) + 1
+    frequent = {pair for pair, n in counts.items() if n >= 2}
+    assert sum(n == 1 for n in counts.values()) > 1000  # the floor leaves out something real
+    # the vocabulary is the tokens of the training texts with their frequent pairs only (the tokenizer splits a
+    # pair such as "1/7/2025_muc" at its punctuation, so compare tokens, not pairs)
+    from tokenizers import pre_tokenizers
+
+    from app.semantic import with_word_pairs
+
+    split = pre_tokenizers.Whitespace().pre_tokenize_str
+    texts = {t for texts in training_corpus(kb).values() for t in texts}
+    expected = {token for t in texts for token, _ in split(with_word_pairs(t, frequent)) if "_" in token}
+    assert {token for token in encoder.known if "_" in token} == expected
+    everything = {token for t in texts for token, _ in split(with_word_pairs(t)) if "_" in token}
+    assert len(everything - expected) > 1000
 
 
 def test_same_entry_is_closer_than_another_topic(encoder, kb):
