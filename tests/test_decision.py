@@ -232,7 +232,7 @@ def test_a_card_code_to_look_up_goes_to_staff(engine):
 def test_a_follow_up_after_a_clarifying_question_stays_in_its_topic(engine):
     """The choices offered were all student health insurance; a follow-up that picks none and names no subject
     ("z tu mua thi mua o dau") goes on in that topic instead of getting the household entry it gets alone."""
-    context = "sv nam 2 ma lop ko thu bhyt"
+    context = "sv nam 2 lop ko thu bhyt"
     first = engine.answer(context, Turn(), day=DAY)
     assert first.outcome == CLARIFY and {c.entry_id.split("-")[0] for c in first.choices} == {"hssv"}
     text = "z tu mua thi mua o dau ad"
