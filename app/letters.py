@@ -26,11 +26,14 @@ _QUESTION = re.compile(
     r"lam sao|lam gi|cai gi|la gi|gi (?:a|ad|vay|nhi|khong|ha)|nhung gi|ntn|tn|"
     r"may (?:nam|thang|nguoi|tuoi|lan|gio|ngay|phan tram)|(?:nam|thang|ngay|gio|lan|lop|tuoi) may|"
     r"the nao|hay khong|hay ko|co nen|nen khong|nen ko|phai lam|lam the nao|thi sao|sao (?:a|vay)|tai sao|vi sao|"
+    r"(?:so|muc|loai|tuyen|hang|ngay) may|bang gi|(?:giay to|ho so|thu tuc) gi|"
     r"hay la|hay (?:cho|doi|rut|dong)|giai dap|tu van giup|huong dan giup|giup (?:em|toi|minh)|"
     r"(?:muon|can|xin cho|cho (?:em|toi|minh)) biet|chi giup|nho (?:ad|anh|chi|ban)"
     r")(?![a-z])|(?<![a-z])(?:khong|ko|k|hok|hong|chua)(?: a| ad| vay| nhi)?\s*[.!]*\s*$"
     # what one gets closing a sentence ("nhà được hưởng gì."; "không hưởng trợ cấp gì" tells, it does not ask)
     r"|(?<![a-z])(?:duoc|dc|huong|lam|mat|can|phai|bi) gi(?: a| ad| vay| nhi| ha)?\s*[.!]*\s*$"
+    # "sao" closing a sentence asks how ("quên mật khẩu rồi lấy lại sao ad"); "bản sao" is a copy
+    r"|(?<![a-z])(?<!ban )sao(?: a| ad| vay| nhi| ha| day| ta)?\s*[.!]*\s*$"
 )
 
 

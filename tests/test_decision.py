@@ -81,6 +81,16 @@ def test_two_questions_answer_the_first_even_when_the_second_has_the_figures(eng
     assert (reply.outcome, reply.entry_id, reply.choices[0].entry_id) == (ANSWERED, "hssv-thoi-han", "hssv-muc-dong")
 
 
+def test_a_second_question_after_a_comma_is_offered_not_answered(engine):
+    """", với lại ... số mấy" and ", sẵn cho em hỏi ..." add a second question in the same sentence: the first is
+    answered and the second offered first (before "số mấy" and "bằng gì" asked, the second one was answered)."""
+    reply = engine.answer("tra cứu thẻ bhyt còn hạn không ở đâu, với lại tổng đài bhxh là số mấy", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id, reply.choices[0].entry_id) == (ANSWERED, "chung-tra-cuu", "chung-lien-he")
+    reply = engine.answer("mất thẻ bhyt thì đi khám bằng gì, sẵn cho em hỏi thẻ hộ gia đình được trả mấy phần trăm",
+                          Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id, reply.choices[0].entry_id) == (ANSWERED, "chung-the-bhyt", "hgd-muc-huong")
+
+
 def test_only_a_calculation_won_by_a_later_question_gives_way_to_the_first(engine):
     """The first question takes over only from a later question whose figures made its calculation the answer; an
     answer the whole message chose on its words stands (the first clause alone can be misread)."""

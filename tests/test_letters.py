@@ -38,6 +38,23 @@ def test_which_hour_month_or_what_one_gets_asks_and_never_or_nothing_tells():
         assert not is_question(tells), tells
 
 
+def test_how_with_sao_which_number_and_by_what_ask_and_a_copy_tells():
+    for asks in ("em quên mật khẩu vssid rồi lấy lại sao ad", "giờ tính sao", "tổng đài bhxh là số mấy",
+                 "mất thẻ thì đi khám bằng gì", "rút một lần cần giấy tờ gì"):
+        assert is_question(asks), asks
+    for tells in ("Tôi đã nộp bản sao.", "em gửi kèm bản sao căn cước"):
+        assert not is_question(tells), tells
+
+
+def test_a_second_question_after_a_comma_is_its_own_part():
+    """Three ways a chat message adds a second question in the same sentence: ", mà ... sao ad", ", với lại ...
+    số mấy", "... bằng gì, sẵn cho em hỏi ..."; each question part is searched on its own."""
+    for text, n in (("rút bhxh một lần làm online trên vssid được không, mà em quên mật khẩu rồi lấy lại sao ad", 2),
+                    ("tra cứu thẻ bhyt còn hạn không ở đâu, với lại tổng đài bhxh là số mấy", 2),
+                    ("mất thẻ bhyt thì đi khám bằng gì, sẵn cho em hỏi thẻ hộ gia đình được trả mấy phần trăm", 2)):
+        assert len(asked_clauses(reading(text)[1])) == n, text
+
+
 def test_two_questions_are_two_parts():
     assert question_parts("BHXH tự nguyện đóng bao nhiêu? Đăng ký ở đâu?") == [
         "BHXH tự nguyện đóng bao nhiêu?", "Đăng ký ở đâu?"]
