@@ -178,8 +178,10 @@ _WHO_ANSWERS = re.compile(
     r"(?<![a-z])(?:(?:ban|ad|em|e|day|page|ben kia|minh|bot|may) (?:co phai )?la (?:nguoi (?:that|hay|a|ha|khong|ko|hok)"
     r"|may|bot|robot|chat ?bot|tro ly)|la nguoi that|tu dong (?:a|ha|phai khong|phai ko|khong|ko|hok|k|hay))(?![a-z])")
 # words of a request for a person: a message that asks who answers and names none of them asks nothing of staff
-# ("bạn là người thật à?"); one that does is a request ("cho gặp người thật, không phải máy")
-_REQUEST = re.compile(r"(?<![a-z])(?:gap|noi chuyen|can|muon|chuyen|ket noi|goi|keu|giup|dum|gium|xu ly|dau)(?![a-z])")
+# ("bạn là người thật à?"); one that does is a request ("cho gặp người thật, không phải máy", "có ai là người thật
+# không": is anyone there)
+_REQUEST = re.compile(r"(?<![a-z])(?:gap|noi chuyen|trao doi|can|muon|chuyen|ket noi|goi|keu|giup|dum|gium|xu ly|dau|"
+                      r"co ai)(?![a-z])")
 # words that name a subject of the knowledge base: a message carrying one asks a complete question on its own
 _SUBJECT = re.compile(r"(?<![a-z])(?:bao hiem|tu nguyen|ho gia dinh|hoc sinh|sinh vien|mot lan|rut|luong huu|nghi huu|"
                       r"huu tri|vssid|thai san|tu tuat|mai tang)(?![a-z])")

@@ -56,7 +56,8 @@ def test_a_question_nearest_a_greeting_is_not_small_talk_when_it_asks_more(engin
     """A long question that no entry fits (a recipe asked of "các bác") is not small talk for being nearer a greeting
     than anything else, nor is a question an entry may answer (another province's office hours): staff read both."""
     for text in ("cách muối cà pháo cho giòn mà không bị khú thì làm thế nào hả các bác",
-                 "mẹo làm dưa chua cho khỏi bị nhớt thế nào các bác ơi chỉ em với"):
+                 "mẹo làm dưa chua cho khỏi bị nhớt thế nào các bác ơi chỉ em với",
+                 "các bác ơi chỉ em cách làm mắm tép cho thơm mà không bị mặn quá với"):
         assert engine.answer(text, Turn(), day=DAY).outcome == ESCALATED, text
     reply = engine.answer("bhxh tỉnh bắc ninh chủ nhật có làm việc không", Turn(), day=DAY)
     assert reply.outcome == ESCALATED and reply.reason == "Hỏi cơ quan BHXH của tỉnh, thành phố khác"
@@ -169,7 +170,10 @@ def test_asking_whether_a_person_answers_gets_the_introduction_and_asking_for_on
         assert (reply.outcome, reply.reason) == (SMALLTALK, "greeting"), text
         assert "trợ lý tự động" in reply.body
     for text in ("có người thật không ad", "máy trả lời dở quá, cho tôi gặp người thật",
-                 "bạn là người thật thì gọi lại cho tôi", "trả lời tự động hoài, tôi cần người thật"):
+                 "bạn là người thật thì gọi lại cho tôi", "trả lời tự động hoài, tôi cần người thật",
+                 # "có ai" asks whether anyone is there; talking with an officer is a request
+                 "có ai là người thật không vậy", "bạn là máy hả, cho tôi nói chuyện với cán bộ",
+                 "tôi muốn trao đổi trực tiếp, không phải với máy"):
         assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
 
 
@@ -242,13 +246,13 @@ def test_a_card_code_to_look_up_goes_to_staff(engine):
 def test_a_follow_up_after_a_clarifying_question_stays_in_its_topic(engine):
     """The choices offered were all student health insurance; a follow-up that picks none and names no subject
     ("z tu mua thi mua o dau") goes on in that topic instead of getting the household entry it gets alone."""
-    context = "sv nam 2 lop ko thu bhyt"
-    first = engine.answer(context, Turn(), day=DAY)
-    assert first.outcome == CLARIFY and {c.entry_id.split("-")[0] for c in first.choices} == {"hssv"}
+    # the clarifying question's turn as the conversation keeps it (which message gets one moves with each retrained
+    # model, so the turn is written out)
+    student = Turn(text="sv nam 2 lop ko thu bhyt", choices=["hssv-mua-o-dau", "hssv-bat-buoc", "hssv-muc-dong"])
     text = "z tu mua thi mua o dau ad"
     alone = engine.answer(text, Turn(), day=DAY)
     assert alone.candidates[0] == "hgd-mua-o-dau" and alone.entry_id != "hssv-mua-o-dau"
-    reply = engine.answer(text, first.next_turn(context), day=DAY)
+    reply = engine.answer(text, student, day=DAY)
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "hssv-mua-o-dau")
     # choices of several topics say nothing of the conversation's topic: the message is read alone
     mixed = Turn(text="mua bhyt", choices=["hgd-mua-o-dau", "hssv-mua-o-dau", "vtn-dang-ky"])

@@ -40,9 +40,10 @@ def test_which_hour_month_or_what_one_gets_asks_and_never_or_nothing_tells():
 
 def test_how_with_sao_which_number_and_by_what_ask_and_a_copy_tells():
     for asks in ("em quên mật khẩu vssid rồi lấy lại sao ad", "giờ tính sao", "tổng đài bhxh là số mấy",
-                 "mất thẻ thì đi khám bằng gì", "rút một lần cần giấy tờ gì"):
+                 "mất thẻ thì đi khám bằng gì", "rút một lần cần giấy tờ gì", "chỉ em cách đóng bhyt online với",
+                 "ad chỉ giúp cách lấy lại mật khẩu vssid"):
         assert is_question(asks), asks
-    for tells in ("Tôi đã nộp bản sao.", "em gửi kèm bản sao căn cước"):
+    for tells in ("Tôi đã nộp bản sao.", "em gửi kèm bản sao căn cước", "chỉ em đóng thôi, chồng em không đóng"):
         assert not is_question(tells), tells
 
 
