@@ -28,6 +28,8 @@ _QUESTION = re.compile(
     r"the nao|hay khong|hay ko|co nen|nen khong|nen ko|phai lam|lam the nao|thi sao|sao (?:a|vay)|tai sao|vi sao|"
     r"(?:so|muc|loai|tuyen|hang|ngay) may|bang gi|(?:giay to|ho so|thu tuc) gi|"
     r"chi (?:em|toi|minh|chau|con|tui|giup|dum|gium)(?: voi| giup| dum| gium)? cach|"
+    # "lấy lại kiểu gì", "bằng cách nào" ask how; "kiểu gì cũng phải đóng" (in any case) tells
+    r"(?:kieu|cach) (?:gi|nao)(?! cung)|"
     r"hay la|hay (?:cho|doi|rut|dong)|giai dap|tu van giup|huong dan giup|giup (?:em|toi|minh)|"
     r"(?:muon|can|xin cho|cho (?:em|toi|minh)) biet|chi giup|nho (?:ad|anh|chi|ban)"
     r")(?![a-z])|(?<![a-z])(?:khong|ko|k|hok|hong|chua)(?: a| ad| vay| nhi)?\s*[.!]*\s*$"

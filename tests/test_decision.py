@@ -90,6 +90,9 @@ def test_a_second_question_after_a_comma_is_offered_not_answered(engine):
     reply = engine.answer("mất thẻ bhyt thì đi khám bằng gì, sẵn cho em hỏi thẻ hộ gia đình được trả mấy phần trăm",
                           Turn(), day=DAY)
     assert (reply.outcome, reply.entry_id, reply.choices[0].entry_id) == (ANSWERED, "chung-the-bhyt", "hgd-muc-huong")
+    reply = engine.answer("thẻ bhyt học sinh hết hạn khi nào vậy, mà quên mật khẩu vssid thì lấy lại kiểu gì ạ",
+                          Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id, reply.choices[0].entry_id) == (ANSWERED, "hssv-thoi-han", "chung-vssid")
 
 
 def test_only_a_calculation_won_by_a_later_question_gives_way_to_the_first(engine):

@@ -41,9 +41,11 @@ def test_which_hour_month_or_what_one_gets_asks_and_never_or_nothing_tells():
 def test_how_with_sao_which_number_and_by_what_ask_and_a_copy_tells():
     for asks in ("em quên mật khẩu vssid rồi lấy lại sao ad", "giờ tính sao", "tổng đài bhxh là số mấy",
                  "mất thẻ thì đi khám bằng gì", "rút một lần cần giấy tờ gì", "chỉ em cách đóng bhyt online với",
-                 "ad chỉ giúp cách lấy lại mật khẩu vssid"):
+                 "ad chỉ giúp cách lấy lại mật khẩu vssid", "quên mật khẩu vssid thì lấy lại kiểu gì",
+                 "đóng bằng cách nào"):
         assert is_question(asks), asks
-    for tells in ("Tôi đã nộp bản sao.", "em gửi kèm bản sao căn cước", "chỉ em đóng thôi, chồng em không đóng"):
+    for tells in ("Tôi đã nộp bản sao.", "em gửi kèm bản sao căn cước", "chỉ em đóng thôi, chồng em không đóng",
+                  "kiểu gì cũng phải đóng cho con đi học"):
         assert not is_question(tells), tells
 
 
