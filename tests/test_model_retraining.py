@@ -28,7 +28,8 @@ from tests.test_channels import wait_for
 pytestmark = pytest.mark.e2e
 
 TOKEN = "test-admin-token"
-TINY = "--epochs 4 --parts 1 --dim 32"  # small and quick, yet learns the new word beside the corpus
+TINY = "--epochs 8 --parts 1 --dim 32"  # small and quick, yet learns the new word beside the corpus (with the word-pair
+# floor the new questions' pairs, each in one text, are left out: four epochs were too few to learn the word alone)
 ENTRY = "chung-dong-online"
 NEW_WORD = "kuxipay"  # a payment app the knowledge base has never named
 NEW_QUESTIONS = [f"đóng bhyt bằng ví {NEW_WORD} được không", f"thanh toán bảo hiểm qua {NEW_WORD}",
