@@ -24,9 +24,9 @@ _QUESTION = re.compile(
     r"bao nhieu|bn|bao lau|(?<!chua )(?<!chang )bao gio|khi nao|luc nao|o dau|(?:ra|di|toi|den) dau|cho nao|noi nao|"
     r"nhu the nao|the nao|nhu nao|ra sao|"
     r"lam sao|lam gi|cai gi|la gi|gi (?:a|ad|vay|nhi|khong|ha)|nhung gi|ntn|tn|"
-    r"may (?:nam|thang|nguoi|tuoi|lan|gio|ngay|phan tram)|(?:nam|thang|ngay|gio|lan|lop|tuoi) may|"
+    r"may (?:nam|thang|nguoi|tuoi|lan|gio|ngay|phan tram)|(?:nam|thang|ngay|gio|lan|lop|tuoi|so|muc|loai|tuyen|hang) may|"
     r"the nao|hay khong|hay ko|co nen|nen khong|nen ko|phai lam|lam the nao|thi sao|sao (?:a|vay)|tai sao|vi sao|"
-    r"(?:so|muc|loai|tuyen|hang|ngay) may|bang gi|(?:giay to|ho so|thu tuc) gi|"
+    r"bang gi|(?:giay to|ho so|thu tuc) gi|"
     r"chi (?:em|toi|minh|chau|con|tui|giup|dum|gium)(?: voi| giup| dum| gium)? cach|"
     # "lấy lại kiểu gì", "bằng cách nào" ask how; "kiểu gì cũng phải đóng" (in any case) tells
     r"(?:kieu|cach) (?:gi|nao)(?! cung)|"

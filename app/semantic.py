@@ -18,13 +18,18 @@ FINGERPRINT_FILE = "training_corpus.sha256"
 INPUT_FILE = "bhxh_input.json"  # how the model's input is made from a normalised text
 
 
+def word_pairs(words: list[str]) -> list[str]:
+    """Each pair of adjacent words joined by '_' ("bao_hiem")."""
+    return [f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)]
+
+
 def with_word_pairs(key: str, known: set[str] | None = None) -> str:
     """The semantic model's input: the words of a normalised text, then each pair of adjacent words
     joined by '_' ("bao_hiem", "gia_dinh"). Most Vietnamese words are two syllables, so a mean of
     single-syllable vectors cannot tell "gia đình" (family) from "về già" (old age); the pairs can.
     At run time only the pairs the model learned (`known`) are added."""
     words = key.split()
-    pairs = [f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)]
+    pairs = word_pairs(words)
     if known is not None:
         pairs = [p for p in pairs if p in known]
     return " ".join(words + pairs)

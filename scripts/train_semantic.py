@@ -62,6 +62,7 @@ from app.semantic import (  # noqa: E402
     corpus_fingerprint,
     training_corpus,
     with_word_pairs,
+    word_pairs,
 )
 
 UNK = "[UNK]"
@@ -91,8 +92,7 @@ def frequent_pairs(classes: dict[str, list[str]], min_count: int) -> set[str] | 
         return None
     counts: dict[str, int] = {}
     for text in {t for texts in classes.values() for t in texts}:
-        words = text.split()
-        for pair in {f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)}:
+        for pair in set(word_pairs(text.split())):
             counts[pair] = counts.get(pair, 0) + 1
     return {pair for pair, n in counts.items() if n >= min_count}
 
