@@ -17,7 +17,7 @@ from app.calculators import CALCULATORS, Question, answer_facts, answers, calcul
 from app.corpus import HANDOFF_LABEL, SMALLTALK_PREFIX, chat_examples
 from app.knowledge import Entry, KnowledgeBase, Office, RenderError, format_reply
 from app.letters import COMPULSORY_REASONS, asked_clauses, compulsory_benefit, names_employer, question_parts, reading
-from app.places import other_province
+from app.places import other_province, without_places
 from app.privacy import find_personal_numbers
 from app.provinces import Province
 from app.retrieval import Candidate, Document, Index
@@ -656,7 +656,9 @@ class Engine:
         rest = " ".join(tok for tok in key.split() if tok not in self.filler)
         if len(rest.split()) < 2 or rest == key:  # one leftover word ("cảm ơng": "ong") says too little
             return []
-        if not set(rest.split()) - _OFFICE_WORDS:  # "hello bhxh tỉnh": the office addressed by its name asks nothing
+        if not set(without_places(key).split()) - self.filler - _OFFICE_WORDS:
+            # "hello bhxh tỉnh", "Xin chào Bảo hiểm xã hội tỉnh Lâm Đồng": the office addressed by its name (and its
+            # province's, this one or another) asks nothing
             return []
         found = self.index.search(rest, top=10)
         if not found or found[0].label.startswith("@") or found[0].score < self.thresholds.answer:

@@ -41,6 +41,13 @@ def provinces_named(text: str) -> set[str]:
     return {_SAME.get(name, name) for m in _NAME.finditer(folded) for name in (m.group("plain") or m.group("ambiguous"),)}
 
 
+def without_places(text: str) -> str:
+    """The folded text with the provinces and cities it names left out ("bao hiem xa hoi tinh lam dong" ->
+    "bao hiem xa hoi tinh"): a greeting that addresses an office by its province asks nothing more."""
+    folded = " ".join(re.findall(r"[a-z0-9]+", fold(text)))
+    return " ".join(_NAME.sub(" ", folded).split())
+
+
 def other_province(text: str, own: str) -> str:
     """A province or city the text names that `own` (this office's name and province name) does not, or ""."""
     mine = provinces_named(own)

@@ -155,6 +155,17 @@ def test_small_talk_and_requests_for_a_person_beyond_the_training_messages(engin
                  "chờ cả buổi không thấy ai trả lời", "máy trả lời không đúng ý tôi, cho gặp người"):
         assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
 
+def test_a_greeting_that_names_a_province_is_a_greeting(engine):
+    """Addressing the office by its province's name asks nothing ("Lâm" of "Lâm Đồng" folds to a filler word, and
+    the rest used to read as a question for the contacts entry, then as one about another province's office);
+    a question about another province's office still goes to staff."""
+    for text in ("Xin chào Bảo hiểm xã hội tỉnh Lâm Đồng", "cảm ơn bhxh thành phố hồ chí minh ạ"):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert reply.outcome == SMALLTALK, (text, reply.outcome, reply.reason)
+    reply = engine.answer("chào bhxh tỉnh cà mau, sđt bên mình số mấy", Turn(), day=DAY)
+    assert reply.outcome == ESCALATED and "tỉnh, thành phố khác" in reply.reason
+
+
 
 def test_questions_about_the_assistant_get_its_introduction(engine):
     """"Who are you, a bot?": small talk the greeting reply answers (it says it is the office's automatic
