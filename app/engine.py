@@ -86,9 +86,14 @@ class Thresholds:
 
     answer: float = 0.58  # fused score needed to answer (0.60 before the model learned final7-final12, 01/12/2026)
     margin: float = 0.04  # lead over the next entry needed to answer (0.10 before, likewise)
-    long_words: int = 25  # a message of this many words or more is long (a letter): long_answer, long_margin
+    long_words: int = 25  # a message of this many words or more is long (a letter): long_answer, long_line
     long_answer: float = 0.50  # a letter's words spread over several topics: its scores are lower
-    long_margin: float = 0.18  # real letters' wrong answers are close siblings led by 0.11-0.17 (docs/evaluation.md)
+    # a letter is answered when its score and its lead over the next entry together clear a line: score +
+    # long_lead_weight x lead >= long_line (a score of 0.70 with a lead of 0.12, 0.61 with 0.18, 0.88 with none),
+    # in place of a lead of 0.18 at any score (before 01/12/2026): a high score needs less lead, a low one more
+    # (docs/evaluation.md, "A letter's line")
+    long_line: float = 0.88
+    long_lead_weight: float = 1.5
     question_weight: float = 0.3  # a letter's question sentences' share of its score (the whole letter has the rest)
     first_question_weight: float = 0.5  # the first question's share when a message asks several things
     smalltalk: float = 0.45  # a small-talk class ranked first with this score is small talk (or with any, when no entry fits)
@@ -102,12 +107,21 @@ class Thresholds:
 
     @classmethod
     def lexical_only(cls) -> Thresholds:
-        return cls(answer=0.42, margin=0.06, clarify=0.34, handoff=0.55, long_answer=0.42, long_margin=0.06,
-                   smalltalk=0.55)
+        # a lead of 0.06 at the answer level, as for short messages: 0.42 + 1.0 x 0.06
+        return cls(answer=0.42, margin=0.06, clarify=0.34, handoff=0.55, long_answer=0.42, long_line=0.48,
+                   long_lead_weight=1.0, smalltalk=0.55)
 
-    def to_answer(self, words: int) -> tuple[float, float]:
-        """(score, lead over the next entry) needed to answer a message of `words` words."""
-        return (self.long_answer, self.long_margin) if words >= self.long_words else (self.answer, self.margin)
+    def to_answer(self, words: int) -> float:
+        """The score a message of `words` words needs at least to be answered (with a lead: `answers`)."""
+        return self.long_answer if words >= self.long_words else self.answer
+
+    def answers(self, words: int, score: float, lead: float) -> bool:
+        """Whether a message of `words` words whose best entry scores `score`, `lead` ahead of the next entry,
+        is answered with it: a short message needs the answer level and the margin, a letter its level and
+        the line that a higher score or a larger lead clears."""
+        if words >= self.long_words:
+            return score >= self.long_answer and score + self.long_lead_weight * lead >= self.long_line
+        return score >= self.answer and lead >= self.margin
 
 
 @dataclass
@@ -408,7 +422,7 @@ class Engine:
         because two things are asked, not because the first is in doubt; the first is answered (and the other
         offered first among the choices). None when that is not so."""
         entries = self._entries(cands)
-        if len(entries) < 2 or entries[0].score < self.thresholds.to_answer(len(raw.split()))[0]:
+        if len(entries) < 2 or entries[0].score < self.thresholds.to_answer(len(raw.split())):
             return None
 
         best, runner = entries[0], entries[1]
@@ -592,7 +606,7 @@ class Engine:
         if oos is not None and oos.score + t.out_of_scope_margin >= best.score and oos.score >= t.clarify:
             return self._escalate(cands, self.out_of_scope[oos.label], province)
         second = entries[1].score if len(entries) > 1 else 0.0
-        need, margin = t.to_answer(len(raw.split()))
+        need = t.to_answer(len(raw.split()))
         ready = self._calculation(raw, entries)
         if ready is not None and best.score >= t.clarify:
             # the message carries the numbers a close entry's calculator needs: the calculation answers
@@ -600,7 +614,7 @@ class Engine:
             reply.details = [c.as_dict() for c in cands[:5]]
             reply.reason = reply.reason or "calculation"  # a calculator's question back keeps its own reason
             return reply
-        if best.score >= need and best.score - second >= margin:
+        if t.answers(len(raw.split()), best.score, best.score - second):
             reply = self._answer_entry(self.kb.entries[best.label], raw, day, entries, best.score, previous, province)
             reply.details = [c.as_dict() for c in cands[:5]]
             return reply
@@ -671,7 +685,7 @@ class Engine:
         """The small-talk class of a short message that asks nothing and that no entry answers, when small
         talk is the nearest of the classes that are not entries; None otherwise."""
         t = self.thresholds
-        if len(raw.split()) > t.chat_words or best.score >= t.to_answer(len(raw.split()))[0] or question_parts(raw):
+        if len(raw.split()) > t.chat_words or best.score >= t.to_answer(len(raw.split())) or question_parts(raw):
             return None
         nearest = next((c for c in cands if c.label.startswith("@")), None)
         return nearest if nearest is not None and nearest.label.startswith(SMALLTALK_PREFIX) else None

@@ -7,11 +7,12 @@
 The shipped knowledge base and model answer every labelled message of each set once per threshold
 value (the search itself is cached, so only the decision is repeated). The x axis is the score a
 short message needs to be answered (`Thresholds.answer`); a long message (`long_words` words or
-more) needs `long_answer`, moved by the same amount. The other thresholds stay as shipped. Each
-panel shows, as a share of the set's in-scope messages: answered right, answered wrong, clarifying
-question (with or without the right choice), escalated; and the out-of-scope messages answered.
-The shipped threshold is the dashed line. `--grid` prints, for short and long messages separately,
-the (answer, margin) pairs with wrong answers at or under --max-wrong and the most answered right.
+more) needs `long_answer` and the letters' line `long_line`, both moved by the same amount. The
+other thresholds stay as shipped. Each panel shows, as a share of the set's in-scope messages:
+answered right, answered wrong, clarifying question (with or without the right choice), escalated;
+and the out-of-scope messages answered. The shipped threshold is the dashed line. `--grid` prints,
+with wrong answers at or under --max-wrong and the most answered right, the (answer, margin) pairs
+for short messages and the (line, lead weight) pairs for long ones.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ def sweep(engine: Engine, items: list[dict], day: dt.date, values: np.ndarray) -
     curves: dict[str, list[float]] = {k: [] for k in ("right", "wrong", "clarify", "clarify_right", "escalated",
                                                       "oos_answered")}
     for v in values:
-        engine.thresholds = dataclasses.replace(base, answer=float(v), long_answer=float(v + delta))
+        engine.thresholds = dataclasses.replace(base, answer=float(v), long_answer=float(v + delta),
+                                                long_line=float(base.long_line + v - base.answer))
         g = evaluate(engine, items, day, FINER).all
         n = max(g.in_scope, 1)
         curves["right"].append(g.correct / n)
@@ -80,17 +82,22 @@ def grid(engine: Engine, items: list[dict], day: dt.date, max_wrong: float) -> N
         if not subset:
             continue
         results = []
-        for a in np.arange(0.40, 0.72, 0.02):
-            for m in (0.0, 0.01, 0.02, 0.03, 0.04, 0.06, 0.08):
-                engine.thresholds = dataclasses.replace(base, answer=float(a), margin=m, long_answer=float(a),
-                                                        long_margin=m)
-                g = evaluate(engine, subset, day, FINER).all
-                results.append((g.correct / g.in_scope, g.wrong / g.in_scope, float(a), m))
+        if name == "short":
+            pairs = [(float(a), m) for a in np.arange(0.40, 0.72, 0.02) for m in (0.0, 0.01, 0.02, 0.03, 0.04, 0.06, 0.08)]
+            labels = ("answer", "margin")
+        else:  # a letter: score + weight x lead >= line
+            pairs = [(float(k), w) for k in np.arange(0.76, 1.06, 0.02) for w in (1.0, 1.5, 2.0, 3.0)]
+            labels = ("line", "lead weight")
+        for a, m in pairs:
+            engine.thresholds = dataclasses.replace(base, answer=a, margin=m) if name == "short" else \
+                dataclasses.replace(base, long_line=a, long_lead_weight=m)
+            g = evaluate(engine, subset, day, FINER).all
+            results.append((g.correct / g.in_scope, g.wrong / g.in_scope, a, m))
         engine.thresholds = base
         ok = sorted([r for r in results if r[1] <= max_wrong], key=lambda r: (-r[0], r[1]))
-        print(f"{name} messages ({len(subset)} in scope): best (answer, margin) with wrong <= {max_wrong:.1%}:")
+        print(f"{name} messages ({len(subset)} in scope): best {labels} with wrong <= {max_wrong:.1%}:")
         for acc, wrong, a, m in ok[:5]:
-            print(f"  answer {a:.2f} margin {m:.2f}: right {acc:.1%}, wrong {wrong:.1%}")
+            print(f"  {labels[0]} {a:.2f} {labels[1]} {m:.2f}: right {acc:.1%}, wrong {wrong:.1%}")
 
 
 def main() -> int:

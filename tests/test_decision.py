@@ -129,8 +129,9 @@ def test_a_letter_introduced_by_xin_hoi_is_read_by_its_question(engine):
 
 
 def test_a_letter_needs_a_clear_lead_to_be_answered(engine):
-    """A long message answers only when its best entry leads the next by `long_margin` (0.18): on real
-    letters the wrong answers were close siblings led by 0.11-0.17. The same lead answers a short message."""
+    """A long message answers only when its best entry's score and lead over the next together clear the letters'
+    line (`long_line`): on real letters the wrong answers were close siblings led by 0.11-0.17. The same lead
+    answers a short message; a letter whose best entry scores higher needs less lead."""
     from app.retrieval import Candidate
 
     letter = ("Bố tôi năm nay đã đủ tuổi nghỉ hưu theo quy định, có 13 năm đóng BHXH bắt buộc ở hợp tác xã, "
@@ -143,6 +144,13 @@ def test_a_letter_needs_a_clear_lead_to_be_answered(engine):
     assert [c.entry_id for c in reply.choices][:2] == ["vtn-dong-con-thieu", "bhxh1l-tro-cap-thang"]
     short = "đủ tuổi hưu mà thiếu năm đóng thì sao"
     reply = engine._decide(short, engine.normalizer.key(short), [Candidate(c.label, c.score) for c in cands], DAY)
+    assert reply.outcome == ANSWERED and reply.entry_id == "vtn-dong-con-thieu"
+    t = engine.thresholds
+    words = len(letter.split())
+    assert not t.answers(words, 0.62, 0.14) and t.answers(words, 0.75, 0.14) and t.answers(words, 0.55, 0.25)
+    assert not t.answers(words, 0.49, 0.40)  # under the letters' answer level, whatever the lead
+    high = [Candidate("vtn-dong-con-thieu", 0.75), Candidate("bhxh1l-tro-cap-thang", 0.61)]
+    reply = engine._decide(letter, engine.normalizer.key(letter), high, DAY)
     assert reply.outcome == ANSWERED and reply.entry_id == "vtn-dong-con-thieu"
 
 
