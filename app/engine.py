@@ -345,9 +345,12 @@ class Engine:
             reply.used_context = used_context == "question"
             if used_context == "question":
                 reply.context_text = f"{context.text} {raw}"[-600:]
+        # the nearest label, past small talk: a greeting beside the question ("chào bhxh tỉnh cà mau, sđt bên mình
+        # số mấy") is not what it asks
+        asked_first = next((c.label for c in cands if not c.label.startswith(SMALLTALK_PREFIX)), None)
         about_office = reply.entry_id if reply.outcome == ANSWERED else \
             reply.choices[0].entry_id if reply.outcome == CLARIFY and reply.choices else \
-            cands[0].label if reply.outcome == ESCALATED and cands else None
+            asked_first if reply.outcome == ESCALATED else None
         if about_office in intents.office_entries and other_province(
                 raw[:1500], " ".join(filter(None, ((_office(province) or self.kb.office).name,
                                                   province.name if province is not None else "")))):
@@ -519,7 +522,12 @@ class Engine:
             # not clear and the new words are a subject alone (four words or fewer: "hộ cận nghèo", "con em 5
             # tuổi"), the follow-up is the earlier question asked of that subject
             combined = self._boost(self.index.search(f"{prev_key} {key} {key}", top=10), context)
-            if len(rest.split()) <= 4 and not self._confident(combined):
+            first = next(iter(self._entries(combined)), None)
+            # a subject that names no product ("hộ cận nghèo" after the voluntary contribution) asks the earlier
+            # question of other people: a confident entry of another topic answers a question not asked
+            jumps = first is not None and self.kb.entries[first.label].topic != prev.topic \
+                and not _SUBJECT.search(rest)
+            if len(rest.split()) <= 4 and (jumps or not self._confident(combined)):
                 asked_of = self._boost(self.index.search(f"{prev_key} {rest}", top=10), context)
                 best = next(iter(self._entries(asked_of)), None)
                 if best is not None and best.label == prev.id:  # the previous question, of another subject
