@@ -70,17 +70,18 @@ def fingerprint_of(kb) -> str:
 
 
 def trainer_id(settings: Settings) -> str:
-    """What trains the model besides the knowledge base: the training script, the repository's training
-    corpus and MODEL_TRAIN_ARGS. A release that changes one of them retrains the live knowledge base."""
+    """What trains the model besides the knowledge base: the training script, the training corpus's
+    messages as the trainer reads them (app.corpus.read_corpus: so a README or a comment in
+    knowledge_base/training/ changes nothing) and MODEL_TRAIN_ARGS. A release that changes one of them
+    retrains the live knowledge base."""
     import hashlib
 
+    from app.corpus import default_corpus_dir, read_corpus
+
     digest = hashlib.sha256(settings.model_train_args.encode())
-    corpus = Path(settings.knowledge_base_dir) / TRAINING_CORPUS
-    files = [TRAIN_SCRIPT, *(sorted(p for p in corpus.rglob("*") if p.is_file()) if corpus.is_dir() else [])]
-    for path in files:
-        digest.update(path.name.encode())
-        with contextlib.suppress(OSError):
-            digest.update(path.read_bytes())
+    with contextlib.suppress(OSError):
+        digest.update(TRAIN_SCRIPT.read_bytes())
+    digest.update(corpus_fingerprint(read_corpus(default_corpus_dir(Path(settings.knowledge_base_dir)))).encode())
     return digest.hexdigest()
 
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from app.corpus import default_corpus_dir, read_corpus
 from app.knowledge import load_directory
 from app.semantic import corpus_fingerprint, training_corpus
@@ -151,3 +153,43 @@ def test_pruning_removes_corpus_messages_near_a_sealed_set_and_prints_only_the_c
     assert corpus_now["vtn-muc-dong"] == ["MỨC ĐÓNG THẤP NHẤT LÀ BAO NHIÊU"]
     assert corpus_now["@handoff"] == ["cho em nói chuyện với người thật"]
     assert "# written by author A" in (corpus / "entries" / "vtn-muc-dong.txt").read_text(encoding="utf-8")
+
+
+@pytest.mark.one_database
+def test_a_note_beside_the_training_corpus_queues_no_retraining_a_new_message_does(database_url, tmp_path):
+    """The trainer id (app/retrain.py) covers the corpus's messages as the trainer reads them: a live
+    deployment retrains for a new message in knowledge_base/training/, not for a README or a comment there."""
+    import shutil
+
+    from sqlmodel import Session
+
+    from app import database, retrain, storage
+    from app.settings import Settings
+
+    kb_dir = tmp_path / "knowledge_base"
+    shutil.copytree(ROOT / "knowledge_base", kb_dir)
+    settings = Settings(database_url=database_url, knowledge_base_dir=kb_dir, semantic_model="auto")
+    db = database.make_engine(database_url)
+    try:
+        storage.init_db(db)
+        kb, errors = load_directory(kb_dir)
+        assert errors == []
+        with Session(db) as session:
+            storage.save_kb(session, kb, source="test")
+            session.commit()
+        assert retrain.request(db, settings, "test") == 1  # trained by this release: nothing more is wanted
+        assert retrain.check(db, settings, kb, "r1") is None
+
+        training = kb_dir / "training"
+        (training / "README-corpus-z.md").write_text("# Corpus Z\nWritten by a new author.\n", encoding="utf-8")
+        handoff = training / "handoff.txt"
+        handoff.write_text("# a comment on the file\n" + handoff.read_text(encoding="utf-8"), encoding="utf-8")
+        assert retrain.check(db, settings, kb, "r1") is None
+
+        handoff.write_text(handoff.read_text(encoding="utf-8") + "cho tôi gặp cán bộ trực tổng đài\n",
+                           encoding="utf-8")
+        row_id = retrain.check(db, settings, kb, "r1")
+        assert row_id == 2
+        assert [(r.id, r.reason) for r in retrain.history(db)][:1] == [(2, "phần mềm học mô hình thay đổi")]
+    finally:
+        db.dispose()
