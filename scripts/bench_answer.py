@@ -3,7 +3,9 @@
     python scripts/bench_answer.py [--messages 300] [--synthetic 10000] [--no-model]
 
 Prints p50/p95 latency of normalise + retrieve + decide + render, for the shipped
-knowledge base and for a synthetic one of N entries; cold start to the first
+knowledge base and for a synthetic one of N entries, on short messages made from the knowledge
+base's questions and on the letters of the tuning half (eval/validation/tune.jsonl: a letter is
+searched two or three times, whole and by its questions); cold start to the first
 answer (a fresh process: imports, knowledge base, model, index); peak memory.
 """
 
@@ -85,6 +87,16 @@ def synthetic(kb, size: int, seed: int = 11):
     return big
 
 
+def letters(path: Path = ROOT / "eval" / "validation" / "tune.jsonl") -> list[str]:
+    """The letters (style "letter") of a labelled set; none when the file is absent (an image)."""
+    import json
+
+    if not path.is_file():
+        return []
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r["text"] for r in rows if r.get("style") == "letter"]
+
+
 def measure(engine, msgs: list[str], day: dt.date) -> tuple[float, float]:
     times = []
     for m in msgs:
@@ -118,10 +130,16 @@ def main() -> None:
     msgs = queries(kb, args.messages)
     engine.answer(msgs[0], day=day)  # warm-up
     p50, p95 = measure(engine, msgs, day)
+    long = letters()
+    if long:
+        lp50, lp95 = measure(engine, long, day)
     shipped_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"model: {type(encoder).__name__ if encoder else 'none'} ({model})")
     print(f"shipped KB ({len(kb.entries)} entries, {len(engine.index.documents)} questions): "
           f"p50 {p50:.1f} ms, p95 {p95:.1f} ms over {len(msgs)} messages")
+    if long:
+        print(f"shipped KB, letters: p50 {lp50:.1f} ms, p95 {lp95:.1f} ms over {len(long)} letters "
+              f"(mean {statistics.mean(map(len, long)):.0f} characters)")
     t = time.perf_counter()
     big_engine = Engine(synthetic(kb, args.synthetic), encoder=encoder)
     build = time.perf_counter() - t
@@ -129,6 +147,9 @@ def main() -> None:
     p50, p95 = measure(big_engine, msgs, day)
     print(f"synthetic KB ({len(big_engine.kb.entries)} entries, {len(big_engine.index.documents)} questions, "
           f"index built in {build:.1f} s): p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+    if long:
+        p50, p95 = measure(big_engine, long, day)
+        print(f"synthetic KB, letters: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
     print(f"cold start to first answer: {cold:.2f} s")
     print(f"peak memory with the shipped KB: {shipped_peak:.0f} MB; after building and querying the "
           f"10,000-entry KB as well: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
