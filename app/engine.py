@@ -533,10 +533,15 @@ class Engine:
                 if best is not None and best.label == prev.id:  # the previous question, of another subject
                     combined = asked_of
             return combined, "question"
-        subject = self.normalizer.key(prev.title if prev.topic == "Chung" else prev.topic)
-        topical = self._boost(self.index.search(f"{key} {subject}", top=10), context)
         own = next(iter(self._entries(cands)), None)
         elsewhere = own is not None and self.kb.entries[own.label].topic != prev.topic
+        if follow_up and not incomplete and not elsewhere and self._confident(cands):
+            # a follow-up that asks a whole question of the same topic and is sure of it alone ("mà sao biết thẻ
+            # còn hạn không, tra ở đâu" after a lost card): the previous subject would only pull it back to the
+            # previous entry
+            return cands, ""
+        subject = self.normalizer.key(prev.title if prev.topic == "Chung" else prev.topic)
+        topical = self._boost(self.index.search(f"{key} {subject}", top=10), context)
         if follow_up or incomplete and elsewhere or (self._confident(topical) and not self._confident(cands)):
             return topical, "topic"
         return cands, ""

@@ -333,6 +333,15 @@ def test_a_follow_up_naming_no_subject_stays_in_the_previous_topic(engine):
     assert first == "hgd-mua-o-dau"
 
 
+def test_a_whole_follow_up_question_of_the_same_topic_is_answered_as_asked(engine):
+    """A follow-up ("mà", "thế") that asks a whole question of the previous topic and is sure of it alone is not
+    pulled back to the previous entry by that entry's subject (before: a choice between the two)."""
+    for text in ("mà muốn biết thẻ của con còn hạn sử dụng không thì tra cứu ở đâu ạ",
+                 "thế tra cứu thẻ bhyt còn hạn hay không ở đâu ạ"):
+        reply = _after(engine, "mất thẻ bhyt thì làm lại ở đâu", text)
+        assert (reply.outcome, reply.entry_id) == (ANSWERED, "chung-tra-cuu"), (text, reply.outcome, reply.choices)
+
+
 def test_a_complete_new_question_after_an_answer_is_not_bent_by_the_previous_topic(engine):
     for context, text, expected in (
         ("bhxh tự nguyện đóng bao nhiêu", "rút bhxh 1 lần cần giấy tờ gì", "bhxh1l-thu-tuc"),
