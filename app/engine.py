@@ -16,7 +16,7 @@ from typing import Any
 from app.calculators import CALCULATORS, Question, answer_facts, answers, calculate, read_facts
 from app.corpus import HANDOFF_LABEL, SMALLTALK_PREFIX, chat_examples
 from app.knowledge import Entry, KnowledgeBase, Office, RenderError, format_reply
-from app.letters import COMPULSORY_REASONS, asked_clauses, compulsory_benefit, names_employer, question_parts, reading
+from app.letters import SCHEME_REASONS, asked_clauses, benefit_elsewhere, names_employer, question_parts, reading
 from app.places import other_province, without_places
 from app.privacy import find_personal_numbers
 from app.provinces import Province
@@ -324,16 +324,16 @@ class Engine:
         personal = find_personal_numbers(raw)
         sents, asked = reading(raw[:1500])
         cands = self._search(key, sents, asked)
-        compulsory = compulsory_benefit(raw[:1500], sents, asked)
-        why = self.out_of_scope.get("@" + compulsory) or COMPULSORY_REASONS.get(compulsory)
-        if why:  # a message asking for a benefit of compulsory insurance: staff
+        elsewhere = benefit_elsewhere(raw[:1500], sents, asked)
+        why = self.out_of_scope.get("@" + elsewhere) or SCHEME_REASONS.get(elsewhere)
+        if why:  # a message asking for a benefit of compulsory insurance or of people with merit: staff
             return self._escalate(cands, why, province)
         reply = self._answer_to_question(raw, key, cands, context, day, province)
         if reply is None:
             cands, used_context = self._with_context(key, cands, self._topic_turn(context), raw)
             if used_context == "question" and names_employer(raw):
                 # "còn ở công ty thì sao" after voluntary maternity: the same benefit of compulsory insurance
-                return self._escalate(cands, COMPULSORY_REASONS["bat-buoc"], province)
+                return self._escalate(cands, SCHEME_REASONS["bat-buoc"], province)
             previous = (context.text or "") if used_context == "question" else ""
             reply = self._decide(raw, key, cands, day, previous, province)
             clauses = asked_clauses(asked)

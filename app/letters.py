@@ -151,13 +151,23 @@ _COMPULSORY_ONLY = (
     (re.compile(r"(?<![a-z])(?:tai nan lao dong|benh nghe nghiep|tnld)(?![a-z])"), "oos-om-dau-bat-buoc"),
 )
 
+# a person with merit to the revolution: a martyr, a war invalid or sick soldier, a resistance participant (exposed
+# to a toxic chemical), a Vietnamese heroic mother. Their relatives' monthly survivor allowance is paid under the
+# ordinance on preferential treatment of people with merit, not by voluntary insurance's survivor benefit
+_MERIT = re.compile(r"(?<![a-z])(?:liet si|thuong binh|benh binh|nguoi co cong|co cong voi cach mang|khang chien|"
+                    r"chat doc hoa hoc|chat doc da cam|me viet nam anh hung)(?![a-z])")
+_SURVIVOR = re.compile(r"(?<![a-z])tuat(?![a-z])")
+MERIT = "nguoi-co-cong"
+
 # why staff get a message of a group that intents.yaml does not list
-COMPULSORY_REASONS = {"bat-buoc": "Chế độ BHXH bắt buộc (người lao động ở công ty, doanh nghiệp)"}
+SCHEME_REASONS = {"bat-buoc": "Chế độ BHXH bắt buộc (người lao động ở công ty, doanh nghiệp)",
+                  MERIT: "Chế độ ưu đãi người có công với cách mạng (thân nhân liệt sĩ, thương binh, bệnh binh, "
+                         "người hoạt động kháng chiến)"}
 
 
 def compulsory_benefit(text: str, sents: list[str], asked: list[str]) -> str:
     """The out-of-scope group ("oos-that-nghiep", "oos-om-dau-bat-buoc", "oos-doanh-nghiep", or "bat-buoc" for
-    the other benefits of compulsory insurance, pension and survivors', `COMPULSORY_REASONS`) of the compulsory-insurance
+    the other benefits of compulsory insurance, pension and survivors', `SCHEME_REASONS`) of the compulsory-insurance
     benefit a message asks about, or "".
 
     A letter (two sentences or more): only its question sentences are read (all of it when none asks): "Tôi đã
@@ -178,6 +188,25 @@ def compulsory_benefit(text: str, sents: list[str], asked: list[str]) -> str:
     if own or not _EMPLOYER.search(folded):
         return own
     return next((group for pattern, group in _EMPLOYER_ASKS if pattern.search(folded)), "")
+
+
+def merit_survivor(text: str, sents: list[str], asked: list[str]) -> bool:
+    """Whether a message asks for the survivor allowance (tuất) of a person with merit ("Bố tôi là bệnh binh, đã
+    chết năm 1979 ... Mẹ tôi có được hưởng tiền tuất hàng tháng không?"): the status anywhere, the allowance in the
+    last question sentence of a letter (all of a shorter message), and no word of voluntary insurance. A letter that
+    tells of such an allowance and asks something else ("Luật sư cho tôi hỏi: bà đang hưởng tuất do ông là liệt sĩ.
+    Vậy bà có được hưởng thêm trợ cấp hưu trí xã hội không?") is left to retrieval."""
+    folded = fold(text)
+    if _VOLUNTARY.search(folded) or not _MERIT.search(folded):
+        return False
+    question = fold(asked[-1]) if len(sents) >= 2 and asked else folded
+    return bool(_SURVIVOR.search(question))
+
+
+def benefit_elsewhere(text: str, sents: list[str], asked: list[str]) -> str:
+    """The group of another scheme's benefit a message asks about (`compulsory_benefit`, or `MERIT` for a person
+    with merit's survivor allowance), or "": staff answer it, with the group's reason."""
+    return compulsory_benefit(text, sents, asked) or (MERIT if merit_survivor(text, sents, asked) else "")
 
 
 def names_employer(text: str) -> bool:

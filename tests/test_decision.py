@@ -120,6 +120,22 @@ def test_a_letter_asking_for_a_compulsory_benefit_goes_to_staff_with_the_reason(
     assert reply.reason == engine.out_of_scope["@oos-om-dau-bat-buoc"]
 
 
+def test_a_survivor_allowance_of_a_person_with_merit_goes_to_staff_with_the_reason(engine):
+    """A martyr's, war invalid's or resistance participant's survivor allowance is merit policy, not voluntary
+    insurance's survivor benefit (vtn-tu-tuat, which such letters used to get)."""
+    from app.letters import MERIT, SCHEME_REASONS
+
+    for text in ("Ông nội tôi là thương binh hạng 2/4, đã mất năm 2019. Bà nội tôi năm nay 80 tuổi, không có lương "
+                 "hưu. Xin hỏi bà tôi có được nhận tiền tuất hằng tháng không?",
+                 "bố em là liệt sĩ, mẹ em giờ già yếu thì có được lĩnh tuất hàng tháng ko ạ"):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert (reply.outcome, reply.reason) == (ESCALATED, SCHEME_REASONS[MERIT]), text
+    # a voluntary participant's survivors are in scope, whatever else the deceased was
+    reply = engine.answer("bố em đóng bhxh tự nguyện 10 năm, là thương binh, mất rồi thì mẹ em có được tiền tuất ko",
+                          Turn(), day=DAY)
+    assert reply.reason != SCHEME_REASONS[MERIT]
+
+
 def test_a_letter_introduced_by_xin_hoi_is_read_by_its_question(engine):
     letter = ("Xin hỏi quý cơ quan, gia đình tôi vừa mua thẻ BHYT hộ gia đình lần đầu cho ba người, "
               "vậy thẻ mua xong bao lâu thì mới dùng được để đi khám?")

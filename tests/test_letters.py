@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from app.letters import asked_clauses, compulsory_benefit, is_question, question_parts, reading, sentences
+from app.letters import (
+    MERIT,
+    asked_clauses,
+    benefit_elsewhere,
+    compulsory_benefit,
+    is_question,
+    question_parts,
+    reading,
+    sentences,
+)
 
 
 def test_a_letter_is_cut_into_sentences_and_its_question_found():
@@ -130,3 +139,21 @@ def test_a_letter_asking_for_a_compulsory_insurance_benefit():
                  "sinh con có được tiền thai sản không",
                  "công ty tôi ở gần đây, mua bhyt hộ gia đình ở đâu"):
         assert group(text) == "", text
+
+
+def test_a_survivor_allowance_of_a_person_with_merit_is_another_scheme():
+    def group(text):
+        sents, asked = reading(text)
+        return benefit_elsewhere(text, sents, asked)
+
+    assert group("Chồng tôi là bệnh binh 2/3, mất năm 2001. Nay tôi 70 tuổi. Tôi có được hưởng tuất hằng tháng "
+                 "không?") == MERIT
+    assert group("ông em tham gia kháng chiến bị nhiễm chất độc da cam, mất rồi, bà em có được trợ cấp tuất ko") == MERIT
+    # told in the circumstances, asked about something else: left to retrieval
+    assert group("Cho tôi hỏi: bà tôi đang hưởng tuất hằng tháng do ông là liệt sĩ. Vậy bà có được hưởng thêm "
+                 "trợ cấp hưu trí xã hội không?") == ""
+    # a voluntary participant's survivors, or a merit status without the allowance: in scope
+    assert group("Bố tôi đóng BHXH tự nguyện 12 năm, là thương binh, vừa mất. Mẹ tôi có được hưởng tuất không?") == ""
+    assert group("con liệt sĩ có thẻ bhyt rồi thì có phải đóng bhyt học sinh nữa không") == ""
+    # the compulsory benefits are still found first
+    assert group("công ty không đóng bhxh cho tôi thì sao") == "oos-doanh-nghiep"
