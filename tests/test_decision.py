@@ -179,6 +179,17 @@ def test_small_talk_and_requests_for_a_person_beyond_the_training_messages(engin
                  "chờ cả buổi không thấy ai trả lời", "máy trả lời không đúng ý tôi, cho gặp người"):
         assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
 
+
+def test_requests_for_a_person_in_english_or_for_customer_care_go_to_staff(engine):
+    """Some people ask in English, or to be put through to customer care; asking customer care's number is a
+    question for the contacts entry, not a request to be put through."""
+    for text in ("talk to a real person please", "Can I speak to someone from the office?", "human agent pls",
+                 "Dạ chuyển giúp em sang bộ phận chăm sóc khách hàng với ạ", "cho e gap nhan vien cskh"):
+        assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
+    reply = engine.answer("tổng đài chăm sóc khách hàng của bhxh số mấy vậy", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "chung-lien-he")
+
+
 def test_a_greeting_that_names_a_province_is_a_greeting(engine):
     """Addressing the office by its province's name asks nothing ("Lâm" of "Lâm Đồng" folds to a filler word, and
     the rest used to read as a question for the contacts entry, then as one about another province's office);
