@@ -82,7 +82,7 @@ def column_dot(matrix: sparse.csc_matrix, idx: np.ndarray, data: np.ndarray, chu
     """`matrix[:, idx] @ data` for a CSC matrix, reading only those columns' postings.
 
     Columns are taken in groups of about `chunk` postings, each group sliced and multiplied by scipy's compiled
-    product into one float32 vector, so the only temporaries are one group's postings (about 4 MB): slicing every
+    product into one float32 vector, so the only temporaries are one group's postings (about 6 MB): slicing every
     column at once cost 20-50 MB per letter at 10,000 entries, and a Python loop over single columns three times
     the time (docs/performance.md)."""
     out = np.zeros(matrix.shape[0], dtype=np.float32)
