@@ -24,7 +24,10 @@ _QUESTION = re.compile(
     r"bao nhieu|bn|bao lau|(?<!chua )(?<!chang )bao gio|khi nao|luc nao|o dau|(?:ra|di|toi|den) dau|cho nao|noi nao|"
     r"nhu the nao|the nao|nhu nao|ra sao|"
     r"lam sao|lam gi|cai gi|la gi|gi (?:a|ad|vay|nhi|khong|ha)|nhung gi|ntn|tn|"
-    r"may (?:nam|thang|nguoi|tuoi|lan|gio|ngay|phan tram)|(?:nam|thang|ngay|gio|lan|lop|tuoi|so|muc|loai|tuyen|hang) may|"
+    r"may (?:nam|thang|nguoi|tuoi|lan|gio|ngay|phan tram|tien|trieu|nghin|ngan)|"
+    r"(?:nam|thang|ngay|gio|lan|lop|tuoi|so|muc|loai|tuyen|hang) may|"
+    # who: "những ai phải mua", "ai được hỗ trợ" ("ai cũng phải đóng", "bất kể ai đóng", anyone, tells)
+    r"nhung ai|la ai|(?<!bat ke )(?<!bat ky )(?<!bat ki )ai (?:phai|duoc|dc|can|se|co the|lam|dong|mua|nhan|ky|ki|di)|"
     r"the nao|hay khong|hay ko|co nen|nen khong|nen ko|phai lam|lam the nao|thi sao|sao (?:a|vay)|tai sao|vi sao|"
     r"bang gi|(?:giay to|ho so|thu tuc) gi|"
     r"chi (?:em|toi|minh|chau|con|tui|giup|dum|gium)(?: voi| giup| dum| gium)? cach|"

@@ -58,6 +58,17 @@ def test_how_with_sao_which_number_and_by_what_ask_and_a_copy_tells():
         assert not is_question(tells), tells
 
 
+def test_who_and_how_much_money_ask_and_everyone_tells():
+    for asks in ("những ai được nhà nước hỗ trợ tiền đóng", "nha minh ai phai mua bhyt theo ho vay",
+                 "con em đi học thì ai đóng bhyt cho nó", "đóng tự nguyện thấp nhất mấy tiền một tháng",
+                 "the hoc sinh may trieu 1 nam"):
+        assert is_question(asks), asks
+    for tells in ("ai cũng phải có thẻ bhyt", "Nhà em ai cũng đi làm thuê.", "bất kể ai đóng cũng được"):
+        assert not is_question(tells), tells
+    # the first question of two, asked with "ai", is its own part
+    assert len(asked_clauses(reading("bhyt hộ gia đình những ai phải mua vậy, mà nhà 4 người thì hết bao nhiêu")[1])) == 2
+
+
 def test_a_second_question_after_a_comma_is_its_own_part():
     """Three ways a chat message adds a second question in the same sentence: ", mà ... sao ad", ", với lại ...
     số mấy", "... bằng gì, sẵn cho em hỏi ..."; each question part is searched on its own."""
