@@ -17,7 +17,7 @@ from app.calculators import CALCULATORS, Question, answer_facts, answers, calcul
 from app.corpus import HANDOFF_LABEL, SMALLTALK_PREFIX, chat_examples
 from app.knowledge import Entry, KnowledgeBase, Office, RenderError, format_reply
 from app.letters import SCHEME_REASONS, asked_clauses, benefit_elsewhere, names_employer, question_parts, reading
-from app.places import other_province, without_places
+from app.places import asks_for_office_of, other_province, without_places
 from app.privacy import find_personal_numbers
 from app.provinces import Province
 from app.retrieval import Candidate, Document, Index
@@ -352,9 +352,10 @@ class Engine:
         about_office = reply.entry_id if reply.outcome == ANSWERED else \
             reply.choices[0].entry_id if reply.outcome == CLARIFY and reply.choices else \
             asked_first if reply.outcome == ESCALATED else None
-        if about_office in intents.office_entries and other_province(
-                raw[:1500], " ".join(filter(None, ((_office(province) or self.kb.office).name,
-                                                  province.name if province is not None else "")))):
+        own = " ".join(filter(None, ((_office(province) or self.kb.office).name,
+                                     province.name if province is not None else "")))
+        if about_office in intents.office_entries and other_province(raw[:1500], own) or \
+                reply.outcome != HANDOFF and asks_for_office_of(raw[:1500], own):
             # "sđt bhxh tỉnh Cà Mau": this office's details do not answer a question about another province's office,
             # nor are they the first choice offered for one ("bhxh tỉnh Bình Dương ở đâu"); nor is "not sure
             # enough" the reason staff read when they were the nearest

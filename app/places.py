@@ -52,3 +52,35 @@ def other_province(text: str, own: str) -> str:
     """A province or city the text names that `own` (this office's name and province name) does not, or ""."""
     mine = provinces_named(own)
     return next(iter(sorted(provinces_named(text) - mine)), "")
+
+
+# an office named by its province ("bhxh tỉnh Thái Nguyên", "bảo hiểm xã hội TP.HCM") beside a question where it is or how
+# to reach it: the message asks about that office, whatever else it asks
+_OFFICE_OF = re.compile(r"(?<![a-z])(?:bhxh|bao hiem xa hoi)(?: (?:tinh|thanh pho|tp))?((?: [a-z0-9]+){1,4})")
+_WHERE = re.compile(r"(?<![a-z])(?:o dau|dia chi|cho nao|so dien thoai|sdt|hotline|tong dai|gio lam viec)(?![a-z])")
+_NEAR = 12  # characters between the office's name and the question ("BHXH Thái Nguyên ở đâu", "sđt của bhxh tỉnh Cà Mau")
+
+
+def asks_for_office_of(text: str, own: str) -> str:
+    """A province other than `own` whose office the text names right beside a question where it is or how to reach
+    it ("BHXH Thái Nguyên ở đâu ạ, em cần nộp hồ sơ ở đấy", "sđt bhxh tỉnh Cà Mau"), or "". A province named only
+    as where one lives ("tôi ở Thái Nguyên, bhxh tự nguyện đăng ký ở đâu") or an office a letter is addressed to,
+    far from its question ("Kính gửi BHXH tỉnh …"), is not asked about."""
+    folded = " ".join(re.findall(r"[a-z0-9]+", fold(text)))
+    wheres = [(w.start(), w.end()) for w in _WHERE.finditer(folded)]
+    if not wheres:
+        return ""
+    mine = provinces_named(own)
+    for m in _OFFICE_OF.finditer(folded):
+        # the office's name is the words right after "bhxh (tỉnh)" ("bhxh ở Hà Nội" is where, not whose)
+        words = m.group(1).strip()
+        found = _NAME.match(words) or _NAME.match("tinh " + words)
+        if not found:
+            continue
+        name = found.group("plain") or found.group("ambiguous")
+        name = _SAME.get(name, name)
+        start = m.start()
+        end = m.start(1) + 1 + len(found.group(0)) - (0 if _NAME.match(words) else len("tinh "))
+        if name not in mine and any(-_NEAR <= ws - end <= _NEAR or 0 <= start - we <= _NEAR for ws, we in wheres):
+            return name
+    return ""

@@ -412,7 +412,9 @@ def test_another_provinces_office_goes_to_staff_not_this_offices_details(engine)
     from app.provinces import Province
 
     for text in ("sdt bhxh tinh ca mau la so nao v ad", "địa chỉ bhxh quận bình thạnh tphcm ở đâu ạ",
-                 "bhxh tỉnh Bình Dương ở đâu", "bhxh Đồng Nai mấy giờ mở cửa"):
+                 "bhxh tỉnh Bình Dương ở đâu", "bhxh Đồng Nai mấy giờ mở cửa",
+                 # nearest to another entry (where to register), but it asks where that office is
+                 "BHXH Thái Nguyên ở đâu ạ, em cần nộp hồ sơ đăng ký bhxh tự nguyện ở đấy"):
         reply = engine.answer(text, Turn(), day=DAY)
         assert reply.outcome == ESCALATED and reply.reason == "Hỏi cơ quan BHXH của tỉnh, thành phố khác", text
     assert engine.answer("số điện thoại bhxh tỉnh là bao nhiêu", Turn(), day=DAY).entry_id == "chung-lien-he"

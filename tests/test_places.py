@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.places import other_province, provinces_named
+from app.places import asks_for_office_of, other_province, provinces_named
 
 
 def test_names_with_and_without_diacritics_and_short_forms():
@@ -20,3 +20,19 @@ def test_another_province_is_one_the_office_does_not_name():
     assert other_province("sđt bhxh tỉnh Cà Mau", "Bảo hiểm xã hội tỉnh Cà Mau") == ""
     assert other_province("sđt bhxh tỉnh Cà Mau", "Bảo hiểm xã hội tỉnh Đồng Nai") == "ca mau"
     assert other_province("số điện thoại bhxh tỉnh", "") == ""
+
+
+def test_an_office_asked_about_is_named_beside_where_or_how_to_reach_it():
+    own = "Bảo hiểm xã hội tỉnh Đồng Nai"
+    for text, name in (("BHXH Thái Nguyên ở đâu ạ, em cần nộp hồ sơ ở đấy", "thai nguyen"),
+                       ("sđt của bhxh tỉnh Cà Mau là gì", "ca mau"), ("bảo hiểm xã hội tp hcm địa chỉ", "ho chi minh"),
+                       ("bhxh long an o dau", "long an")):
+        assert asks_for_office_of(text, own) == name, text
+    for text in ("Tôi ở Thái Nguyên, bhxh tự nguyện đăng ký ở đâu",  # where one lives
+                 "đóng bhxh ở Hà Nội được không, ở đâu",  # where, not whose office
+                 "bhxh tỉnh Đồng Nai ở đâu",  # this office
+                 "bhxh tỉnh Cà Mau có làm thứ 7 không",  # no question where or how to reach it
+                 "Kính gửi Bảo hiểm xã hội tỉnh Nghệ An. Tôi năm nay 50 tuổi, đóng được 10 năm. Cho tôi hỏi nộp hồ sơ "
+                 "ở đâu?"):  # the office a letter is addressed to, far from its question
+        assert asks_for_office_of(text, own) == "", text
+
