@@ -73,14 +73,15 @@ def asks_for_office_of(text: str, own: str) -> str:
     mine = provinces_named(own)
     for m in _OFFICE_OF.finditer(folded):
         # the office's name is the words right after "bhxh (tỉnh)" ("bhxh ở Hà Nội" is where, not whose)
-        words = m.group(1).strip()
-        found = _NAME.match(words) or _NAME.match("tinh " + words)
+        words = m.group(1).lstrip()
+        # a name that is also an everyday word counts only after a prefix: read it as if "tỉnh" came first
+        plain = _NAME.match(words)
+        found = plain or _NAME.match("tinh " + words)
         if not found:
             continue
         name = found.group("plain") or found.group("ambiguous")
         name = _SAME.get(name, name)
-        start = m.start()
-        end = m.start(1) + 1 + len(found.group(0)) - (0 if _NAME.match(words) else len("tinh "))
-        if name not in mine and any(-_NEAR <= ws - end <= _NEAR or 0 <= start - we <= _NEAR for ws, we in wheres):
+        end = m.end() - len(words) + found.end() - (0 if plain else len("tinh "))
+        if name not in mine and any(-_NEAR <= ws - end <= _NEAR or 0 <= m.start() - we <= _NEAR for ws, we in wheres):
             return name
     return ""

@@ -89,11 +89,12 @@ def column_dot(matrix: sparse.csc_matrix, idx: np.ndarray, data: np.ndarray, chu
     if len(idx) == 0:
         return out
     ends = np.cumsum(matrix.indptr[idx + 1] - matrix.indptr[idx])
+    data = data.astype(np.float32, copy=False)
     start = 0
     while start < len(idx):
         done = int(ends[start - 1]) if start else 0
         stop = max(int(np.searchsorted(ends, done + chunk, side="right")), start + 1)
-        out += matrix[:, idx[start:stop]] @ data[start:stop].astype(np.float32, copy=False)
+        out += matrix[:, idx[start:stop]] @ data[start:stop]
         start = stop
     return out
 
