@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -148,6 +149,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 2
     settings = _settings(args)
     engine = Runtime.start(settings).engine
+    if args.office_name:
+        # answer as that province's deployment would, its office.yaml filled in: its own office (and the provinces
+        # merged into it) is not another province's
+        engine.kb.office = dataclasses.replace(engine.kb.office, name=args.office_name)
     # an answer with a finer entry that fully answers the labelled topic counts as right (knowledge_base/finer.tsv)
     finer = read_finer(settings.knowledge_base_dir)
     report = evaluate(engine, items, settings.today(), finer)
@@ -493,6 +498,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", help="answer as on this day (YYYY-MM-DD)")
     p.add_argument("--no-model", action="store_true", help="retrieve without the semantic model")
     p.add_argument("--show-errors", action="store_true", help="list the messages that were not handled as expected")
+    p.add_argument("--office-name", help="answer as the office of this name (office.yaml's name), e.g. "
+                                         "\"Bảo hiểm xã hội tỉnh Bắc Ninh\"")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("kb", help="knowledge base: validate, import, export, render")

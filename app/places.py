@@ -35,6 +35,28 @@ _SAME = {"tp hcm": "ho chi minh", "tphcm": "ho chi minh", "hcm": "ho chi minh", 
          "dac nong": "dak nong"}
 
 
+# the provinces merged in 2025 (Nghị quyết 202/2025/QH15): each new province's name first, then the provinces it took in.
+# An office of the new province serves them all, so a citizen who still names the old province ("bhxh Bắc Giang ở
+# đâu" to the office of Bắc Ninh) asks about this office. The eleven provinces and cities left as they were are not listed.
+_MERGED = (
+    ("tuyen quang", "ha giang"), ("lao cai", "yen bai"), ("thai nguyen", "bac kan"),
+    ("phu tho", "vinh phuc", "hoa binh"), ("bac ninh", "bac giang"), ("hung yen", "thai binh"),
+    ("hai phong", "hai duong"), ("ninh binh", "ha nam", "nam dinh"), ("quang tri", "quang binh"),
+    ("da nang", "quang nam"), ("quang ngai", "kon tum"), ("gia lai", "binh dinh"), ("khanh hoa", "ninh thuan"),
+    ("lam dong", "dak nong", "binh thuan"), ("dak lak", "phu yen"),
+    ("ho chi minh", "binh duong", "ba ria vung tau", "ba ria", "vung tau"), ("dong nai", "binh phuoc"),
+    ("tay ninh", "long an"), ("can tho", "soc trang", "hau giang"), ("vinh long", "ben tre", "tra vinh"),
+    ("dong thap", "tien giang"), ("ca mau", "bac lieu"), ("an giang", "kien giang"),
+)
+_PROVINCE_OF = {name: group for group in _MERGED for name in group}
+
+
+def same_province(names: set[str]) -> set[str]:
+    """`names` with every province merged with one of them in 2025, before or after ("bac ninh" -> {"bac ninh",
+    "bac giang"}): the places one provincial office serves."""
+    return {other for name in names for other in _PROVINCE_OF.get(name, (name,))}
+
+
 def provinces_named(text: str) -> set[str]:
     """The provinces and cities a text names (folded, one name for each place)."""
     folded = " ".join(re.findall(r"[a-z0-9]+", fold(text)))
@@ -49,8 +71,9 @@ def without_places(text: str) -> str:
 
 
 def other_province(text: str, own: str) -> str:
-    """A province or city the text names that `own` (this office's name and province name) does not, or ""."""
-    mine = provinces_named(own)
+    """A province or city the text names that `own` (this office's name and province name) does not, or "". The
+    provinces merged into this office's in 2025 are its own ("trụ sở chuyển sang Bắc Giang à" to the office of Bắc Ninh)."""
+    mine = same_province(provinces_named(own))
     return next(iter(sorted(provinces_named(text) - mine)), "")
 
 
@@ -70,7 +93,7 @@ def asks_for_office_of(text: str, own: str) -> str:
     wheres = [(w.start(), w.end()) for w in _WHERE.finditer(folded)]
     if not wheres:
         return ""
-    mine = provinces_named(own)
+    mine = same_province(provinces_named(own))
     for m in _OFFICE_OF.finditer(folded):
         # the office's name is the words right after "bhxh (tỉnh)" ("bhxh ở Hà Nội" is where, not whose)
         words = m.group(1).lstrip()

@@ -35,6 +35,23 @@ def test_eval_writes_one_prediction_per_line_and_prints_measures(cli, tmp_path):
     assert "handoff recall:        100.0% (1/1)" in result.stdout
 
 
+def test_eval_answers_as_the_named_office(cli, tmp_path):
+    """--office-name: a set written for one province is run as that province's deployment; Bắc Giang was merged
+    into Bắc Ninh in 2025, so its office is the one asked about; Cà Mau's is another province's."""
+    data = tmp_path / "set.jsonl"
+    lines = [{"text": "cho em xin số điện thoại bhxh tỉnh Bắc Giang", "expect": "chung-lien-he"},
+             {"text": "bhxh tỉnh Cà Mau ở đâu ạ", "expect": "@escalate"}]
+    data.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    unnamed, named = tmp_path / "unnamed.jsonl", tmp_path / "named.jsonl"
+    cli("eval", str(data), "--out", str(unnamed))
+    cli("eval", str(data), "--out", str(named), "--office-name", "Bảo hiểm xã hội tỉnh Bắc Ninh")
+    before = [json.loads(line) for line in unnamed.read_text(encoding="utf-8").splitlines()]
+    after = [json.loads(line) for line in named.read_text(encoding="utf-8").splitlines()]
+    assert [p["outcome"] for p in before] == ["escalated", "escalated"]  # an unnamed office owns no province
+    assert (after[0]["outcome"], after[0]["entry_id"]) == ("answered", "chung-lien-he")
+    assert after[1]["outcome"] == "escalated"
+
+
 def test_eval_without_labels_and_with_a_bad_line(cli, tmp_path):
     data = tmp_path / "plain.jsonl"
     data.write_text('{"text": "thẻ bhyt học sinh có hạn đến khi nào"}\n', encoding="utf-8")

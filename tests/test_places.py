@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.places import asks_for_office_of, other_province, provinces_named
+from app.places import asks_for_office_of, other_province, provinces_named, same_province
 
 
 def test_names_with_and_without_diacritics_and_short_forms():
@@ -36,3 +36,18 @@ def test_an_office_asked_about_is_named_beside_where_or_how_to_reach_it():
                  "ở đâu?"):  # the office a letter is addressed to, far from its question
         assert asks_for_office_of(text, own) == "", text
 
+
+
+def test_a_province_merged_into_the_offices_in_2025_is_its_own():
+    own = "Bảo hiểm xã hội tỉnh Bắc Ninh"
+    assert same_province({"bac ninh"}) == same_province({"bac giang"}) == {"bac ninh", "bac giang"}
+    assert same_province({"ha noi"}) == {"ha noi"}  # left as it was
+    # the old province's name, where the office now serves it
+    assert other_province("bhxh tinh bac ninh moi o dau vay, sau sap nhap tru so chuyen sang bac giang a", own) == ""
+    assert asks_for_office_of("BHXH Bắc Giang cũ ở đâu ạ", own) == ""
+    assert asks_for_office_of("sđt bhxh tỉnh Hà Giang", "Bảo hiểm xã hội tỉnh Tuyên Quang") == ""
+    # a province merged into another one is still another office's
+    assert other_province("sđt bhxh tỉnh Bắc Giang", "Bảo hiểm xã hội tỉnh Lạng Sơn") == "bac giang"
+    assert asks_for_office_of("BHXH Kiên Giang ở đâu ạ", own) == "kien giang"
+    # an office still named by its old province serves the new one too
+    assert other_province("bhxh tỉnh Tuyên Quang ở đâu", "Bảo hiểm xã hội tỉnh Hà Giang") == ""
