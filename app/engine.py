@@ -40,6 +40,7 @@ OUTCOMES = tuple(Outcome)
 
 
 _NO_WORD = re.compile(r"[\W_]*")  # only spaces, punctuation and symbols: no letter, digit or emoji
+_PENSION = re.compile(r"(?<![a-z])huu(?![a-z])")  # "lương hưu", "về hưu", folded
 _RUN = re.compile(r"([a-z])\1{9,}")  # one letter ten times or more in a row
 
 
@@ -712,13 +713,19 @@ class Engine:
             return None
         best = entries[0]
         topic = self.kb.entries[best.label].topic
+        ready = []
         for c in entries[:3]:
             entry = self.kb.entries[c.label]
             if best.score - c.score > self.thresholds.clarify_band or entry.topic != topic or not entry.calculator:
                 continue
             if calculator_ready(entry.calculator, raw):
-                return c
-        return None
+                ready.append(c)
+        if len(ready) >= 2 and _PENSION.search(fold(raw)):
+            # the lump sum and its comparison need the same figures: a message that names the pension ("rút một lần
+            # với lĩnh lương hưu chênh nhau bao nhiêu, 12 năm lương 6 triệu") asks for the comparison, which shows the
+            # lump sum too
+            ready.sort(key=lambda c: self.kb.entries[c.label].calculator != "lump_sum_vs_pension")
+        return ready[0] if ready else None
 
     def _answer_entry(self, entry: Entry, raw: str, day: dt.date, entries: list[Candidate], score: float,
                       previous: str = "", province: Province | None = None, answering: Question | None = None) -> Reply:

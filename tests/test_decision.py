@@ -112,6 +112,20 @@ def test_only_a_calculation_won_by_a_later_question_gives_way_to_the_first(engin
     assert engine._main_question(text, cands, clauses, by_figures, DAY).entry_id == "hssv-thoi-han"
 
 
+def test_figures_beside_the_pension_get_the_comparison_not_the_lump_sum_alone(engine):
+    """The lump sum and its comparison with a pension read the same figures: a message naming the pension asks for the
+    comparison (which shows the lump sum too), whichever of the two ranks first; one that does not gets the amount."""
+    from app.retrieval import Candidate
+
+    lump_first = [Candidate("bhxh1l-muc-huong", 0.66), Candidate("bhxh1l-so-sanh", 0.63), Candidate("vtn-tinh-tien", 0.43)]
+    both = "tính ra tiền thì rút một lần với lĩnh lương hưu chênh nhau bao nhiêu, em đóng 12 năm lương 6 triệu"
+    assert engine._calculation(both, lump_first).label == "bhxh1l-so-sanh"
+    assert engine._calculation("rút một lần được bao nhiêu, em đóng 12 năm lương 6 triệu", lump_first).label == \
+        "bhxh1l-muc-huong"
+    reply = engine.answer(both, Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "bhxh1l-so-sanh")
+
+
 def test_a_letter_asking_for_a_compulsory_benefit_goes_to_staff_with_the_reason(engine):
     letter = ("Tôi làm kế toán cho một công ty thương mại, đóng BHXH bắt buộc được 5 năm. Tháng trước tôi bị sốt "
               "xuất huyết phải nằm viện 8 ngày. Xin hỏi tôi được hưởng chế độ ốm đau như thế nào, mức hưởng ra sao?")
