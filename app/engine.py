@@ -251,6 +251,10 @@ class Engine:
             for kind, phrases in kinds.items()
         }
         self.small_replies = small.replies
+        # sibling cues (intents.yaml): (entry, the entries it is told apart from, its words as one pattern on folded text)
+        self.cues = [(c.entry, frozenset(c.over), re.compile(
+            r"(?<![a-z0-9])(?:" + "|".join(re.escape(" ".join(fold(p).split())) for p in c.phrases) + r")(?![a-z0-9])"))
+            for c in intents.sibling_cues if c.phrases]
 
     # --- helpers --------------------------------------------------------------------
 
@@ -623,6 +627,12 @@ class Engine:
             return self._escalate(cands, self.out_of_scope[oos.label], province)
         second = entries[1].score if len(entries) > 1 else 0.0
         need = t.to_answer(len(raw.split()))
+        cued = self._cued_sibling(raw, entries)
+        if cued is not None and best.score >= t.clarify:
+            # the message names the case of a close sibling of the best entry ("sinh con" beside "hỗ trợ bao nhiêu")
+            reply = self._answer_entry(self.kb.entries[cued.label], raw, day, entries, cued.score, previous, province)
+            reply.details = [c.as_dict() for c in cands[:5]]
+            return reply
         ready = self._calculation(raw, entries)
         if ready is not None and best.score >= t.clarify:
             # the message carries the numbers a close entry's calculator needs: the calculation answers
@@ -705,6 +715,27 @@ class Engine:
             return None
         nearest = next((c for c in cands if c.label.startswith("@")), None)
         return nearest if nearest is not None and nearest.label.startswith(SMALLTALK_PREFIX) else None
+
+    def _cued_sibling(self, raw: str, entries: list[Candidate]) -> Candidate | None:
+        """The entry whose sibling cue (intents.yaml `sibling_cues`) the message says, when it and one of the entries
+        the cue tells it apart from are the best entry and one within the clarify band of it (either way round): the
+        cue settles what the scores leave close. None otherwise."""
+        if not entries or not self.cues:
+            return None
+        best = entries[0]
+        close = [c for c in entries[1:3] if best.score - c.score <= self.thresholds.clarify_band]
+        folded = None
+        for entry_id, over, pattern in self.cues:
+            if best.label in over:
+                cued = next((c for c in close if c.label == entry_id), None)
+            else:
+                cued = best if best.label == entry_id and any(c.label in over for c in close) else None
+            if cued is None:
+                continue
+            folded = folded if folded is not None else " ".join(fold(raw).split())
+            if pattern.search(folded):
+                return cued
+        return None
 
     def _calculation(self, raw: str, entries: list[Candidate]) -> Candidate | None:
         """The best of the entries close to the best one (same topic, within the clarify band)

@@ -243,6 +243,16 @@ class SmallTalk:
 
 
 @dataclass(frozen=True)
+class SiblingCue:
+    """A case one entry answers and a close sibling does not, named by its words: "sinh con" makes a voluntary member's
+    "được hỗ trợ bao nhiêu" the childbirth allowance (vtn-thai-san), not the support for contributions (vtn-ho-tro)."""
+
+    entry: str
+    over: tuple[str, ...]  # the sibling entries it is told apart from
+    phrases: tuple[str, ...]  # matched as whole words on folded text
+
+
+@dataclass(frozen=True)
 class Intents:
     """knowledge_base/intents.yaml, parsed: what is not a knowledge-base question and the fixed replies.
     `KnowledgeBase.intents` keeps the file's own mapping (stored, exported and fingerprinted as written)."""
@@ -259,6 +269,7 @@ class Intents:
     # of another province's office ("sđt bhxh tỉnh Cà Mau": app.places)
     office_entries: tuple[str, ...] = ()
     other_office_reason: str = ""
+    sibling_cues: tuple[SiblingCue, ...] = ()
 
     @classmethod
     def parse(cls, data: dict[str, Any] | None) -> Intents:
@@ -279,6 +290,9 @@ class Intents:
                                for g in data.get("out_of_scope") or []),
             office_entries=_texts(other_office.get("entries")),
             other_office_reason=str(other_office.get("reason") or ""),
+            sibling_cues=tuple(SiblingCue(entry=str(c.get("entry") or ""), over=_texts(c.get("over")),
+                                          phrases=_texts(c.get("phrases")))
+                               for c in data.get("sibling_cues") or [] if isinstance(c, dict)),
             **{name: str(data.get(name) or "") for name in
                ("escalate_reply", "clarify_prompt", "related_prompt", "non_text_reply", "unreadable_reply")},
         )
@@ -722,6 +736,12 @@ def validate(kb: KnowledgeBase, day: dt.date, topic_ids: list[str] | None = None
     for entry_id in kb.parsed_intents.office_entries:
         if entry_id not in kb.entries:
             errors.append(f"intents.yaml: other_office.entries names unknown entry '{entry_id}'")
+    for cue in kb.parsed_intents.sibling_cues:
+        for entry_id in (cue.entry, *cue.over):
+            if entry_id not in kb.entries:
+                errors.append(f"intents.yaml: sibling_cues names unknown entry '{entry_id}'")
+        if not cue.over or not cue.phrases:
+            errors.append(f"intents.yaml: sibling_cues for '{cue.entry}' needs 'over' and 'phrases'")
     owner: dict[str, str] = {}
     for entry in kb.entries.values():
         where = f"entries/{entry.id}.yaml"

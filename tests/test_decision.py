@@ -126,6 +126,31 @@ def test_figures_beside_the_pension_get_the_comparison_not_the_lump_sum_alone(en
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "bhxh1l-so-sanh")
 
 
+def test_a_childbirth_beside_support_gets_the_maternity_allowance_not_the_contribution_support(engine):
+    """A sibling cue (intents.yaml sibling_cues): a voluntary member who asks how much "hỗ trợ" comes with a birth asks
+    for the childbirth allowance; without a birth word, or when the maternity entry is not close, the best entry stays."""
+    from app.retrieval import Candidate
+
+    support_first = [Candidate("vtn-ho-tro", 0.67), Candidate("vtn-thai-san", 0.60), Candidate("hssv-ho-tro", 0.45)]
+    assert engine._cued_sibling("vo em dong tu nguyen, thang 12 nay sinh thi duoc ho tro bao nhieu",
+                                support_first).label == "vtn-thai-san"
+    assert engine._cued_sibling("Đóng tự nguyện mà ĐẺ CON thì có được cho tiền không", support_first).label == \
+        "vtn-thai-san"
+    assert engine._cued_sibling("đóng tự nguyện được nhà nước hỗ trợ bao nhiêu", support_first) is None
+    far = [Candidate("vtn-ho-tro", 0.80), Candidate("vtn-thai-san", 0.60)]
+    assert engine._cued_sibling("vợ em sắp sinh, đóng tự nguyện được hỗ trợ bao nhiêu", far) is None
+    # only over the entries the cue names: a birth word does not move the household card's support
+    other = [Candidate("hgd-ho-tro-can-ngheo", 0.67), Candidate("vtn-thai-san", 0.62)]
+    assert engine._cued_sibling("nhà em cận nghèo, vợ sắp sinh, hỗ trợ bao nhiêu", other) is None
+    # the maternity entry first but close to the support: the cue settles it too
+    maternity_first = [Candidate("vtn-thai-san", 0.63), Candidate("vtn-ho-tro", 0.60)]
+    assert engine._cued_sibling("dong tu nguyen ma sinh con thi duoc ho tro may trieu", maternity_first).label == \
+        "vtn-thai-san"
+    assert engine._cued_sibling("dong tu nguyen thi duoc ho tro may phan tram", maternity_first) is None
+    reply = engine.answer("chi dong tu nguyen 2 nam, sap sinh em be thi dc ho tro bao nhieu", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-thai-san")
+
+
 def test_a_letter_asking_for_a_compulsory_benefit_goes_to_staff_with_the_reason(engine):
     letter = ("Tôi làm kế toán cho một công ty thương mại, đóng BHXH bắt buộc được 5 năm. Tháng trước tôi bị sốt "
               "xuất huyết phải nằm viện 8 ngày. Xin hỏi tôi được hưởng chế độ ốm đau như thế nào, mức hưởng ra sao?")

@@ -55,8 +55,8 @@ def test_validate_names_file_and_field_for_each_problem(cli, tmp_path):
     (root / "entries" / "chung-vssid.yaml").unlink()
     edit_entry(root, "chung-tra-cuu", id="chung-tra-cuu-2")
     intents = root / "intents.yaml"
-    intents.write_text(intents.read_text(encoding="utf-8").replace("entries: [chung-lien-he]", "entries: [lien-he]"),
-                       encoding="utf-8")
+    intents.write_text(intents.read_text(encoding="utf-8").replace("entries: [chung-lien-he]", "entries: [lien-he]")
+                       .replace("over: [vtn-ho-tro]", "over: [vtn-ho-tro-2]"), encoding="utf-8")
     result = cli("kb", "validate", "--dir", str(root), check=False)
     assert result.returncode == 1
     err = result.stderr
@@ -68,6 +68,7 @@ def test_validate_names_file_and_field_for_each_problem(cli, tmp_path):
     assert "id 'chung-vssid' has no entry" in err
     assert "chung-tra-cuu.yaml: field 'id' is 'chung-tra-cuu-2' but the file name says 'chung-tra-cuu'" in err
     assert "intents.yaml: other_office.entries names unknown entry 'lien-he'" in err
+    assert "intents.yaml: sibling_cues names unknown entry 'vtn-ho-tro-2'" in err
 
 
 @pytest.mark.one_database
