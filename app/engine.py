@@ -453,20 +453,25 @@ class Engine:
         """A message asking several things answered with a later question's entry (its figures made that one's
         calculation ready, "ai phải mua bhyt hộ gia đình, mà nhà 4 người thì bao nhiêu"): the first question, asked
         before any story, is the main one, so its own entry is answered when it is among the message's three best
-        at the clarify level, and the other is offered first. None when that is not so."""
+        at the clarify level, or when that question alone would be answered with it ("mua bhyt hộ gia đình liền 5 năm
+        thì có lợi gì? tiện hỏi luôn nhà 4 người thì người thứ 2 được bớt bao nhiêu": the figures pull the whole
+        message's scores towards the reductions), and the other is offered first. None when that is not so."""
         if reply.reason != "calculation":
             return None
         start = raw.find(clauses[0])
         if start < 0 or len(raw[:start].split()) >= 8:
             # told after a story (a letter's circumstances can read as a question): the whole message decides
             return None
-        first = self._clause_entry(clauses[0])
+        alone = self._entries(self.index.search(self.normalizer.key(clauses[0]), top=5))
+        first = alone[0].label if alone else None
         if first is None or first == reply.entry_id or \
                 reply.entry_id not in {self._clause_entry(c) for c in clauses[1:]}:
             return None
         entries = self._entries(cands)
         main = next((c for c in entries[:3] if c.label == first), None)
-        if main is None or main.score < self.thresholds.clarify:
+        t = self.thresholds
+        lead = alone[0].score - (alone[1].score if len(alone) > 1 else 0.0)
+        if main is None or main.score < t.clarify and not t.answers(len(clauses[0].split()), alone[0].score, lead):
             return None
         answer = self._answer_entry(self.kb.entries[first], raw, day, entries, main.score, previous, province)
         answer.details = [c.as_dict() for c in cands[:5]]

@@ -151,6 +151,25 @@ def test_a_childbirth_beside_support_gets_the_maternity_allowance_not_the_contri
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-thai-san")
 
 
+def test_the_first_question_that_alone_would_be_answered_takes_over_from_a_later_ones_figures(engine):
+    """The second question's figures made its calculation the answer and pulled the whole message's scores away from
+    the first question's entry (under the clarify level): the first question, which alone would be answered with its
+    entry, is still the main one."""
+    from app.engine import Reply
+    from app.letters import asked_clauses, reading
+    from app.retrieval import Candidate
+
+    text = ("Tham gia bhyt hộ gia đình 5 năm liên tục thì được quyền lợi gì thêm? Mà nhà tôi 4 người thì người thứ "
+            "hai được giảm bao nhiêu")
+    clauses = asked_clauses(reading(text)[1])
+    assert [engine._clause_entry(c) for c in clauses] == ["hgd-5-nam", "hgd-giam-tru"]
+    by_figures = Reply(ANSWERED, "", entry_id="hgd-giam-tru", reason="calculation")
+    pulled = [Candidate("hgd-giam-tru", 0.55), Candidate("hgd-5-nam", 0.48), Candidate("hgd-mua-o-dau", 0.40)]
+    assert engine._main_question(text, pulled, clauses, by_figures, DAY).entry_id == "hgd-5-nam"
+    gone = [Candidate("hgd-giam-tru", 0.55), Candidate("hgd-muc-dong", 0.50), Candidate("hgd-mua-o-dau", 0.40)]
+    assert engine._main_question(text, gone, clauses, by_figures, DAY) is None  # not among the message's three best
+
+
 def test_a_letter_asking_for_a_compulsory_benefit_goes_to_staff_with_the_reason(engine):
     letter = ("Tôi làm kế toán cho một công ty thương mại, đóng BHXH bắt buộc được 5 năm. Tháng trước tôi bị sốt "
               "xuất huyết phải nằm viện 8 ngày. Xin hỏi tôi được hưởng chế độ ốm đau như thế nào, mức hưởng ra sao?")
