@@ -10,7 +10,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from app.parameters import ParameterView, Quantity, age, date_vn, num, pct, vnd
-from app.text import _replace_money, canonical_tones, extract_counts, extract_money, fold, nfc
+from app.text import _replace_money, extract_counts, extract_money, fold, nfc
 
 VTN_GROUPS = {
     "ngheo": ("vtn_ho_tro_ngheo", "hộ nghèo"),
@@ -172,7 +172,7 @@ class Facts:
 
 def _surface(text: str) -> str:
     """Folded text, a clause's end written ';'; a number's own '.', ',' and '/' kept ("1,5", "3/2025")."""
-    folded = fold(canonical_tones(text))
+    folded = fold(text)
     folded = re.sub(r"(?<!\d)[.,;:!?()\n]+|[.,;:!?()\n]+(?!\d)", " ; ", folded)  # a clause ends: no role crosses it
     folded = re.sub(r"[^a-z0-9.,/; ]+", " ", folded)
     folded = re.sub(r"(?<!\d)/|/(?!\d)", " ", folded)

@@ -48,7 +48,7 @@ from sqlmodel import Session, col, select
 
 from app import storage
 from app.models import SemanticModel, TrainingLock, saved_id, table_of, utcnow
-from app.semantic import FINGERPRINT_FILE, MODEL_DIR, StaticEncoder, corpus_fingerprint, training_corpus
+from app.semantic import FINGERPRINT_FILE, MODEL_DIR, StaticEncoder, corpus_fingerprint, training_fingerprint
 from app.settings import ROOT, Settings
 from app.windows import aware
 
@@ -66,7 +66,7 @@ LOG_TAIL = 4000
 def fingerprint_of(kb) -> str:
     """The fingerprint of the texts the semantic model learns from this knowledge base (what
     scripts/train_semantic.py writes into the model's training_corpus.sha256)."""
-    return corpus_fingerprint(training_corpus(kb))
+    return training_fingerprint(kb)
 
 
 def trainer_id(settings: Settings) -> str:

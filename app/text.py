@@ -13,12 +13,7 @@ import unicodedata
 from collections.abc import Callable
 from decimal import Decimal
 
-# --- Unicode and tone marks -------------------------------------------------
-
-_TONES = {"\u0300": "grave", "\u0301": "acute", "\u0303": "tilde", "\u0309": "hook", "\u0323": "dot"}
-_VOWELS = set("aăâeêioôơuưy")
-_HATTED = set("ăâêôơư")
-
+# --- Unicode ------------------------------------------------------------------
 
 # invisible characters that split a word without showing (zero-width space and joiners, bidi marks, word
 # joiner, BOM, soft hyphen): pasted text and some keyboards put them inside words
@@ -27,63 +22,6 @@ _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
 
 def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", _INVISIBLE.sub("", text))
-
-
-def _split_tone(syllable: str) -> tuple[str, str | None]:
-    """Return the syllable without its tone mark, and the tone's combining mark."""
-    tone = None
-    out = []
-    for ch in unicodedata.normalize("NFD", syllable):
-        if ch in _TONES:
-            tone = ch
-        else:
-            out.append(ch)
-    return unicodedata.normalize("NFC", "".join(out)), tone
-
-
-def _tone_index(base: str) -> int | None:
-    """Index of the vowel that carries the tone mark (modern placement: hoà, thuý)."""
-    low = base.lower()
-    start = 0
-    if low.startswith("qu") and len(low) > 2 and low[2] in _VOWELS or low.startswith("gi") and len(low) > 2 and low[2] in _VOWELS:
-        start = 2
-    while start < len(low) and low[start] not in _VOWELS:
-        start += 1
-    end = start
-    while end < len(low) and low[end] in _VOWELS:
-        end += 1
-    if start >= len(low):
-        return None
-    cluster = low[start:end]
-    hatted = [i for i, ch in enumerate(cluster) if ch in _HATTED]
-    if hatted:
-        return start + hatted[-1]
-    if end < len(low):  # closed syllable: last vowel of the cluster
-        return end - 1
-    if len(cluster) == 1:
-        return start
-    if cluster in ("oa", "oe", "uy"):
-        return start + 1
-    if len(cluster) == 3:
-        return start + 1
-    return start
-
-
-def canonical_tones(text: str) -> str:
-    """Put every tone mark where modern orthography places it (hòa -> hoà, thúy -> thuý)."""
-
-    def fix(match: re.Match[str]) -> str:
-        word = match.group(0)
-        base, tone = _split_tone(word)
-        if tone is None:
-            return word
-        idx = _tone_index(base)
-        if idx is None:
-            return word
-        decomposed = unicodedata.normalize("NFD", base[idx]) + tone
-        return base[:idx] + unicodedata.normalize("NFC", decomposed) + base[idx + 1 :]
-
-    return re.sub(r"\w+", fix, nfc(text))
 
 
 def fold(text: str) -> str:
@@ -223,7 +161,9 @@ class Normalizer:
 
     def surface(self, text: str) -> str:
         """Folded text with punctuation and emoji removed; amounts kept."""
-        folded = fold(canonical_tones(text))
+        # folding drops every mark, so where a tone mark sits (hoà / hòa) or whether it was typed as a
+        # combining character no longer matters
+        folded = fold(text)
         folded = re.sub(r"https?://\S+|www\.\S+|\S+\.(?:com|vn|ly|net)\S*", " url ", folded)
         folded = re.sub(r"(\d)\s*([.,])\s*(\d)", r"\1\2\3", folded)
         folded = re.sub(r"[^a-z0-9.,/ ]+", " ", folded)

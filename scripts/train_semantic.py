@@ -59,7 +59,9 @@ from app.knowledge import load_directory  # noqa: E402
 from app.semantic import (  # noqa: E402
     FINGERPRINT_FILE,
     INPUT_FILE,
+    INPUTS_FILE,
     corpus_fingerprint,
+    inputs_fingerprint,
     training_corpus,
     with_word_pairs,
     word_pairs,
@@ -74,13 +76,15 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def load_classes(kb_dir: Path, corpus_dir: Path | None = None) -> dict[str, list[str]]:
+def load_classes(kb_dir: Path, corpus_dir: Path | None = None) -> tuple[dict[str, list[str]], str]:
     """{label: [normalised text, ...]} from the knowledge base and the training corpus (by default
-    the knowledge base's training/ folder, else the shipped one), duplicates removed, in a stable order."""
+    the knowledge base's training/ folder, else the shipped one), duplicates removed, in a stable order;
+    and the fingerprint of those inputs (`app.semantic.inputs_fingerprint`)."""
     kb, errors = load_directory(kb_dir)
     if errors:
         raise SystemExit("knowledge base has errors:\n" + "\n".join(errors))
-    return training_corpus(kb, read_corpus(corpus_dir or default_corpus_dir(kb_dir)))
+    corpus = read_corpus(corpus_dir or default_corpus_dir(kb_dir))
+    return training_corpus(kb, corpus), inputs_fingerprint(kb, corpus)
 
 
 def frequent_pairs(classes: dict[str, list[str]], min_count: int) -> set[str] | None:
@@ -302,7 +306,7 @@ def main() -> int:
     torch.use_deterministic_algorithms(True)
 
     started = time.perf_counter()
-    classes = load_classes(args.kb, args.corpus)
+    classes, inputs = load_classes(args.kb, args.corpus)
     n_texts = sum(len(t) for t in classes.values())
     n_entries = sum(not label.startswith("@") for label in classes)
     print(f"knowledge base {args.kb}: {len(classes)} classes ({n_entries} entries, "
@@ -316,6 +320,7 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     save_model(model, args.out)
     (args.out / FINGERPRINT_FILE).write_text(corpus_fingerprint(classes) + "\n", encoding="utf-8")
+    (args.out / INPUTS_FILE).write_text(inputs + "\n", encoding="utf-8")
     (args.out / "README.md").write_text(
         "# bhxh-static\n\n"
         "Static word-embedding sentence model for BHXH Assistant retrieval (sentence-transformers "

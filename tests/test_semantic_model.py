@@ -192,6 +192,42 @@ def test_committed_model_was_trained_on_the_committed_knowledge_base(kb):
     assert model_is_current(kb), "knowledge base changed: run `python scripts/train_semantic.py` and commit the model"
 
 
+def test_a_start_takes_the_fingerprint_from_the_model_only_when_its_inputs_are_the_same(kb, tmp_path):
+    """The committed model records its inputs, so a start does not normalise the whole training corpus again
+    (seconds of every start); an edited knowledge base, or a model without that record, is fingerprinted in full."""
+    import copy
+
+    from app.semantic import (
+        FINGERPRINT_FILE,
+        INPUTS_FILE,
+        corpus_fingerprint,
+        inputs_fingerprint,
+        model_is_current,
+        training_corpus,
+        training_fingerprint,
+    )
+
+    full = corpus_fingerprint(training_corpus(kb))
+    assert (MODEL / INPUTS_FILE).read_text().strip() == inputs_fingerprint(kb), \
+        "the model's record of its inputs is stale: run `python scripts/train_semantic.py` and commit the model"
+    assert training_fingerprint(kb) == full
+    edited = copy.deepcopy(kb)
+    first = sorted(edited.entries)[0]
+    edited.entries[first].questions.append("một câu hỏi mới mà mô hình chưa học")
+    assert inputs_fingerprint(edited) != inputs_fingerprint(kb)
+    assert training_fingerprint(edited) == corpus_fingerprint(training_corpus(edited)) != full
+    assert model_is_current(edited) is False
+    # a record that does not match (another release's inputs) is not trusted: the fingerprint is computed
+    other = tmp_path / "model"
+    other.mkdir()
+    (other / FINGERPRINT_FILE).write_text(full + "\n")
+    (other / INPUTS_FILE).write_text("0" * 64 + "\n")
+    assert model_is_current(kb, other) is True and model_is_current(edited, other) is False
+    (other / FINGERPRINT_FILE).write_text("1" * 64 + "\n")
+    (other / INPUTS_FILE).write_text(inputs_fingerprint(edited) + "\n")
+    assert model_is_current(kb, other) is False
+
+
 @pytest.mark.slow
 def test_kb_crossval_reports_accuracy_on_kept_out_questions():
     script = ROOT / "scripts" / "kb_crossval.py"
