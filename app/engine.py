@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -21,7 +22,7 @@ from app.places import asks_for_office_of, other_province, without_places
 from app.privacy import find_personal_numbers
 from app.provinces import Province
 from app.retrieval import Candidate, Document, Index
-from app.text import fold
+from app.text import fold, nfc
 
 
 class Outcome(StrEnum):
@@ -55,6 +56,17 @@ def _unreadable(raw: str) -> str:
     if _RUN.search(folded) and not re.search(r"[a-z0-9]{2}", _RUN.sub(" ", folded)):
         return "unreadable"  # "aaaa…" alone; "cảm ơn nhiềuuuuuuuuuu" still reads
     return ""
+
+
+# how the office is addressed politely ("kính chào quý cơ quan"), beside its name's words
+_ADDRESSING = frozenset(["kinh", "quy", "co", "quan"])
+_ASK = "hoi"  # "hỏi" (ask), folded: with only small-talk and asking words (intents.yaml smalltalk.asking), a request to ask
+
+
+def _words(phrases: Iterable[str]) -> re.Pattern[str] | None:
+    """One pattern that finds any of `phrases` as whole words; None for none."""
+    alternatives = [re.escape(p) for p in phrases if p]
+    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)") if alternatives else None
 
 
 def calculator_ready(calculator: str | None, text: str) -> bool:
@@ -241,6 +253,7 @@ class Engine:
         self.handoff_phrases = [self.normalizer.key(p) for p in intents.handoff.phrases]
         small = intents.smalltalk
         self.filler = {tok for w in small.filler for tok in self.normalizer.key(w).split()}
+        self.asking = {tok for w in small.asking for tok in self.normalizer.key(w).split()}
         kinds = small.kinds
         # a phrase that normalisation shortened into another kind's phrase ("chào nhé" -> "chao") is
         # left to that kind: "chào buổi tối" is a greeting, not a goodbye
@@ -251,10 +264,11 @@ class Engine:
             for kind, phrases in kinds.items()
         }
         self.small_replies = small.replies
-        # sibling cues (intents.yaml): (entry, the entries it is told apart from, its words as one pattern on folded text)
-        self.cues = [(c.entry, frozenset(c.over), re.compile(
-            r"(?<![a-z0-9])(?:" + "|".join(re.escape(" ".join(fold(p).split())) for p in c.phrases) + r")(?![a-z0-9])"))
-            for c in intents.sibling_cues if c.phrases]
+        # sibling cues (intents.yaml): (entry, the entries it is told apart from, its words as one pattern on folded
+        # text, its marked words as one pattern on the lower-case text as typed, or None)
+        self.cues = [(c.entry, frozenset(c.over), _words(" ".join(fold(p).split()) for p in c.phrases),
+                      _words(" ".join(nfc(p).lower().split()) for p in c.marked))
+                     for c in intents.sibling_cues if c.phrases or c.marked]
 
     # --- helpers --------------------------------------------------------------------
 
@@ -270,12 +284,28 @@ class Engine:
         if not toks:
             return "ack"
         if not all(t in self.filler for t in toks):
+            if self._asks_leave_to_ask(key):
+                return "greeting"
+            if all(t in self.filler or t in _OFFICE_WORDS or t in _ADDRESSING for t in without_places(key).split()):
+                # "Kính chào quý cơ quan Bảo hiểm xã hội tỉnh": small talk addressed to the office by its name
+                return self._phrase_kind(key)
             return None
+        return self._phrase_kind(key) or "ack"
+
+    def _phrase_kind(self, key: str) -> str | None:
+        """The first kind of small talk (thanks, bye, greeting, ack) one of whose phrases the message says."""
         for kind in ("thanks", "bye", "greeting", "ack"):
             for phrase in self.small_kinds.get(kind, []):
                 if phrase and re.search(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", key):
                     return kind
-        return "ack"
+        return None
+
+    def _asks_leave_to_ask(self, key: str) -> bool:
+        """Whether a message only asks leave to ask ("Chào anh chị, cho em hỏi tí được không ạ", "chào bhxh tỉnh, tôi
+        có việc cần hỏi"): "hỏi" with only small-talk and asking words (intents.yaml smalltalk) beside it, and the
+        office's name (not its "xã hội")."""
+        toks = without_places(re.sub(r"\bxa hoi\b", " ", key)).split()
+        return _ASK in toks and all(t in self.filler or t in self.asking or t in _OFFICE_WORDS for t in toks)
 
     @staticmethod
     def _reply_kind(kind: str, raw: str) -> str:
@@ -729,8 +759,8 @@ class Engine:
             return None
         best = entries[0]
         close = [c for c in entries[1:3] if best.score - c.score <= self.thresholds.clarify_band]
-        folded = None
-        for entry_id, over, pattern in self.cues:
+        folded = lowered = None
+        for entry_id, over, pattern, marked in self.cues:
             if best.label in over:
                 cued = next((c for c in close if c.label == entry_id), None)
             else:
@@ -738,7 +768,8 @@ class Engine:
             if cued is None:
                 continue
             folded = folded if folded is not None else " ".join(fold(raw).split())
-            if pattern.search(folded):
+            lowered = lowered if lowered is not None else " ".join(nfc(raw).lower().split())
+            if pattern and pattern.search(folded) or marked and marked.search(lowered):
                 return cued
         return None
 

@@ -238,6 +238,8 @@ class SmallTalk:
     each kind's phrases and each kind's reply."""
 
     filler: tuple[str, ...] = ()
+    # words that, with the filler and "hỏi", only ask leave to ask ("cho em hỏi tí được không ạ")
+    asking: tuple[str, ...] = ()
     kinds: dict[str, tuple[str, ...]] = field(default_factory=dict)
     replies: dict[str, str] = field(default_factory=dict)
 
@@ -250,6 +252,9 @@ class SiblingCue:
     entry: str
     over: tuple[str, ...]  # the sibling entries it is told apart from
     phrases: tuple[str, ...]  # matched as whole words on folded text
+    # matched as whole words with their diacritics, on the message as typed (lower-case): a word whose folded form is
+    # a common other word ("đẻ" folds to "de", as "để" does), so it is a cue only when typed with its marks
+    marked: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -279,7 +284,7 @@ class Intents:
         other_office = data.get("other_office") or {}
         return cls(
             smalltalk=SmallTalk(
-                filler=_texts(small.get("filler")),
+                filler=_texts(small.get("filler")), asking=_texts(small.get("asking")),
                 kinds={str(kind): _texts(phrases) for kind, phrases in (small.get("kinds") or {}).items()},
                 replies={str(kind): str(text) for kind, text in (small.get("replies") or {}).items()},
             ),
@@ -291,7 +296,7 @@ class Intents:
             office_entries=_texts(other_office.get("entries")),
             other_office_reason=str(other_office.get("reason") or ""),
             sibling_cues=tuple(SiblingCue(entry=str(c.get("entry") or ""), over=_texts(c.get("over")),
-                                          phrases=_texts(c.get("phrases")))
+                                          phrases=_texts(c.get("phrases")), marked=_texts(c.get("marked")))
                                for c in data.get("sibling_cues") or [] if isinstance(c, dict)),
             **{name: str(data.get(name) or "") for name in
                ("escalate_reply", "clarify_prompt", "related_prompt", "non_text_reply", "unreadable_reply")},
@@ -740,8 +745,8 @@ def validate(kb: KnowledgeBase, day: dt.date, topic_ids: list[str] | None = None
         for entry_id in (cue.entry, *cue.over):
             if entry_id not in kb.entries:
                 errors.append(f"intents.yaml: sibling_cues names unknown entry '{entry_id}'")
-        if not cue.over or not cue.phrases:
-            errors.append(f"intents.yaml: sibling_cues for '{cue.entry}' needs 'over' and 'phrases'")
+        if not cue.over or not (cue.phrases or cue.marked):
+            errors.append(f"intents.yaml: sibling_cues for '{cue.entry}' needs 'over' and 'phrases' (or 'marked')")
     owner: dict[str, str] = {}
     for entry in kb.entries.values():
         where = f"entries/{entry.id}.yaml"

@@ -149,6 +149,12 @@ def test_a_childbirth_beside_support_gets_the_maternity_allowance_not_the_contri
     assert engine._cued_sibling("dong tu nguyen thi duoc ho tro may phan tram", maternity_first) is None
     reply = engine.answer("chi dong tu nguyen 2 nam, sap sinh em be thi dc ho tro bao nhieu", Turn(), day=DAY)
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-thai-san")
+    # "đẻ" alone is a cue only with its marks: without them it is "để" (so that)
+    assert engine._cued_sibling("tháng sau bả đẻ thì được nhà nước cho nhiêu tiền", support_first).label == \
+        "vtn-thai-san"
+    assert engine._cued_sibling("THÁNG SAU BẢ ĐẺ THÌ ĐƯỢC CHO NHIÊU", support_first).label == "vtn-thai-san"
+    assert engine._cued_sibling("thang sau ba de thi duoc nha nuoc cho nhieu tien", support_first) is None
+    assert engine._cued_sibling("đóng tự nguyện để được nhà nước hỗ trợ thì cần gì", support_first) is None
 
 
 def test_the_first_question_that_alone_would_be_answered_takes_over_from_a_later_ones_figures(engine):
@@ -293,6 +299,29 @@ def test_an_acknowledgement_asking_who_answers_gets_the_introduction_and_others_
     for text in ("dạ vâng", "vậy hả ad", "may quá"):
         reply = engine.answer(text, Turn(), day=DAY)
         assert (reply.outcome, reply.reason) == (SMALLTALK, "ack"), text
+
+
+def test_a_message_that_only_asks_leave_to_ask_gets_the_greeting(engine):
+    """'Cho em hỏi tí được không' asks nothing yet: the greeting invites the question (it went to staff, or got the
+    office's contacts); a word beyond the small-talk and asking words makes it a question again."""
+    for text in ("Chào anh chị, cho em hỏi tí được không ạ", "ad ơi cho mình hỏi với", "chào bhxh, tôi có việc cần hỏi",
+                 "Chào BHXH tỉnh Hưng Yên, cho tôi hỏi chút", "em hoi xiu dc ko a"):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert (reply.outcome, reply.reason) == (SMALLTALK, "greeting"), text
+    for text in ("cho em hỏi tí về rút bhxh 1 lần", "cho em hỏi bhyt hộ gia đình đóng bao nhiêu"):
+        assert engine.answer(text, Turn(), day=DAY).outcome != SMALLTALK, text
+
+
+def test_small_talk_addressed_to_the_office_by_its_name_is_small_talk(engine):
+    """A formal greeting or thanks to the office by its name got the office's contacts."""
+    for text, kind in (("Kính chào quý cơ quan Bảo hiểm xã hội tỉnh.", "greeting"),
+                       ("Xin chào quý cơ quan BHXH.", "greeting"),
+                       ("cảm ơn bảo hiểm xã hội tỉnh Hưng Yên nhiều", "thanks")):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert (reply.outcome, reply.reason) == (SMALLTALK, kind), text
+    # the office's name alone, or with a question, is not small talk
+    assert engine.answer("chào quý cơ quan, đóng theo quý được không", Turn(), day=DAY).outcome == ANSWERED
+    assert engine.answer("bảo hiểm xã hội tỉnh", Turn(), day=DAY).outcome != SMALLTALK
 
 
 def test_a_question_with_a_greeting_or_thanks_is_a_question(engine):
