@@ -81,8 +81,11 @@ def inputs_fingerprint(kb, corpus: dict[str, list[str]] | None = None) -> str:
     content = {"texts": kb.labelled_texts(), "synonyms": kb.synonyms,
                "corpus": {label: texts for label, texts in corpus.items() if label in known}}
     digest = hashlib.sha256(json.dumps(content, ensure_ascii=False, sort_keys=True, default=str).encode())
-    digest.update((Path(__file__).resolve().parent / "text.py").read_bytes())
-    digest.update(inspect.getsource(training_corpus).encode())
+    try:
+        digest.update((Path(__file__).resolve().parent / "text.py").read_bytes())
+        digest.update(inspect.getsource(training_corpus).encode())
+    except (OSError, TypeError):
+        return ""  # an installation without its sources: nothing is taken from the model's record
     return digest.hexdigest()
 
 
@@ -97,8 +100,8 @@ def training_fingerprint(kb, corpus: dict[str, list[str]] | None = None, model_d
     """`corpus_fingerprint(training_corpus(kb, corpus))`: read from the model in `model_dir` when it was
     trained on these very inputs (`INPUTS_FILE`), which takes milliseconds; computed otherwise, which
     normalises every training text (seconds)."""
-    saved = _saved(model_dir, FINGERPRINT_FILE)
-    if saved is not None and _saved(model_dir, INPUTS_FILE) == inputs_fingerprint(kb, corpus):
+    saved, record = _saved(model_dir, FINGERPRINT_FILE), _saved(model_dir, INPUTS_FILE)
+    if saved is not None and record is not None and record == inputs_fingerprint(kb, corpus):
         return saved
     return corpus_fingerprint(training_corpus(kb, corpus))
 

@@ -226,6 +226,9 @@ def test_a_start_takes_the_fingerprint_from_the_model_only_when_its_inputs_are_t
     (other / FINGERPRINT_FILE).write_text("1" * 64 + "\n")
     (other / INPUTS_FILE).write_text(inputs_fingerprint(edited) + "\n")
     assert model_is_current(kb, other) is False
+    (other / INPUTS_FILE).unlink()  # a model trained before the record: fingerprinted in full
+    (other / FINGERPRINT_FILE).write_text(full + "\n")
+    assert model_is_current(kb, other) is True and model_is_current(edited, other) is False
 
 
 @pytest.mark.slow
