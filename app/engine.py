@@ -284,9 +284,10 @@ class Engine:
         if not toks:
             return "ack"
         if not all(t in self.filler for t in toks):
-            if self._asks_leave_to_ask(key):
+            words = without_places(key).split()  # an office named by its province asks nothing more
+            if self._asks_leave_to_ask(words):
                 return "greeting"
-            if all(t in self.filler or t in _OFFICE_WORDS or t in _ADDRESSING for t in without_places(key).split()):
+            if all(t in self.filler or t in _OFFICE_WORDS or t in _ADDRESSING for t in words):
                 # "Kính chào quý cơ quan Bảo hiểm xã hội tỉnh": small talk addressed to the office by its name
                 return self._phrase_kind(key)
             return None
@@ -300,12 +301,12 @@ class Engine:
                     return kind
         return None
 
-    def _asks_leave_to_ask(self, key: str) -> bool:
-        """Whether a message only asks leave to ask ("Chào anh chị, cho em hỏi tí được không ạ", "chào bhxh tỉnh, tôi
-        có việc cần hỏi"): "hỏi" with only small-talk and asking words (intents.yaml smalltalk) beside it, and the
-        office's name (not its "xã hội")."""
-        toks = without_places(re.sub(r"\bxa hoi\b", " ", key)).split()
-        return _ASK in toks and all(t in self.filler or t in self.asking or t in _OFFICE_WORDS for t in toks)
+    def _asks_leave_to_ask(self, words: list[str]) -> bool:
+        """Whether a message's words (its places left out) only ask leave to ask ("Chào anh chị, cho em hỏi tí được
+        không ạ", "chào bhxh tỉnh, tôi có việc cần hỏi"): "hỏi", not the office name's "xã hội", with only small-talk
+        and asking words (intents.yaml smalltalk) and the office's name beside it."""
+        asks = any(t == _ASK and (i == 0 or words[i - 1] != "xa") for i, t in enumerate(words))
+        return asks and all(t in self.filler or t in self.asking or t in _OFFICE_WORDS for t in words)
 
     @staticmethod
     def _reply_kind(kind: str, raw: str) -> str:
@@ -768,9 +769,12 @@ class Engine:
             if cued is None:
                 continue
             folded = folded if folded is not None else " ".join(fold(raw).split())
-            lowered = lowered if lowered is not None else " ".join(nfc(raw).lower().split())
-            if pattern and pattern.search(folded) or marked and marked.search(lowered):
+            if pattern and pattern.search(folded):
                 return cued
+            if marked is not None:
+                lowered = lowered if lowered is not None else " ".join(nfc(raw).lower().split())
+                if marked.search(lowered):
+                    return cued
         return None
 
     def _calculation(self, raw: str, entries: list[Candidate]) -> Candidate | None:
