@@ -16,7 +16,7 @@ from typing import Any
 
 from app.calculators import CALCULATORS, Question, answer_facts, answers, calculate, read_facts
 from app.corpus import HANDOFF_LABEL, SMALLTALK_PREFIX, chat_examples
-from app.knowledge import Entry, KnowledgeBase, Office, RenderError, format_reply
+from app.knowledge import GENERAL_TOPIC, Entry, KnowledgeBase, Office, RenderError, format_reply
 from app.letters import SCHEME_REASONS, asked_clauses, benefit_elsewhere, names_employer, question_parts, reading
 from app.places import asks_for_office_of, other_province, without_places
 from app.privacy import find_personal_numbers
@@ -385,9 +385,11 @@ class Engine:
         # the nearest label, past small talk: a greeting beside the question ("chào bhxh tỉnh cà mau, sđt bên mình
         # số mấy") is not what it asks
         asked_first = next((c.label for c in cands if not c.label.startswith(SMALLTALK_PREFIX)), None)
+        # a question put beside small talk ("Cho em hỏi bảo hiểm xã hội bên Bắc Ninh thứ 7 có làm việc không ạ, em đang
+        # làm ở đấy" is nearest to a greeting) asks it all the same
         about_office = reply.entry_id if reply.outcome == ANSWERED else \
             reply.choices[0].entry_id if reply.outcome == CLARIFY and reply.choices else \
-            asked_first if reply.outcome == ESCALATED else None
+            asked_first if reply.outcome == ESCALATED or reply.outcome == SMALLTALK and question_parts(raw) else None
         own = " ".join(filter(None, ((_office(province) or self.kb.office).name,
                                      province.name if province is not None else "")))
         if about_office in intents.office_entries and other_province(raw[:1500], own) or \
@@ -578,12 +580,13 @@ class Engine:
             return combined, "question"
         own = next(iter(self._entries(cands)), None)
         elsewhere = own is not None and self.kb.entries[own.label].topic != prev.topic
-        if follow_up and not incomplete and not elsewhere and self._confident(cands):
+        if follow_up and not incomplete and (not elsewhere or prev.topic == GENERAL_TOPIC) and self._confident(cands):
             # a follow-up that asks a whole question of the same topic and is sure of it alone ("mà sao biết thẻ
             # còn hạn không, tra ở đâu" after a lost card): the previous subject would only pull it back to the
-            # previous entry
+            # previous entry. After a general entry, which spans the topics, any topic is the same conversation
+            # ("thế em nghỉ ở công ty thì đóng tiếp tự nguyện có được nối vào không" after how the two schemes differ)
             return cands, ""
-        subject = self.normalizer.key(prev.title if prev.topic == "Chung" else prev.topic)
+        subject = self.normalizer.key(prev.title if prev.topic == GENERAL_TOPIC else prev.topic)
         topical = self._boost(self.index.search(f"{key} {subject}", top=10), context)
         if follow_up or incomplete and elsewhere or (self._confident(topical) and not self._confident(cands)):
             return topical, "topic"

@@ -157,6 +157,27 @@ def test_a_childbirth_beside_support_gets_the_maternity_allowance_not_the_contri
     assert engine._cued_sibling("đóng tự nguyện để được nhà nước hỗ trợ thì cần gì", support_first) is None
 
 
+def test_a_listed_disease_or_emigration_gets_the_cases_that_withdraw_at_once(engine):
+    """A sibling cue: "bị ung thư", "định cư" beside whether one may withdraw asks for the cases the law lets withdraw
+    at once (bhxh1l-dinh-cu-benh-nang), not for the general conditions; without such a word the best entry stays."""
+    from app.retrieval import Candidate
+
+    general_first = [Candidate("bhxh1l-dieu-kien", 0.66), Candidate("bhxh1l-dinh-cu-benh-nang", 0.62)]
+    assert engine._cued_sibling("chong toi dong bhxh 21 nam, nay bi ung thu gan, rut 1 lan duoc khong",
+                                general_first).label == "bhxh1l-dinh-cu-benh-nang"
+    assert engine._cued_sibling("Em trai em sang Đài Loan định cư luôn thì có rút được không", general_first).label == \
+        "bhxh1l-dinh-cu-benh-nang"
+    assert engine._cued_sibling("đóng 8 năm nghỉ việc rồi rút 1 lần được không", general_first) is None
+    # "lao" alone is not "lao nặng" (tuberculosis): a worker ("lao động") asks the general question
+    assert engine._cued_sibling("người lao động nghỉ việc rút 1 lần được không", general_first) is None
+    for text in ("Chồng tôi đã đóng bảo hiểm xã hội được 21 năm, nay bị ung thư gan. Tôi muốn rút bảo hiểm 1 lần có "
+                 "được không?",
+                 "Em trai em đóng bhxh 6 năm ở KCN Bình Xuyên, giờ sang Đài Loan lấy vợ rồi định cư bên đó luôn thì có "
+                 "rút được không ạ"):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert (reply.outcome, reply.entry_id) == (ANSWERED, "bhxh1l-dinh-cu-benh-nang"), text
+
+
 def test_the_first_question_that_alone_would_be_answered_takes_over_from_a_later_ones_figures(engine):
     """The second question's figures made its calculation the answer and pulled the whole message's scores away from
     the first question's entry (under the clarify level): the first question, which alone would be answered with its
@@ -456,6 +477,14 @@ def test_a_whole_follow_up_question_of_the_same_topic_is_answered_as_asked(engin
         assert (reply.outcome, reply.entry_id) == (ANSWERED, "chung-tra-cuu"), (text, reply.outcome, reply.choices)
 
 
+def test_a_whole_follow_up_after_a_general_entry_is_answered_as_asked(engine):
+    """A general entry (how the two schemes differ) spans the topics: a follow-up that asks a whole question of a
+    product and is sure of it alone is answered as asked, not pulled back to the general entry."""
+    reply = _after(engine, "cho em hỏi bhxh bắt buộc với tự nguyện khác nhau ở chỗ nào",
+                   "thế em đang đóng ở công ty mà nghỉ thì đóng tiếp tự nguyện có được tính nối vào không ạ")
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-cong-noi"), (reply.outcome, reply.choices)
+
+
 def test_a_complete_new_question_after_an_answer_is_not_bent_by_the_previous_topic(engine):
     for context, text, expected in (
         ("bhxh tự nguyện đóng bao nhiêu", "rút bhxh 1 lần cần giấy tờ gì", "bhxh1l-thu-tuc"),
@@ -505,6 +534,12 @@ def test_another_provinces_office_goes_to_staff_not_this_offices_details(engine)
         reply = engine.answer(text, Turn(), day=DAY)
         assert reply.outcome == ESCALATED and reply.reason == "Hỏi cơ quan BHXH của tỉnh, thành phố khác", text
     assert engine.answer("số điện thoại bhxh tỉnh là bao nhiêu", Turn(), day=DAY).entry_id == "chung-lien-he"
+    # put beside small talk, nearest to a greeting, it is still a question about another province's office
+    reply = engine.answer("Cho em hỏi bảo hiểm xã hội bên Bắc Ninh thứ 7 có làm việc không ạ, em đang làm ở đấy",
+                          Turn(), day=DAY)
+    assert reply.outcome == ESCALATED and reply.reason == "Hỏi cơ quan BHXH của tỉnh, thành phố khác"
+    assert engine.answer("Xin chào BHXH tỉnh Lâm Đồng, chúc các anh chị ngày mới vui vẻ", Turn(), day=DAY).outcome == \
+        SMALLTALK
     camau = Province(code="camau", name="Cà Mau", office=Office(name="Bảo hiểm xã hội tỉnh Cà Mau", phone="0290 000"))
     reply = engine.answer("sdt bhxh tinh ca mau la so nao v ad", Turn(), day=DAY, province=camau)
     assert reply.outcome == ANSWERED and reply.entry_id == "chung-lien-he" and "0290 000" in reply.body
