@@ -178,6 +178,26 @@ def test_a_listed_disease_or_emigration_gets_the_cases_that_withdraw_at_once(eng
         assert (reply.outcome, reply.entry_id) == (ANSWERED, "bhxh1l-dinh-cu-benh-nang"), text
 
 
+def test_a_death_gets_the_survivors_benefits_and_a_pupil_the_student_support(engine):
+    """Two more sibling cues: a member's death beside what a member gets asks for the survivors' benefits; a pupil or a
+    student of a near-poor household asks for the student card's support, not the household card's."""
+    from app.retrieval import Candidate
+
+    benefits_first = [Candidate("vtn-quyen-loi", 0.64), Candidate("vtn-tu-tuat", 0.61)]
+    assert engine._cued_sibling("chồng em đóng tự nguyện 6 năm thì không may mất ngoài biển, gia đình được hưởng gì",
+                                benefits_first).label == "vtn-tu-tuat"
+    assert engine._cued_sibling("bố em đóng tự nguyện rồi qua đời, nhà được gì", benefits_first).label == "vtn-tu-tuat"
+    # "mất" alone also means to lose or to take: "mất bao nhiêu tiền" is no death
+    assert engine._cued_sibling("đóng tự nguyện mất bao nhiêu tiền mà được hưởng những gì", benefits_first) is None
+    household_first = [Candidate("hgd-ho-tro-can-ngheo", 0.62), Candidate("hssv-ho-tro", 0.60)]
+    assert engine._cued_sibling("con em đang học cao đẳng, nhà cận nghèo thì được đỡ bao nhiêu phần",
+                                household_first).label == "hssv-ho-tro"
+    assert engine._cued_sibling("nhà em cận nghèo mua bhyt được hỗ trợ bao nhiêu phần trăm", household_first) is None
+    reply = engine.answer("con em đang học cao đẳng, nhà cận nghèo thì được đỡ tiền bảo hiểm y tế bao nhiêu phần vậy",
+                          Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "hssv-ho-tro")
+
+
 def test_the_first_question_that_alone_would_be_answered_takes_over_from_a_later_ones_figures(engine):
     """The second question's figures made its calculation the answer and pulled the whole message's scores away from
     the first question's entry (under the clarify level): the first question, which alone would be answered with its
