@@ -556,7 +556,14 @@ class Engine:
         # not ask
         incomplete = (follow_up or bool(_FOLLOW_UP_RAW.search(fold(raw).strip()))) and len(key.split()) <= 8 \
             and not _SUBJECT.search(key)
-        if not (follow_up or incomplete or len(key.split()) <= 6 or not self._confident(cands)):
+        own = next(iter(self._entries(cands)), None)
+        elsewhere = own is not None and self.kb.entries[own.label].topic != prev.topic
+        # a question that names no product ("mức đóng là bao nhiêu một năm" after whether pupils must buy the card) is
+        # asked of the conversation's product, however sure its own best entry of another product is; a general entry
+        # (contacts, VssID, the card) belongs to every product, and after one the conversation has none
+        unnamed = elsewhere and not _SUBJECT.search(key) and GENERAL_TOPIC not in (self.kb.entries[own.label].topic,
+                                                                                   prev.topic)
+        if not (follow_up or incomplete or unnamed or len(key.split()) <= 6 or not self._confident(cands)):
             return cands, ""
         if _ELLIPSIS.search(key):
             prev_key = self.normalizer.key(context.text)
@@ -578,8 +585,6 @@ class Engine:
                 if best is not None and best.label == prev.id:  # the previous question, of another subject
                     combined = asked_of
             return combined, "question"
-        own = next(iter(self._entries(cands)), None)
-        elsewhere = own is not None and self.kb.entries[own.label].topic != prev.topic
         if follow_up and not incomplete and (not elsewhere or prev.topic == GENERAL_TOPIC) and self._confident(cands):
             # a follow-up that asks a whole question of the same topic and is sure of it alone ("mà sao biết thẻ
             # còn hạn không, tra ở đâu" after a lost card): the previous subject would only pull it back to the
@@ -588,7 +593,7 @@ class Engine:
             return cands, ""
         subject = self.normalizer.key(prev.title if prev.topic == GENERAL_TOPIC else prev.topic)
         topical = self._boost(self.index.search(f"{key} {subject}", top=10), context)
-        if follow_up or incomplete and elsewhere or (self._confident(topical) and not self._confident(cands)):
+        if follow_up or (incomplete or unnamed) and elsewhere or (self._confident(topical) and not self._confident(cands)):
             return topical, "topic"
         return cands, ""
 
@@ -768,7 +773,10 @@ class Engine:
             if best.label in over:
                 cued = next((c for c in close if c.label == entry_id), None)
             else:
-                cued = best if best.label == entry_id and any(c.label in over for c in close) else None
+                # the best entry already: its words confirm it over a close sibling, or over the runner-up sibling
+                # however far (a letter's scores are lower and its lead shorter than a chat message's)
+                cued = best if best.label == entry_id and (any(c.label in over for c in close) or
+                                                           len(entries) > 1 and entries[1].label in over) else None
             if cued is None:
                 continue
             folded = folded if folded is not None else " ".join(fold(raw).split())

@@ -505,6 +505,23 @@ def test_a_whole_follow_up_after_a_general_entry_is_answered_as_asked(engine):
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-cong-noi"), (reply.outcome, reply.choices)
 
 
+def test_a_question_naming_no_product_is_asked_of_the_conversations_product(engine):
+    """Alone, "mức đóng là bao nhiêu một năm" is the household card's amount; after whether pupils must buy the card it
+    is the student card's. A question that names its product, or a general one (contacts), is not bent."""
+    for context, text, expected in (
+        ("Con em mới đỗ vào ĐH Thủy lợi, có bắt buộc mua bhyt ở trường không ạ?",
+         "Dạ vâng, thế mức đóng là bao nhiêu một năm hả ad?", "hssv-muc-dong"),
+        ("bhyt hs năm nay đóng bao nhiêu tiền vậy", "sao nghe nói nhà nước có hỗ trợ mà, hỗ trợ nhiêu phần trăm dạ",
+         "hssv-ho-tro"),
+    ):
+        alone = engine.answer(text, Turn(), day=DAY)
+        assert alone.entry_id != expected, text
+        reply = _after(engine, context, text)
+        assert (reply.outcome, reply.entry_id) == (ANSWERED, expected), (text, reply.outcome, reply.choices)
+    reply = _after(engine, "bhyt học sinh đóng bao nhiêu", "mua bhyt hộ gia đình ở đâu")
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "hgd-mua-o-dau")
+
+
 def test_a_complete_new_question_after_an_answer_is_not_bent_by_the_previous_topic(engine):
     for context, text, expected in (
         ("bhxh tự nguyện đóng bao nhiêu", "rút bhxh 1 lần cần giấy tờ gì", "bhxh1l-thu-tuc"),
