@@ -196,6 +196,12 @@ def test_a_death_gets_the_survivors_benefits_and_a_pupil_the_student_support(eng
     reply = engine.answer("con em đang học cao đẳng, nhà cận nghèo thì được đỡ tiền bảo hiểm y tế bao nhiêu phần vậy",
                           Turn(), day=DAY)
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "hssv-ho-tro")
+    # someone who never paid: the social pension, not the allowance of those who paid too few years
+    allowance_first = [Candidate("bhxh1l-tro-cap-thang", 0.62), Candidate("vtn-hu-tri-xa-hoi", 0.58)]
+    assert engine._cued_sibling("ông 76 tuổi, cả đời làm rẫy, không có lương hưu, có được trợ cấp hằng tháng không",
+                                allowance_first).label == "vtn-hu-tri-xa-hoi"
+    assert engine._cued_sibling("mẹ đóng 10 năm rồi nghỉ, đủ tuổi có được trợ cấp hằng tháng không",
+                                allowance_first) is None
 
 
 def test_the_first_question_that_alone_would_be_answered_takes_over_from_a_later_ones_figures(engine):
