@@ -34,7 +34,9 @@ _QUESTION = re.compile(
     # "lấy lại kiểu gì", "bằng cách nào" ask how; "kiểu gì cũng phải đóng" (in any case) tells
     r"(?:kieu|cach) (?:gi|nao)(?! cung)|"
     r"hay la|hay (?:cho|doi|rut|dong)|giai dap|tu van giup|huong dan giup|giup (?:em|toi|minh)|"
-    r"(?:muon|can|xin cho|cho (?:em|toi|minh)) biet|chi giup|nho (?:ad|anh|chi|ban)"
+    r"(?:muon|can|xin cho|cho (?:em|toi|minh)) biet|chi giup|nho (?:ad|anh|chi|ban)|"
+    # a request for the office's details asks for them ("cho em xin số tổng đài", "xin địa chỉ bhxh tỉnh")
+    r"xin (?:so|sdt|dia chi|tong dai|hotline|email|thong tin lien he)"
     r")(?![a-z])|(?<![a-z])(?:khong|ko|k|hok|hong|chua)(?: a| ad| vay| nhi)?\s*[.!]*\s*$"
     # what one gets closing a sentence ("nhà được hưởng gì."; "không hưởng trợ cấp gì" tells, it does not ask)
     r"|(?<![a-z])(?:duoc|dc|huong|lam|mat|can|phai|bi) gi(?: a| ad| vay| nhi| ha)?\s*[.!]*\s*$"

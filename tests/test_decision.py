@@ -564,6 +564,14 @@ def test_a_follow_up_moving_to_a_company_goes_to_staff(engine):
     assert reply.outcome == ESCALATED and "bắt buộc" in reply.reason
 
 
+def test_a_request_for_the_number_asked_first_is_the_main_question(engine):
+    """"cho xin số tổng đài, với lại tra cứu quá trình đóng ở đâu": the request is a question, asked first, so the
+    contacts answer and the lookup is offered first (before: the lookup answered)."""
+    reply = engine.answer("cho xin số tổng đài bhxh, với lại tra cứu quá trình đóng ở đâu", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "chung-lien-he")
+    assert reply.choices and reply.choices[0].entry_id == "chung-tra-cuu"
+
+
 def test_another_provinces_office_goes_to_staff_not_this_offices_details(engine):
     """The contacts entry gives this office's details: a question about another province's office goes to staff,
     one about this province's own office is answered (its name from the province's office details)."""

@@ -78,6 +78,16 @@ def test_a_second_question_after_a_comma_is_its_own_part():
         assert len(asked_clauses(reading(text)[1])) == n, text
 
 
+def test_a_request_for_the_offices_details_asks_for_them():
+    """"cho em xin số tổng đài" asks as "số tổng đài là số mấy" does, so a second question after it is its own part
+    and the request stays the first, main one."""
+    for asks in ("cho em xin số tổng đài", "cho xin sđt bhxh tỉnh với ạ", "xin địa chỉ bhxh tỉnh với",
+                 "Cho em xin số điện thoại của BHXH tỉnh ạ."):
+        assert is_question(asks), asks
+    assert not is_question("em xin cảm ơn ạ")
+    assert len(asked_clauses(reading("cho xin số tổng đài bhxh, với lại tra cứu quá trình đóng ở đâu")[1])) == 2
+
+
 def test_two_questions_are_two_parts():
     assert question_parts("BHXH tự nguyện đóng bao nhiêu? Đăng ký ở đâu?") == [
         "BHXH tự nguyện đóng bao nhiêu?", "Đăng ký ở đâu?"]
