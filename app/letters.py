@@ -18,12 +18,14 @@ _SENTENCE_END = re.compile(r"(?<=[?!…;])\s*|(?<=[^\d\s][.])\s+|(?<=\d[.])\s+(?
 # question words and particles, on folded text
 _QUESTION = re.compile(
     r"\?|(?<![a-z])(?:"
-    r"cho (?:em|toi|minh|chau|con|tui|to) (?:xin )?hoi|xin (?:duoc )?hoi|muon hoi|hoi (?:chut|ti|xiu|giup)|"
+    r"cho (?:(?:em|e|toi|minh|mik|chau|con|tui|to) )?(?:xin )?hoi|xin (?:duoc )?hoi|muon hoi|hoi (?:chut|ti|xiu|giup)|"
     r"co (?:duoc|phai|nen|can|bi|mat) [a-z ]{0,40}(?:khong|ko|k|hok|hong|chua|ha)(?: a| vay| nhi| nha)?$|"
     r"(?:khong|ko|hong|hok|chua) (?:a|ah|ak|ad|vay|nhi|ha|nha|hay)|(?:duoc|dc|nen|phai|can|kip) (?:khong|ko|k|hok|hong|chua)|"
     r"bao nhieu|bn|bao lau|(?<!chua )(?<!chang )bao gio|khi nao|luc nao|o dau|(?:ra|di|toi|den) dau|cho nao|noi nao|"
     r"nhu the nao|the nao|nhu nao|ra sao|"
     r"lam sao|lam gi|cai gi|la gi|gi (?:a|ad|vay|nhi|khong|ha)|nhung gi|ntn|tn|"
+    # "j", as "gì" is typed in chat ("cần j", "làm j", "là j ạ")
+    r"(?:lam|cai|la|can|nhung|giay to|ho so|thu tuc|duoc|dc) j|"
     r"may (?:nam|thang|nguoi|tuoi|lan|gio|ngay|phan tram|tien|trieu|nghin|ngan)|"
     r"(?:nam|thang|ngay|gio|lan|lop|tuoi|so|muc|loai|tuyen|hang) may|"
     # who: "những ai phải mua", "ai được hỗ trợ" ("ai cũng phải đóng", "bất kể ai đóng", anyone, tells)

@@ -88,6 +88,13 @@ def test_a_request_for_the_offices_details_asks_for_them():
     assert len(asked_clauses(reading("cho xin số tổng đài bhxh, với lại tra cứu quá trình đóng ở đâu")[1])) == 2
 
 
+def test_chat_spellings_of_asking():
+    """"cho hỏi" without a pronoun opens a question as "cho em hỏi" does, and "j" is "gì" as typed in chat."""
+    for asks in ("cho hỏi bhyt hộ gia đình đóng ở đâu", "ho so rut bhxh 1 lan can j", "bhyt hs dc huong nhung j ad"):
+        assert is_question(asks), asks
+    assert len(asked_clauses(reading("ho so rut bhxh 1 lan can j, voi lai rut thi co thiet gi ko ad")[1])) == 2
+
+
 def test_two_questions_are_two_parts():
     assert question_parts("BHXH tự nguyện đóng bao nhiêu? Đăng ký ở đâu?") == [
         "BHXH tự nguyện đóng bao nhiêu?", "Đăng ký ở đâu?"]
