@@ -372,7 +372,10 @@ class Engine:
                 # "còn ở công ty thì sao" after voluntary maternity: the same benefit of compulsory insurance
                 return self._escalate(cands, SCHEME_REASONS["bat-buoc"], province)
             previous = (context.text or "") if used_context == "question" else ""
-            reply = self._decide(raw, key, cands, day, previous, province)
+            # the case told in the earlier message still holds in a follow-up read with it ("má tui 76 tuổi, chưa bao
+            # giờ đóng bảo hiểm" then "vậy bả có được lãnh tiền gì hàng tháng không"): a sibling cue reads both
+            told = (context.text or "") if used_context else ""
+            reply = self._decide(raw, key, cands, day, previous, province, told)
             clauses = asked_clauses(asked)
             if reply.outcome == CLARIFY and len(clauses) >= 2:
                 reply = self._first_of_several(raw, cands, clauses, day, previous, province) or reply
@@ -642,7 +645,7 @@ class Engine:
                      reason=reason, details=[c.as_dict() for c in cands[:5]])
 
     def _decide(self, raw: str, key: str, cands: list[Candidate], day: dt.date, previous: str = "",
-                province: Province | None = None) -> Reply:
+                province: Province | None = None, told: str = "") -> Reply:
         t = self.thresholds
         entries = self._entries(cands)
         if not entries:
@@ -671,7 +674,7 @@ class Engine:
             return self._escalate(cands, self.out_of_scope[oos.label], province)
         second = entries[1].score if len(entries) > 1 else 0.0
         need = t.to_answer(len(raw.split()))
-        cued = self._cued_sibling(raw, entries)
+        cued = self._cued_sibling(f"{told} {raw}" if told else raw, entries)
         if cued is not None and best.score >= t.clarify:
             # the message names the case of a close sibling of the best entry ("sinh con" beside "hỗ trợ bao nhiêu")
             reply = self._answer_entry(self.kb.entries[cued.label], raw, day, entries, cued.score, previous, province)

@@ -202,6 +202,10 @@ def test_a_death_gets_the_survivors_benefits_and_a_pupil_the_student_support(eng
                                 allowance_first).label == "vtn-hu-tri-xa-hoi"
     assert engine._cued_sibling("mẹ đóng 10 năm rồi nghỉ, đủ tuổi có được trợ cấp hằng tháng không",
                                 allowance_first) is None
+    # the case told in the earlier message holds in a follow-up read with it
+    reply = _after(engine, "ba em 62 tuổi rồi mà chưa đóng bhxh ngày nào",
+                   "vậy ba em có được nhận tiền trợ cấp hàng tháng gì không, nghe nói 70 hay 75 tuổi gì đó")
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-hu-tri-xa-hoi")
 
 
 def test_the_first_question_that_alone_would_be_answered_takes_over_from_a_later_ones_figures(engine):
