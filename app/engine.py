@@ -564,8 +564,8 @@ class Engine:
         # a question that names no product ("mức đóng là bao nhiêu một năm" after whether pupils must buy the card) is
         # asked of the conversation's product, however sure its own best entry of another product is; a general entry
         # (contacts, VssID, the card) belongs to every product, and after one the conversation has none
-        unnamed = elsewhere and not _SUBJECT.search(key) and GENERAL_TOPIC not in (self.kb.entries[own.label].topic,
-                                                                                   prev.topic)
+        unnamed = own is not None and elsewhere and not _SUBJECT.search(key) and \
+            GENERAL_TOPIC not in (self.kb.entries[own.label].topic, prev.topic)
         if not (follow_up or incomplete or unnamed or len(key.split()) <= 6 or not self._confident(cands)):
             return cands, ""
         if _ELLIPSIS.search(key):
