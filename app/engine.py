@@ -392,7 +392,7 @@ class Engine:
         # làm ở đấy" is nearest to a greeting) asks it all the same
         about_office = reply.entry_id if reply.outcome == ANSWERED else \
             reply.choices[0].entry_id if reply.outcome == CLARIFY and reply.choices else \
-            asked_first if reply.outcome == ESCALATED or reply.outcome == SMALLTALK and question_parts(raw) else None
+            asked_first if reply.outcome == ESCALATED or reply.outcome == SMALLTALK and asked else None
         own = " ".join(filter(None, ((_office(province) or self.kb.office).name,
                                      province.name if province is not None else "")))
         if about_office in intents.office_entries and other_province(raw[:1500], own) or \

@@ -40,8 +40,8 @@ from app.text import Normalizer, fold
 
 MESSAGE_LIMIT = 2000
 MIN_QUESTIONS = 8
-TOPICS = ("BHXH tự nguyện", "BHYT hộ gia đình", "BHYT học sinh, sinh viên", "BHXH một lần", "Chung")
 GENERAL_TOPIC = "Chung"  # entries of every product (contacts, VssID, cards, paying online)
+TOPICS = ("BHXH tự nguyện", "BHYT hộ gia đình", "BHYT học sinh, sinh viên", "BHXH một lần", GENERAL_TOPIC)
 CALCULATOR_NAMES = tuple(CALCULATORS)
 REQUIRED = ("id", "topic", "title", "questions", "answer", "legal_basis", "effective_from", "sources",
             "last_reviewed", "related")
