@@ -17,7 +17,16 @@ from typing import Any
 from app.calculators import CALCULATORS, Question, answer_facts, answers, calculate, read_facts
 from app.corpus import HANDOFF_LABEL, SMALLTALK_PREFIX, chat_examples
 from app.knowledge import GENERAL_TOPIC, Entry, KnowledgeBase, Office, RenderError, format_reply
-from app.letters import SCHEME_REASONS, asked_clauses, benefit_elsewhere, names_employer, question_parts, reading
+from app.letters import (
+    SCHEME_REASONS,
+    asked_clauses,
+    benefit_elsewhere,
+    main_first,
+    marks_main,
+    names_employer,
+    question_parts,
+    reading,
+)
 from app.places import asks_for_office_of, other_province, without_places
 from app.privacy import find_personal_numbers
 from app.provinces import Province
@@ -376,7 +385,7 @@ class Engine:
             # giờ đóng bảo hiểm" then "vậy bả có được lãnh tiền gì hàng tháng không"): a sibling cue reads both
             told = (context.text or "") if used_context else ""
             reply = self._decide(raw, key, cands, day, previous, province, told)
-            clauses = asked_clauses(asked)
+            clauses = main_first(sents, asked_clauses(asked))
             if reply.outcome == CLARIFY and len(clauses) >= 2:
                 reply = self._first_of_several(raw, cands, clauses, day, previous, province) or reply
             if reply.outcome == ANSWERED and len(clauses) >= 2:
@@ -444,8 +453,11 @@ class Engine:
         clause when there are several, else its question sentences. An entry's score blends both
         (`Thresholds.question_weight` for the question): the question says what is asked, the
         circumstances still carry the topic."""
-        clauses = asked_clauses(asked)
-        if len(sents) >= 2 and asked and len(asked) < len(sents):
+        plain = asked_clauses(asked)
+        clauses = main_first(sents, plain)
+        if clauses != plain:  # the writer marks which question matters most ("cái này em lo nhất")
+            main, w = clauses[0], self.thresholds.first_question_weight
+        elif len(sents) >= 2 and asked and len(asked) < len(sents):
             main, w = " ".join(asked), self.thresholds.question_weight
         elif len(clauses) >= 2 and self.first_question_main:
             main, w = clauses[0], self.thresholds.first_question_weight
@@ -495,7 +507,7 @@ class Engine:
         if reply.reason != "calculation":
             return None
         start = raw.find(clauses[0])
-        if start < 0 or len(raw[:start].split()) >= 8:
+        if (start < 0 or len(raw[:start].split()) >= 8) and not marks_main(clauses[0]):
             # told after a story (a letter's circumstances can read as a question): the whole message decides
             return None
         alone = self._entries(self.index.search(self.normalizer.key(clauses[0]), top=5))

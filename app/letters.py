@@ -19,7 +19,7 @@ _SENTENCE_END = re.compile(r"(?<=[?!…;])\s*|(?<=[^\d\s][.])\s+|(?<=\d[.])\s+(?
 _QUESTION = re.compile(
     r"\?|(?<![a-z])(?:"
     r"cho (?:(?:em|e|toi|minh|mik|chau|con|tui|to) )?(?:xin )?hoi|xin (?:duoc )?hoi|muon hoi|hoi (?:chut|ti|xiu|giup)|"
-    r"co (?:duoc|phai|nen|can|bi|mat) [a-z ]{0,40}(?:khong|ko|k|hok|hong|chua|ha)(?: a| vay| nhi| nha)?$|"
+    r"co (?:duoc|phai|nen|can|bi|mat) [a-z ]{0,40}(?:khong|ko|k|hok|hong|chua|ha)(?: a| vay| nhi| nha)?(?:$|(?=\s*,))|"
     r"(?:khong|ko|hong|hok|chua) (?:a|ah|ak|ad|vay|nhi|ha|nha|hay)|(?:duoc|dc|nen|phai|can|kip) (?:khong|ko|k|hok|hong|chua)|"
     r"bao nhieu|bn|bao lau|(?<!chua )(?<!chang )bao gio|khi nao|luc nao|o dau|(?:ra|di|toi|den) dau|cho nao|noi nao|"
     r"nhu the nao|the nao|nhu nao|ra sao|"
@@ -36,7 +36,7 @@ _QUESTION = re.compile(
     # "lấy lại kiểu gì", "bằng cách nào" ask how; "kiểu gì cũng phải đóng" (in any case) tells
     r"(?:kieu|cach) (?:gi|nao)(?! cung)|"
     r"hay la|hay (?:cho|doi|rut|dong)|giai dap|tu van giup|huong dan giup|giup (?:em|toi|minh)|"
-    r"(?:muon|can|xin cho|cho (?:em|toi|minh)) biet|chi giup|nho (?:ad|anh|chi|ban)|"
+    r"(?:muon|can|xin cho|cho (?:em|toi|minh)) biet(?! nhat)|chi giup|nho (?:ad|anh|chi|ban)|"
     # a request for the office's details asks for them ("cho em xin số tổng đài", "xin địa chỉ bhxh tỉnh")
     r"xin (?:so|sdt|dia chi|tong dai|hotline|email|thong tin lien he)"
     r")(?![a-z])|(?<![a-z])(?:khong|ko|k|hok|hong|chua)(?: a| ad| vay| nhi)?\s*[.!]*\s*$"
@@ -117,6 +117,44 @@ def asked_clauses(asked: list[str]) -> list[str]:
                 own.append(pending)
         out.extend(own)
     return out
+
+
+
+# words that mark one question as the one the writer cares most about ("cái này em lo nhất", "chủ yếu là em muốn
+# biết", "việc chính là ..."), on folded text; "điều chỉnh", "chính sách" and "chủ yếu làm ruộng" do not
+_MAIN_MARK = re.compile(
+    r"(?<![a-z])(?:(?:quan tam|can|lo|thac mac|muon biet|muon hoi|quan trong|bang khoang|bau khoan|can biet) nhat|"
+    r"(?:cai|viec|dieu|van de|y|cau hoi) chinh(?: la| em| toi| tui| minh| can| muon)|"
+    r"chu yeu (?:la )?(?:(?:em|e|toi|tui|minh|chau|con) )?(?:muon|can) (?:hoi|biet)|(?:hoi|biet) chu yeu)(?![a-z])")
+# a sentence that only points back at the question before it ("Cái này em lo nhất.")
+_POINTS_BACK = re.compile(r"(?<![a-z])(?:nay|ni|do|day)(?![a-z])")
+
+
+def marks_main(clause: str) -> bool:
+    """Whether a question clause says it is the one the writer cares most about."""
+    return bool(_MAIN_MARK.search(fold(clause)))
+
+
+def main_first(sents: list[str], clauses: list[str]) -> list[str]:
+    """The question clauses with the one the writer marks as main ("..., cái này em cần nhất", "nhưng chủ yếu là
+    em muốn biết ...") moved first; a sentence that only points back at the question before it ("Cái này tui lo
+    nhất.") marks that question. Unchanged when no clause, or more than one, is marked."""
+    if len(clauses) < 2:
+        return clauses
+    marked = [i for i, c in enumerate(clauses) if marks_main(c)]
+    if not marked:
+        before = ""
+        for sentence in sents:
+            folded = fold(sentence)
+            if not is_question(sentence) and _MAIN_MARK.search(folded) and _POINTS_BACK.search(folded) and before:
+                own = asked_clauses([before])
+                marked = [clauses.index(own[-1])] if own and own[-1] in clauses else []
+                break
+            if is_question(sentence):
+                before = sentence
+    if len(marked) != 1 or marked[0] == 0:
+        return clauses
+    return [clauses[marked[0]]] + clauses[:marked[0]] + clauses[marked[0] + 1:]
 
 
 # benefits that only compulsory insurance (or the unemployment fund) pays, by the out-of-scope group of

@@ -82,6 +82,17 @@ def test_two_questions_answer_the_first_even_when_the_second_has_the_figures(eng
     assert (reply.outcome, reply.entry_id, reply.choices[0].entry_id) == (ANSWERED, "hssv-thoi-han", "hssv-muc-dong")
 
 
+def test_the_question_the_writer_marks_as_main_is_answered_and_the_other_offered(engine):
+    """"nhưng chủ yếu là em muốn biết ...", "Cái chính là ...": the marked question is answered although it comes
+    second, and the first is offered first among the choices."""
+    reply = engine.answer("cho em hỏi thẻ bhyt hộ gia đình mua ở đâu, nhưng chủ yếu là em muốn biết thẻ mua xong bao "
+                          "lâu thì dùng được", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id, reply.choices[0].entry_id) == (ANSWERED, "hgd-gia-tri-the", "hgd-mua-o-dau")
+    reply = engine.answer("em muốn hỏi tổng đài bhxh số mấy. Cái chính là em muốn biết tra cứu quá trình đóng bhxh ở "
+                          "đâu ạ", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id, reply.choices[0].entry_id) == (ANSWERED, "chung-tra-cuu", "chung-lien-he")
+
+
 def test_a_second_question_after_a_comma_is_offered_not_answered(engine):
     """", với lại ... số mấy" and ", sẵn cho em hỏi ..." add a second question in the same sentence: the first is
     answered and the second offered first (before "số mấy" and "bằng gì" asked, the second one was answered)."""

@@ -8,6 +8,7 @@ from app.letters import (
     benefit_elsewhere,
     compulsory_benefit,
     is_question,
+    main_first,
     question_parts,
     reading,
     sentences,
@@ -185,3 +186,25 @@ def test_a_survivor_allowance_of_a_person_with_merit_is_another_scheme():
     assert group("con liệt sĩ có thẻ bhyt rồi thì có phải đóng bhyt học sinh nữa không") == ""
     # the compulsory benefits are still found first
     assert group("công ty không đóng bhxh cho tôi thì sao") == "oos-doanh-nghiep"
+
+
+def test_the_question_marked_as_main_comes_first():
+    text = "Thẻ của con em hết hạn khi nào, với lại cái em cần nhất là năm nay đóng bao nhiêu tiền"
+    sents, asked = reading(text)
+    clauses = asked_clauses(asked)
+    assert main_first(sents, clauses)[0] == clauses[1]
+    # a sentence that only points back marks the question before it; "cần biết nhất" alone asks nothing
+    text = "Đóng tiếp thì có được cộng dồn không? Còn tra cứu ở đâu ạ? Cái này em cần biết nhất."
+    sents, asked = reading(text)
+    assert not is_question("Cái này em cần biết nhất.")
+    assert main_first(sents, asked_clauses(asked))[0] == "Còn tra cứu ở đâu ạ?"
+
+
+def test_correcting_a_record_or_a_living_mainly_from_farming_marks_nothing():
+    for text in ("Sổ ghi sai năm sinh thì điều chỉnh ở đâu? Còn mua thẻ ở đâu ạ?",
+                 "Nhà em chủ yếu làm ruộng, có được giảm không? Còn đóng ở đâu?",
+                 # two marked: neither is the main one
+                 "Thẻ hết hạn khi nào, cái này em lo nhất. Còn mua ở đâu ạ, em cũng cần biết nhất."):
+        sents, asked = reading(text)
+        clauses = asked_clauses(asked)
+        assert len(clauses) >= 2 and main_first(sents, clauses) == clauses, text
