@@ -274,9 +274,11 @@ class Engine:
         }
         self.small_replies = small.replies
         # sibling cues (intents.yaml): (entry, the entries it is told apart from, its words as one pattern on folded
-        # text, its marked words as one pattern on the lower-case text as typed, or None)
+        # text, its marked words as one pattern on the lower-case text as typed, or None, and the words one of which
+        # must be there as well, or None)
         self.cues = [(c.entry, frozenset(c.over), _words(" ".join(fold(p).split()) for p in c.phrases),
-                      _words(" ".join(nfc(p).lower().split()) for p in c.marked))
+                      _words(" ".join(nfc(p).lower().split()) for p in c.marked),
+                      _words(" ".join(fold(p).split()) for p in c.needs))
                      for c in intents.sibling_cues if c.phrases or c.marked]
 
     # --- helpers --------------------------------------------------------------------
@@ -784,7 +786,7 @@ class Engine:
         best = entries[0]
         close = [c for c in entries[1:3] if best.score - c.score <= self.thresholds.clarify_band]
         folded = lowered = None
-        for entry_id, over, pattern, marked in self.cues:
+        for entry_id, over, pattern, marked, needs in self.cues:
             if best.label in over:
                 cued = next((c for c in close if c.label == entry_id), None)
             else:
@@ -795,6 +797,8 @@ class Engine:
             if cued is None:
                 continue
             folded = folded if folded is not None else " ".join(fold(raw).split())
+            if needs is not None and not needs.search(folded):
+                continue
             if pattern and pattern.search(folded):
                 return cued
             if marked is not None:

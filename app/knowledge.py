@@ -256,6 +256,9 @@ class SiblingCue:
     # matched as whole words with their diacritics, on the message as typed (lower-case): a word whose folded form is
     # a common other word ("đẻ" folds to "de", as "để" does), so it is a cue only when typed with its marks
     marked: tuple[str, ...] = ()
+    # when given, one of these words must be in the message as well (whole words on folded text): "online" is a cue for
+    # paying online only beside a word of paying ("đóng", "nộp"), not beside "mua" (where to buy, online among the ways)
+    needs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -297,7 +300,8 @@ class Intents:
             office_entries=_texts(other_office.get("entries")),
             other_office_reason=str(other_office.get("reason") or ""),
             sibling_cues=tuple(SiblingCue(entry=str(c.get("entry") or ""), over=_texts(c.get("over")),
-                                          phrases=_texts(c.get("phrases")), marked=_texts(c.get("marked")))
+                                          phrases=_texts(c.get("phrases")), marked=_texts(c.get("marked")),
+                                          needs=_texts(c.get("needs")))
                                for c in data.get("sibling_cues") or [] if isinstance(c, dict)),
             **{name: str(data.get(name) or "") for name in
                ("escalate_reply", "clarify_prompt", "related_prompt", "non_text_reply", "unreadable_reply")},

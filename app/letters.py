@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from app.text import fold
+from app.text import fold, nfc
 
 # sentence ends: . ! ? … ; and line breaks (a decimal point "1.5" or "2.000.000" is not an end; a dot after
 # a number followed by a space and a capital is: "từ năm 2019. Vậy ...")
@@ -20,17 +20,24 @@ _QUESTION = re.compile(
     r"\?|(?<![a-z])(?:"
     r"cho (?:(?:em|e|toi|minh|mik|chau|con|tui|to) )?(?:xin )?hoi|xin (?:duoc )?hoi|muon hoi|hoi (?:chut|ti|xiu|giup)|"
     r"co (?:duoc|phai|nen|can|bi|mat) [a-z ]{0,40}(?:khong|ko|k|hok|hong|chua|ha)(?: a| vay| nhi| nha)?(?:$|(?=\s*,))|"
-    r"(?:khong|ko|hong|hok|chua) (?:a|ah|ak|ad|vay|nhi|ha|nha|hay)|(?:duoc|dc|nen|phai|can|kip) (?:khong|ko|k|hok|hong|chua)|"
+    r"(?:khong|ko|hong|hok|chua) (?:a|ah|ak|ad|vay|nhi|ha|nha|hay)|"
+    r"(?:duoc|dc|nen|phai|can|kip) (?:khong|ko|k|hok|hong|chua)(?! co(?![a-z]))|"
     r"bao nhieu|bn|bao lau|(?<!chua )(?<!chang )bao gio|khi nao|luc nao|o dau|(?:ra|di|toi|den) dau|cho nao|noi nao|"
     r"nhu the nao|the nao|nhu nao|ra sao|"
     r"lam sao|lam gi|cai gi|la gi|gi (?:a|ad|vay|nhi|khong|ha)|nhung gi|ntn|tn|"
     # "j", as "gì" is typed in chat ("cần j", "làm j", "là j ạ")
     r"(?:lam|cai|la|can|nhung|giay to|ho so|thu tuc|duoc|dc) j|"
-    r"may (?:nam|thang|nguoi|tuoi|lan|gio|ngay|phan tram|tien|trieu|nghin|ngan)|"
+    r"may (?:nam|thang|nguoi|tuoi|lan|gio|ngay|phan tram|tien|trieu|nghin|ngan)|may ?%|"
     r"(?:nam|thang|ngay|gio|lan|lop|tuoi|so|muc|loai|tuyen|hang) may|"
     # who: "những ai phải mua", "ai được hỗ trợ" ("ai cũng phải đóng", "bất kể ai đóng", anyone, tells)
-    r"nhung ai|la ai|(?<!bat ke )(?<!bat ky )(?<!bat ki )ai (?:phai|duoc|dc|can|se|co the|lam|dong|mua|nhan|ky|ki|di)|"
-    r"the nao|hay khong|hay ko|co nen|nen khong|nen ko|phai lam|lam the nao|thi sao|sao (?:a|vay)|tai sao|vi sao|"
+    r"nhung ai|la ai|(?<!bat ke )(?<!bat ky )(?<!bat ki )ai (?:phai|duoc|dc|can|se|co the|lam|dong|mua|nhan|ky|ki|di|thuoc)|"
+    r"the nao|hay khong|hay ko|co nen|nen khong|nen ko|phai lam|lam the nao|thi sao|(?<!ban )sao (?:a|vay|chi|anh|ad|ta|nhi)|"
+    r"tai sao|vi sao|"
+    # which one: "qua app nào", "bệnh viện nào" ("bất kỳ bệnh viện nào" tells)
+    r"(?<!ky )(?<!ki )(?<!cu )(?:app|ung dung|trang|web|website|ngan hang|benh vien|co quan|bo phan|mau|to khai|loai|"
+    r"hinh thuc|phuong thuc|buu dien|diem) nao|"
+    # one place or the other: "mua ở trường hay tự mua", "ở xã hay ra bưu điện"
+    r"(?:truong|xa|phuong|buu dien|dai ly|ngan hang|online|app|vssid) hay (?:tu|ra|o|tai|mua|den|di|qua|len)|"
     r"bang gi|(?:giay to|ho so|thu tuc) gi|"
     r"chi (?:em|toi|minh|chau|con|tui|giup|dum|gium)(?: voi| giup| dum| gium)? cach|"
     # "lấy lại kiểu gì", "bằng cách nào" ask how; "kiểu gì cũng phải đóng" (in any case) tells
@@ -72,11 +79,21 @@ def _has_subject(folded: str) -> bool:
     return sum(1 for w in re.findall(r"[a-z]+", _ADDRESSEE.sub(" ", folded)) if w not in _COURTESY) >= 2
 
 
+# question words that folding would confuse with other words, on the sentence as written (lower case): the south's
+# "nhiêu" for "bao nhiêu" ("nhiều", many, is another word), central "mô" (where), "răng" (how) and "chi" (what)
+# ("đi mổ", "khám răng", "chị" are not)
+_QUESTION_AS_WRITTEN = re.compile(
+    r"(?<!\w)(?:(?<!bao )nhiêu|nhiu|(?:ở|ra|đi|tới|đến|chỗ|nơi|bên) mô|"
+    r"(?<!khám )(?<!đau )(?<!nhổ )(?<!hàm )(?<!sâu )(?<!cái )răng(?=\s*(?:rứa|ri|hè|ạ|à)?\s*[?.!,]*\s*$)|làm chi|"
+    r"(?:giấy tờ|hồ sơ|thủ tục|cần|được|hưởng|mất) chi(?=\s*(?:rứa|ri|hè|ạ|à)?\s*[?.!,]*\s*$))(?!\w)")
+
+
 def is_question(sentence: str) -> bool:
     """A sentence that asks something: a question mark, word or particle, and a subject of its own (a
     closing request such as "Mong luật sư tư vấn giúp!" asks for the answer, not a question)."""
     folded = fold(sentence).strip()
-    return bool(_QUESTION.search(folded)) and _has_subject(folded)
+    asks = _QUESTION.search(folded) or _QUESTION_AS_WRITTEN.search(nfc(sentence).lower().strip())
+    return bool(asks) and _has_subject(folded)
 
 
 def question_parts(text: str) -> list[str]:
@@ -92,7 +109,8 @@ def reading(text: str) -> tuple[list[str], list[str]]:
 
 _CLAUSE = re.compile(r"\s*[,;:]\s*|\s+(?=(?:và|với|vs|còn|hay|ngoài ra|thêm nữa|mà|va|voi|con|ma)\s+(?:cho|nếu|neu|"
                      r"khi|thì|thi|em|tôi|toi|mình|minh|e|t|có|co|được|duoc|dc|phải|phai|nên|nen|rút|rut|hồ sơ|ho so|"
-                     r"thủ tục|thu tuc)\b)", re.IGNORECASE)
+                     r"thủ tục|thu tuc|cả|ca|con|mua|đóng|dong|thẻ|the|bhyt|bhxh|lương|luong|muốn|muon|tui|tao)\b)",
+                     re.IGNORECASE)
 
 
 def asked_clauses(asked: list[str]) -> list[str]:

@@ -189,6 +189,21 @@ def test_a_listed_disease_or_emigration_gets_the_cases_that_withdraw_at_once(eng
         assert (reply.outcome, reply.entry_id) == (ANSWERED, "bhxh1l-dinh-cu-benh-nang"), text
 
 
+def test_paying_online_gets_the_entry_on_paying_online_and_buying_online_where_to_buy(engine):
+    """A sibling cue that needs a second word: "online", "qua mạng", "vssid" beside a word of paying ("đóng", "nộp")
+    asks how to pay online (chung-dong-online), not where to buy a household card; "mua … online" asks where to buy."""
+    from app.retrieval import Candidate
+
+    where_first = [Candidate("hgd-mua-o-dau", 0.80), Candidate("chung-dong-online", 0.75)]
+    assert engine._cued_sibling("nộp tiền bhyt cả nhà qua vssid được k", where_first).label == "chung-dong-online"
+    assert engine._cued_sibling("mua bhyt hộ gia đình online được không", where_first) is None
+    assert engine._cued_sibling("đóng bhyt hộ gia đình ở đâu", where_first) is None
+    reply = engine.answer("đóng bhyt hộ gia đình qua mạng được không", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "chung-dong-online")
+    reply = engine.answer("mua bhyt hộ gia đình online được không", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "hgd-mua-o-dau")
+
+
 def test_a_death_gets_the_survivors_benefits_and_a_pupil_the_student_support(engine):
     """Two more sibling cues: a member's death beside what a member gets asks for the survivors' benefits; a pupil or a
     student of a near-poor household asks for the student card's support, not the household card's."""

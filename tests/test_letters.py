@@ -96,6 +96,28 @@ def test_chat_spellings_of_asking():
     assert len(asked_clauses(reading("ho so rut bhxh 1 lan can j, voi lai rut thi co thiet gi ko ad")[1])) == 2
 
 
+
+def test_dialect_and_short_forms_of_asking():
+    """The south's "nhiêu" (how much), central "ở mô" (where), "răng" (how) and "giấy tờ chi" (what), "mấy %", "app
+    nào" and "ai thuộc diện" ask; "nhiều" (many), "đi mổ", "khám răng", "bất kỳ bệnh viện nào" and a sister ("chị") do
+    not."""
+    for asks in ("bhyt hộ gia đình một người năm nay hết nhiêu", "thẻ nằm viện được trả nhiu %", "mua thẻ cho con ở mô",
+                 "quên mật khẩu vssid rồi lấy lại răng", "rút một lần cần giấy tờ chi", "nhà nước hỗ trợ mấy % vậy",
+                 "đóng tiếp qua app nào", "ai thuộc diện phải mua bhyt hộ gia đình", "thẻ mua ở trường hay tự mua"):
+        assert is_question(asks), asks
+    for tells in ("nhà em đông người, đóng nhiều năm rồi", "tháng trước má em đi mổ ruột thừa",
+                  "con em đi khám răng ở trạm xá", "thẻ khám ở bất kỳ bệnh viện nào trong tỉnh",
+                  "em nhờ giấy tờ chị giữ giùm", "em ở Cái Răng, Cần Thơ", "em làm tự do nên k có bhxh"):
+        assert not is_question(tells), tells
+
+
+def test_a_second_question_after_a_joining_word_and_a_particle_is_its_own_part():
+    for text in ("bhyt học sinh đóng bao nhiêu vậy ad còn em tự mua bhyt hộ gia đình thì nhiêu",
+                 "đóng bao lâu thì có lương hưu vậy ad mà lương hưu được nhiêu tiền",
+                 "mua thẻ cho con vào lớp 1 ở mô rứa với cả thẻ lớp 1 có hạn từ tháng mấy",
+                 "ai thuộc diện phải mua bhyt hộ gia đình vậy. với lại bà nội em không có lương hưu có trợ cấp gì không"):
+        assert len(asked_clauses(reading(text)[1])) == 2, text
+
 def test_two_questions_are_two_parts():
     assert question_parts("BHXH tự nguyện đóng bao nhiêu? Đăng ký ở đâu?") == [
         "BHXH tự nguyện đóng bao nhiêu?", "Đăng ký ở đâu?"]
