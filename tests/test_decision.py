@@ -148,8 +148,14 @@ def test_a_childbirth_beside_support_gets_the_maternity_allowance_not_the_contri
     assert engine._cued_sibling("Đóng tự nguyện mà ĐẺ CON thì có được cho tiền không", support_first).label == \
         "vtn-thai-san"
     assert engine._cued_sibling("đóng tự nguyện được nhà nước hỗ trợ bao nhiêu", support_first) is None
+    # far behind: the runner-up still, in a short message asking one thing; not third, nor in a letter
     far = [Candidate("vtn-ho-tro", 0.80), Candidate("vtn-thai-san", 0.60)]
-    assert engine._cued_sibling("vợ em sắp sinh, đóng tự nguyện được hỗ trợ bao nhiêu", far) is None
+    assert engine._cued_sibling("vợ em sắp sinh, đóng tự nguyện được hỗ trợ bao nhiêu", far).label == "vtn-thai-san"
+    third = [Candidate("vtn-ho-tro", 0.80), Candidate("vtn-muc-dong", 0.65), Candidate("vtn-thai-san", 0.60)]
+    assert engine._cued_sibling("vợ em sắp sinh, đóng tự nguyện được hỗ trợ bao nhiêu", third) is None
+    letter = ("Kính gửi cơ quan BHXH. Tôi năm nay 31 tuổi, làm nghề may tại nhà, vợ tôi sắp sinh vào tháng sau nên "
+              "tôi muốn tham gia BHXH tự nguyện cho cả hai vợ chồng. Xin hỏi nhà nước hỗ trợ bao nhiêu phần trăm?")
+    assert engine._cued_sibling(letter, far) is None
     # only over the entries the cue names: a birth word does not move the household card's support
     other = [Candidate("hgd-ho-tro-can-ngheo", 0.67), Candidate("vtn-thai-san", 0.62)]
     assert engine._cued_sibling("nhà em cận nghèo, vợ sắp sinh, hỗ trợ bao nhiêu", other) is None
@@ -202,6 +208,27 @@ def test_paying_online_gets_the_entry_on_paying_online_and_buying_online_where_t
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "chung-dong-online")
     reply = engine.answer("mua bhyt hộ gia đình online được không", Turn(), day=DAY)
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "hgd-mua-o-dau")
+
+
+def test_what_a_member_receives_gets_the_pension_and_the_second_member_the_reductions(engine):
+    """"lĩnh được bao nhiêu" beside a chosen income asks for the pension, not the contribution; in a short message the
+    cue reaches the runner-up however far behind (the income pulls the scores to the contribution), in a letter only a
+    close one (a letter tells circumstances that name other cases). "người thứ 2", "mua chung" ask for the reductions."""
+    from app.retrieval import Candidate
+
+    contribution_first = [Candidate("vtn-tinh-tien", 0.69), Candidate("vtn-muc-huong-huu", 0.55)]
+    short = "thế đóng đủ 15 năm mức 2 triệu thì mỗi tháng lĩnh được bao nhiêu"
+    assert engine._cued_sibling(short, contribution_first).label == "vtn-muc-huong-huu"
+    assert engine._cued_sibling("chọn mức 2 triệu thì mỗi tháng đóng bao nhiêu", contribution_first) is None
+    letter = ("Tôi 45 tuổi, bán hàng ở chợ huyện, chồng tôi làm thợ hồ. Tôi định chọn mức thu nhập 2 triệu đồng và đóng "
+              "đủ 15 năm rồi sau này lĩnh được bao nhiêu thì tùy. Xin hỏi mỗi tháng tôi phải đóng bao nhiêu?")
+    assert engine._cued_sibling(letter, contribution_first) is None
+    reply = engine.answer(short, Turn(), day=DAY)  # the pension's calculator then asks whether the member is a man
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-muc-huong-huu")
+    one_card_first = [Candidate("hgd-muc-dong", 0.70), Candidate("hgd-giam-tru", 0.64)]
+    assert engine._cued_sibling("còn người thứ 2 thì sao ạ", one_card_first).label == "hgd-giam-tru"
+    assert engine._cued_sibling("còn ba má tui mua chung thì mỗi người nhiêu", one_card_first).label == "hgd-giam-tru"
+    assert engine._cued_sibling("bhyt hộ gia đình một người bao nhiêu", one_card_first) is None
 
 
 def test_a_death_gets_the_survivors_benefits_and_a_pupil_the_student_support(engine):
