@@ -192,6 +192,8 @@ class Reply:
 
 
 # "còn X thì sao", "vậy còn X", "X thì thế nào": the previous question, asked about X
+UNSURE = "không đủ chắc chắn để trả lời"  # the reason staff read when no entry was sure enough
+
 _ELLIPSIS = re.compile(r"^(?:vay |the |nhung )?con\b|\bthi sao\b|\bthi the nao\b|\bthi nhu the nao\b|\bthi ra sao\b")
 _FOLLOW_UP = re.compile(
     r"^(?:con|the|vay|vay thi|the thi|neu|nhung|ma|con neu|truong hop|con truong hop|con voi)\b|"
@@ -396,6 +398,8 @@ class Engine:
             reply.used_context = used_context == "question"
             if used_context == "question":
                 reply.context_text = f"{context.text} {raw}"[-600:]
+            if reply.outcome in (CLARIFY, ESCALATED) and reply.reason in ("", UNSURE):
+                reply = self._told_then_asked(raw, context, day, province) or reply
         # the nearest label, past small talk: a greeting beside the question ("chào bhxh tỉnh cà mau, sđt bên mình
         # số mấy") is not what it asks
         asked_first = next((c.label for c in cands if not c.label.startswith(SMALLTALK_PREFIX)), None)
@@ -415,6 +419,24 @@ class Engine:
         if reply.outcome == ANSWERED and any(kind in ("cccd", "bhxh", "bhyt") for kind, _ in personal):
             # an ID, insurance code or card code means a personal dossier: staff must look it up
             reply = self._escalate(cands, "tin nhắn có mã số cá nhân, cần cán bộ tra cứu", province)
+        return reply
+
+    def _told_then_asked(self, raw: str, context: Turn, day: dt.date, province: Province | None) -> Reply | None:
+        """The circumstances told in one message and the question asked in the next ("má tui 76 tuổi, chưa bao giờ
+        đóng bảo hiểm", then "vậy bả có được lãnh tiền gì hàng tháng không"), as people split a letter on a chat:
+        when the earlier message only told something (no question, no small talk) and no entry answered it, and the
+        question alone is not clear, the two are read as one letter. Only an answer replaces the reply."""
+        told = (context.text or "").strip()
+        if context.entry_id or not told or reading(told[:1500])[1]:
+            return None
+        told_key = self.normalizer.key(told[:1500])
+        if not told_key.strip() or self._smalltalk_kind(told_key) is not None:
+            return None
+        letter = f"{told if told[-1:] in '.!?…' else told + '.'} {raw}"
+        reply = self.answer(letter, Turn(), day, province)
+        if reply.outcome != ANSWERED:
+            return None
+        reply.context_text = letter[-600:]
         return reply
 
     def _pending_question(self, context: Turn, day: dt.date,
@@ -718,7 +740,7 @@ class Engine:
                 return Reply(CLARIFY, "", candidates=[c.label for c in entries[:5]], score=best.score,
                              choices=[self._choice(c.label) for c in entries[:2]], choices_prompt=prompt,
                              details=[c.as_dict() for c in cands[:5]])
-        return self._escalate(cands, "không đủ chắc chắn để trả lời", province)
+        return self._escalate(cands, UNSURE, province)
 
     def _small_talk_class(self, raw: str, cands: list[Candidate], sure: bool = False) -> Candidate | None:
         """The small-talk class a message searched to `cands` is nearest to, when that decides it: the nearest

@@ -651,3 +651,25 @@ def test_another_provinces_office_goes_to_staff_not_this_offices_details(engine)
     camau = Province(code="camau", name="Cà Mau", office=Office(name="Bảo hiểm xã hội tỉnh Cà Mau", phone="0290 000"))
     reply = engine.answer("sdt bhxh tinh ca mau la so nao v ad", Turn(), day=DAY, province=camau)
     assert reply.outcome == ANSWERED and reply.entry_id == "chung-lien-he" and "0290 000" in reply.body
+
+
+def test_circumstances_told_then_a_question_are_read_as_one_letter(engine):
+    """People split a letter on a chat: what happened in one message, the question in the next. When the first only
+    told something that no entry answered, and the question alone is not clear, the two are read together."""
+    told = "chồng em làm công ty điện tử 6 năm, tháng 4 vừa rồi bị cho nghỉ, giờ chưa xin được việc"
+    asked = "thế bây giờ ảnh rút bảo hiểm được chưa chị"
+    first = engine.answer(told, Turn(), day=DAY)
+    assert first.outcome == ESCALATED and first.entry_id is None
+    assert engine.answer(asked, Turn(), day=DAY).outcome != ANSWERED
+    reply = engine.answer(asked, first.next_turn(told), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "bhxh1l-nghi-viec")
+    # the next turn goes on from the whole story
+    assert told in reply.next_turn(asked).text
+    # a greeting before the question tells nothing: the question is read alone
+    hello = engine.answer("chào ad", Turn(), day=DAY)
+    assert engine.answer(asked, hello.next_turn("chào ad"), day=DAY).outcome != ANSWERED
+    # an earlier question that was not answered is not the circumstances of the next one
+    earlier = "mẹ em đang nằm viện ở Chợ Rẫy thì sao ạ"
+    before = engine.answer(earlier, Turn(), day=DAY)
+    assert before.entry_id is None
+    assert engine.answer(asked, before.next_turn(earlier), day=DAY).outcome != ANSWERED
