@@ -609,6 +609,15 @@ class Engine:
             # the earlier question with what this one changes ("còn hộ cận nghèo thì sao" -> "hộ cận nghèo"):
             # the markers "còn", "thì sao" would only dilute the search
             rest = _ELLIPSIS_WORDS.sub("", key).strip() or key
+            if rest != key:
+                # what it changes is a whole question of the same topic on its own ("còn nếu lỡ mình mất thì vợ con
+                # có được gì không" after the benefits, "còn người thứ 2 thì sao" after the household amount): that
+                # question is asked, not the earlier one again
+                own_rest = self._boost(self.index.search(rest, top=10), context)
+                best_rest = next(iter(self._entries(own_rest)), None)
+                if best_rest is not None and self._confident(own_rest) and \
+                        self.kb.entries[best_rest.label].topic == prev.topic:
+                    return own_rest, "question"
             # the new words count twice: the earlier question supplies the rest of the question. When that is
             # not clear and the new words are a subject alone (four words or fewer: "hộ cận nghèo", "con em 5
             # tuổi"), the follow-up is the earlier question asked of that subject

@@ -673,3 +673,15 @@ def test_circumstances_told_then_a_question_are_read_as_one_letter(engine):
     before = engine.answer(earlier, Turn(), day=DAY)
     assert before.entry_id is None
     assert engine.answer(asked, before.next_turn(earlier), day=DAY).outcome != ANSWERED
+
+
+def test_a_whole_question_after_con_is_asked_not_the_earlier_one_again(engine):
+    """"còn X thì sao" asks the earlier question of X; when X is itself a whole question of the same topic, sure on
+    its own ("còn lỡ đang đóng mà em qua đời thì con em được hưởng gì" after the benefits), that question is
+    answered (before: the earlier entry again)."""
+    reply = _after(engine, "bhxh tự nguyện đóng vào thì được những quyền lợi gì ạ",
+                   "còn lỡ đang đóng mà em qua đời thì con em được hưởng gì không ạ")
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-tu-tuat")
+    # a subject alone is still the earlier question asked of it
+    reply = _after(engine, "bhyt học sinh đóng bao nhiêu", "thế còn sinh viên thì sao")
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "hssv-muc-dong")
