@@ -219,6 +219,8 @@ _WHO_ANSWERS = re.compile(
 # words of a request for a person: a message that asks who answers and names none of them asks nothing of staff
 # ("bạn là người thật à?"); one that does is a request ("cho gặp người thật, không phải máy", "có ai là người thật
 # không": is anyone there)
+# a wish or a request beside thanks ("em cảm ơn, em muốn gia hạn thẻ", "nhờ ad hướng dẫn giúp"): something is asked
+_WISH = re.compile(r"(?<![a-z])(?:muon|can|xin|nho|giup|gium|dum|huong dan|chi cho|chi giup)(?![a-z])")
 _REQUEST = re.compile(r"(?<![a-z])(?:gap|noi chuyen|trao doi|can|muon|chuyen|ket noi|goi|keu|giup|dum|gium|xu ly|dau|"
                       r"co ai)(?![a-z])")
 # words that name a subject of the knowledge base: a message carrying one asks a complete question on its own
@@ -306,6 +308,14 @@ class Engine:
             return None
         return self._phrase_kind(key) or "ack"
 
+    def _thanks_only(self, raw: str, key: str) -> bool:
+        """A short message that thanks and asks nothing ("ok e lưu số rồi, cảm ơn ad", "vâng thế thôi em không rút
+        nữa, cảm ơn anh chị nhiều"): its other words say what the person makes of the answer, which no entry answers
+        again. A question beside the thanks ("cảm ơn, thế đóng ở đâu") is asked, and so is a wish or a request ("dạ em
+        cảm ơn, em muốn gia hạn thẻ cho con")."""
+        return len(raw.split()) <= self.thresholds.chat_words and self._phrase_kind(key) == "thanks" \
+            and not _WISH.search(" ".join(fold(raw).split())) and not reading(raw)[1]
+
     def _phrase_kind(self, key: str) -> str | None:
         """The first kind of small talk (thanks, bye, greeting, ack) one of whose phrases the message says."""
         for kind in ("thanks", "bye", "greeting", "ack"):
@@ -366,6 +376,8 @@ class Engine:
             return Reply(SMALLTALK, self._fmt(intents.unreadable_reply, province), reason=unreadable)
 
         kind = self._smalltalk_kind(key)
+        if kind is None and self._thanks_only(raw, key):
+            kind = "thanks"
         if kind is not None:
             kind = self._reply_kind(kind, raw)
             small = self.small_replies.get(kind) or self.small_replies.get("ack", "")

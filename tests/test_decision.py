@@ -685,3 +685,14 @@ def test_a_whole_question_after_con_is_asked_not_the_earlier_one_again(engine):
     # a subject alone is still the earlier question asked of it
     reply = _after(engine, "bhyt học sinh đóng bao nhiêu", "thế còn sinh viên thì sao")
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "hssv-muc-dong")
+
+
+def test_thanks_that_say_what_the_person_makes_of_the_answer_are_small_talk(engine):
+    """"ok e lưu số rồi, cảm ơn ad" after the hotline thanks; its other words ("lưu số") used to get an entry (the
+    lump sum's keeping of years) or the previous answer again. A question beside the thanks is still asked."""
+    for context in ("số tổng đài bhxh là số nào", "rút bhxh một lần thì thiệt những gì ạ"):
+        reply = _after(engine, context, "ok e lưu số rồi, cảm ơn ad")
+        assert (reply.outcome, reply.reason) == (SMALLTALK, "thanks"), (context, reply.outcome, reply.entry_id)
+    assert engine.answer("ok e lưu số rồi, cảm ơn ad", Turn(), day=DAY).outcome == SMALLTALK
+    reply = _after(engine, "rút bhxh một lần thì thiệt những gì ạ", "cảm ơn ad, vậy còn đóng tiếp tự nguyện thì sao")
+    assert reply.outcome != SMALLTALK
