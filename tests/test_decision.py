@@ -696,3 +696,12 @@ def test_thanks_that_say_what_the_person_makes_of_the_answer_are_small_talk(engi
     assert engine.answer("ok e lưu số rồi, cảm ơn ad", Turn(), day=DAY).outcome == SMALLTALK
     reply = _after(engine, "rút bhxh một lần thì thiệt những gì ạ", "cảm ơn ad, vậy còn đóng tiếp tự nguyện thì sao")
     assert reply.outcome != SMALLTALK
+
+
+def test_when_one_may_withdraw_after_leaving_a_job_is_the_leaving_work_entry(engine):
+    """"tới khi nào em mới rút được" asks how long after leaving a job (the sibling cue of intents.yaml), not the
+    general conditions; asking for the other cases still gets the conditions."""
+    reply = _after(engine, "rút bhxh một lần cần điều kiện gì", "vậy tới khi nào em mới rút 1 lần được ạ")
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "bhxh1l-nghi-viec")
+    reply = _after(engine, "rút bhxh một lần cần điều kiện gì", "ngoài nghỉ việc ra thì còn trường hợp nào được rút nữa không ạ")
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "bhxh1l-dieu-kien")
