@@ -705,3 +705,13 @@ def test_when_one_may_withdraw_after_leaving_a_job_is_the_leaving_work_entry(eng
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "bhxh1l-nghi-viec")
     reply = _after(engine, "rút bhxh một lần cần điều kiện gì", "ngoài nghỉ việc ra thì còn trường hợp nào được rút nữa không ạ")
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "bhxh1l-dieu-kien")
+
+
+def test_renewing_so_that_the_card_does_not_lapse_is_the_renewal_entry(engine):
+    """"phải đóng trước ngày nào để khỏi bị đứt" after when a card takes effect asks how to renew in time (a sibling
+    cue), while waiting after a first purchase is still when the card takes effect."""
+    context = "mua bhyt hộ gia đình bao lâu thì thẻ có giá trị"
+    reply = _after(engine, context, "còn thẻ cũ nhà em tới tháng 12 hết hạn, phải đóng trước ngày nào để khỏi bị đứt ạ")
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "hgd-gia-han")
+    reply = _after(engine, context, "mua lần đầu thì phải chờ bao nhiêu ngày mới đi khám được")
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "hgd-gia-tri-the")
