@@ -715,3 +715,12 @@ def test_renewing_so_that_the_card_does_not_lapse_is_the_renewal_entry(engine):
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "hgd-gia-han")
     reply = _after(engine, context, "mua lần đầu thì phải chờ bao nhiêu ngày mới đi khám được")
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "hgd-gia-tri-the")
+
+
+def test_someone_without_a_pension_in_chat_spelling_asks_for_the_social_pension(engine):
+    """"ko có lương hưu", "k có lương hưu" say that the person never paid as "không có lương hưu" does (the sibling cue
+    of intents.yaml): the social pension, not the allowance of those who paid too few years."""
+    for text in ("Ông nội e 79t ko có lương hưu 🙏 có được nhận trợ cấp hàng tháng ko ạ",
+                 "bà em 80t k có lương hưu có được nhận trợ cấp hàng tháng ko"):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-hu-tri-xa-hoi"), (text, reply.outcome)
