@@ -724,3 +724,10 @@ def test_someone_without_a_pension_in_chat_spelling_asks_for_the_social_pension(
                  "bà em 80t k có lương hưu có được nhận trợ cấp hàng tháng ko"):
         reply = engine.answer(text, Turn(), day=DAY)
         assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-hu-tri-xa-hoi"), (text, reply.outcome)
+
+
+def test_stopping_payments_is_the_entry_on_stopping(engine):
+    """"bỏ ngang", "đóng không nổi nữa": a voluntary member who stops paying (the sibling cue of intents.yaml), not
+    keeping years instead of withdrawing."""
+    reply = engine.answer("giờ em đóng không nổi nữa, bỏ ngang thì 3 năm đó có bị mất không ạ", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-ngung-dong"), (reply.outcome, reply.choices)
