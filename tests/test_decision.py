@@ -705,6 +705,11 @@ def test_when_one_may_withdraw_after_leaving_a_job_is_the_leaving_work_entry(eng
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "bhxh1l-nghi-viec")
     reply = _after(engine, "rút bhxh một lần cần điều kiện gì", "ngoài nghỉ việc ra thì còn trường hợp nào được rút nữa không ạ")
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "bhxh1l-dieu-kien")
+    # more than twelve months after leaving, in a polite message that tells the dates first
+    reply = engine.answer("Dạ cho cháu hỏi. Cháu nghỉ làm ở xưởng may từ tháng 8/2025, tới giờ đã hơn 12 tháng không đóng "
+                          "bảo hiểm, cộng lại đóng được 3 năm 8 tháng. Vậy cháu đã đủ điều kiện rút BHXH một lần chưa ạ?",
+                          Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "bhxh1l-nghi-viec")
 
 
 def test_renewing_so_that_the_card_does_not_lapse_is_the_renewal_entry(engine):
