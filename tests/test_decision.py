@@ -736,3 +736,11 @@ def test_stopping_payments_is_the_entry_on_stopping(engine):
     keeping years instead of withdrawing."""
     reply = engine.answer("giờ em đóng không nổi nữa, bỏ ngang thì 3 năm đó có bị mất không ạ", Turn(), day=DAY)
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-ngung-dong"), (reply.outcome, reply.choices)
+
+
+def test_kept_years_joined_with_later_work_are_the_keeping_entry(engine):
+    """Years left as they are and joined with work at another employer later ("sau ni đi làm chỗ khác có cộng tiếp vô
+    được không") are keeping the years (the sibling cue of intents.yaml), not continuing under voluntary insurance."""
+    reply = engine.answer("em nghỉ công ty ở long an về quê rồi, 6 năm bảo hiểm để nguyên đó, sau ni đi làm chỗ khác có "
+                          "cộng tiếp vô được không", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "bhxh1l-bao-luu"), (reply.outcome, reply.choices)
