@@ -595,6 +595,11 @@ class Engine:
             # on its own nearest to what is never answered ("nộp hồ sơ 2 tháng rồi chưa có tiền, kiểm tra giúp
             # em"): a personal case or another subject, which the previous topic must not turn into an answer
             return cands, ""
+        if cands and cands[0].label == HANDOFF_LABEL and (cands[0].score >= self.thresholds.handoff or not any(
+                c.score >= self.thresholds.clarify for c in self._entries(cands))):
+            # on its own a request for a person ("vẫn chưa rõ, chuyển em qua nhân viên được không ạ"): the previous
+            # topic must not turn it into that topic's entry
+            return cands, ""
         if self._small_talk_class(raw, cands, sure=True) is not None and not self._beyond_small_talk(key):
             # surely small talk on its own ("dạ cám ơn cô, con ghi lại rồi", "ok ad, để tháng sau e ra bưu điện"):
             # thanks or an acknowledgement of the answer, which the previous topic must not turn into a question

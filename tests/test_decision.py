@@ -744,3 +744,12 @@ def test_kept_years_joined_with_later_work_are_the_keeping_entry(engine):
     reply = engine.answer("em nghỉ công ty ở long an về quê rồi, 6 năm bảo hiểm để nguyên đó, sau ni đi làm chỗ khác có "
                           "cộng tiếp vô được không", Turn(), day=DAY)
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "bhxh1l-bao-luu"), (reply.outcome, reply.choices)
+
+
+def test_a_request_for_a_person_after_an_answer_is_a_handoff(engine):
+    """"vẫn chưa rõ, chuyển em qua nhân viên được không ạ" after an answer asks for a person, as it does alone; the
+    previous topic used to turn it into that topic's entry (final45, read after its run)."""
+    for text in ("vẫn chưa rõ, chuyển em qua nhân viên được không ạ", "chuyển em qua nhân viên được không ạ"):
+        assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF
+        reply = _after(engine, "thẻ bhyt học sinh có hạn đến khi nào ạ", text)
+        assert reply.outcome == HANDOFF, (text, reply.outcome, reply.entry_id)
