@@ -219,10 +219,10 @@ _WHO_ANSWERS = re.compile(
 # words of a request for a person: a message that asks who answers and names none of them asks nothing of staff
 # ("bạn là người thật à?"); one that does is a request ("cho gặp người thật, không phải máy", "có ai là người thật
 # không": is anyone there)
-# a wish or a request beside thanks ("em cảm ơn, em muốn gia hạn thẻ", "nhờ ad hướng dẫn giúp"): something is asked
-_WISH = re.compile(r"(?<![a-z])(?:muon|can|xin|nho|giup|gium|dum|huong dan|chi cho|chi giup)(?![a-z])")
 _REQUEST = re.compile(r"(?<![a-z])(?:gap|noi chuyen|trao doi|can|muon|chuyen|ket noi|goi|keu|giup|dum|gium|xu ly|dau|"
                       r"co ai)(?![a-z])")
+# a wish or a request beside thanks ("em cảm ơn, em muốn gia hạn thẻ", "nhờ ad hướng dẫn giúp"): something is asked
+_WISH = re.compile(r"(?<![a-z])(?:muon|can|xin|nho|giup|gium|dum|huong dan|chi cho|chi giup)(?![a-z])")
 # words that name a subject of the knowledge base: a message carrying one asks a complete question on its own
 _SUBJECT = re.compile(r"(?<![a-z])(?:bao hiem|tu nguyen|ho gia dinh|hoc sinh|sinh vien|mot lan|rut|luong huu|nghi huu|"
                       r"huu tri|vssid|thai san|tu tuat|mai tang)(?![a-z])")
