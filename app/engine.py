@@ -565,11 +565,19 @@ class Engine:
         """A message that asks two things is answered with the main one (the whole message's best
         entry); the best entry of another question part is offered first among the choices."""
         t = self.thresholds
+        answered = self.kb.entries.get(reply.entry_id or "")
         for part in asked:
             part_key = self.normalizer.key(part)
             if not part_key.strip():
                 continue
             cands = self.index.search(part_key, top=5)
+            own = next(iter(self._entries(cands)), None)
+            # a second question that names no product ("mà năm nay bao nhiêu tiền" after whether pupils must buy the
+            # card) is asked of the answered entry's product, as a follow-up is
+            if answered is not None and own is not None and not _SUBJECT.search(part_key) \
+                    and GENERAL_TOPIC not in (answered.topic, self.kb.entries[own.label].topic) \
+                    and self.kb.entries[own.label].topic != answered.topic:
+                cands = self.index.search(f"{part_key} {self.normalizer.key(answered.topic)}", top=5)
             if not cands or cands[0].label.startswith("@"):
                 continue
             other = self._entries(cands)[0]

@@ -753,3 +753,16 @@ def test_a_request_for_a_person_after_an_answer_is_a_handoff(engine):
         assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF
         reply = _after(engine, "thẻ bhyt học sinh có hạn đến khi nào ạ", text)
         assert reply.outcome == HANDOFF, (text, reply.outcome, reply.entry_id)
+
+
+def test_a_second_question_naming_no_product_is_offered_in_the_answered_product(engine):
+    """"…có bắt buộc phải mua bảo hiểm y tế không, mà nếu mua thì một năm hết bao nhiêu tiền": the second question
+    names no product, so the student card's amount is offered first, not the household card's."""
+    reply = engine.answer("cháu nhà em học lớp 8 có bắt buộc phải mua bảo hiểm y tế không, mà nếu mua thì một năm hết "
+                          "bao nhiêu tiền", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "hssv-bat-buoc")
+    assert reply.choices[0].entry_id == "hssv-muc-dong", [c.entry_id for c in reply.choices]
+    # a second question that names its product keeps it
+    reply = engine.answer("bhyt học sinh có bắt buộc không ạ, với lại bhyt hộ gia đình một người bao nhiêu tiền", Turn(),
+                          day=DAY)
+    assert reply.choices and reply.choices[0].entry_id == "hgd-muc-dong", (reply.entry_id, [c.entry_id for c in reply.choices])
