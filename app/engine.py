@@ -191,9 +191,9 @@ class Reply:
         return Turn(entry_id=self.entry_id, text=self.context_text or text, choices=[c.entry_id for c in self.choices])
 
 
-# "còn X thì sao", "vậy còn X", "X thì thế nào": the previous question, asked about X
 UNSURE = "không đủ chắc chắn để trả lời"  # the reason staff read when no entry was sure enough
 
+# "còn X thì sao", "vậy còn X", "X thì thế nào": the previous question, asked about X
 _ELLIPSIS = re.compile(r"^(?:vay |the |nhung )?con\b|\bthi sao\b|\bthi the nao\b|\bthi nhu the nao\b|\bthi ra sao\b")
 _FOLLOW_UP = re.compile(
     r"^(?:con|the|vay|vay thi|the thi|neu|nhung|ma|con neu|truong hop|con truong hop|con voi)\b|"
@@ -603,8 +603,7 @@ class Engine:
             # on its own nearest to what is never answered ("nộp hồ sơ 2 tháng rồi chưa có tiền, kiểm tra giúp
             # em"): a personal case or another subject, which the previous topic must not turn into an answer
             return cands, ""
-        if cands and cands[0].label == HANDOFF_LABEL and (cands[0].score >= self.thresholds.handoff or not any(
-                c.score >= self.thresholds.clarify for c in self._entries(cands))):
+        if self._asks_for_person(cands):
             # on its own a request for a person ("vẫn chưa rõ, chuyển em qua nhân viên được không ạ"): the previous
             # topic must not turn it into that topic's entry
             return cands, ""
@@ -693,6 +692,13 @@ class Engine:
                 c.score += 0.03
         return sorted(cands, key=lambda c: -c.score)
 
+    def _asks_for_person(self, cands: list[Candidate]) -> bool:
+        """Whether a message searched to `cands` is a request for a person: that class is nearest, and sure, or no
+        entry fits anyway."""
+        entries = self._entries(cands)
+        return bool(cands) and cands[0].label == HANDOFF_LABEL and (
+            cands[0].score >= self.thresholds.handoff or not entries or entries[0].score < self.thresholds.clarify)
+
     def _entries(self, cands: list[Candidate]) -> list[Candidate]:
         return [c for c in cands if not c.label.startswith("@")]
 
@@ -722,7 +728,7 @@ class Engine:
             return self._escalate(cands, "không có mục nào phù hợp", province)
         top = cands[0]
         best = entries[0]
-        if top.label == HANDOFF_LABEL and (top.score >= t.handoff or best.score < t.clarify):
+        if self._asks_for_person(cands):
             # a request for a person is the nearest class, and sure, or no entry fits anyway; unless the message
             # only asks whether a person answers: the greeting says who does
             if self._asks_who_answers(raw):
