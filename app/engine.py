@@ -218,9 +218,10 @@ _WHO_ANSWERS = re.compile(
     r"|may|bot|robot|chat ?bot|tro ly)|la nguoi that|tu dong (?:a|ha|phai khong|phai ko|khong|ko|hok|k|hay))(?![a-z])")
 # words of a request for a person: a message that asks who answers and names none of them asks nothing of staff
 # ("bạn là người thật à?"); one that does is a request ("cho gặp người thật, không phải máy", "có ai là người thật
-# không": is anyone there)
-_REQUEST = re.compile(r"(?<![a-z])(?:gap|noi chuyen|trao doi|can|muon|chuyen|ket noi|goi|keu|giup|dum|gium|xu ly|dau|"
-                      r"co ai)(?![a-z])")
+# không": is anyone there; "cho mình chat vs người thật", "cho hỏi người thật": chat or ask with a person, while "cho
+# hỏi" alone asks a question of whoever answers; "nhân viên đâu" asks where staff are, "ở đâu" where to go)
+_REQUEST = re.compile(r"(?<![a-z])(?:gap|noi chuyen|trao doi|can|muon|chuyen|ket noi|goi|keu|giup|dum|gium|xu ly|(?<!o )dau|"
+                      r"co ai|(?:voi|vs|hoi) nguoi|nc|chat (?:voi|vs))(?![a-z])")
 # a wish or a request beside thanks ("em cảm ơn, em muốn gia hạn thẻ", "nhờ ad hướng dẫn giúp"): something is asked
 _WISH = re.compile(r"(?<![a-z])(?:muon|can|xin|nho|giup|gium|dum|huong dan|chi cho|chi giup)(?![a-z])")
 # words that name a subject of the knowledge base: a message carrying one asks a complete question on its own

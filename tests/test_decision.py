@@ -390,8 +390,15 @@ def test_asking_whether_a_person_answers_gets_the_introduction_and_asking_for_on
                  "bạn là người thật thì gọi lại cho tôi", "trả lời tự động hoài, tôi cần người thật",
                  # "có ai" asks whether anyone is there; talking with an officer is a request
                  "có ai là người thật không vậy", "bạn là máy hả, cho tôi nói chuyện với cán bộ",
-                 "tôi muốn trao đổi trực tiếp, không phải với máy"):
+                 "tôi muốn trao đổi trực tiếp, không phải với máy",
+                 # chatting or asking with a person, in chat spellings
+                 "ad là máy hả, cho mình chat vs người thật đi", "bot hay người vậy, cho tui hỏi người thật coi",
+                 "bạn là người hay máy thế, cho mình nc với người thật nha"):
         assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
+    # "cho hỏi" and "ở đâu" beside "người thật" ask a question of whoever answers, not for a person
+    for text in ("ủa bạn là người thật hả, cho mình hỏi bhyt hộ gia đình bao nhiêu",
+                 "ad là người thật hả, cho hỏi đóng bhxh tự nguyện ở đâu"):
+        assert engine.answer(text, Turn(), day=DAY).outcome not in (HANDOFF, SMALLTALK), text
 
 
 def test_an_acknowledgement_asking_who_answers_gets_the_introduction_and_others_do_not(engine):
