@@ -751,7 +751,7 @@ class Engine:
             return self._escalate(cands, self.out_of_scope[oos.label], province)
         second = entries[1].score if len(entries) > 1 else 0.0
         need = t.to_answer(len(raw.split()))
-        cued = self._cued_sibling(f"{told} {raw}" if told else raw, entries)
+        cued = self._cued_sibling(raw, entries, told)
         if cued is not None and best.score >= t.clarify:
             # the message names the case of a close sibling of the best entry ("sinh con" beside "hỗ trợ bao nhiêu")
             reply = self._answer_entry(self.kb.entries[cued.label], raw, day, entries, cued.score, previous, province)
@@ -840,10 +840,11 @@ class Engine:
         nearest = next((c for c in cands if c.label.startswith("@")), None)
         return nearest if nearest is not None and nearest.label.startswith(SMALLTALK_PREFIX) else None
 
-    def _cued_sibling(self, raw: str, entries: list[Candidate]) -> Candidate | None:
+    def _cued_sibling(self, raw: str, entries: list[Candidate], told: str = "") -> Candidate | None:
         """The entry whose sibling cue (intents.yaml `sibling_cues`) the message says, when it and one of the entries
         the cue tells it apart from are the best entry and one within the clarify band of it (either way round): the
-        cue settles what the scores leave close. None otherwise."""
+        cue settles what the scores leave close. None otherwise. `told`: the earlier message a follow-up is read
+        with, whose words count as the message's; whether the message is short and asks one thing is its own."""
         if not entries or not self.cues:
             return None
         best = entries[0]
@@ -868,13 +869,14 @@ class Engine:
                                                            len(entries) > 1 and entries[1].label in over) else None
             if cued is None:
                 continue
-            folded = folded if folded is not None else " ".join(fold(raw).split())
+            said = f"{told} {raw}" if told else raw
+            folded = folded if folded is not None else " ".join(fold(said).split())
             if needs is not None and not needs.search(folded):
                 continue
             if pattern and pattern.search(folded):
                 return cued
             if marked is not None:
-                lowered = lowered if lowered is not None else " ".join(nfc(raw).lower().split())
+                lowered = lowered if lowered is not None else " ".join(nfc(said).lower().split())
                 if marked.search(lowered):
                     return cued
         return None

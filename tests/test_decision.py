@@ -259,6 +259,12 @@ def test_a_death_gets_the_survivors_benefits_and_a_pupil_the_student_support(eng
     reply = _after(engine, "ba em 62 tuổi rồi mà chưa đóng bhxh ngày nào",
                    "vậy ba em có được nhận tiền trợ cấp hàng tháng gì không, nghe nói 70 hay 75 tuổi gì đó")
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-hu-tri-xa-hoi")
+    # a short follow-up asking one thing is short whatever the length of the earlier message read with it: its cue
+    # names the runner-up however far, as the same message alone would
+    reply = _after(engine, "Chồng em năm nay 40 tuổi làm nghề đi biển, không làm cho công ty nào, em tính đăng ký cho "
+                           "anh ấy đóng bảo hiểm xã hội tự nguyện, đóng thì được hưởng những quyền lợi gì vậy ạ",
+                   "mà lỡ ảnh mất sớm thì mẹ con em được gì không")
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-tu-tuat")
 
 
 def test_the_first_question_that_alone_would_be_answered_takes_over_from_a_later_ones_figures(engine):
