@@ -858,10 +858,11 @@ class Engine:
                 # case the sibling does not answer (a letter tells circumstances that name other cases, and a second
                 # question its own case: "gia hạn thẻ làm sao? mà trả tiền qua vssid được ko")
                 cued = next((c for c in close if c.label == entry_id), None)
-                if cued is None and short and len(entries) > 1 and entries[1].label == entry_id:
+                nearest = next((c for c in entries[1:3] if c.label == entry_id), None)
+                if cued is None and short and nearest is not None:
                     if one_question is None:
                         one_question = len(asked_clauses(question_parts(raw))) < 2
-                    cued = entries[1] if one_question else None
+                    cued = nearest if one_question else None
             else:
                 # the best entry already: its words confirm it over a close sibling, or over the runner-up sibling
                 # however far (a letter's scores are lower and its lead shorter than a chat message's)
