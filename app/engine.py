@@ -264,7 +264,11 @@ class Engine:
                 if (k := self.normalizer.key(q)).strip()]
         self.out_of_scope = {g.label: g.reason for g in intents.out_of_scope}
         self.index = Index(self.normalizer, docs, encoder=encoder)
-        self.handoff_phrases = [self.normalizer.key(p) for p in intents.handoff.phrases]
+        # each phrase as normalised, and as written (folded) when normalising drops some of its words: "gọi lại cho
+        # tôi" becomes "goi lai cho", which a letter's "muốn gọi cho cơ quan" or "có số còn gọi lại đòi tiền" says too
+        self.handoff_phrases = [(key, None if key == written else written) for p in intents.handoff.phrases
+                                if (key := self.normalizer.key(p)).strip()
+                                for written in [" ".join(fold(p).split())]]
         small = intents.smalltalk
         self.filler = {tok for w in small.filler for tok in self.normalizer.key(w).split()}
         self.asking = {tok for w in small.asking for tok in self.normalizer.key(w).split()}
@@ -345,8 +349,14 @@ class Engine:
         folded = " ".join(fold(raw).split())
         return bool(_WHO_ANSWERS.search(folded)) and not _REQUEST.search(folded)
 
-    def _is_handoff(self, key: str) -> bool:
-        return any(p and re.search(rf"(?<![a-z]){re.escape(p)}(?![a-z])", key) for p in self.handoff_phrases)
+    def _is_handoff(self, key: str, raw: str) -> bool:
+        """Whether the message says a handoff phrase (intents.yaml `handoff.phrases`), on its normalised words. In a
+        long message (a letter, which tells what happened: "nhiều lần muốn gọi cho cơ quan", "có số còn gọi lại đòi
+        chuyển tiền") a phrase that normalising shortens counts only as written ("gọi lại cho tôi")."""
+        long = len(raw.split()) >= self.thresholds.long_words
+        folded = " ".join(fold(raw).split()) if long else ""
+        return any(re.search(rf"(?<![a-z]){re.escape(written if long and written else p)}(?![a-z])",
+                             folded if long and written else key) for p, written in self.handoff_phrases)
 
     # --- the decision ---------------------------------------------------------------
 
@@ -367,7 +377,7 @@ class Engine:
                 chosen.context_text = context.text or ""
                 return chosen
 
-        if self._is_handoff(key) and not self._asks_who_answers(raw):
+        if self._is_handoff(key, raw[:1500]) and not self._asks_who_answers(raw):
             return Reply(HANDOFF, self._fmt(intents.handoff.reply, province),
                          reason="citizen asked for a person")
 

@@ -787,3 +787,18 @@ def test_a_second_question_naming_no_product_is_offered_in_the_answered_product(
     reply = engine.answer("bhyt học sinh có bắt buộc không ạ, với lại bhyt hộ gia đình một người bao nhiêu tiền", Turn(),
                           day=DAY)
     assert reply.choices and reply.choices[0].entry_id == "hgd-muc-dong", (reply.entry_id, [c.entry_id for c in reply.choices])
+
+
+def test_a_letter_telling_of_calls_is_not_a_request_for_a_person_and_asking_to_be_called_back_is(engine):
+    """A handoff phrase that normalising shortens ("gọi lại cho tôi" -> "goi lai cho") counts in a letter only as
+    written: a letter telling that someone called ("có người gọi cho mẹ tôi", "số đó còn gọi lại") asks its question;
+    one that asks to be called back, and a short chat message in any spelling, still go to staff."""
+    told = ("Kính gửi BHXH tỉnh. Mẹ tôi năm nay 68 tuổi, tuần trước có người gọi cho mẹ tôi xưng là cán bộ bảo hiểm, "
+            "bảo phải chuyển khoản 2 triệu để cập nhật thẻ, sau đó số đó còn gọi lại mấy lần nữa. Xin hỏi số tổng đài "
+            "chính thức của ngành BHXH là số nào để gia đình tôi gọi hỏi cho đúng?")
+    reply = engine.answer(told, Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "chung-lien-he")
+    asked = ("Kính gửi cơ quan. Tôi năm nay 72 tuổi, mắt kém, nhắn tin chậm, con cháu đi làm xa cả, chuyện của tôi về "
+             "sổ bảo hiểm dài lắm kể không hết được, nhờ anh chị gọi lại cho tôi theo số này với ạ")
+    for text in (asked, "gọi lại cho em với ạ", "ad goi lai giup e"):
+        assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
