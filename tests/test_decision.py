@@ -395,11 +395,14 @@ def test_questions_about_the_assistant_get_its_introduction(engine):
 
 def test_asking_whether_a_person_answers_gets_the_introduction_and_asking_for_one_goes_to_staff(engine):
     """"Are you a real person?" asks nothing of staff: the greeting says an automatic assistant answers. "Is there a
-    real person?", or any request ("gọi", "gặp", "cần"), still goes to staff."""
+    real person?", or any request ("gọi", "gặp", "cần"), still goes to staff. The greeting also says how to reach
+    staff, for those who asked because they want a person; saying so is a request."""
     for text in ("chị là người thật hay máy vậy chị", "ủa bạn là người thật hả", "đây là máy trả lời tự động hay có người vậy"):
         reply = engine.answer(text, Turn(), day=DAY)
         assert (reply.outcome, reply.reason) == (SMALLTALK, "greeting"), text
         assert "trợ lý tự động" in reply.body
+        assert "nhắn “gặp cán bộ”" in reply.body
+    assert engine.answer("gặp cán bộ", Turn(), day=DAY).outcome == HANDOFF
     for text in ("có người thật không ad", "máy trả lời dở quá, cho tôi gặp người thật",
                  "bạn là người thật thì gọi lại cho tôi", "trả lời tự động hoài, tôi cần người thật",
                  # "có ai" asks whether anyone is there; talking with an officer is a request
