@@ -258,6 +258,12 @@ def test_a_death_gets_the_survivors_benefits_and_a_pupil_the_student_support(eng
                                 allowance_first).label == "vtn-hu-tri-xa-hoi"
     assert engine._cued_sibling("mẹ đóng 10 năm rồi nghỉ, đủ tuổi có được trợ cấp hằng tháng không",
                                 allowance_first) is None
+    # ... and not the state's support for a contribution, when they ask what the state gives them
+    support_first = [Candidate("vtn-ho-tro", 0.55), Candidate("vtn-hu-tri-xa-hoi", 0.50)]
+    assert engine._cued_sibling("bà cụ nhà bên 81 tuổi không có lương hưu, nhà nước cho mỗi tháng bao nhiêu",
+                                support_first).label == "vtn-hu-tri-xa-hoi"
+    assert engine._cued_sibling("em 35 tuổi không có lương hưu gì, đóng tự nguyện thì nhà nước hỗ trợ mấy %",
+                                support_first) is None
     # the case told in the earlier message holds in a follow-up read with it
     reply = _after(engine, "ba em 62 tuổi rồi mà chưa đóng bhxh ngày nào",
                    "vậy ba em có được nhận tiền trợ cấp hàng tháng gì không, nghe nói 70 hay 75 tuổi gì đó")
