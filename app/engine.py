@@ -353,10 +353,12 @@ class Engine:
         """Whether the message says a handoff phrase (intents.yaml `handoff.phrases`), on its normalised words. In a
         long message (a letter, which tells what happened: "nhiều lần muốn gọi cho cơ quan", "có số còn gọi lại đòi
         chuyển tiền") a phrase that normalising shortens counts only as written ("gọi lại cho tôi")."""
-        long = len(raw.split()) >= self.thresholds.long_words
-        folded = " ".join(fold(raw).split()) if long else ""
-        return any(re.search(rf"(?<![a-z]){re.escape(written if long and written else p)}(?![a-z])",
-                             folded if long and written else key) for p, written in self.handoff_phrases)
+        folded = " ".join(fold(raw).split()) if len(raw.split()) >= self.thresholds.long_words else None
+        for phrase, written in self.handoff_phrases:
+            phrase, text = (written, folded) if written and folded is not None else (phrase, key)
+            if re.search(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", text):
+                return True
+        return False
 
     # --- the decision ---------------------------------------------------------------
 
