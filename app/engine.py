@@ -410,9 +410,11 @@ class Engine:
                 # "còn ở công ty thì sao" after voluntary maternity: the same benefit of compulsory insurance
                 return self._escalate(cands, SCHEME_REASONS["bat-buoc"], province)
             previous = (context.text or "") if used_context == "question" else ""
-            # the case told in the earlier message still holds in a follow-up read with it ("má tui 76 tuổi, chưa bao
-            # giờ đóng bảo hiểm" then "vậy bả có được lãnh tiền gì hàng tháng không"): a sibling cue reads both
-            told = (context.text or "") if used_context else ""
+            # the case told in the earlier message still holds in the next one ("má tui 76 tuổi, chưa bao giờ đóng bảo
+            # hiểm" then "vậy bả có được lãnh tiền gì hàng tháng không"), whether or not that one is read with it: a
+            # follow-up that names its own subject is searched alone, yet the person is the same, so a sibling cue
+            # reads both ("anh bị ung thư gan" then "vậy anh có được rút một lần hông": the cases that withdraw at once)
+            told = context.text or ""
             reply = self._decide(raw, key, cands, day, previous, province, told)
             clauses = main_first(sents, asked_clauses(asked))
             if reply.outcome == CLARIFY and len(clauses) >= 2:

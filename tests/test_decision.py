@@ -268,6 +268,16 @@ def test_a_death_gets_the_survivors_benefits_and_a_pupil_the_student_support(eng
     reply = _after(engine, "ba em 62 tuổi rồi mà chưa đóng bhxh ngày nào",
                    "vậy ba em có được nhận tiền trợ cấp hàng tháng gì không, nghe nói 70 hay 75 tuổi gì đó")
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-hu-tri-xa-hoi")
+    # ... also when the follow-up names its own subject and is searched without the earlier message: the person is
+    # the same (before 05/12/2026 these were a clarifying question and the general conditions)
+    told = "ông nội tui 80 tuổi rồi, không có lương hưu"
+    reply = engine.answer("vậy ổng có được lãnh tiền gì hàng tháng không",
+                          engine.answer(told, Turn(), day=DAY).next_turn(told), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-hu-tri-xa-hoi")
+    told = "anh trai em bị ung thư phổi, đang đóng bhxh được 9 năm"
+    reply = engine.answer("vậy anh ấy có rút một lần được không",
+                          engine.answer(told, Turn(), day=DAY).next_turn(told), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "bhxh1l-dinh-cu-benh-nang")
     # a short follow-up asking one thing is short whatever the length of the earlier message read with it: its cue
     # names the runner-up however far, as the same message alone would
     reply = _after(engine, "Chồng em năm nay 40 tuổi làm nghề đi biển, không làm cho công ty nào, em tính đăng ký cho "
