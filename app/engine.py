@@ -222,6 +222,17 @@ _WHO_ANSWERS = re.compile(
 # hỏi" alone asks a question of whoever answers; "nhân viên đâu" asks where staff are, "ở đâu" where to go)
 _REQUEST = re.compile(r"(?<![a-z])(?:gap|noi chuyen|trao doi|can|muon|chuyen|ket noi|goi|keu|giup|dum|gium|xu ly|(?<!o )dau|"
                       r"co ai|(?:voi|vs|hoi) nguoi|nc|chat (?:voi|vs))(?![a-z])")
+# a request for a person in a short message, beyond the listed phrases: talking with someone ("cho cháu nói chuyện với
+# cô chú ở cơ quan ạ", which the learned classes took for a greeting), having one's case passed to staff ("nhờ chuyển
+# cho cán bộ xem giúp"), or wanting to ask a person ("tui muốn hỏi người", at the end: "muốn hỏi cán bộ về…" asks);
+# not what was done ("đã nói chuyện với cán bộ xã", "vừa trao đổi với…")
+# not after a word of what was done ("đã nói chuyện với", "từng gặp", "vừa gọi cho"); lookbehinds of fixed width each
+_NOT_DONE = "".join(rf"(?<!{w} )" for w in ("da", "tung", "vua"))
+_PERSON = r"(?:cac )?(?:co chu|co|chu|anh chi|anh|chi|can bo|nhan vien|nguoi|ai do|ai)"
+_ASKS_FOR_PERSON = re.compile(
+    rf"(?<![a-z]){_NOT_DONE}(?:(?:noi chuyen|trao doi|chat|nc) (?:truc tiep )?(?:voi|vs|cung) {_PERSON}"
+    r"|chuyen (?:giup |dum |gium )?(?:cho|toi|den|sang|qua) (?:can bo|nhan vien|nguoi)"
+    r"|(?:muon|can) hoi (?:truc tiep )?(?:nguoi|can bo|nhan vien)(?: that| nao do)?\W*$)(?![a-z])")
 # a wish or a request beside thanks ("em cảm ơn, em muốn gia hạn thẻ", "nhờ ad hướng dẫn giúp"): something is asked
 _WISH = re.compile(r"(?<![a-z])(?:muon|can|xin|nho|giup|gium|dum|huong dan|chi cho|chi giup)(?![a-z])")
 # words that name a subject of the knowledge base: a message carrying one asks a complete question on its own
@@ -350,13 +361,19 @@ class Engine:
         return bool(_WHO_ANSWERS.search(folded)) and not _REQUEST.search(folded)
 
     def _is_handoff(self, key: str, raw: str) -> bool:
-        """Whether the message says a handoff phrase (intents.yaml `handoff.phrases`), on its normalised words. In a
+        """Whether the message says a handoff phrase (intents.yaml `handoff.phrases`), on its normalised words, or, when
+        short, asks for a person in the words of `_ASKS_FOR_PERSON`. In a
         long message (a letter, which tells what happened: "nhiều lần muốn gọi cho cơ quan", "có số còn gọi lại đòi
         chuyển tiền") a phrase that normalising shortens counts only as written ("gọi lại cho tôi")."""
         folded = " ".join(fold(raw).split()) if len(raw.split()) >= self.thresholds.long_words else None
+        if folded is None and _ASKS_FOR_PERSON.search(" ".join(fold(raw).split())):
+            return True
         for phrase, written in self.handoff_phrases:
             phrase, text = (written, folded) if written and folded is not None else (phrase, key)
             if re.search(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", text):
+                if folded is not None and phrase in folded and not re.search(
+                        rf"(?<![a-z]){_NOT_DONE}{re.escape(phrase)}(?![a-z])", folded):
+                    continue  # a letter tells what was done: "tôi đã nói chuyện với cán bộ xã", "từng gặp cán bộ"
                 return True
         return False
 

@@ -388,6 +388,24 @@ def test_requests_for_a_person_in_english_or_for_customer_care_go_to_staff(engin
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "chung-lien-he")
 
 
+def test_asking_to_talk_with_or_ask_a_person_or_to_pass_a_case_to_staff_goes_to_staff(engine):
+    """Requests for a person beyond the listed phrases, in a short message: talking with someone ("cô chú", which
+    the learned classes took for a greeting), passing one's case to staff, wanting to ask a person. What was done
+    ("đã nói chuyện với…"), a letter, and wanting to ask staff about a subject are not requests."""
+    for text in ("cho con nói chuyện với các cô chú bên bảo hiểm ạ", "nhờ ad chuyển giúp sang cán bộ phụ trách xem hồ sơ",
+                 "bà muốn hỏi cán bộ", "ad là người hay máy thế, tôi cần hỏi người thật"):
+        assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
+    reply = engine.answer("em muốn hỏi cán bộ về rút bhxh 1 lần", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "bhxh1l-dieu-kien")
+    reply = engine.answer("hôm trước mẹ em đã nói chuyện với cô ở xã, giờ mẹ em muốn đóng bhxh tự nguyện thì làm sao",
+                          Turn(), day=DAY)
+    assert reply.outcome != HANDOFF
+    letter = ("Kính gửi cơ quan BHXH. Năm ngoái tôi đã nói chuyện với cán bộ thu ở xã, rồi nhờ chuyển cho cán bộ "
+              "huyện hồ sơ của mẹ tôi, 62 tuổi, chưa đóng bảo hiểm ngày nào. Vậy nay mẹ tôi đăng ký đóng bảo hiểm "
+              "xã hội tự nguyện thì thủ tục thế nào?")
+    assert engine.answer(letter, Turn(), day=DAY).outcome != HANDOFF
+
+
 def test_a_greeting_that_names_a_province_is_a_greeting(engine):
     """Addressing the office by its province's name asks nothing ("Lâm" of "Lâm Đồng" folds to a filler word, and
     the rest used to read as a question for the contacts entry, then as one about another province's office);
