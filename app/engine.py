@@ -218,10 +218,12 @@ _WHO_ANSWERS = re.compile(
     r"|may|bot|robot|chat ?bot|tro ly)|la nguoi that|tu dong (?:a|ha|phai khong|phai ko|khong|ko|hok|k|hay))(?![a-z])")
 # words of a request for a person: a message that asks who answers and names none of them asks nothing of staff
 # ("bạn là người thật à?"); one that does is a request ("cho gặp người thật, không phải máy", "có ai là người thật
-# không": is anyone there; "cho mình chat vs người thật", "cho hỏi người thật": chat or ask with a person, while "cho
-# hỏi" alone asks a question of whoever answers; "nhân viên đâu" asks where staff are, "ở đâu" where to go)
+# không", "có anh chị nào là người thật thì trả lời em": is anyone there; "cho mình chat vs người thật", "cho hỏi
+# người thật": chat or ask with a person, while "cho hỏi" alone asks a question of whoever answers; "nhân viên đâu"
+# asks where staff are, "ở đâu" where to go)
 _REQUEST = re.compile(r"(?<![a-z])(?:gap|noi chuyen|trao doi|can|muon|chuyen|ket noi|goi|keu|giup|dum|gium|xu ly|(?<!o )dau|"
-                      r"co ai|(?:voi|vs|hoi) nguoi|nc|chat (?:voi|vs))(?![a-z])")
+                      r"co ai|co (?:anh chi|anh|chi|ban|nguoi|can bo|nhan vien|co chu|chu|co) nao|(?:voi|vs|hoi) nguoi|nc|"
+                      r"chat (?:voi|vs))(?![a-z])")
 # a request for a person in a short message, beyond the listed phrases: talking with someone ("cho cháu nói chuyện với
 # cô chú ở cơ quan ạ", which the learned classes took for a greeting), having one's case passed to staff ("nhờ chuyển
 # cho cán bộ xem giúp"), or wanting to ask a person ("tui muốn hỏi người", at the end: "muốn hỏi cán bộ về…" asks);
@@ -232,7 +234,12 @@ _PERSON = r"(?:cac )?(?:co chu|co|chu|anh chi|anh|chi|can bo|nhan vien|nguoi|ai 
 _ASKS_FOR_PERSON = re.compile(
     rf"(?<![a-z]){_NOT_DONE}(?:(?:noi chuyen|trao doi|chat|nc) (?:truc tiep )?(?:voi|vs|cung) {_PERSON}"
     r"|chuyen (?:giup |dum |gium )?(?:cho|toi|den|sang|qua) (?:can bo|nhan vien|nguoi)"
-    r"|(?:muon|can) hoi (?:truc tiep )?(?:nguoi|can bo|nhan vien)(?: that| nao do)?\W*$)(?![a-z])")
+    r"|(?:muon|can) hoi (?:truc tiep )?(?:nguoi|can bo|nhan vien)(?: that| nao do)?\W*$"
+    # giving up on the machine ("thôi không hỏi máy nữa", "em chịu cái bot này rồi"), asking someone to pick up ("ai
+    # đấy nghe máy giúp tôi"; "gọi mãi không ai nghe máy" is a complaint)
+    r"|(?:khong|ko|k|hong|hok|chang) (?:hoi|noi chuyen voi|chat voi|nhan voi|nhan tin voi) (?:may|bot|robot)"
+    r"|(?:chiu|chan|met|ghet|bo tay)(?: voi)? (?:cai |con )?(?:bot|robot|may tra loi|tra loi tu dong)"
+    r"|(?<!khong )(?<!ko )(?<!k )(?<!hong )(?<!chang )ai (?:do |day |kia )?nghe may)(?![a-z])")
 # a wish or a request beside thanks ("em cảm ơn, em muốn gia hạn thẻ", "nhờ ad hướng dẫn giúp"): something is asked
 _WISH = re.compile(r"(?<![a-z])(?:muon|can|xin|nho|giup|gium|dum|huong dan|chi cho|chi giup)(?![a-z])")
 # words that name a subject of the knowledge base: a message carrying one asks a complete question on its own
@@ -427,11 +434,15 @@ class Engine:
                 # "còn ở công ty thì sao" after voluntary maternity: the same benefit of compulsory insurance
                 return self._escalate(cands, SCHEME_REASONS["bat-buoc"], province)
             previous = (context.text or "") if used_context == "question" else ""
-            # the case told in the earlier message still holds in the next one ("má tui 76 tuổi, chưa bao giờ đóng bảo
-            # hiểm" then "vậy bả có được lãnh tiền gì hàng tháng không"), whether or not that one is read with it: a
-            # follow-up that names its own subject is searched alone, yet the person is the same, so a sibling cue
-            # reads both ("anh bị ung thư gan" then "vậy anh có được rút một lần hông": the cases that withdraw at once)
+            # the case told in the earlier message still holds in a follow-up read with it ("má tui 76 tuổi, chưa bao
+            # giờ đóng bảo hiểm" then "vậy bả có được lãnh tiền gì hàng tháng không"): a sibling cue reads both. So do
+            # circumstances told without a question before a follow-up searched alone, since they are the person's
+            # ("anh bị ung thư gan, đóng bhxh 8 năm" then "vậy anh có được rút một lần hông": the cases that withdraw at
+            # once); an earlier question's case was that question's ("mất thẻ thì làm lại ở đâu" then "thế tra cứu
+            # thẻ còn hạn ở đâu" asks the lookup)
             told = context.text or ""
+            if not used_context and question_parts(told):
+                told = ""
             reply = self._decide(raw, key, cands, day, previous, province, told)
             clauses = main_first(sents, asked_clauses(asked))
             if reply.outcome == CLARIFY and len(clauses) >= 2:

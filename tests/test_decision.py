@@ -268,8 +268,8 @@ def test_a_death_gets_the_survivors_benefits_and_a_pupil_the_student_support(eng
     reply = _after(engine, "ba em 62 tuổi rồi mà chưa đóng bhxh ngày nào",
                    "vậy ba em có được nhận tiền trợ cấp hàng tháng gì không, nghe nói 70 hay 75 tuổi gì đó")
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-hu-tri-xa-hoi")
-    # ... also when the follow-up names its own subject and is searched without the earlier message: the person is
-    # the same (before 05/12/2026 these were a clarifying question and the general conditions)
+    # ... also when the follow-up names its own subject and is searched without the earlier message, if that one only
+    # told circumstances: they are the person's (before 05/12/2026 a clarifying question and the general conditions)
     told = "ông nội tui 80 tuổi rồi, không có lương hưu"
     reply = engine.answer("vậy ổng có được lãnh tiền gì hàng tháng không",
                           engine.answer(told, Turn(), day=DAY).next_turn(told), day=DAY)
@@ -390,11 +390,17 @@ def test_requests_for_a_person_in_english_or_for_customer_care_go_to_staff(engin
 
 def test_asking_to_talk_with_or_ask_a_person_or_to_pass_a_case_to_staff_goes_to_staff(engine):
     """Requests for a person beyond the listed phrases, in a short message: talking with someone ("cô chú", which
-    the learned classes took for a greeting), passing one's case to staff, wanting to ask a person. What was done
+    the learned classes took for a greeting), passing one's case to staff, wanting to ask a person, giving up on the
+    machine. What was done
     ("đã nói chuyện với…"), a letter, and wanting to ask staff about a subject are not requests."""
     for text in ("cho con nói chuyện với các cô chú bên bảo hiểm ạ", "nhờ ad chuyển giúp sang cán bộ phụ trách xem hồ sơ",
-                 "bà muốn hỏi cán bộ", "ad là người hay máy thế, tôi cần hỏi người thật"):
+                 "bà muốn hỏi cán bộ", "ad là người hay máy thế, tôi cần hỏi người thật",
+                 # giving up on the machine, asking someone to pick up, asking whether any of the staff is a person
+                 "mệt với cái máy trả lời này ghê", "thôi ko nhắn với máy nữa", "ai đó nghe máy giùm với",
+                 "bó tay với con bot", "có chị nào là người thật không"):
         assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
+    # a complaint that nobody picks up is not a request to pick up
+    assert engine.answer("gọi tổng đài cả ngày không ai nghe máy", Turn(), day=DAY).outcome != HANDOFF
     reply = engine.answer("em muốn hỏi cán bộ về rút bhxh 1 lần", Turn(), day=DAY)
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "bhxh1l-dieu-kien")
     reply = engine.answer("hôm trước mẹ em đã nói chuyện với cô ở xã, giờ mẹ em muốn đóng bhxh tự nguyện thì làm sao",
