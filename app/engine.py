@@ -301,11 +301,12 @@ class Engine:
         }
         self.small_replies = small.replies
         # sibling cues (intents.yaml): (entry, the entries it is told apart from, its words as one pattern on folded
-        # text, its marked words as one pattern on the lower-case text as typed, or None, and the words one of which
-        # must be there as well, or None)
+        # text, its marked words as one pattern on the lower-case text as typed, or None, the words one of which
+        # must be there as well, or None, and the words none of which may be there, or None)
         self.cues = [(c.entry, frozenset(c.over), _words(" ".join(fold(p).split()) for p in c.phrases),
                       _words(" ".join(nfc(p).lower().split()) for p in c.marked),
-                      _words(" ".join(fold(p).split()) for p in c.needs))
+                      _words(" ".join(fold(p).split()) for p in c.needs),
+                      _words(" ".join(fold(p).split()) for p in c.unless))
                      for c in intents.sibling_cues if c.phrases or c.marked]
 
     # --- helpers --------------------------------------------------------------------
@@ -894,7 +895,7 @@ class Engine:
         short = len(raw.split()) < self.thresholds.long_words
         one_question: bool | None = None
         folded = lowered = None
-        for entry_id, over, pattern, marked, needs in self.cues:
+        for entry_id, over, pattern, marked, needs, unless in self.cues:
             if best.label in over:
                 # a close entry, or in a short message asking one thing the runner-up however far: the message says the
                 # case the sibling does not answer (a letter tells circumstances that name other cases, and a second
@@ -914,7 +915,7 @@ class Engine:
                 continue
             said = f"{told} {raw}" if told else raw
             folded = folded if folded is not None else " ".join(fold(said).split())
-            if needs is not None and not needs.search(folded):
+            if needs is not None and not needs.search(folded) or unless is not None and unless.search(folded):
                 continue
             if pattern and pattern.search(folded):
                 return cued

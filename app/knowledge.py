@@ -259,6 +259,9 @@ class SiblingCue:
     # when given, one of these words must be in the message as well (whole words on folded text): "online" is a cue for
     # paying online only beside a word of paying ("đóng", "nộp"), not beside "mua" (where to buy, online among the ways)
     needs: tuple[str, ...] = ()
+    # when given, none of these words may be in the message (whole words on folded text): "bhxh tự nguyện" is a cue
+    # for the support for voluntary contributions only when the message does not also ask about a health card
+    unless: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -301,7 +304,7 @@ class Intents:
             other_office_reason=str(other_office.get("reason") or ""),
             sibling_cues=tuple(SiblingCue(entry=str(c.get("entry") or ""), over=_texts(c.get("over")),
                                           phrases=_texts(c.get("phrases")), marked=_texts(c.get("marked")),
-                                          needs=_texts(c.get("needs")))
+                                          needs=_texts(c.get("needs")), unless=_texts(c.get("unless")))
                                for c in data.get("sibling_cues") or [] if isinstance(c, dict)),
             **{name: str(data.get(name) or "") for name in
                ("escalate_reply", "clarify_prompt", "related_prompt", "non_text_reply", "unreadable_reply")},

@@ -264,6 +264,16 @@ def test_a_death_gets_the_survivors_benefits_and_a_pupil_the_student_support(eng
                                 support_first).label == "vtn-hu-tri-xa-hoi"
     assert engine._cued_sibling("em 35 tuổi không có lương hưu gì, đóng tự nguyện thì nhà nước hỗ trợ mấy %",
                                 support_first) is None
+    # a near-poor household asking the support for voluntary social insurance: the contribution support, not the
+    # household health card's; unless it asks about a health card too (`unless`)
+    card_first = [Candidate("hgd-ho-tro-can-ngheo", 0.66), Candidate("vtn-ho-tro", 0.64)]
+    assert engine._cued_sibling("nhà tui cận nghèo, tham gia bảo hiểm xã hội tự nguyện thì nhà nước bớt mấy phần trăm",
+                                card_first).label == "vtn-ho-tro"
+    assert engine._cued_sibling("nhà em cận nghèo, em có đóng bhxh tự nguyện rồi, giờ mua thẻ bhyt cho cả nhà được hỗ "
+                                "trợ mấy phần trăm", card_first) is None
+    reply = engine.answer("Gia đình tôi là hộ cận nghèo ở xã. Nếu tôi đóng BHXH tự nguyện thì mức hỗ trợ của nhà nước "
+                          "cho hộ cận nghèo là bao nhiêu phần trăm ạ?", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-ho-tro")
     # the case told in the earlier message holds in a follow-up read with it
     reply = _after(engine, "ba em 62 tuổi rồi mà chưa đóng bhxh ngày nào",
                    "vậy ba em có được nhận tiền trợ cấp hàng tháng gì không, nghe nói 70 hay 75 tuổi gì đó")
