@@ -274,6 +274,11 @@ def test_a_death_gets_the_survivors_benefits_and_a_pupil_the_student_support(eng
     reply = engine.answer("Gia đình tôi là hộ cận nghèo ở xã. Nếu tôi đóng BHXH tự nguyện thì mức hỗ trợ của nhà nước "
                           "cho hộ cận nghèo là bao nhiêu phần trăm ạ?", Turn(), day=DAY)
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-ho-tro")
+    # the lump sum set against the pension it gives up: the comparison, not the amount alone; "so với" alone is no cue
+    amount_first = [Candidate("bhxh1l-muc-huong", 0.70), Candidate("bhxh1l-so-sanh", 0.66)]
+    assert engine._cued_sibling("em 9 năm lương 7 triệu, rút 1 lần với đợi lĩnh hưu thì chênh lệch bao nhiêu",
+                                amount_first).label == "bhxh1l-so-sanh"
+    assert engine._cued_sibling("đóng 8 năm rút 1 lần được bao nhiêu so với tiền đã đóng", amount_first) is None
     # the case told in the earlier message holds in a follow-up read with it
     reply = _after(engine, "ba em 62 tuổi rồi mà chưa đóng bhxh ngày nào",
                    "vậy ba em có được nhận tiền trợ cấp hàng tháng gì không, nghe nói 70 hay 75 tuổi gì đó")
