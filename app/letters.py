@@ -192,7 +192,9 @@ _VOLUNTARY = re.compile(r"(?<![a-z])(?:tu nguyen|bhxhtn|vtn)(?![a-z])")
 # is insured by its employer (a teacher's, a police officer's, a civil servant's pension is compulsory insurance's)
 _EMPLOYER = re.compile(r"(?<![a-z])(?:cong ty|cty|doanh nghiep|nguoi su dung lao dong|chu su dung lao dong|"
                        r"(?:bhxh|bao hiem xa hoi|bao hiem|dong|tham gia|dong bao hiem) bat buoc|"
-                       r"giao vien|cong an|quan doi|bo doi|si quan|quan nhan|cong chuc|vien chuc|cong nhan)(?![a-z])")
+                       r"giao vien|cong an|quan doi|bo doi|si quan|quan nhan|cong chuc|vien chuc|cong nhan|"
+                       r"huu (?:ben |o |tu |cua )?nganh|nganh (?:y te|giao duc|cong an|quan doi|dien|duong sat|than))"
+                       r"(?![a-z])")
 # what such a message asks about: a benefit of compulsory insurance, or a dispute with the employer
 _EMPLOYER_ASKS = (
     (re.compile(r"(?<![a-z])(?:that nghiep|bhtn)(?![a-z])"), "oos-that-nghiep"),
@@ -200,7 +202,7 @@ _EMPLOYER_ASKS = (
      "oos-om-dau-bat-buoc"),
     (re.compile(r"(?<![a-z])(?:(?:khong|ko|k|chua|cham|tron|no) (?:dong|chot|tra so)|no (?:tien )?(?:bhxh|bao hiem)|"
                 r"giu so|khong tra so|khong chot so)(?![a-z])"), "oos-doanh-nghiep"),
-    (re.compile(r"(?<![a-z])(?:luong huu|nghi huu|huu tri|tu tuat|mai tang)(?![a-z])"), "bat-buoc"),
+    (re.compile(r"(?<![a-z])(?:luong huu|nghi huu|huu tri|tu tuat|tuat|mai tang)(?![a-z])"), "bat-buoc"),
 )
 # a short message in scope though it names an employer: voluntary insurance, household or student insurance, the
 # lump sum, keeping or joining contribution periods, looking them up ("nghỉ việc ở công ty rồi có rút bhxh 1 lần

@@ -182,6 +182,11 @@ def test_a_letter_asking_for_a_compulsory_insurance_benefit():
     assert group("bị tai nạn lao động được bồi thường gì") == "oos-om-dau-bat-buoc"
     assert group("công ty không đóng bhxh cho tôi thì sao") == "oos-doanh-nghiep"
     assert group("đóng bhxh bắt buộc 10 năm nghỉ hưu được bao nhiêu") == "bat-buoc"
+    # survivors of a member insured by an employer or of a pensioner of an occupation ("hưu ngành …"): the survivor
+    # allowance of compulsory insurance (05/12/2026)
+    assert group("ông nội em hưu ngành đường sắt, vừa mất, bà em được nhận tiền tuất không") == "bat-buoc"
+    assert group("chồng tôi làm công nhân ở công ty may thì mất, con tôi có được trợ cấp tuất không") == "bat-buoc"
+    assert group("chồng em đóng tự nguyện 6 năm rồi mất, có được tiền tuất không") == ""
     # ... and in scope when it names voluntary, household or student insurance, the lump sum, or keeping periods
     for text in ("nghỉ việc ở công ty rồi có rút bhxh 1 lần được không",
                  "đã đóng bắt buộc 8 năm giờ đóng tiếp tự nguyện được không",
