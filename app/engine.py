@@ -240,6 +240,12 @@ _ASKS_FOR_PERSON = re.compile(
     r"|(?:khong|ko|k|hong|hok|chang) (?:hoi|noi chuyen voi|chat voi|nhan voi|nhan tin voi) (?:may|bot|robot)"
     r"|(?:chiu|chan|met|ghet|bo tay)(?: voi)? (?:cai |con )?(?:bot|robot|may tra loi|tra loi tu dong)"
     r"|(?<!khong )(?<!ko )(?<!k )(?<!hong )(?<!chang )ai (?:do |day |kia )?nghe may)(?![a-z])")
+# an identifier given in part, its last digits hidden ("mã thẻ GD4313xxxxxx", "cccd 020085xxxxxx", "số sổ 8213xxxxxx"):
+# a short message giving one asks about a personal dossier as a whole code does (app/privacy.py finds whole ones);
+# a letter as a newspaper printed it hides the code it quotes and may ask a general question
+_PARTIAL_CODE = re.compile(r"(?<![a-z])(?:ma the|ma so|so so|so the|cccd|can cuoc|ma bhxh|ma bhyt|so bhxh|so dinh danh)"
+                           r"(?: (?:bhxh|bhyt|cua (?:em|toi|tui|minh|me|bo|ba|con)))?\W{0,3}(?:la )?[a-z]{0,2}\d[\dx*]{3,}"
+                           r"[x*]")
 # a wish or a request beside thanks ("em cảm ơn, em muốn gia hạn thẻ", "nhờ ad hướng dẫn giúp"): something is asked
 _WISH = re.compile(r"(?<![a-z])(?:muon|can|xin|nho|giup|gium|dum|huong dan|chi cho|chi giup)(?![a-z])")
 # words that name a subject of the knowledge base: a message carrying one asks a complete question on its own
@@ -472,8 +478,10 @@ class Engine:
             # nor are they the first choice offered for one ("bhxh tỉnh Bình Dương ở đâu"); nor is "not sure
             # enough" the reason staff read when they were the nearest
             reply = self._escalate(cands, intents.other_office_reason or "cơ quan BHXH tỉnh khác", province)
-        if reply.outcome == ANSWERED and any(kind in ("cccd", "bhxh", "bhyt") for kind, _ in personal):
-            # an ID, insurance code or card code means a personal dossier: staff must look it up
+        if reply.outcome == ANSWERED and (any(kind in ("cccd", "bhxh", "bhyt") for kind, _ in personal) or
+                                          len(raw.split()) < self.thresholds.long_words and
+                                          _PARTIAL_CODE.search(" ".join(fold(raw).split()))):
+            # an ID, insurance code or card code, whole or in part, means a personal dossier: staff must look it up
             reply = self._escalate(cands, "tin nhắn có mã số cá nhân, cần cán bộ tra cứu", province)
         return reply
 

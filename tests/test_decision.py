@@ -560,6 +560,10 @@ def test_a_card_code_to_look_up_goes_to_staff(engine):
     reply = engine.answer("Ad tra cứu giúp em thẻ bhyt số GD4797923456789 còn hạn không ạ", Turn(), day=DAY)
     assert reply.outcome == ESCALATED
     assert engine.answer("tra cứu thẻ bhyt còn hạn không ở đâu", Turn(), day=DAY).entry_id == "chung-tra-cuu"
+    # a code given in part, its last digits hidden, is a personal lookup as well (05/12/2026)
+    for text in ("xem giúp em thẻ bhyt còn hạn ko ạ, mã thẻ HS4797xxxxxxxxx", "CĂN CƯỚC 030190XXXXXX, THẺ BHYT CÒN HẠN KHÔNG",
+                 "số sổ của mẹ em 3012xxxxxx, tra giúp quá trình đóng với"):
+        assert engine.answer(text, Turn(), day=DAY).outcome == ESCALATED, text
 
 
 def test_a_follow_up_after_a_clarifying_question_stays_in_its_topic(engine):
