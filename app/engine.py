@@ -222,8 +222,8 @@ _WHO_ANSWERS = re.compile(
 # người thật": chat or ask with a person, while "cho hỏi" alone asks a question of whoever answers; "nhân viên đâu"
 # asks where staff are, "ở đâu" where to go)
 _REQUEST = re.compile(r"(?<![a-z])(?:gap|noi chuyen|trao doi|can|muon|chuyen|ket noi|goi|keu|giup|dum|gium|xu ly|(?<!o )dau|"
-                      r"co ai|co (?:anh chi|anh|chi|ban|nguoi|can bo|nhan vien|co chu|chu|co) nao|(?:voi|vs|hoi) nguoi|nc|"
-                      r"chat (?:voi|vs))(?![a-z])")
+                      r"co ai|co (?:anh chi|anh|chi|ban|nguoi|can bo|nhan vien|co chu|chu|co) nao|"
+                      r"(?:voi|vs|hoi|doi|cho) nguoi|nc|chat (?:voi|vs))(?![a-z])")
 # a request for a person in a short message, beyond the listed phrases: talking with someone ("cho cháu nói chuyện với
 # cô chú ở cơ quan ạ", which the learned classes took for a greeting), having one's case passed to staff ("nhờ chuyển
 # cho cán bộ xem giúp"), or wanting to ask a person ("tui muốn hỏi người", at the end: "muốn hỏi cán bộ về…" asks);
@@ -239,7 +239,12 @@ _ASKS_FOR_PERSON = re.compile(
     # đấy nghe máy giúp tôi"; "gọi mãi không ai nghe máy" is a complaint)
     r"|(?:khong|ko|k|hong|hok|chang) (?:hoi|noi chuyen voi|chat voi|nhan voi|nhan tin voi) (?:may|bot|robot)"
     r"|(?:chiu|chan|met|ghet|bo tay)(?: voi)? (?:cai |con )?(?:bot|robot|may tra loi|tra loi tu dong)"
-    r"|(?<!khong )(?<!ko )(?<!k )(?<!hong )(?<!chang )ai (?:do |day |kia )?nghe may)(?![a-z])")
+    r"|(?<!khong )(?<!ko )(?<!k )(?<!hong )(?<!chang )ai (?:do |day |kia )?nghe may"
+    # staff to look at one's case ("nhờ anh chị cán bộ xem hồ sơ của bọ em giúp"), waiting for a person, said last
+    # ("trả lời tự động hả? thôi tui đợi người"), the machine's answers found wanting ("máy trả lời chung chung quá")
+    r"|(?:can bo|nhan vien|nguoi) (?:nao )?xem (?:giup |gium |dum |ho )?(?:ho so|truong hop)"
+    r"|(?:doi|cho) (?:nguoi|can bo|nhan vien)(?: that)?\W*$"
+    r"|(?:may|bot) tra loi (?:chung chung|khong dung|sai|lung tung|vo van|khong ro))(?![a-z])")
 # an identifier given in part, its last digits hidden ("mã thẻ GD4313xxxxxx", "cccd 020085xxxxxx", "số sổ 8213xxxxxx"):
 # a short message giving one asks about a personal dossier as a whole code does (app/privacy.py finds whole ones);
 # a letter as a newspaper printed it hides the code it quotes and may ask a general question

@@ -412,10 +412,14 @@ def test_asking_to_talk_with_or_ask_a_person_or_to_pass_a_case_to_staff_goes_to_
                  "bà muốn hỏi cán bộ", "ad là người hay máy thế, tôi cần hỏi người thật",
                  # giving up on the machine, asking someone to pick up, asking whether any of the staff is a person
                  "mệt với cái máy trả lời này ghê", "thôi ko nhắn với máy nữa", "ai đó nghe máy giùm với",
-                 "bó tay với con bot", "có chị nào là người thật không"):
+                 "bó tay với con bot", "có chị nào là người thật không",
+                 # staff to look at one's case, waiting for a person, the machine's answers found wanting
+                 "cán bộ nào xem giùm trường hợp của mạ em với", "vậy thôi em chờ cán bộ", "bot trả lời lung tung quá",
+                 "máy trả lời tự động à? vậy thôi em đợi người"):
         assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
-    # a complaint that nobody picks up is not a request to pick up
+    # a complaint that nobody picks up is not a request to pick up, nor waiting for one's family a request
     assert engine.answer("gọi tổng đài cả ngày không ai nghe máy", Turn(), day=DAY).outcome != HANDOFF
+    assert engine.answer("em chờ người nhà về rồi hỏi lại sau", Turn(), day=DAY).outcome != HANDOFF
     reply = engine.answer("em muốn hỏi cán bộ về rút bhxh 1 lần", Turn(), day=DAY)
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "bhxh1l-dieu-kien")
     reply = engine.answer("hôm trước mẹ em đã nói chuyện với cô ở xã, giờ mẹ em muốn đóng bhxh tự nguyện thì làm sao",
