@@ -185,7 +185,9 @@ _COMPULSORY = (
      "oos-om-dau-bat-buoc"),
     (re.compile(r"(?<![a-z])(?:che do|tro cap|tien|huong|nghi) thai san(?![a-z])"), "oos-om-dau-bat-buoc"),
 )
-_VOLUNTARY = re.compile(r"(?<![a-z])(?:tu nguyen|bhxhtn|vtn)(?![a-z])")
+# voluntary insurance by name, or paying for oneself ("nay tự đóng thêm cho đủ": "tự động", automatic, folds the same,
+# so only before a word of paying on)
+_VOLUNTARY = re.compile(r"(?<![a-z])(?:tu nguyen|bhxhtn|vtn|tu dong (?:them|tiep|cho du|not|bu))(?![a-z])")
 
 
 # a short message's compulsory-insurance context: an employer, compulsory insurance by name, or an occupation that
@@ -200,7 +202,9 @@ _EMPLOYER_ASKS = (
     (re.compile(r"(?<![a-z])(?:that nghiep|bhtn)(?![a-z])"), "oos-that-nghiep"),
     (re.compile(r"(?<![a-z])(?:thai san|om dau|nghi om|con om|duong suc|tai nan|benh nghe nghiep|tnld)(?![a-z])"),
      "oos-om-dau-bat-buoc"),
-    (re.compile(r"(?<![a-z])(?:(?:khong|ko|k|chua|cham|tron|no) (?:dong|chot|tra so)|no (?:tien )?(?:bhxh|bao hiem)|"
+    # ("giờ không đóng thêm được nữa": the member cannot pay on, no dispute)
+    (re.compile(r"(?<![a-z])(?:(?:khong|ko|k|chua|cham|tron|no) (?:dong(?! them| nua| duoc| noi)|chot|tra so)|"
+                r"no (?:tien )?(?:bhxh|bao hiem)|"
                 r"giu so|khong tra so|khong chot so)(?![a-z])"), "oos-doanh-nghiep"),
     (re.compile(r"(?<![a-z])(?:luong huu|nghi huu|huu tri|tu tuat|tuat|mai tang)(?![a-z])"), "bat-buoc"),
 )

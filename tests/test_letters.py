@@ -193,8 +193,13 @@ def test_a_letter_asking_for_a_compulsory_insurance_benefit():
                  "học sinh có bắt buộc mua bhyt không",
                  "nghỉ việc ở công ty thì thời gian đóng có được bảo lưu không",
                  "sinh con có được tiền thai sản không",
-                 "công ty tôi ở gần đây, mua bhyt hộ gia đình ở đâu"):
+                 "công ty tôi ở gần đây, mua bhyt hộ gia đình ở đâu",
+                 # paying for oneself after an employer, and a member who cannot pay on, are no compulsory benefit or
+                 # dispute (two of the knowledge base's own questions went to staff before 05/12/2026)
+                 "đã đóng ở công ty 10 năm, giờ tự đóng thêm cho đủ 20 năm thì lương hưu tính sao",
+                 "mẹ em đóng bhxh công ty 6 năm, giờ không đóng thêm được nữa thì có được trợ cấp hằng tháng không"):
         assert group(text) == "", text
+    assert group("công ty nợ không đóng tiếp cho em 3 tháng") == "oos-doanh-nghiep"
 
 
 def test_a_survivor_allowance_of_a_person_with_merit_is_another_scheme():
