@@ -227,8 +227,8 @@ _REQUEST = re.compile(r"(?<![a-z])(?:gap|noi chuyen|trao doi|can|muon|chuyen|ket
 # a request for a person in a short message, beyond the listed phrases: talking with someone ("cho cháu nói chuyện với
 # cô chú ở cơ quan ạ", which the learned classes took for a greeting), having one's case passed to staff ("nhờ chuyển
 # cho cán bộ xem giúp"), or wanting to ask a person ("tui muốn hỏi người", at the end: "muốn hỏi cán bộ về…" asks);
-# not what was done ("đã nói chuyện với cán bộ xã", "vừa trao đổi với…")
-# not after a word of what was done ("đã nói chuyện với", "từng gặp", "vừa gọi cho"); lookbehinds of fixed width each
+# not after a word of what was done ("đã nói chuyện với cán bộ xã", "từng gặp", "vừa gọi cho"): `_NOT_DONE`, one
+# fixed-width lookbehind per word, shared with a letter's handoff phrases
 _NOT_DONE = "".join(rf"(?<!{w} )" for w in ("da", "tung", "vua"))
 _PERSON = r"(?:cac )?(?:co chu|co|chu|anh chi|anh|chi|can bo|nhan vien|nguoi|ai do|ai)"
 _ASKS_FOR_PERSON = re.compile(
@@ -381,9 +381,9 @@ class Engine:
 
     def _is_handoff(self, key: str, raw: str) -> bool:
         """Whether the message says a handoff phrase (intents.yaml `handoff.phrases`), on its normalised words, or, when
-        short, asks for a person in the words of `_ASKS_FOR_PERSON`. In a
-        long message (a letter, which tells what happened: "nhiều lần muốn gọi cho cơ quan", "có số còn gọi lại đòi
-        chuyển tiền") a phrase that normalising shortens counts only as written ("gọi lại cho tôi")."""
+        short, asks for a person in the words of `_ASKS_FOR_PERSON`. In a long message (a letter, which tells what
+        happened: "nhiều lần muốn gọi cho cơ quan", "có số còn gọi lại đòi chuyển tiền") a phrase that normalising
+        shortens counts only as written ("gọi lại cho tôi"), and none counts after a word of what was done."""
         folded = " ".join(fold(raw).split()) if len(raw.split()) >= self.thresholds.long_words else None
         if folded is None and _ASKS_FOR_PERSON.search(" ".join(fold(raw).split())):
             return True
