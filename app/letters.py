@@ -213,6 +213,11 @@ _EMPLOYER_ASKS = (
 # được không", "đã đóng bắt buộc 8 năm giờ đóng tiếp tự nguyện được không")
 _IN_SCOPE = re.compile(r"(?<![a-z])(?:tu nguyen|bhxhtn|vtn|ho gia dinh|hgd|hoc sinh|sinh vien|hssv|rut|mot lan|1 lan|"
                        r"bao luu|cong noi|cong don|tra cuu|vssid)(?![a-z])")
+# a letter asking for the survivors' benefit or the funeral grant: when it names an employer or compulsory insurance
+# ("Tổng thời gian đóng BHXH bắt buộc là 8 năm 11 tháng ... có được hưởng trợ cấp mai táng và trợ cấp tuất một lần
+# không?"), the member's survivors are paid by compulsory insurance
+_LETTER_SURVIVOR = re.compile(r"(?<![a-z])(?:tuat|mai tang)(?![a-z])")
+_LUMP_SURVIVOR = re.compile(r"(?<![a-z])tuat (?:mot|1) lan(?![a-z])")  # the lump-sum survivors' benefit, not the lump sum
 # the compulsory benefits named on their own, whoever pays: a short message naming one asks about it
 _COMPULSORY_ONLY = (
     (re.compile(r"(?<![a-z])(?:(?:tro cap|bao hiem|che do|huong|tien|so|lanh|nhan) that nghiep|bhtn)(?![a-z])"),
@@ -241,16 +246,22 @@ def compulsory_benefit(text: str, sents: list[str], asked: list[str]) -> str:
 
     A letter (two sentences or more): only its question sentences are read (all of it when none asks): "Tôi đã
     hưởng trợ cấp thất nghiệp năm ngoái. Nay tôi muốn đóng BHXH tự nguyện thì đăng ký ở đâu?" tells its past and
-    asks in scope. A shorter message: when it names unemployment, a work accident or an occupational disease, or
-    an employer or compulsory insurance together with a benefit or a dispute ("nghỉ thai sản ở công ty được mấy
-    tháng", "công ty không đóng bhxh cho tôi thì sao"), and nothing in scope (`_IN_SCOPE`: voluntary, household
+    asks in scope. A letter that names an employer or compulsory insurance and asks for the survivors' benefit or
+    the funeral grant, nothing in scope, asks for compulsory insurance's ("bat-buoc"). A shorter message: when it
+    names unemployment, a work accident or an occupational disease, or an employer or compulsory insurance together
+    with a benefit or a dispute ("nghỉ thai sản ở công ty được mấy tháng", "công ty không đóng bhxh cho tôi thì
+    sao"), and nothing in scope (`_IN_SCOPE`: voluntary, household
     or student insurance, the lump sum, keeping or joining contribution periods)."""
     folded = fold(text)
     if _VOLUNTARY.search(folded):
         return ""
     if len(sents) >= 2:
         question = fold(" ".join(asked) if asked else text)
-        return next((group for pattern, group in _COMPULSORY if pattern.search(question)), "")
+        group = next((group for pattern, group in _COMPULSORY if pattern.search(question)), "")
+        if not group and _LETTER_SURVIVOR.search(question) and _EMPLOYER.search(folded) \
+                and not _IN_SCOPE.search(_LUMP_SURVIVOR.sub(" ", question)):
+            group = "bat-buoc"  # the survivors of a member insured by an employer
+        return group
     if _IN_SCOPE.search(folded):
         return ""
     own = next((group for pattern, group in _COMPULSORY_ONLY if pattern.search(folded)), "")

@@ -169,6 +169,15 @@ def test_a_letter_asking_for_a_compulsory_insurance_benefit():
                  "Em muốn hỏi hồ sơ hưởng trợ cấp thất nghiệp gồm những gì?") == "oos-that-nghiep"
     assert group("Vợ tôi đóng BHXH ở doanh nghiệp, vừa sinh con. Chồng có được hưởng chế độ thai sản không?") == (
         "oos-om-dau-bat-buoc")
+    # the survivors of a member insured by an employer, asked in a letter (the lump-sum survivors' benefit is no
+    # lump sum); the same letter of a voluntary member is in scope
+    assert group("Chồng tôi đi làm ở công ty từ năm 2004 đến năm 2013, đóng BHXH bắt buộc 8 năm 11 tháng. Nay chồng "
+                 "tôi bị tai nạn, chết. Gia đình tôi có được hưởng trợ cấp mai táng và trợ cấp tuất một lần không?"
+                 ) == "bat-buoc"
+    assert group("Chồng tôi đóng BHXH tự nguyện 8 năm. Nay chồng tôi bị tai nạn, chết. Gia đình tôi có được hưởng "
+                 "trợ cấp mai táng và trợ cấp tuất một lần không?") == ""
+    assert group("Tôi làm công ty 6 năm rồi nghỉ việc. Nếu tôi rút BHXH một lần rồi mất thì con tôi có được tiền "
+                 "tuất không?") == ""
     # told in the circumstances, asked in scope: left to retrieval
     assert group("Năm ngoái tôi đã hưởng trợ cấp thất nghiệp 3 tháng. Nay tôi muốn đóng BHXH tự nguyện "
                  "thì đăng ký ở đâu?") == ""
