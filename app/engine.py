@@ -251,6 +251,16 @@ _ASKS_FOR_PERSON = re.compile(
 _PARTIAL_CODE = re.compile(r"(?<![a-z])(?:ma the|ma so|so so|so the|cccd|can cuoc|ma bhxh|ma bhyt|so bhxh|so dinh danh)"
                            r"(?: (?:bhxh|bhyt|cua (?:em|toi|tui|minh|me|bo|ba|con)))?\W{0,3}(?:la )?[a-z]{0,2}\d[\dx*]{3,}"
                            r"[x*]")
+# a payment awaited on a claim: a dossier filed or a benefit being received, for some time, and the money or the
+# decision not come ("mẹ em làm đơn hưởng trợ cấp hưu trí xã hội ở phường 3 tháng rồi chưa thấy có quyết định",
+# "bà nội em đang nhận trợ cấp hưu trí xã hội mà 2 tháng nay chưa thấy tiền về"): a personal dossier staff look up.
+# Not having money to pay ("chưa có tiền đóng", "mất mùa 2 tháng nay chưa có tiền") is no payment awaited. Read in
+# messages under two letters' length (a long account tells of money it lacked)
+_CLAIM = re.compile(r"(?<![a-z])(?:(?:nop|lam|gui) (?:ho so|don|giay to)|ho so|dang (?:nhan|lanh|linh|huong)|"
+                    r"nghi sinh|sinh (?:con|be|em be))(?![a-z])")
+_NOT_PAID = re.compile(r"(?<![a-z])(?:(?:chua|khong|ko|k|hong) (?:thay )?(?:co |nhan duoc |nhan |ve |duoc )?"
+                       r"(?:tien|quyet dinh)(?! (?:de |ma )?(?:dong|mua|nop|tham gia|gia han|nhan|noi|lam|hoi))|"
+                       r"chua thay tien)(?![a-z])")
 # a wish or a request beside thanks ("em cảm ơn, em muốn gia hạn thẻ", "nhờ ad hướng dẫn giúp"): something is asked
 _WISH = re.compile(r"(?<![a-z])(?:muon|can|xin|nho|giup|gium|dum|huong dan|chi cho|chi giup)(?![a-z])")
 # words that name a subject of the knowledge base: a message carrying one asks a complete question on its own
@@ -488,6 +498,11 @@ class Engine:
                                           _PARTIAL_CODE.search(" ".join(fold(raw).split()))):
             # an ID, insurance code or card code, whole or in part, means a personal dossier: staff must look it up
             reply = self._escalate(cands, "tin nhắn có mã số cá nhân, cần cán bộ tra cứu", province)
+        if reply.outcome in (ANSWERED, CLARIFY) and len(raw.split()) < 2 * self.thresholds.long_words:
+            folded = " ".join(fold(raw).split())
+            if _CLAIM.search(folded) and _NOT_PAID.search(folded):
+                # a claim filed or a benefit received, and the money or the decision not come: a personal dossier
+                reply = self._escalate(cands, "hồ sơ hoặc khoản tiền đang chờ, cần cán bộ tra cứu", province)
         return reply
 
     def _told_then_asked(self, raw: str, context: Turn, day: dt.date, province: Province | None) -> Reply | None:

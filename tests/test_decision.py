@@ -570,6 +570,20 @@ def test_a_card_code_to_look_up_goes_to_staff(engine):
         assert engine.answer(text, Turn(), day=DAY).outcome == ESCALATED, text
 
 
+def test_a_payment_awaited_on_a_claim_goes_to_staff(engine):
+    """A benefit applied for or being received whose money or decision has not come is a personal dossier staff look
+    up, not a question the entry on that benefit answers (05/12/2026); lacking the money to pay is no such claim."""
+    for text in ("Mẹ em đang lãnh trợ cấp hưu trí xã hội ở xã mà 2 tháng nay không thấy nhận tiền, ai giải quyết giùm với",
+                 "mẹ em làm đơn hưởng trợ cấp hưu trí xã hội ở phường 3 tháng rồi chưa thấy có quyết định, nhờ ad kiểm "
+                 "tra giúp",
+                 "e lam o ha tinh, nop ho so rut 1 lan ben bhxh ha tinh 2 thang roi chua co tien, hoi o dau a"):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert (reply.outcome, reply.reason) == (ESCALATED, "hồ sơ hoặc khoản tiền đang chờ, cần cán bộ tra cứu"), text
+    for text in ("bà nội em 78 tuổi chưa có lương hưu thì có được trợ cấp hưu trí xã hội không",
+                 "đang hưởng trợ cấp hưu trí xã hội mà chưa có tiền đóng bhyt thì có được cấp thẻ không"):
+        assert engine.answer(text, Turn(), day=DAY).reason != "hồ sơ hoặc khoản tiền đang chờ, cần cán bộ tra cứu", text
+
+
 def test_a_follow_up_after_a_clarifying_question_stays_in_its_topic(engine):
     """The choices offered were all student health insurance; a follow-up that picks none and names no subject
     ("z tu mua thi mua o dau") goes on in that topic instead of getting the household entry it gets alone."""
