@@ -261,6 +261,12 @@ _CLAIM = re.compile(r"(?<![a-z])(?:(?:nop|lam|gui) (?:ho so|don|giay to)|ho so|d
 _NOT_PAID = re.compile(r"(?<![a-z])(?:(?:chua|khong|ko|k|hong) (?:thay )?(?:co |nhan duoc |nhan |ve |duoc )?"
                        r"(?:tien|quyet dinh)(?! (?:de |ma )?(?:dong|mua|nop|tham gia|gia han|nhan|noi|lam|hoi))|"
                        r"chua thay tien)(?![a-z])")
+# a call nobody answered, told without asking for a number or an address ("gọi tổng đài mấy chục cuộc không ai nghe
+# máy, làm việc kiểu gì vậy"): a complaint staff answer, not the office's contacts the caller already has
+_UNANSWERED_CALL = re.compile(r"(?<![a-z])(?:(?:khong|ko|k|hong|hok|cha|chang) (?:co )?(?:ai|nguoi) (?:nghe|bat|nhac)"
+                              r"(?: may)?|(?:khong|ko|k|hong|hok) (?:nghe|bat) may)(?![a-z])")
+_ASKS_CONTACT = re.compile(r"(?<![a-z])(?:so (?:dien thoai|dt|khac|nao|may|tong dai)|sdt|xin (?:cai )?so|"
+                           r"cho (?:(?:em|toi|tui|minh|chau) )?(?:xin )?so|dia chi|o dau|cho nao)(?![a-z])")
 # a wish or a request beside thanks ("em cảm ơn, em muốn gia hạn thẻ", "nhờ ad hướng dẫn giúp"): something is asked
 _WISH = re.compile(r"(?<![a-z])(?:muon|can|xin|nho|giup|gium|dum|huong dan|chi cho|chi giup)(?![a-z])")
 # words that name a subject of the knowledge base: a message carrying one asks a complete question on its own
@@ -503,6 +509,9 @@ class Engine:
             if _CLAIM.search(folded) and _NOT_PAID.search(folded):
                 # a claim filed or a benefit received, and the money or the decision not come: a personal dossier
                 reply = self._escalate(cands, "hồ sơ hoặc khoản tiền đang chờ, cần cán bộ tra cứu", province)
+            elif len(raw.split()) < self.thresholds.long_words and _UNANSWERED_CALL.search(folded) and \
+                    not _ASKS_CONTACT.search(folded):
+                reply = self._escalate(cands, "phản ánh gọi điện không được trả lời, cần cán bộ xử lý", province)
         return reply
 
     def _told_then_asked(self, raw: str, context: Turn, day: dt.date, province: Province | None) -> Reply | None:
