@@ -267,6 +267,11 @@ _UNANSWERED_CALL = re.compile(r"(?<![a-z])(?:(?:khong|ko|k|hong|hok|cha|chang) (
                               r"(?: may)?|(?:khong|ko|k|hong|hok) (?:nghe|bat) may)(?![a-z])")
 _ASKS_CONTACT = re.compile(r"(?<![a-z])(?:so (?:dien thoai|dt|khac|nao|may|tong dai)|sdt|xin (?:cai )?so|"
                            r"cho (?:(?:em|toi|tui|minh|chau) )?(?:xin )?so|dia chi|o dau|cho nao)(?![a-z])")
+# the student entries speak of a pupil or a student: a message about an adult's card and an employer ("em lỡ đóng
+# bhyt 2 chỗ, cty có đóng mà em cũng mua theo hộ gia đình, xin lại tiền sao") is the employer's insurance
+_PUPIL = re.compile(r"(?<![a-z])(?:hoc sinh|hs|hssv|sinh vien|sv|truong|con|chau|be|lop|dai hoc|cao dang|hoc|"
+                    r"co giao|thay giao|giao vien|chu nhiem|dua)(?![a-z])")
+_WORKPLACE = re.compile(r"(?<![a-z])(?:cong ty|cty|hop dong lao dong|doanh nghiep)(?![a-z])")
 # a wish or a request beside thanks ("em cảm ơn, em muốn gia hạn thẻ", "nhờ ad hướng dẫn giúp"): something is asked
 _WISH = re.compile(r"(?<![a-z])(?:muon|can|xin|nho|giup|gium|dum|huong dan|chi cho|chi giup)(?![a-z])")
 # words that name a subject of the knowledge base: a message carrying one asks a complete question on its own
@@ -512,6 +517,10 @@ class Engine:
             elif len(raw.split()) < self.thresholds.long_words and _UNANSWERED_CALL.search(folded) and \
                     not _ASKS_CONTACT.search(folded):
                 reply = self._escalate(cands, "phản ánh gọi điện không được trả lời, cần cán bộ xử lý", province)
+        if reply.outcome == ANSWERED and (reply.entry_id or "").startswith("hssv-"):
+            folded = " ".join(fold(f"{raw} {context.text or ''}").split())
+            if _WORKPLACE.search(folded) and not _PUPIL.search(folded):
+                reply = self._escalate(cands, SCHEME_REASONS["bat-buoc"], province)
         return reply
 
     def _told_then_asked(self, raw: str, context: Turn, day: dt.date, province: Province | None) -> Reply | None:

@@ -596,6 +596,18 @@ def test_a_call_nobody_answered_is_a_complaint_unless_a_number_is_asked(engine):
     assert reply.reason != "phản ánh gọi điện không được trả lời, cần cán bộ xử lý"
 
 
+def test_an_adults_card_paid_by_an_employer_is_no_student_question(engine):
+    """The student entries answer for a pupil or a student: an adult paying for a household card while the employer
+    pays too goes to staff as compulsory insurance; the student who works keeps the student entry (05/12/2026)."""
+    from app.letters import SCHEME_REASONS
+
+    reply = engine.answer("em lỡ đóng bhyt 2 chỗ, cty có đóng mà em cũng mua theo hộ gia đình, xin lại tiền sao",
+                          Turn(), day=DAY)
+    assert (reply.outcome, reply.reason) == (ESCALATED, SCHEME_REASONS["bat-buoc"])
+    reply = engine.answer("sinh viên đi làm thêm đã có bhyt công ty đóng rồi, trường có thu nữa không", Turn(), day=DAY)
+    assert reply.reason != SCHEME_REASONS["bat-buoc"]
+
+
 def test_a_follow_up_after_a_clarifying_question_stays_in_its_topic(engine):
     """The choices offered were all student health insurance; a follow-up that picks none and names no subject
     ("z tu mua thi mua o dau") goes on in that topic instead of getting the household entry it gets alone."""
