@@ -861,6 +861,12 @@ def test_stopping_payments_is_the_entry_on_stopping(engine):
     keeping years instead of withdrawing."""
     reply = engine.answer("giờ em đóng không nổi nữa, bỏ ngang thì 3 năm đó có bị mất không ạ", Turn(), day=DAY)
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-ngung-dong"), (reply.outcome, reply.choices)
+    # a month, a quarter or a year without the money, in chat spelling (05/12/2026): not the ways of paying
+    for text in ("đóng tự nguyện theo năm, lỡ năm sau kẹt tiền thì sao ad",
+                 "em đóng tự nguyện theo quý, quý này hông có tiền thì có sao không",
+                 "bhxh tự nguyện đóng theo năm mà năm sau ko đóng được thì có mất mấy năm trước không"):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-ngung-dong"), (text, reply.outcome, reply.entry_id)
 
 
 def test_kept_years_joined_with_later_work_are_the_keeping_entry(engine):
