@@ -24,15 +24,17 @@ _PLAIN = (
     "lam dong", "dak lak", "dac lak", "daklak", "dong nai", "ca mau", "bac kan", "bac can", "bac giang",
     "vinh phuc", "hai duong", "thai binh", "quang binh", "ninh thuan", "binh thuan", "dak nong", "dac nong",
     "binh duong", "ba ria vung tau", "ba ria", "vung tau", "binh phuoc", "soc trang", "tra vinh", "kien giang",
+    # cities inside a province that people name as if they were one ("bhxh thành phố Thủ Đức", "bhxh Thủ Dầu Một")
+    "thu duc", "thu dau mot",
 )
 _PREFIX = r"(?:tinh|thanh pho|tp|bhxh|bao hiem xa hoi|o|tai|ve|quan|huyen)"
 _NAME = re.compile(
     r"(?<![a-z])(?:(?P<plain>" + "|".join(sorted(_PLAIN, key=len, reverse=True)) + r")|"
     + _PREFIX + r"\s+(?P<ambiguous>" + "|".join(_AMBIGUOUS) + r"))(?![a-z])")
-# the same place under two names: Ho Chi Minh City's short forms, Huế
+# the same place under two names: Ho Chi Minh City's short forms, Huế, a city inside a province
 _SAME = {"tp hcm": "ho chi minh", "tphcm": "ho chi minh", "hcm": "ho chi minh", "sai gon": "ho chi minh",
          "thua thien hue": "hue", "dac lak": "dak lak", "daklak": "dak lak", "bac can": "bac kan",
-         "dac nong": "dak nong"}
+         "dac nong": "dak nong", "thu duc": "ho chi minh", "thu dau mot": "binh duong"}
 
 
 # the provinces merged in 2025 (Nghị quyết 202/2025/QH15): each new province's name first, then the provinces it took in.

@@ -9,6 +9,12 @@ def test_names_with_and_without_diacritics_and_short_forms():
     assert provinces_named("BHXH thành phố Đà Nẵng làm việc thứ bảy không") == {"da nang"}
     assert provinces_named("dia chi bhxh tphcm") == provinces_named("BHXH Sài Gòn ở đâu") == {"ho chi minh"}
     assert provinces_named("bhxh tỉnh Gia Lai ở đâu") == {"gia lai"}
+    # a city inside a province, named as if it were one (05/12/2026): Thủ Đức is Hồ Chí Minh City's, Thủ Dầu Một the
+    # former Bình Dương's (now Hồ Chí Minh City's office too)
+    assert provinces_named("số điện thoại bhxh thành phố Thủ Đức") == {"ho chi minh"}
+    assert provinces_named("bhxh ở Thủ Dầu Một nằm đường nào") == {"binh duong"}
+    assert other_province("so dien thoai bhxh thanh pho Thu Duc", "Bảo hiểm xã hội tỉnh Quảng Trị") == "ho chi minh"
+    assert other_province("bhxh Thủ Dầu Một ở đâu", "Bảo hiểm xã hội Thành phố Hồ Chí Minh") == ""
 
 
 def test_everyday_words_that_fold_to_a_name_are_not_places():
