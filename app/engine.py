@@ -235,6 +235,8 @@ _ASKS_FOR_PERSON = re.compile(
     rf"(?<![a-z]){_NOT_DONE}(?:(?:noi chuyen|trao doi|chat|nc) (?:truc tiep )?(?:voi|vs|cung) {_PERSON}"
     r"|chuyen (?:giup |dum |gium )?(?:cho|toi|den|sang|qua) (?:can bo|nhan vien|nguoi)"
     r"|(?:muon|can) hoi (?:truc tiep )?(?:nguoi|can bo|nhan vien)(?: that| nao do)?\W*$"
+    # needing a person, said last ("bạn có phải chatbot không? tôi cần chuyên viên")
+    r"|(?:muon|can) (?:gap |co )?(?:chuyen vien|can bo|nhan vien|tu van vien|nguoi that)(?: tu van| ho tro)?\W*$"
     # giving up on the machine ("thôi không hỏi máy nữa", "em chịu cái bot này rồi"), asking someone to pick up ("ai
     # đấy nghe máy giúp tôi"; "gọi mãi không ai nghe máy" is a complaint)
     r"|(?:khong|ko|k|hong|hok|chang) (?:hoi|noi chuyen voi|chat voi|nhan voi|nhan tin voi) (?:may|bot|robot)"

@@ -469,7 +469,9 @@ def test_asking_whether_a_person_answers_gets_the_introduction_and_asking_for_on
                  "tôi muốn trao đổi trực tiếp, không phải với máy",
                  # chatting or asking with a person, in chat spellings
                  "ad là máy hả, cho mình chat vs người thật đi", "bot hay người vậy, cho tui hỏi người thật coi",
-                 "bạn là người hay máy thế, cho mình nc với người thật nha"):
+                 "bạn là người hay máy thế, cho mình nc với người thật nha",
+                 # needing an officer, said last (05/12/2026)
+                 "bạn có phải chatbot không? tôi cần chuyên viên"):
         assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
     # "cho hỏi" and "ở đâu" beside "người thật" ask a question of whoever answers, not for a person
     for text in ("ủa bạn là người thật hả, cho mình hỏi bhyt hộ gia đình bao nhiêu",
