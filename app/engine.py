@@ -274,6 +274,13 @@ _ASKS_CONTACT = re.compile(r"(?<![a-z])(?:so (?:dien thoai|dt|khac|nao|may|tong 
 _PUPIL = re.compile(r"(?<![a-z])(?:hoc sinh|hs|hssv|sinh vien|sv|truong|con|chau|be|lop|dai hoc|cao dang|hoc|"
                     r"co giao|thay giao|giao vien|chu nhiem|dua)(?![a-z])")
 _WORKPLACE = re.compile(r"(?<![a-z])(?:cong ty|cty|hop dong lao dong|doanh nghiep)(?![a-z])")
+# a price asked of goods or a trip ("vải thiều Thanh Hà năm nay giá bao nhiêu một cân", "tour Phong Nha đi trong ngày giá
+# bao nhiêu"): "bao nhiêu" made the household card's amount nearest. A short message naming a unit of goods or a trip
+# and no word of insurance asks nothing of the office; "mua cho 1 người giá bao nhiêu" still asks the card's price
+_GOODS = re.compile(r"(?<![a-z])(?:(?:mot|1) (?:can(?! bo)|kg|ky|ki|yen|ta|tan|chai|hop|goi|bao)|kg|tour|"
+                    r"ve (?:xe|tau|may bay|cap treo|vao cong))(?![a-z])")
+_INSURANCE = re.compile(r"(?<![a-z])(?:bh|bhxh|bhyt|bao hiem|the|huu|tu nguyen|vssid|hoc sinh|sinh vien|hs|sv|hgd|"
+                        r"ho gia dinh|tuat|thai san|rut)(?![a-z])")
 # a wish or a request beside thanks ("em cảm ơn, em muốn gia hạn thẻ", "nhờ ad hướng dẫn giúp"): something is asked
 _WISH = re.compile(r"(?<![a-z])(?:muon|can|xin|nho|giup|gium|dum|huong dan|chi cho|chi giup)(?![a-z])")
 # words that name a subject of the knowledge base: a message carrying one asks a complete question on its own
@@ -519,6 +526,10 @@ class Engine:
             elif len(raw.split()) < self.thresholds.long_words and _UNANSWERED_CALL.search(folded) and \
                     not _ASKS_CONTACT.search(folded):
                 reply = self._escalate(cands, "phản ánh gọi điện không được trả lời, cần cán bộ xử lý", province)
+        if reply.outcome == ANSWERED and len(raw.split()) < self.thresholds.long_words and not context.text:
+            folded = " ".join(fold(raw).split())
+            if _GOODS.search(folded) and not _INSURANCE.search(folded):
+                reply = self._escalate(cands, "câu hỏi ngoài phạm vi bảo hiểm (giá cả hàng hóa, dịch vụ)", province)
         if reply.outcome == ANSWERED and (reply.entry_id or "").startswith("hssv-"):
             folded = " ".join(fold(f"{raw} {context.text or ''}").split())
             if _WORKPLACE.search(folded) and not _PUPIL.search(folded):

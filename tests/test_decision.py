@@ -610,6 +610,19 @@ def test_an_adults_card_paid_by_an_employer_is_no_student_question(engine):
     assert reply.reason != SCHEME_REASONS["bat-buoc"]
 
 
+def test_a_price_of_goods_or_a_trip_is_out_of_scope_and_a_cards_price_is_not(engine):
+    """"Bao nhiêu" made the household card's amount nearest to the price of lychees or of a tour; a short message
+    naming a unit of goods or a trip and no word of insurance goes to staff (05/12/2026), while a card's price asked
+    without naming it is still answered."""
+    for text in ("vải thiều Thanh Hà năm nay giá bao nhiêu một cân vậy",
+                 "cho hỏi tour Phong Nha - động Thiên Đường đi trong ngày giá bao nhiêu một người"):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert (reply.outcome, reply.reason) == (
+            ESCALATED, "câu hỏi ngoài phạm vi bảo hiểm (giá cả hàng hóa, dịch vụ)"), text
+    for text in ("mua cho 1 người giá bao nhiêu", "bhyt hộ gia đình 1 người giá bao nhiêu một năm"):
+        assert engine.answer(text, Turn(), day=DAY).entry_id == "hgd-muc-dong", text
+
+
 def test_a_follow_up_after_a_clarifying_question_stays_in_its_topic(engine):
     """The choices offered were all student health insurance; a follow-up that picks none and names no subject
     ("z tu mua thi mua o dau") goes on in that topic instead of getting the household entry it gets alone."""
