@@ -263,10 +263,13 @@ _CLAIM = re.compile(r"(?<![a-z])(?:(?:nop|lam|gui) (?:ho so|don|giay to)|ho so|d
 _NOT_PAID = re.compile(r"(?<![a-z])(?:(?:chua|khong|ko|k|hong) (?:thay )?(?:co |nhan duoc |nhan |ve |duoc )?"
                        r"(?:tien|quyet dinh)(?! (?:de |ma )?(?:dong|mua|nop|tham gia|gia han|nhan|noi|lam|hoi))|"
                        r"chua thay tien)(?![a-z])")
-# a call nobody answered, told without asking for a number or an address ("gọi tổng đài mấy chục cuộc không ai nghe
-# máy, làm việc kiểu gì vậy"): a complaint staff answer, not the office's contacts the caller already has
+# a call nobody answered, told as a grievance without asking for a number or an address ("gọi tổng đài mấy chục cuộc
+# không ai nghe máy, làm việc kiểu gì vậy"): a complaint staff answer, not the office's contacts the caller already has.
+# Told plainly ("gọi tổng đài mà ko ai nghe máy", a training text of the contacts entry) it may want another way in
 _UNANSWERED_CALL = re.compile(r"(?<![a-z])(?:(?:khong|ko|k|hong|hok|cha|chang) (?:co )?(?:ai|nguoi) (?:nghe|bat|nhac)"
                               r"(?: may)?|(?:khong|ko|k|hong|hok) (?:nghe|bat) may)(?![a-z])")
+_GRIEVANCE = re.compile(r"(?<![a-z])(?:kieu (?:gi|chi|j|nay)|buc|phan anh|khieu nai|lam an|chan qua|that vong|"
+                        r"vo trach nhiem|te qua|qua te)(?![a-z])")
 _ASKS_CONTACT = re.compile(r"(?<![a-z])(?:so (?:dien thoai|dt|khac|nao|may|tong dai)|sdt|xin (?:cai )?so|"
                            r"cho (?:(?:em|toi|tui|minh|chau) )?(?:xin )?so|dia chi|o dau|cho nao)(?![a-z])")
 # the student entries speak of a pupil or a student: a message about an adult's card and an employer ("em lỡ đóng
@@ -524,7 +527,7 @@ class Engine:
                 # a claim filed or a benefit received, and the money or the decision not come: a personal dossier
                 reply = self._escalate(cands, "hồ sơ hoặc khoản tiền đang chờ, cần cán bộ tra cứu", province)
             elif len(raw.split()) < self.thresholds.long_words and _UNANSWERED_CALL.search(folded) and \
-                    not _ASKS_CONTACT.search(folded):
+                    _GRIEVANCE.search(folded) and not _ASKS_CONTACT.search(folded):
                 reply = self._escalate(cands, "phản ánh gọi điện không được trả lời, cần cán bộ xử lý", province)
         if reply.outcome == ANSWERED and len(raw.split()) < self.thresholds.long_words and not context.text:
             folded = " ".join(fold(raw).split())

@@ -587,15 +587,16 @@ def test_a_payment_awaited_on_a_claim_goes_to_staff(engine):
 
 
 def test_a_call_nobody_answered_is_a_complaint_unless_a_number_is_asked(engine):
-    """"Gọi tổng đài không ai nghe máy" told as a grievance goes to staff; asking for another number or the address
-    after it is still a question the office's contacts answer (05/12/2026)."""
+    """"Gọi tổng đài không ai nghe máy" told as a grievance ("làm ăn kiểu gì") goes to staff; asking for another number
+    or the address after it, or saying it plainly, is still a question the office's contacts answer (05/12/2026)."""
     for text in ("GỌI TỔNG ĐÀI 3 NGÀY KHÔNG AI NGHE MÁY, LÀM ĂN KIỂU CHI RỨA",
                  "gọi tổng đài mấy chục cuộc không ai nghe máy, làm việc kiểu gì vậy"):
         reply = engine.answer(text, Turn(), day=DAY)
         assert (reply.outcome, reply.reason) == (
             ESCALATED, "phản ánh gọi điện không được trả lời, cần cán bộ xử lý"), text
-    reply = engine.answer("gọi tổng đài không ai nghe máy, cho em xin số điện thoại khác của bhxh với", Turn(), day=DAY)
-    assert reply.reason != "phản ánh gọi điện không được trả lời, cần cán bộ xử lý"
+    for text in ("gọi tổng đài không ai nghe máy, cho em xin số điện thoại khác của bhxh với",
+                 "goi tong dai ma ko ai nghe may"):  # told plainly: another way in may be wanted
+        assert engine.answer(text, Turn(), day=DAY).reason != "phản ánh gọi điện không được trả lời, cần cán bộ xử lý"
 
 
 def test_an_adults_card_paid_by_an_employer_is_no_student_question(engine):
