@@ -516,28 +516,40 @@ class Engine:
             # nor are they the first choice offered for one ("bhxh tỉnh Bình Dương ở đâu"); nor is "not sure
             # enough" the reason staff read when they were the nearest
             reply = self._escalate(cands, intents.other_office_reason or "cơ quan BHXH tỉnh khác", province)
-        if reply.outcome == ANSWERED and (any(kind in ("cccd", "bhxh", "bhyt") for kind, _ in personal) or
-                                          len(raw.split()) < self.thresholds.long_words and
-                                          _PARTIAL_CODE.search(" ".join(fold(raw).split()))):
-            # an ID, insurance code or card code, whole or in part, means a personal dossier: staff must look it up
-            reply = self._escalate(cands, "tin nhắn có mã số cá nhân, cần cán bộ tra cứu", province)
-        if reply.outcome in (ANSWERED, CLARIFY) and len(raw.split()) < 2 * self.thresholds.long_words:
-            folded = " ".join(fold(raw).split())
-            if _CLAIM.search(folded) and _NOT_PAID.search(folded):
-                # a claim filed or a benefit received, and the money or the decision not come: a personal dossier
-                reply = self._escalate(cands, "hồ sơ hoặc khoản tiền đang chờ, cần cán bộ tra cứu", province)
-            elif len(raw.split()) < self.thresholds.long_words and _UNANSWERED_CALL.search(folded) and \
-                    _GRIEVANCE.search(folded) and not _ASKS_CONTACT.search(folded):
-                reply = self._escalate(cands, "phản ánh gọi điện không được trả lời, cần cán bộ xử lý", province)
-        if reply.outcome == ANSWERED and len(raw.split()) < self.thresholds.long_words and not context.text:
-            folded = " ".join(fold(raw).split())
-            if _GOODS.search(folded) and not _INSURANCE.search(folded):
-                reply = self._escalate(cands, "câu hỏi ngoài phạm vi bảo hiểm (giá cả hàng hóa, dịch vụ)", province)
-        if reply.outcome == ANSWERED and (reply.entry_id or "").startswith("hssv-"):
-            folded = " ".join(fold(f"{raw} {context.text or ''}").split())
-            if _WORKPLACE.search(folded) and not _PUPIL.search(folded):
-                reply = self._escalate(cands, SCHEME_REASONS["bat-buoc"], province)
+        why = self._for_staff(raw, reply, personal, context)
+        if why:
+            reply = self._escalate(cands, why, province)
         return reply
+
+    def _for_staff(self, raw: str, reply: Reply, personal: list[tuple[str, str]], context: Turn) -> str:
+        """Why staff must answer a message the decision would answer or clarify, or "": a personal dossier (an ID,
+        insurance or card code, whole or in part; a claim whose money or decision has not come), a phone complaint,
+        the price of goods, an adult's card paid by an employer that a student entry answered. The first that applies
+        gives the reason staff read; the message's folded text is made once."""
+        if reply.outcome not in (ANSWERED, CLARIFY):
+            return ""
+        words = len(raw.split())
+        short = words < self.thresholds.long_words
+        folded = " ".join(fold(raw).split())
+        answered = reply.outcome == ANSWERED
+        if answered and (any(kind in ("cccd", "bhxh", "bhyt") for kind, _ in personal) or
+                         short and _PARTIAL_CODE.search(folded)):
+            # an ID, insurance code or card code, whole or in part, means a personal dossier: staff must look it up
+            return "tin nhắn có mã số cá nhân, cần cán bộ tra cứu"
+        if words < 2 * self.thresholds.long_words and _CLAIM.search(folded) and _NOT_PAID.search(folded):
+            # a claim filed or a benefit received, and the money or the decision not come: a personal dossier
+            return "hồ sơ hoặc khoản tiền đang chờ, cần cán bộ tra cứu"
+        if short and _UNANSWERED_CALL.search(folded) and _GRIEVANCE.search(folded) and not _ASKS_CONTACT.search(folded):
+            return "phản ánh gọi điện không được trả lời, cần cán bộ xử lý"
+        if not answered:
+            return ""
+        if short and not context.text and _GOODS.search(folded) and not _INSURANCE.search(folded):
+            return "câu hỏi ngoài phạm vi bảo hiểm (giá cả hàng hóa, dịch vụ)"
+        if (reply.entry_id or "").startswith("hssv-"):
+            said = f"{folded} {' '.join(fold(context.text or '').split())}"
+            if _WORKPLACE.search(said) and not _PUPIL.search(said):
+                return SCHEME_REASONS["bat-buoc"]
+        return ""
 
     def _told_then_asked(self, raw: str, context: Turn, day: dt.date, province: Province | None) -> Reply | None:
         """The circumstances told in one message and the question asked in the next ("má tui 76 tuổi, chưa bao giờ

@@ -250,8 +250,8 @@ def compulsory_benefit(text: str, sents: list[str], asked: list[str]) -> str:
     the funeral grant, nothing in scope, asks for compulsory insurance's ("bat-buoc"). A shorter message: when it
     names unemployment, a work accident or an occupational disease, or an employer or compulsory insurance together
     with a benefit or a dispute ("nghỉ thai sản ở công ty được mấy tháng", "công ty không đóng bhxh cho tôi thì
-    sao"), and nothing in scope (`_IN_SCOPE`: voluntary, household
-    or student insurance, the lump sum, keeping or joining contribution periods)."""
+    sao"), and nothing in scope (`_IN_SCOPE`: voluntary, household or student insurance, the lump sum, keeping or
+    joining contribution periods)."""
     folded = fold(text)
     if _VOLUNTARY.search(folded):
         return ""
