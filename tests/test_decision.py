@@ -683,6 +683,18 @@ def test_a_short_follow_up_is_read_with_the_previous_question(engine):
     assert reply.outcome == ANSWERED and reply.entry_id.startswith("hgd-")
 
 
+def test_a_follow_ups_cue_decides_at_a_lower_score_than_a_first_message(engine):
+    """A follow-up is elliptical, so its scores are lower: the survivors' cue ("người đóng mất", "vợ con") in a chat
+    follow-up without diacritics decides from Thresholds.followup_cue, read with the earlier question. The same
+    words as a first message are not answered at that score (before 05/12/2026: both went to staff)."""
+    text = "lo nguoi dong mat som thi vo con co dc nhan lai gi ko"
+    alone = engine.answer(text, Turn(), day=DAY)
+    assert alone.outcome != ANSWERED and alone.score < engine.thresholds.clarify, (alone.outcome, alone.score)
+    reply = _after(engine, "tham gia bhxh tu nguyen thi dc huong nhung gi ad", text)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-tu-tuat"), (reply.outcome, reply.score)
+    assert engine.thresholds.followup_cue <= reply.score < engine.thresholds.clarify
+
+
 def test_a_follow_up_naming_no_subject_stays_in_the_previous_topic(engine):
     """"vậy đóng ở đâu" alone is nearest to the lump sum's procedure; after the household amount it asks where
     to buy household insurance (answered or offered first)."""
