@@ -976,6 +976,7 @@ class Engine:
         one_question: bool | None = None
         folded = lowered = None
         for entry_id, over, pattern, marked, needs, unless in self.cues:
+            told_only = False
             if best.label in over:
                 # a close entry, or in a short message asking one thing the runner-up however far: the message says the
                 # case the sibling does not answer (a letter tells circumstances that name other cases, and a second
@@ -985,7 +986,13 @@ class Engine:
                 if cued is None and short and nearest is not None:
                     if one_question is None:
                         one_question = len(asked_clauses(question_parts(raw))) < 2
-                    cued = nearest if one_question else None
+                    if one_question:
+                        cued = nearest
+                    elif told:
+                        # circumstances told in the earlier message are the person's case whatever the follow-up asks
+                        # ("bà nội em 77 tuổi, không có lương hưu" then "có được nhận trợ cấp hàng tháng không ạ, bao
+                        # nhiêu tiền"): the cue counts when that message says it
+                        cued, told_only = nearest, True
             else:
                 # the best entry already: its words confirm it over a close sibling, or over the runner-up sibling
                 # however far (a letter's scores are lower and its lead shorter than a chat message's)
@@ -997,11 +1004,12 @@ class Engine:
             folded = folded if folded is not None else " ".join(fold(said).split())
             if needs is not None and not needs.search(folded) or unless is not None and unless.search(folded):
                 continue
-            if pattern and pattern.search(folded):
+            where = " ".join(fold(told).split()) if told_only else folded
+            if pattern and pattern.search(where):
                 return cued
             if marked is not None:
                 lowered = lowered if lowered is not None else " ".join(nfc(said).lower().split())
-                if marked.search(lowered):
+                if marked.search(" ".join(nfc(told).lower().split()) if told_only else lowered):
                     return cued
         return None
 

@@ -289,6 +289,19 @@ def test_a_death_gets_the_survivors_benefits_and_a_pupil_the_student_support(eng
     reply = engine.answer("vậy ổng có được lãnh tiền gì hàng tháng không",
                           engine.answer(told, Turn(), day=DAY).next_turn(told), day=DAY)
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-hu-tri-xa-hoi")
+    # ... also when the follow-up asks two things of that case ("có được không, bao nhiêu tiền"): the cue in the earlier
+    # message, which only told circumstances, reaches the runner-up (before 06/12/2026 the general monthly allowance of
+    # people short of years, a wrong answer); someone who paid years still gets that allowance
+    for told, text in (("bo toi 80 tuoi, chua dong bhxh ngay nao",
+                        "the bo toi co duoc nhan tro cap hang thang ko, bao nhieu tien"),
+                       ("ông ngoại em 79 tuổi rồi, chưa tham gia bảo hiểm gì",
+                        "ông em có được lãnh trợ cấp hàng tháng không, nhiêu tiền vậy ad")):
+        reply = engine.answer(text, engine.answer(told, Turn(), day=DAY).next_turn(told), day=DAY)
+        assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-hu-tri-xa-hoi"), (text, reply.outcome, reply.entry_id)
+    told = "bố tôi 62 tuổi, đóng bhxh 12 năm ở công ty rồi nghỉ"
+    reply = engine.answer("thế bố tôi có được nhận trợ cấp hằng tháng không, bao nhiêu tiền",
+                          engine.answer(told, Turn(), day=DAY).next_turn(told), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "bhxh1l-tro-cap-thang")
     told = "anh trai em bị ung thư phổi, đang đóng bhxh được 9 năm"
     reply = engine.answer("vậy anh ấy có rút một lần được không",
                           engine.answer(told, Turn(), day=DAY).next_turn(told), day=DAY)
