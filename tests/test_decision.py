@@ -234,6 +234,17 @@ def test_what_a_member_receives_gets_the_pension_and_the_second_member_the_reduc
     assert engine._cued_sibling("bhyt hộ gia đình một người bao nhiêu", one_card_first) is None
 
 
+def test_five_years_in_a_row_get_the_five_year_entry_over_the_benefit_levels(engine):
+    """The sibling cue of five continuous years (intents.yaml): a card bought five years in a row asks what those years
+    give, not the benefit levels in general (before 06/12/2026 both got the benefit levels)."""
+    for text in ("the bhyt ho gia dinh cua me em mua 5 nam lien roi thi di kham duoc huong bao nhieu phan tram",
+                 "thẻ bhyt hộ gia đình mua liền 5 năm rồi thì đi khám có được trả nhiều hơn không"):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert (reply.outcome, reply.entry_id) == (ANSWERED, "hgd-5-nam"), (text, reply.outcome, reply.entry_id)
+    reply = engine.answer("bhyt hộ gia đình đi khám được chi trả bao nhiêu phần trăm", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "hgd-muc-huong")
+
+
 def test_a_death_gets_the_survivors_benefits_and_a_pupil_the_student_support(engine):
     """Two more sibling cues: a member's death beside what a member gets asks for the survivors' benefits; a pupil or a
     student of a near-poor household asks for the student card's support, not the household card's."""
