@@ -245,6 +245,16 @@ def test_five_years_in_a_row_get_the_five_year_entry_over_the_benefit_levels(eng
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "hgd-muc-huong")
 
 
+def test_a_withdrawal_gets_its_procedure_over_registering_for_voluntary_insurance(engine):
+    """The sibling cue of withdrawing (intents.yaml): filing for the lump sum where one lives asks its procedure, not how
+    to register for voluntary insurance (before 06/12/2026 a choice between the two)."""
+    reply = engine.answer("em muốn làm hồ sơ nhận tiền bhxh 1 lần ở nơi tạm trú chứ không phải nơi đăng ký hộ khẩu thì "
+                          "cần giấy tờ gì", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "bhxh1l-thu-tuc"), (reply.outcome, reply.choices)
+    reply = engine.answer("đăng ký bhxh tự nguyện ở đâu ạ", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-dang-ky")
+
+
 def test_a_death_gets_the_survivors_benefits_and_a_pupil_the_student_support(engine):
     """Two more sibling cues: a member's death beside what a member gets asks for the survivors' benefits; a pupil or a
     student of a near-poor household asks for the student card's support, not the household card's."""
