@@ -255,6 +255,16 @@ def test_a_withdrawal_gets_its_procedure_over_registering_for_voluntary_insuranc
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-dang-ky")
 
 
+def test_who_a_household_counts_gets_who_joins_over_where_to_buy(engine):
+    """The sibling cue of a household's list (intents.yaml): which household one is counted in asks who joins, not where
+    to buy (before 06/12/2026 a choice between the two); where to buy is still where to buy."""
+    reply = engine.answer("em ở trọ ở Hà Nội, hộ khẩu ở Thái Bình, mua bhyt hộ gia đình thì tính theo hộ nào ạ", Turn(),
+                          day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "hgd-doi-tuong"), (reply.outcome, reply.choices)
+    reply = engine.answer("mua bhyt hộ gia đình ở đâu ạ", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "hgd-mua-o-dau")
+
+
 def test_a_death_gets_the_survivors_benefits_and_a_pupil_the_student_support(engine):
     """Two more sibling cues: a member's death beside what a member gets asks for the survivors' benefits; a pupil or a
     student of a near-poor household asks for the student card's support, not the household card's."""
