@@ -265,6 +265,22 @@ def test_who_a_household_counts_gets_who_joins_over_where_to_buy(engine):
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "hgd-mua-o-dau")
 
 
+def test_how_often_one_pays_and_a_pupil_buying_get_their_entries_over_where_a_household_buys(engine):
+    """Two sibling cues over where a household buys its card (intents.yaml): how often one pays ("đóng 6 tháng 1 lần")
+    is voluntary insurance's ways of paying, unless the message names a household's card; a pupil or a student buying
+    is where pupils buy (before 06/12/2026 each was a choice between the two)."""
+    from app.retrieval import Candidate
+
+    reply = engine.answer("đóng 6 tháng 1 lần được ko ạ", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-phuong-thuc"), (reply.outcome, reply.choices)
+    reply = engine.answer("mua bhyt hộ gia đình có đóng 6 tháng 1 lần được không", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "hgd-mua-o-dau")
+    household_first = [Candidate("hgd-mua-o-dau", 0.60), Candidate("hssv-mua-o-dau", 0.58)]
+    assert engine._cued_sibling("con em học lớp 3, cô giáo bảo phụ huynh tự đi mua, mua ở đâu ạ",
+                                household_first).label == "hssv-mua-o-dau"
+    assert engine._cued_sibling("bố mẹ em ở quê mua bảo hiểm ở đâu ạ", household_first) is None
+
+
 def test_a_death_gets_the_survivors_benefits_and_a_pupil_the_student_support(engine):
     """Two more sibling cues: a member's death beside what a member gets asks for the survivors' benefits; a pupil or a
     student of a near-poor household asks for the student card's support, not the household card's."""
