@@ -281,6 +281,16 @@ def test_how_often_one_pays_and_a_pupil_buying_get_their_entries_over_where_a_ho
     assert engine._cued_sibling("bố mẹ em ở quê mua bảo hiểm ở đâu ạ", household_first) is None
 
 
+def test_a_lost_or_left_card_gets_the_card_entry_but_a_refund_goes_to_staff(engine):
+    """The sibling cue of the card itself (intents.yaml): a lost card and a visit to the doctor ask about the card, not
+    what it pays or when it is valid (before 06/12/2026 a choice); money paid without the card and wanted back is a
+    refund, which the cue leaves alone (staff)."""
+    reply = engine.answer("thẻ bhyt của mẹ em mất rồi, mai đi khám thì làm sao ạ", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "chung-the-bhyt"), (reply.outcome, reply.choices)
+    reply = engine.answer("đi khám quên mang thẻ phải tự trả tiền, giờ có lấy lại tiền được không", Turn(), day=DAY)
+    assert reply.outcome != ANSWERED, reply.entry_id
+
+
 def test_a_death_gets_the_survivors_benefits_and_a_pupil_the_student_support(engine):
     """Two more sibling cues: a member's death beside what a member gets asks for the survivors' benefits; a pupil or a
     student of a near-poor household asks for the student card's support, not the household card's."""
