@@ -291,6 +291,17 @@ def test_a_lost_or_left_card_gets_the_card_entry_but_a_refund_goes_to_staff(engi
     assert reply.outcome != ANSWERED, reply.entry_id
 
 
+def test_a_pupil_who_has_a_card_already_gets_that_entry(engine):
+    """The sibling cue of a pupil with a card of another kind (intents.yaml): a card the state gives a family of a
+    hard-hit commune, and the school collecting again, asks the entry on pupils with a card (before 06/12/2026 a choice
+    with the amount); where to buy, asked beside it, stays where to buy."""
+    reply = engine.answer("Con trai tôi học lớp 9, gia đình tôi ở xã đặc biệt khó khăn nên cháu được nhà nước cấp thẻ "
+                          "BHYT. Nay nhà trường lại thu tiền BHYT học sinh, tôi có phải đóng không?", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "hssv-da-co-the"), (reply.outcome, reply.choices)
+    reply = engine.answer("con đã có thẻ hộ nghèo rồi thì mua bhyt học sinh ở đâu", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "hssv-mua-o-dau")
+
+
 def test_a_death_gets_the_survivors_benefits_and_a_pupil_the_student_support(engine):
     """Two more sibling cues: a member's death beside what a member gets asks for the survivors' benefits; a pupil or a
     student of a near-poor household asks for the student card's support, not the household card's."""
