@@ -234,35 +234,31 @@ def test_what_a_member_receives_gets_the_pension_and_the_second_member_the_reduc
     assert engine._cued_sibling("bhyt hộ gia đình một người bao nhiêu", one_card_first) is None
 
 
-def test_five_years_in_a_row_get_the_five_year_entry_over_the_benefit_levels(engine):
-    """The sibling cue of five continuous years (intents.yaml): a card bought five years in a row asks what those years
-    give, not the benefit levels in general (before 06/12/2026 both got the benefit levels)."""
-    for text in ("the bhyt ho gia dinh cua me em mua 5 nam lien roi thi di kham duoc huong bao nhieu phan tram",
-                 "thẻ bhyt hộ gia đình mua liền 5 năm rồi thì đi khám có được trả nhiều hơn không"):
-        reply = engine.answer(text, Turn(), day=DAY)
-        assert (reply.outcome, reply.entry_id) == (ANSWERED, "hgd-5-nam"), (text, reply.outcome, reply.entry_id)
-    reply = engine.answer("bhyt hộ gia đình đi khám được chi trả bao nhiêu phần trăm", Turn(), day=DAY)
-    assert (reply.outcome, reply.entry_id) == (ANSWERED, "hgd-muc-huong")
+# the sibling cues of 06/12/2026 (intents.yaml): each message got a choice between the two entries, or the sibling's
+# answer, before its cue; the sibling's own question keeps the sibling
+SIBLING_CUE_CASES = [
+    # five years of cards in a row, not the benefit levels in general
+    ("the bhyt ho gia dinh cua me em mua 5 nam lien roi thi di kham duoc huong bao nhieu phan tram", "hgd-5-nam"),
+    ("thẻ bhyt hộ gia đình mua liền 5 năm rồi thì đi khám có được trả nhiều hơn không", "hgd-5-nam"),
+    ("bhyt hộ gia đình đi khám được chi trả bao nhiêu phần trăm", "hgd-muc-huong"),
+    # withdrawing: the lump sum's procedure, not registering for voluntary insurance
+    ("em muốn làm hồ sơ nhận tiền bhxh 1 lần ở nơi tạm trú chứ không phải nơi đăng ký hộ khẩu thì cần giấy tờ gì",
+     "bhxh1l-thu-tuc"),
+    ("đăng ký bhxh tự nguyện ở đâu ạ", "vtn-dang-ky"),
+    # which household one is counted in: who joins, not where to buy
+    ("em ở trọ ở Hà Nội, hộ khẩu ở Thái Bình, mua bhyt hộ gia đình thì tính theo hộ nào ạ", "hgd-doi-tuong"),
+    ("mua bhyt hộ gia đình ở đâu ạ", "hgd-mua-o-dau"),
+    # a pupil with a card of another kind: that entry, not the amount; where to buy asked beside it stays
+    ("Con trai tôi học lớp 9, gia đình tôi ở xã đặc biệt khó khăn nên cháu được nhà nước cấp thẻ BHYT. Nay nhà trường "
+     "lại thu tiền BHYT học sinh, tôi có phải đóng không?", "hssv-da-co-the"),
+    ("con đã có thẻ hộ nghèo rồi thì mua bhyt học sinh ở đâu", "hssv-mua-o-dau"),
+]
 
 
-def test_a_withdrawal_gets_its_procedure_over_registering_for_voluntary_insurance(engine):
-    """The sibling cue of withdrawing (intents.yaml): filing for the lump sum where one lives asks its procedure, not how
-    to register for voluntary insurance (before 06/12/2026 a choice between the two)."""
-    reply = engine.answer("em muốn làm hồ sơ nhận tiền bhxh 1 lần ở nơi tạm trú chứ không phải nơi đăng ký hộ khẩu thì "
-                          "cần giấy tờ gì", Turn(), day=DAY)
-    assert (reply.outcome, reply.entry_id) == (ANSWERED, "bhxh1l-thu-tuc"), (reply.outcome, reply.choices)
-    reply = engine.answer("đăng ký bhxh tự nguyện ở đâu ạ", Turn(), day=DAY)
-    assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-dang-ky")
-
-
-def test_who_a_household_counts_gets_who_joins_over_where_to_buy(engine):
-    """The sibling cue of a household's list (intents.yaml): which household one is counted in asks who joins, not where
-    to buy (before 06/12/2026 a choice between the two); where to buy is still where to buy."""
-    reply = engine.answer("em ở trọ ở Hà Nội, hộ khẩu ở Thái Bình, mua bhyt hộ gia đình thì tính theo hộ nào ạ", Turn(),
-                          day=DAY)
-    assert (reply.outcome, reply.entry_id) == (ANSWERED, "hgd-doi-tuong"), (reply.outcome, reply.choices)
-    reply = engine.answer("mua bhyt hộ gia đình ở đâu ạ", Turn(), day=DAY)
-    assert (reply.outcome, reply.entry_id) == (ANSWERED, "hgd-mua-o-dau")
+@pytest.mark.parametrize(("text", "entry_id"), SIBLING_CUE_CASES, ids=[f"{i}-{e}" for i, (_, e) in enumerate(SIBLING_CUE_CASES)])
+def test_a_sibling_cue_answers_with_its_entry_and_the_siblings_question_keeps_the_sibling(engine, text, entry_id):
+    reply = engine.answer(text, Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, entry_id), (reply.outcome, reply.entry_id, reply.choices)
 
 
 def test_how_often_one_pays_and_a_pupil_buying_get_their_entries_over_where_a_household_buys(engine):
@@ -289,17 +285,6 @@ def test_a_lost_or_left_card_gets_the_card_entry_but_a_refund_goes_to_staff(engi
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "chung-the-bhyt"), (reply.outcome, reply.choices)
     reply = engine.answer("đi khám quên mang thẻ phải tự trả tiền, giờ có lấy lại tiền được không", Turn(), day=DAY)
     assert reply.outcome != ANSWERED, reply.entry_id
-
-
-def test_a_pupil_who_has_a_card_already_gets_that_entry(engine):
-    """The sibling cue of a pupil with a card of another kind (intents.yaml): a card the state gives a family of a
-    hard-hit commune, and the school collecting again, asks the entry on pupils with a card (before 06/12/2026 a choice
-    with the amount); where to buy, asked beside it, stays where to buy."""
-    reply = engine.answer("Con trai tôi học lớp 9, gia đình tôi ở xã đặc biệt khó khăn nên cháu được nhà nước cấp thẻ "
-                          "BHYT. Nay nhà trường lại thu tiền BHYT học sinh, tôi có phải đóng không?", Turn(), day=DAY)
-    assert (reply.outcome, reply.entry_id) == (ANSWERED, "hssv-da-co-the"), (reply.outcome, reply.choices)
-    reply = engine.answer("con đã có thẻ hộ nghèo rồi thì mua bhyt học sinh ở đâu", Turn(), day=DAY)
-    assert (reply.outcome, reply.entry_id) == (ANSWERED, "hssv-mua-o-dau")
 
 
 def test_a_death_gets_the_survivors_benefits_and_a_pupil_the_student_support(engine):
