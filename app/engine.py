@@ -251,7 +251,11 @@ _ASKS_FOR_PERSON = re.compile(
     # ("trả lời tự động hả? thôi tui đợi người"), the machine's answers found wanting ("máy trả lời chung chung quá")
     r"|(?:can bo|nhan vien|nguoi) (?:nao )?xem (?:giup |gium |dum |ho )?(?:ho so|truong hop)"
     r"|(?:doi|cho) (?:nguoi|can bo|nhan vien)(?: that)?\W*$"
-    r"|(?:may|bot) tra loi (?:chung chung|khong dung|sai|lung tung|vo van|khong ro))(?![a-z])")
+    r"|(?:may|bot) tra loi (?:chung chung|khong dung|sai|lung tung|vo van|khong ro)"
+    # someone who speaks one's language ("có ai nói tiếng Tày không, bà tôi không nói được tiếng Kinh nhiều"): only a
+    # person can
+    r"|(?:ai|can bo|nhan vien|nguoi|tu van vien)(?: nao)? (?:noi|biet|hieu|ranh)(?: noi)?(?: duoc)? tieng (?!kinh|viet)"
+    r"[a-z]+)(?![a-z])")
 # an identifier given in part, its last digits hidden ("mã thẻ GD4313xxxxxx", "cccd 020085xxxxxx", "số sổ 8213xxxxxx"):
 # a short message giving one asks about a personal dossier as a whole code does (app/privacy.py finds whole ones);
 # a letter as a newspaper printed it hides the code it quotes and may ask a general question

@@ -481,8 +481,14 @@ def test_asking_to_talk_with_or_ask_a_person_or_to_pass_a_case_to_staff_goes_to_
                  "bó tay với con bot", "có chị nào là người thật không",
                  # staff to look at one's case, waiting for a person, the machine's answers found wanting
                  "cán bộ nào xem giùm trường hợp của mạ em với", "vậy thôi em chờ cán bộ", "bot trả lời lung tung quá",
-                 "máy trả lời tự động à? vậy thôi em đợi người"):
+                 "máy trả lời tự động à? vậy thôi em đợi người",
+                 # someone who speaks one's language (06/12/2026; before, the greeting)
+                 "có ai nói tiếng Nùng không ạ, mẹ em không rành tiếng Kinh", "co ai biet tieng mong ko"):
         assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
+    # telling that one writes Vietnamese poorly is small talk, and a job advert asking for a language goes to staff
+    assert engine.answer("chào chị, em người Nùng, nói tiếng Kinh chưa giỏi", Turn(), day=DAY).outcome == SMALLTALK
+    assert engine.answer("tuyển cộng tác viên thu bảo hiểm, ưu tiên biết tiếng Mông, lương 10 triệu", Turn(),
+                         day=DAY).outcome == ESCALATED
     # a complaint that nobody picks up is not a request to pick up, nor waiting for one's family a request
     assert engine.answer("gọi tổng đài cả ngày không ai nghe máy", Turn(), day=DAY).outcome != HANDOFF
     assert engine.answer("em chờ người nhà về rồi hỏi lại sau", Turn(), day=DAY).outcome != HANDOFF
