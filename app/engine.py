@@ -249,7 +249,7 @@ _ASKS_FOR_PERSON = re.compile(
     r"|(?<!khong )(?<!ko )(?<!k )(?<!hong )(?<!chang )ai (?:do |day |kia )?nghe may"
     # staff to look at one's case ("nhờ anh chị cán bộ xem hồ sơ của bọ em giúp"), waiting for a person, said last
     # ("trả lời tự động hả? thôi tui đợi người"), the machine's answers found wanting ("máy trả lời chung chung quá")
-    r"|(?:can bo|nhan vien|nguoi) (?:nao )?xem (?:giup |gium |dum |ho )?(?:ho so|truong hop)"
+    r"|(?:can bo|nhan vien|nguoi) (?:nao )?xem (?:giup |gium |dum |ho )?(?:ho so|truong hop|cu the|truc tiep)"
     r"|(?:doi|cho) (?:nguoi|can bo|nhan vien)(?: that)?\W*$"
     r"|(?:may|bot) tra loi (?:chung chung|khong dung|sai|lung tung|vo van|khong ro)"
     # someone who speaks one's language ("có ai nói tiếng Tày không, bà tôi không nói được tiếng Kinh nhiều"): only a

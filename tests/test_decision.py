@@ -483,7 +483,9 @@ def test_asking_to_talk_with_or_ask_a_person_or_to_pass_a_case_to_staff_goes_to_
                  "cán bộ nào xem giùm trường hợp của mạ em với", "vậy thôi em chờ cán bộ", "bot trả lời lung tung quá",
                  "máy trả lời tự động à? vậy thôi em đợi người",
                  # someone who speaks one's language (06/12/2026; before, the greeting)
-                 "có ai nói tiếng Nùng không ạ, mẹ em không rành tiếng Kinh", "co ai biet tieng mong ko"):
+                 "có ai nói tiếng Nùng không ạ, mẹ em không rành tiếng Kinh", "co ai biet tieng mong ko",
+                 # an officer to look at cases in person (06/12/2026; before, sent to staff as a question)
+                 "thôn tôi có vài hộ cần cán bộ xem cụ thể, ai về được không"):
         assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
     # telling that one writes Vietnamese poorly is small talk, and a job advert asking for a language goes to staff
     assert engine.answer("chào chị, em người Nùng, nói tiếng Kinh chưa giỏi", Turn(), day=DAY).outcome == SMALLTALK
