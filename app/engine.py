@@ -126,7 +126,7 @@ class Thresholds:
     clarify: float = 0.52  # below this nothing fits: escalate
     # a turn that follows an earlier message is elliptical ("thế tháng nào ko có tiền thì bỏ qua có sao ko"): its
     # scores are lower, and the sibling cue it names, read with the earlier message, decides from this score up
-    # (docs/answering.md, "A follow-up's cue"; 05/12/2026, kept because it lost no right answer and added no wrong one)
+    # (docs/answering.md, "A follow-up's cue"; 06/12/2026, kept because it lost no right answer and added no wrong one)
     followup_cue: float = 0.42
     clarify_band: float = 0.08  # entries this close to the best are offered as choices
     out_of_scope_margin: float = 0.03  # an out-of-scope group this close to the best entry wins
@@ -978,7 +978,7 @@ class Engine:
         close = [c for c in entries[1:3] if best.score - c.score <= self.thresholds.clarify_band]
         short = len(raw.split()) < self.thresholds.long_words
         one_question: bool | None = None
-        folded = lowered = None
+        folded = lowered = told_folded = told_lowered = None
         for entry_id, over, pattern, marked, needs, unless in self.cues:
             told_only = False
             if best.label in over:
@@ -1008,12 +1008,20 @@ class Engine:
             folded = folded if folded is not None else " ".join(fold(said).split())
             if needs is not None and not needs.search(folded) or unless is not None and unless.search(folded):
                 continue
-            where = " ".join(fold(told).split()) if told_only else folded
-            if pattern and pattern.search(where):
+            text = folded
+            if told_only:
+                told_folded = told_folded if told_folded is not None else " ".join(fold(told).split())
+                text = told_folded
+            if pattern and pattern.search(text):
                 return cued
             if marked is not None:
-                lowered = lowered if lowered is not None else " ".join(nfc(said).lower().split())
-                if marked.search(" ".join(nfc(told).lower().split()) if told_only else lowered):
+                if told_only:
+                    told_lowered = told_lowered if told_lowered is not None else " ".join(nfc(told).lower().split())
+                    text = told_lowered
+                else:
+                    lowered = lowered if lowered is not None else " ".join(nfc(said).lower().split())
+                    text = lowered
+                if marked.search(text):
                     return cued
         return None
 
