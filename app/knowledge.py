@@ -207,8 +207,9 @@ def format_reply(template: str, office: Office) -> str:
 
 
 def _texts(value: Any) -> tuple[str, ...]:
-    """A list of phrases or examples in intents.yaml, as text ("key:" with nothing is none)."""
-    return tuple(str(x) for x in value or [])
+    """A list of phrases or examples in intents.yaml, as text ("key:" with nothing is none). An item that is itself a
+    list (a YAML alias of another list: `[*lost_card, mất rồi]`) gives its items in its place."""
+    return tuple(str(y) for x in value or [] for y in (x if isinstance(x, list) else [x]))
 
 
 @dataclass(frozen=True)

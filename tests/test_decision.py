@@ -285,6 +285,10 @@ def test_a_lost_or_left_card_gets_the_card_entry_but_a_refund_goes_to_staff(engi
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "chung-the-bhyt"), (reply.outcome, reply.choices)
     reply = engine.answer("đi khám quên mang thẻ phải tự trả tiền, giờ có lấy lại tiền được không", Turn(), day=DAY)
     assert reply.outcome != ANSWERED, reply.entry_id
+    # the second card cue takes in the first one's words by their YAML alias (`[*lost_card, …]`), flattened in place
+    first, second = [c.phrases for c in engine.kb.parsed_intents.sibling_cues if c.entry == "chung-the-bhyt"]
+    assert second[:len(first)] == first and "đánh rơi" in first and "thẻ giấy" in second
+    assert all(isinstance(p, str) for p in second)
 
 
 def test_a_death_gets_the_survivors_benefits_and_a_pupil_the_student_support(engine):
