@@ -184,6 +184,12 @@ class Reply:
 
 
     @property
+    def offers_staff(self) -> bool:
+        """Whether the reply is the greeting, which says how to reach staff ("nhắn “gặp cán bộ”"): also the reply to
+        a question whether a person or a machine answers. A channel with buttons offers those words as one."""
+        return self.outcome == SMALLTALK and self.reason == "greeting"
+
+    @property
     def text(self) -> str:
         """The reply as a plain-text channel shows it: body, then numbered choices."""
         if not self.choices:

@@ -262,3 +262,36 @@ def test_events_taken_back_from_a_slow_worker_are_answered_once(make, fake):
             assert texts and len(set(texts)) == len(texts), f"{user} would get a reply twice"
         statuses = session.exec(select(models.InboundRecord.status)).all()
         assert statuses == ["done"] * 3
+
+
+def test_the_greeting_offers_staff_in_one_tap_on_messenger_and_the_tap_reaches_staff(make, fake):
+    """The greeting (also the reply to "ad là người hay máy vậy") says to write "gặp cán bộ" to reach staff; on
+    Messenger it carries those words as a quick reply, and tapping it (Messenger sends the title as the text, with
+    the payload) hands the conversation to staff. An answer carries no such button, and Zalo, which has none, keeps
+    the words in the text."""
+    delivery = make()
+
+    def say(channel: str, user: str, n: int, text: str, payload: str | None = None) -> None:
+        event = InboundEvent(channel=channel, dedupe_key=f"{user}-{n}", kind=EventKind.TEXT, user_id=user, text=text,
+                             payload=payload, platform_message_id=f"{user}-{n}")
+        assert delivery.submit([event]).result().new == 1
+        assert delivery.process_pending() == 1
+        delivery.send_due()
+        assert delivery.wait_idle(60)
+
+    say("messenger", "greet-fb", 1, "xin chào ad")
+    greeting = fake_sent(fake, "greet-fb")[-1]
+    assert "gặp cán bộ" in greeting["text"]
+    staff_button = {"content_type": "text", "title": "Gặp cán bộ", "payload": "ASK_STAFF"}
+    assert staff_button in greeting["quick_replies"]
+    say("messenger", "greet-fb", 2, "bhxh tự nguyện đóng thấp nhất bao nhiêu 1 tháng")
+    answer = fake_sent(fake, "greet-fb")[-1]
+    assert answer["quick_replies"] and staff_button not in answer["quick_replies"]
+    say("messenger", "greet-fb", 3, staff_button["title"], payload=staff_button["payload"])
+    with Session(delivery.db) as session:
+        conv = session.exec(select(models.Conversation).where(models.Conversation.external_id == "greet-fb")).one()
+        kinds = session.exec(select(models.Escalation.kind).where(models.Escalation.conversation_id == conv.id)).all()
+    assert kinds == ["handoff"]
+    say("zalo", "greet-zalo", 1, "xin chào ad")
+    zalo = fake_sent(fake, "greet-zalo")[-1]
+    assert "gặp cán bộ" in zalo["text"] and not zalo.get("quick_replies")

@@ -60,6 +60,9 @@ class OutgoingMessage:
     choices: list[Choice] = field(default_factory=list)
     choices_prompt: str = ""
     feedback: bool = False  # offer "Hữu ích / Chưa đúng" after an answer
+    # offer "Gặp cán bộ" where the platform has buttons: the greeting says how to reach staff, and the button sends
+    # those words (a request for a person) in one tap
+    offer_staff: bool = False
 
 
 @dataclass
@@ -288,6 +291,9 @@ class Channel(ABC):
 FEEDBACK_HELPFUL = "FEEDBACK_HELPFUL"
 FEEDBACK_WRONG = "FEEDBACK_WRONG"
 FEEDBACK_TITLES = {FEEDBACK_HELPFUL: "Hữu ích", FEEDBACK_WRONG: "Chưa đúng"}
+# the button that asks for a person: tapped, Messenger sends its title as the citizen's text, a handoff phrase
+ASK_STAFF = "ASK_STAFF"
+ASK_STAFF_TITLE = "Gặp cán bộ"
 
 
 def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:

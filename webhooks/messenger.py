@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 
 from webhooks.base import (
+    ASK_STAFF,
+    ASK_STAFF_TITLE,
     FEEDBACK_HELPFUL,
     FEEDBACK_TITLES,
     FEEDBACK_WRONG,
@@ -162,12 +164,14 @@ class MessengerChannel(Channel):
     # --- outbound --------------------------------------------------------------------
 
     def render(self, message: OutgoingMessage) -> list[dict[str, Any]]:
-        """Text parts; choices and feedback as quick replies on the last part."""
+        """Text parts; choices, feedback and the button that asks for staff as quick replies on the last part."""
         quick = [{"content_type": "text", "title": c.short_title[:TITLE_LIMIT], "payload": c.payload[:1000]}
                  for c in message.choices]
         if message.feedback:
             quick += [{"content_type": "text", "title": title, "payload": payload}
                       for payload, title in FEEDBACK_TITLES.items() if payload in (FEEDBACK_HELPFUL, FEEDBACK_WRONG)]
+        if message.offer_staff:
+            quick.append({"content_type": "text", "title": ASK_STAFF_TITLE, "payload": ASK_STAFF})
         quick = quick[:MAX_QUICK_REPLIES]
         text = message.text
         if message.choices and message.choices_prompt:

@@ -224,5 +224,5 @@ class Answering:
                                               now=now)
         self.outbox.queue(session, conv,
                           OutgoingMessage(reply.body, _choices(reply), reply.choices_prompt,
-                                          feedback=reply.outcome == ANSWERED),
+                                          feedback=reply.outcome == ANSWERED, offer_staff=reply.offers_staff),
                           Author.BOT, escalation_id=done.escalation_id)
