@@ -170,6 +170,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"messages:              {g.n} labelled ({g.in_scope} in scope)")
     print(f"in-scope accuracy:     {_rate(g.correct, g.in_scope)}")
     print(f"wrong answers:         {_rate(g.wrong, g.in_scope)}")
+    if g.wrong:
+        print(f"  right one offered:   {_rate(g.wrong_offered, g.wrong)} of the wrong answers, "
+              f"first choice {g.wrong_offered_first}")
     print(f"top-3 recall:          {_rate(g.top3, g.in_scope)}")
     print(f"out-of-scope answered: {_rate(g.oos_answered, g.oos)}")
     print(f"handoff recall:        {_rate(g.handoff_right, g.handoff)}")

@@ -69,6 +69,8 @@ class Group:
     in_scope: int = 0
     correct: int = 0  # in scope, answered with the expected entry
     wrong: int = 0  # in scope, answered with another entry
+    wrong_offered: int = 0  # of those, the expected entry among the answer's choices (one tap away)
+    wrong_offered_first: int = 0  # ... as the first choice
     clarify_right: int = 0  # in scope, a clarifying question with the expected entry among its choices
     clarify: int = 0
     escalated: int = 0  # in scope, sent to staff
@@ -94,7 +96,11 @@ class Group:
         if not expect.startswith("@"):
             self.in_scope += 1
             self.correct += reply.outcome == ANSWERED and answers_topic(reply.entry_id, expect, finer)
-            self.wrong += reply.outcome == ANSWERED and not answers_topic(reply.entry_id, expect, finer)
+            wrong = reply.outcome == ANSWERED and not answers_topic(reply.entry_id, expect, finer)
+            offered = [c.entry_id for c in reply.choices]
+            self.wrong += wrong
+            self.wrong_offered += wrong and expect in offered
+            self.wrong_offered_first += wrong and offered[:1] == [expect]
             self.clarify += reply.outcome == CLARIFY
             self.clarify_right += reply.outcome == CLARIFY and expect in [c.entry_id for c in reply.choices]
             self.escalated += reply.outcome == ESCALATED

@@ -35,6 +35,18 @@ def test_eval_writes_one_prediction_per_line_and_prints_measures(cli, tmp_path):
     assert "handoff recall:        100.0% (1/1)" in result.stdout
 
 
+def test_eval_counts_wrong_answers_whose_right_entry_is_offered(cli, tmp_path):
+    """A message labelled with the pupils' entry but answered with the household one: a wrong answer, with the
+    right entry offered as the first choice (the closest other entry)."""
+    data = tmp_path / "set.jsonl"
+    lines = [{"text": "muốn mua bhyt cho con 15 tuổi thì ra đâu mua", "expect": "hssv-bat-buoc"},
+             {"text": "bhxh tự nguyện là gì vậy ạ", "expect": "vtn-khai-niem"}]
+    data.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    result = cli("eval", str(data))
+    assert "wrong answers:          50.0% (1/2)" in result.stdout
+    assert "right one offered:   100.0% (1/1) of the wrong answers, first choice 1" in result.stdout
+
+
 def test_eval_answers_as_the_named_office(cli, tmp_path):
     """--office-name: a set written for one province is run as that province's deployment; Bắc Giang was merged
     into Bắc Ninh in 2025, so its office is the one asked about; Cà Mau's is another province's."""
