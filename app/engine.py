@@ -1100,6 +1100,11 @@ class Engine:
             return None
         return others[0].label if others[0].score >= self.thresholds.runner_up_floor else None
 
+    def alternatives(self, answered: str | None, candidates: list[str], n: int = 3) -> list[Choice]:
+        """The entries that came after `answered` for the same message (its stored candidates, best first): what to
+        offer when the citizen says the answer was not the right one."""
+        return [self._choice(c) for c in candidates if c != answered and c in self.kb.entries][:n]
+
     def answer_choice(self, entry_id: str, day: dt.date | None = None, province: Province | None = None,
                       text: str = "") -> Reply | None:
         """A choice the citizen tapped (quick reply, postback): that entry, no retrieval. With `text`, the

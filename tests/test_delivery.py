@@ -295,3 +295,49 @@ def test_the_greeting_offers_staff_in_one_tap_on_messenger_and_the_tap_reaches_s
     say("zalo", "greet-zalo", 1, "xin chào ad")
     zalo = fake_sent(fake, "greet-zalo")[-1]
     assert "gặp cán bộ" in zalo["text"] and not zalo.get("quick_replies")
+
+
+def test_not_the_right_answer_offers_the_entries_that_came_next_and_staff(make, fake):
+    """"Chưa đúng" after an answer: the feedback is stored, and the reply offers the entries that came after the
+    answered one for that question (its stored candidates, best first), picked by a tap on Messenger or a digit on
+    Zalo, with the button that asks for staff on Messenger."""
+    delivery = make()
+
+    def say(channel: str, user: str, n: int, text: str, payload: str | None = None) -> None:
+        event = InboundEvent(channel=channel, dedupe_key=f"{user}-{n}", kind=EventKind.TEXT, user_id=user, text=text,
+                             payload=payload, platform_message_id=f"{user}-{n}")
+        assert delivery.submit([event]).result().new == 1
+        assert delivery.process_pending() == 1
+        delivery.send_due()
+        assert delivery.wait_idle(60)
+
+    def asked(user: str) -> models.Message:
+        with Session(delivery.db) as session:
+            conv = session.exec(select(models.Conversation).where(models.Conversation.external_id == user)).one()
+            return session.exec(select(models.Message).where(models.Message.conversation_id == conv.id,
+                                                             models.Message.direction == "in")
+                                .order_by(models.Message.id)).all()
+
+    question = "bhxh tự nguyện đóng thấp nhất bao nhiêu 1 tháng"
+    say("messenger", "wrong-fb", 1, question)
+    first = asked("wrong-fb")[0]
+    assert first.outcome == "answered"
+    others = [c for c in first.candidates if c != first.entry_id][:3]
+    assert len(others) == 3
+    say("messenger", "wrong-fb", 2, "Chưa đúng", payload="FEEDBACK_WRONG")
+    sent = fake_sent(fake, "wrong-fb")[-1]
+    assert sent["text"].startswith("Cảm ơn bạn đã góp ý.")
+    assert [q["payload"] for q in sent["quick_replies"]] == others + ["ASK_STAFF"]
+    with Session(delivery.db) as session:
+        feedback = session.exec(select(models.Feedback)).all()
+    assert [(f.entry_id, f.helpful) for f in feedback] == [(first.entry_id, False)]
+    tap = sent["quick_replies"][1]
+    say("messenger", "wrong-fb", 3, tap["title"], payload=tap["payload"])
+    assert (asked("wrong-fb")[-1].outcome, asked("wrong-fb")[-1].entry_id) == ("answered", others[1])
+
+    say("zalo", "wrong-zalo", 1, question)
+    say("zalo", "wrong-zalo", 2, "chưa đúng")
+    text = fake_sent(fake, "wrong-zalo")[-1]["text"]
+    assert "Hay bạn muốn hỏi một trong các nội dung dưới đây?" in text and "\n3. " in text
+    say("zalo", "wrong-zalo", 3, "2")
+    assert (asked("wrong-zalo")[-1].outcome, asked("wrong-zalo")[-1].entry_id) == ("answered", others[1])

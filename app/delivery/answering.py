@@ -13,11 +13,11 @@ from sqlmodel import Session, col, select
 from app import models, storage
 from app.conversation import ConversationPolicy
 from app.delivery.echoes import settle_echo
-from app.delivery.feedback import THANKS_HELPFUL, THANKS_WRONG, feedback_of, last_answered
+from app.delivery.feedback import ALTERNATIVES_PROMPT, THANKS_HELPFUL, THANKS_WRONG, feedback_of, last_answered
 from app.delivery.flood import COUNTED, FLOOD_NOTICE, FLOODED, Flood, flooding
 from app.delivery.inbound import InboundClaims
 from app.delivery.outbox import Checkpoints, Outbox
-from app.engine import ANSWERED, Reply
+from app.engine import ANSWERED, CLARIFY, Reply
 from app.models import Author, Direction, InboundStatus
 from app.service import ConversationService, Runtime
 from webhooks.base import Choice, EventKind, OutgoingMessage
@@ -209,8 +209,17 @@ class Answering:
                                         helpful=bool(helpful)))
             self._message(session, conv_id, Direction.IN, Author.CITIZEN,
                           record.text or ("Hữu ích" if helpful else "Chưa đúng"))
-            text = THANKS_HELPFUL if helpful else THANKS_WRONG
-            self._bot_says(session, conv, OutgoingMessage(text), text)
+            if helpful:
+                self._bot_says(session, conv, OutgoingMessage(THANKS_HELPFUL), THANKS_HELPFUL)
+                return
+            # not the right answer: the entries that came next for that question, one tap (or digit) away, and on
+            # Messenger the button that asks for staff
+            others = self.runtime.engine.alternatives(answered.entry_id, answered.candidates or [])
+            if others:
+                conv.last_choices = [c.entry_id for c in others]
+            wrong = Reply(CLARIFY, THANKS_WRONG, choices=others, choices_prompt=ALTERNATIVES_PROMPT)  # its text: what staff read
+            self._bot_says(session, conv, OutgoingMessage(THANKS_WRONG, _choices(wrong), ALTERNATIVES_PROMPT,
+                                                          offer_staff=True), wrong.text)
             return
         text = record.text or (record.payload or "")
         reply = prepared.reply

@@ -14,6 +14,8 @@ _FEEDBACK_WORDS = {"huu ich": True, "chua dung": False}
 THANKS_HELPFUL = "Cảm ơn bạn đã góp ý!"
 THANKS_WRONG = ("Cảm ơn bạn đã góp ý. Bạn có thể nhắn lại câu hỏi chi tiết hơn, hoặc nhắn \"gặp cán bộ\" "
                 "để được cán bộ trả lời.")
+# after "Chưa đúng": the entries that came next for the question that was answered, the right one most often among them
+ALTERNATIVES_PROMPT = "Hay bạn muốn hỏi một trong các nội dung dưới đây? Bạn chọn hoặc nhắn số thứ tự giúp tôi nhé:"
 
 
 def feedback_of(record: models.InboundRecord) -> bool | None:
