@@ -264,6 +264,16 @@ def test_events_taken_back_from_a_slow_worker_are_answered_once(make, fake):
         assert statuses == ["done"] * 3
 
 
+def citizen_says(delivery: Delivery, channel: str, user: str, n: int, text: str, payload: str | None = None) -> None:
+    """The citizen's `n`-th message (a tap when `payload` is given), answered and its reply sent, before returning."""
+    event = InboundEvent(channel=channel, dedupe_key=f"{user}-{n}", kind=EventKind.TEXT, user_id=user, text=text,
+                         payload=payload, platform_message_id=f"{user}-{n}")
+    assert delivery.submit([event]).result().new == 1
+    assert delivery.process_pending() == 1
+    delivery.send_due()
+    assert delivery.wait_idle(60)
+
+
 def test_the_greeting_offers_staff_in_one_tap_on_messenger_and_the_tap_reaches_staff(make, fake):
     """The greeting (also the reply to "ad là người hay máy vậy") says to write "gặp cán bộ" to reach staff; on
     Messenger it carries those words as a quick reply, and tapping it (Messenger sends the title as the text, with
@@ -272,12 +282,7 @@ def test_the_greeting_offers_staff_in_one_tap_on_messenger_and_the_tap_reaches_s
     delivery = make()
 
     def say(channel: str, user: str, n: int, text: str, payload: str | None = None) -> None:
-        event = InboundEvent(channel=channel, dedupe_key=f"{user}-{n}", kind=EventKind.TEXT, user_id=user, text=text,
-                             payload=payload, platform_message_id=f"{user}-{n}")
-        assert delivery.submit([event]).result().new == 1
-        assert delivery.process_pending() == 1
-        delivery.send_due()
-        assert delivery.wait_idle(60)
+        citizen_says(delivery, channel, user, n, text, payload)
 
     say("messenger", "greet-fb", 1, "xin chào ad")
     greeting = fake_sent(fake, "greet-fb")[-1]
@@ -304,12 +309,7 @@ def test_not_the_right_answer_offers_the_entries_that_came_next_and_staff(make, 
     delivery = make()
 
     def say(channel: str, user: str, n: int, text: str, payload: str | None = None) -> None:
-        event = InboundEvent(channel=channel, dedupe_key=f"{user}-{n}", kind=EventKind.TEXT, user_id=user, text=text,
-                             payload=payload, platform_message_id=f"{user}-{n}")
-        assert delivery.submit([event]).result().new == 1
-        assert delivery.process_pending() == 1
-        delivery.send_due()
-        assert delivery.wait_idle(60)
+        citizen_says(delivery, channel, user, n, text, payload)
 
     def asked(user: str) -> models.Message:
         with Session(delivery.db) as session:
