@@ -773,6 +773,19 @@ def test_a_follow_ups_cue_decides_at_a_lower_score_than_a_first_message(engine):
     assert engine.thresholds.followup_cue <= reply.score < engine.thresholds.clarify
 
 
+def test_a_follow_up_under_the_clarify_level_gets_choices_instead_of_staff(engine):
+    """A follow-up's scores are lower, so between Thresholds.followup_clarify and clarify its close entries are
+    offered as choices: here the monthly allowance for those short of the years, beside the social pension. The
+    same words as a first message, at the same score, go to staff."""
+    text = "vậy ổng có được lãnh tiền hằng tháng không hay chỉ lấy một lần"
+    alone = engine.answer(text, Turn(), day=DAY)
+    assert alone.outcome == ESCALATED and alone.score < engine.thresholds.clarify, (alone.outcome, alone.score)
+    reply = _after(engine, "ông xã tui 61 tuổi, đóng bhxh được 10 năm thì nghỉ", text)
+    assert reply.outcome == CLARIFY, (reply.outcome, reply.score)
+    assert engine.thresholds.followup_clarify <= reply.score < engine.thresholds.clarify
+    assert "bhxh1l-tro-cap-thang" in [c.entry_id for c in reply.choices]
+
+
 def test_a_follow_up_naming_no_subject_stays_in_the_previous_topic(engine):
     """"vậy đóng ở đâu" alone is nearest to the lump sum's procedure; after the household amount it asks where
     to buy household insurance (answered or offered first)."""
