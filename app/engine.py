@@ -143,7 +143,7 @@ class Thresholds:
     @classmethod
     def lexical_only(cls) -> Thresholds:
         # a lead of 0.06 at the answer level, as for short messages: 0.42 + 1.0 x 0.06
-        # (the follow-up cue and clarify level no lower than the clarify level: not measured without the model)
+        # (a follow-up's cue and choices from the clarify level itself: not measured without the model)
         return cls(answer=0.42, margin=0.06, clarify=0.34, handoff=0.55, long_answer=0.42, long_line=0.48,
                    long_lead_weight=1.0, smalltalk=0.55, followup_cue=0.34, followup_clarify=0.34)
 
