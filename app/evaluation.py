@@ -102,7 +102,7 @@ class Group:
             self.wrong_offered += wrong and expect in offered
             self.wrong_offered_first += wrong and offered[:1] == [expect]
             self.clarify += reply.outcome == CLARIFY
-            self.clarify_right += reply.outcome == CLARIFY and expect in [c.entry_id for c in reply.choices]
+            self.clarify_right += reply.outcome == CLARIFY and expect in offered
             self.escalated += reply.outcome == ESCALATED
             self.top3 += expect in reply.candidates[:3]
         elif expect == "@escalate":

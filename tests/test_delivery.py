@@ -311,7 +311,7 @@ def test_not_the_right_answer_offers_the_entries_that_came_next_and_staff(make, 
     def say(channel: str, user: str, n: int, text: str, payload: str | None = None) -> None:
         citizen_says(delivery, channel, user, n, text, payload)
 
-    def asked(user: str) -> models.Message:
+    def asked(user: str) -> list[models.Message]:
         with Session(delivery.db) as session:
             conv = session.exec(select(models.Conversation).where(models.Conversation.external_id == user)).one()
             return session.exec(select(models.Message).where(models.Message.conversation_id == conv.id,

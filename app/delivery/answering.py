@@ -217,8 +217,8 @@ class Answering:
             others = self.runtime.engine.alternatives(answered.entry_id, answered.candidates or [])
             if others:
                 conv.last_choices = [c.entry_id for c in others]
-            wrong = Reply(CLARIFY, THANKS_WRONG, choices=others, choices_prompt=ALTERNATIVES_PROMPT)  # its text: what staff read
-            self._bot_says(session, conv, OutgoingMessage(THANKS_WRONG, _choices(wrong), ALTERNATIVES_PROMPT,
+            wrong = Reply(CLARIFY, THANKS_WRONG, choices=others, choices_prompt=ALTERNATIVES_PROMPT)
+            self._bot_says(session, conv, OutgoingMessage(wrong.body, _choices(wrong), wrong.choices_prompt,
                                                           offer_staff=True), wrong.text)
             return
         text = record.text or (record.payload or "")
