@@ -180,6 +180,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print("outcomes:              " + ", ".join(f"{k} {v}" for k, v in sorted(g.outcomes.items())))
     print(f"clarify, right choice: {_rate(g.clarify_right, g.in_scope)} (of {g.clarify} clarifying questions)")
     print(f"in scope escalated:    {_rate(g.escalated, g.in_scope)}")
+    if g.escalated:
+        print(f"  right one suggested: {_rate(g.escalated_suggested, g.escalated)} of the escalations")
     if g.two:
         print(f"two: second offered:   {_rate(g.two_offered, g.two)}")
     if report.letters.n:

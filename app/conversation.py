@@ -63,8 +63,10 @@ class ConversationPolicy:
 
     def hold_for_staff(self, conv: models.Conversation, at: dt.datetime | None = None) -> None:
         """Staff take it from here (an escalation, a handoff, a staff reply, an echo of a reply typed in the
-        platform's inbox, a staff member taking it): the bot is silent for `quiet_hours` from now."""
+        platform's inbox, a staff member taking it): the bot is silent for `quiet_hours` from now. What the bot
+        offered before is no longer picked from it: a number the citizen sends now is for staff."""
         conv.bot_paused_until = (at or self.clock()) + dt.timedelta(hours=self.quiet_hours)
+        conv.last_choices, conv.last_choices_suggested = [], False
 
     def staff_acted(self, conv: models.Conversation, hold: bool) -> None:
         """A staff action on the conversation: the bot's pause starts again from now (`hold`: even when the

@@ -133,10 +133,13 @@ class Thresholds:
     # with the right entry among the choices, none out of scope; 0.44 moved one out-of-scope message too)
     followup_clarify: float = 0.46
     clarify_band: float = 0.08  # entries this close to the best are offered as choices
-    # after an answer, the next entry scoring this much is offered first among the choices (06/12/2026: of the 98
-    # wrong answers over the labelled messages, the right entry offered first went from 30 to 63, offered at all from
-    # 57 to 75; no answer changed; the same level without the model, not measured there)
-    runner_up_floor: float = 0.40
+    # an entry scoring this much is worth offering as a choice: after an answer, the next entry is offered first
+    # (06/12/2026: of the 98 wrong answers over the labelled messages, the right entry offered first went from 30 to
+    # 63, offered at all from 57 to 75; no answer changed); under an escalation for want of certainty, the best three
+    # entries scoring this much are suggested while the citizen waits for staff (06/12/2026, fifth session:
+    # docs/answering.md, "Suggestions while staff are asked"); without the model no suggestion is made (0.40 is above
+    # the lexical clarify level) and the runner-up's level is not measured there
+    offer_floor: float = 0.40
     out_of_scope_margin: float = 0.03  # an out-of-scope group this close to the best entry wins
     handoff: float = 0.60
 
@@ -174,6 +177,9 @@ class Turn:
     entry_id: str | None = None
     text: str | None = None
     choices: list[str] = field(default_factory=list)
+    # the choices were suggested under an escalation: a pick is answered, but a message that picks none does not go
+    # on in their topic as after a clarifying question (they are guesses, not what the citizen was asked to choose)
+    suggested: bool = False
 
 
 @dataclass
@@ -207,7 +213,8 @@ class Reply:
         return "\n".join(lines)
 
     def next_turn(self, text: str) -> Turn:
-        return Turn(entry_id=self.entry_id, text=self.context_text or text, choices=[c.entry_id for c in self.choices])
+        return Turn(entry_id=self.entry_id, text=self.context_text or text, choices=[c.entry_id for c in self.choices],
+                    suggested=self.outcome == ESCALATED)
 
 
 UNSURE = "không đủ chắc chắn để trả lời"  # the reason staff read when no entry was sure enough
@@ -454,6 +461,14 @@ class Engine:
 
     # --- the decision ---------------------------------------------------------------
 
+    def picked(self, text: str, choices: list[str]) -> str | None:
+        """The entry a message picks from the choices offered last by its number ("2", "số 2"); None otherwise."""
+        found = re.fullmatch(r"\s*(?:so\s*)?(\d{1,2})\s*", fold(text or ""))
+        if not choices or found is None:
+            return None
+        n = int(found.group(1))
+        return choices[n - 1] if 1 <= n <= len(choices) and choices[n - 1] in self.kb.entries else None
+
     def answer(self, text: str, context: Turn | None = None, day: dt.date | None = None,
                province: Province | None = None) -> Reply:
         day = day or dt.date.today()
@@ -462,14 +477,12 @@ class Engine:
         raw = (text or "").strip()
         key = self.normalizer.key(raw[:1500])
 
-        if context.choices and re.fullmatch(r"\s*(?:so\s*)?(\d{1,2})\s*", fold(raw)):
-            n = int(re.sub(r"\D", "", raw))
-            if 1 <= n <= len(context.choices) and context.choices[n - 1] in self.kb.entries:
-                # the chosen entry for the earlier message: a calculator works on that message's facts
-                chosen = self._answer_entry(self.kb.entries[context.choices[n - 1]], "", day, [], 1.0,
-                                            context.text or "", province)
-                chosen.context_text = context.text or ""
-                return chosen
+        picked = self.picked(raw, context.choices)
+        if picked is not None:
+            # the chosen entry for the earlier message: a calculator works on that message's facts
+            chosen = self._answer_entry(self.kb.entries[picked], "", day, [], 1.0, context.text or "", province)
+            chosen.context_text = context.text or ""
+            return chosen
 
         if self._is_handoff(key, raw[:1500]) and not self._asks_who_answers(raw):
             return Reply(HANDOFF, self._fmt(intents.handoff.reply, province),
@@ -815,7 +828,7 @@ class Engine:
         """The previous turn as a follow-up reads it. After a clarifying question whose choices are all of one
         topic ("thẻ BHYT học sinh" offered where to buy it and whether it is compulsory), a message that does
         not pick a choice ("vậy em tự đi mua thì ra chỗ nào") goes on in that topic, as after its first choice."""
-        if context.entry_id or not context.choices:
+        if context.entry_id or not context.choices or context.suggested:
             return context
         topics = {self.kb.entries[c].topic for c in context.choices if c in self.kb.entries}
         if len(topics) != 1 or context.choices[0] not in self.kb.entries:
@@ -922,7 +935,20 @@ class Engine:
                 return Reply(CLARIFY, "", candidates=[c.label for c in entries[:5]], score=best.score,
                              choices=[self._choice(c.label) for c in entries[:2]], choices_prompt=prompt,
                              details=[c.as_dict() for c in cands[:5]])
-        return self._escalate(cands, UNSURE, province)
+        return self._suggesting(self._escalate(cands, UNSURE, province), cands)
+
+    def _suggesting(self, reply: Reply, cands: list[Candidate], n: int = 3) -> Reply:
+        """An escalation for want of certainty, with the best entries as suggestions while the citizen waits for
+        staff: the `n` best that score `offer_floor` or more, when an entry is nearer than anything the bot does not
+        answer (out of scope, small talk, a request for a person). Picking one is answered even though staff hold
+        the conversation (app.delivery.answering); the escalation stays open for staff."""
+        if not cands or cands[0].label.startswith("@"):
+            return reply
+        offered = [c for c in self._entries(cands)[:n] if c.score >= self.thresholds.offer_floor]
+        if offered:
+            reply.choices = [self._choice(c.label) for c in offered]
+            reply.choices_prompt = self.kb.parsed_intents.suggest_prompt
+        return reply
 
     def _small_talk_class(self, raw: str, cands: list[Candidate], sure: bool = False) -> Candidate | None:
         """The small-talk class a message searched to `cands` is nearest to, when that decides it: the nearest
@@ -1096,13 +1122,13 @@ class Engine:
                      score=score, choices=[self._choice(r) for r in related], choices_prompt=prompt)
 
     def _close_runner_up(self, answered: str, entries: list[Candidate]) -> str | None:
-        """The entry that came closest after the answered one, when it scored `runner_up_floor` or more: offered
+        """The entry that came closest after the answered one, when it scored `offer_floor` or more: offered
         first among the choices (before the curated related questions, three in all), so that an answer given to
         the wrong sibling is one tap from the right one. A second question's entry still goes before it."""
         others = [c for c in entries if c.label != answered]
         if not others or others[0].label not in self.kb.entries:
             return None
-        return others[0].label if others[0].score >= self.thresholds.runner_up_floor else None
+        return others[0].label if others[0].score >= self.thresholds.offer_floor else None
 
     def alternatives(self, answered: str | None, candidates: list[str], n: int = 3) -> list[Choice]:
         """The entries that came after `answered` for the same message (its stored candidates, best first): what to

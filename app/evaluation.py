@@ -74,6 +74,7 @@ class Group:
     clarify_right: int = 0  # in scope, a clarifying question with the expected entry among its choices
     clarify: int = 0
     escalated: int = 0  # in scope, sent to staff
+    escalated_suggested: int = 0  # of those, the expected entry among the suggestions while the citizen waits
     top3: int = 0
     right: int = 0  # any row: the expected outcome
     answered_wrongly: int = 0  # any row: an answer it should not have got
@@ -104,6 +105,7 @@ class Group:
             self.clarify += reply.outcome == CLARIFY
             self.clarify_right += reply.outcome == CLARIFY and expect in offered
             self.escalated += reply.outcome == ESCALATED
+            self.escalated_suggested += reply.outcome == ESCALATED and expect in offered
             self.top3 += expect in reply.candidates[:3]
         elif expect == "@escalate":
             self.oos += 1

@@ -276,6 +276,7 @@ class Intents:
     escalate_reply: str = ""
     clarify_prompt: str = ""
     related_prompt: str = ""
+    suggest_prompt: str = ""  # over the entries suggested under an escalation, while the citizen waits for staff
     non_text_reply: str = ""
     unreadable_reply: str = ""
     # entries whose answer gives this province's own office details, and why staff get a message that asks them
@@ -308,7 +309,8 @@ class Intents:
                                           needs=_texts(c.get("needs")), unless=_texts(c.get("unless")))
                                for c in data.get("sibling_cues") or [] if isinstance(c, dict)),
             **{name: str(data.get(name) or "") for name in
-               ("escalate_reply", "clarify_prompt", "related_prompt", "non_text_reply", "unreadable_reply")},
+               ("escalate_reply", "clarify_prompt", "related_prompt", "suggest_prompt", "non_text_reply",
+                "unreadable_reply")},
         )
 
 

@@ -139,6 +139,8 @@ class Conversation(SQLModel, table=True):
     last_entry_id: str | None = Field(default=None, max_length=80)
     last_text: str | None = Field(default=None, sa_column=Column(Text))
     last_choices: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    # the choices were suggested under an escalation: picked, they are answered; they are not a topic to go on in
+    last_choices_suggested: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     # silent while staff handle it: after a handoff, an escalation or a staff reply
     bot_paused_until: dt.datetime | None = None
     # the platform id of the citizen's last message (Zalo quotes it in replies)

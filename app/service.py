@@ -271,7 +271,8 @@ class ConversationService:
         """The bot's reply to `text` in the context of the conversation's previous turn."""
         rt = self.runtime
         timer = metrics.Timer()
-        turn = Turn(entry_id=conv.last_entry_id, text=conv.last_text, choices=list(conv.last_choices or []))
+        turn = Turn(entry_id=conv.last_entry_id, text=conv.last_text, choices=list(conv.last_choices or []),
+                    suggested=bool(conv.last_choices_suggested))
         province = rt.provinces.get(conv.province)
         reply = None
         if chosen_entry:
@@ -309,11 +310,14 @@ class ConversationService:
             session.flush()  # staff see it, and a failed send is recorded on it, by id
             # staff take it from here: the bot stays silent until released or the quiet time passes
             self.policy.hold_for_staff(conv, now)
-        if reply.outcome in (ANSWERED, CLARIFY):
+        if reply.outcome in (ANSWERED, CLARIFY) or (reply.outcome == ESCALATED and reply.choices):
+            # an escalation's suggestions can be picked while staff hold the conversation (app.delivery.answering)
             nxt = reply.next_turn(text)
             conv.last_entry_id, conv.last_text, conv.last_choices = nxt.entry_id, nxt.text, nxt.choices
+            conv.last_choices_suggested = nxt.suggested
         elif reply.outcome != SMALLTALK:
             conv.last_entry_id, conv.last_text, conv.last_choices = None, None, []
+            conv.last_choices_suggested = False
         conv.updated_at = now
         self.policy.citizen_wrote(conv, platform_message_id, now)
         session.add(conv)

@@ -118,9 +118,9 @@ def test_a_number_picks_one_of_the_offered_choices(cli):
     assert chosen_title
 
 
-def _offered(text: str) -> list[str]:
-    """The titles listed after the answer's "Bạn có thể hỏi tiếp:"."""
-    tail = text.split("Bạn có thể hỏi tiếp:", 1)[1]
+def _offered(text: str, prompt: str = "Bạn có thể hỏi tiếp:") -> list[str]:
+    """The titles listed after the reply's `prompt` (an answer's "Bạn có thể hỏi tiếp:")."""
+    tail = text.split(prompt, 1)[1]
     return [line.split(". ", 1)[1] for line in tail.strip().splitlines() if line[:1].isdigit()]
 
 
@@ -145,6 +145,23 @@ def test_an_answer_offers_the_closest_other_entry_first(cli):
     text, meta = ask(cli, "vssid là gì")
     assert meta["entry_id"] == "chung-vssid" and all(d["score"] < 0.40 for d in meta["details"][1:])
     assert _offered(text) == [_entry(e)["title"] for e in _entry("chung-vssid")["related"]]
+
+
+def test_an_escalation_for_want_of_certainty_suggests_the_nearest_entries(cli):
+    """A question no entry answers surely enough goes to staff, and while the citizen waits the best entries that
+    scored 0.40 or more are suggested, picked by their number; a message nearer something the bot never answers
+    gets none."""
+    text, meta = ask(cli, "co nen chot so lay tien ko hay doi 60 tuoi lanh luong", "--conversation", "wait")
+    assert meta["outcome"] == "escalated" and "chuyển cho cán bộ" in text
+    near = [d for d in meta["details"] if not d["label"].startswith("@") and d["score"] >= 0.40]
+    assert near[0]["label"] == "bhxh1l-so-sanh" and 0.40 <= near[0]["score"] < 0.52
+    assert _offered(text, "Trong lúc chờ cán bộ") == [_entry(d["label"])["title"] for d in near[:3]]
+    _, meta = ask(cli, "1", "--conversation", "wait")
+    assert (meta["outcome"], meta["entry_id"]) == ("answered", "bhxh1l-so-sanh")
+    # an out-of-scope group is nearest (a tax settlement), although an entry scores over 0.40: nothing is suggested
+    text, meta = ask(cli, "Dạ quyết toán thuế thu nhập cá nhân thì nộp ở đâu ạ?")
+    assert meta["outcome"] == "escalated" and meta["details"][0]["label"].startswith("@oos-")
+    assert meta["details"][1]["score"] >= 0.40 and "Trong lúc chờ cán bộ" not in text and "\n1. " not in text
 
 
 def test_smalltalk_handoff_and_escalation(cli):

@@ -1031,3 +1031,21 @@ def test_a_letter_telling_of_calls_is_not_a_request_for_a_person_and_asking_to_b
              "sổ bảo hiểm dài lắm kể không hết được, nhờ anh chị gọi lại cho tôi theo số này với ạ")
     for text in (asked, "gọi lại cho em với ạ", "ad goi lai giup e"):
         assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
+
+
+def test_suggestions_under_an_escalation_are_picked_but_not_a_topic_to_go_on_in(engine):
+    """An escalation's suggestions are guesses: a number picks one, but a message that picks none is not read as
+    going on in their topic, as it is after a clarifying question of one topic (here the message would get the
+    record lookup; read on its own with the earlier message, it goes to staff, as before the suggestions)."""
+    first = "em làm ở xưởng may Hòn La, công ty có đóng bhxh cho em. chồng em đi biển thì chưa có chi hết"
+    escalated = engine.answer(first, Turn(), day=DAY)
+    assert escalated.outcome == ESCALATED and escalated.choices, (escalated.outcome, escalated.choices)
+    turn = escalated.next_turn(first)
+    assert turn.suggested and turn.entry_id is None
+    text = "rứa cái em đang đóng với cái chồng em nếu đi đóng thì khác nhau chỗ mô"
+    reply = engine.answer(text, turn, day=DAY)
+    assert reply.outcome == ESCALATED, (reply.outcome, reply.entry_id)
+    as_clarify = engine.answer(text, Turn(text=first, choices=turn.choices), day=DAY)
+    assert as_clarify.outcome == ANSWERED and as_clarify.entry_id == "chung-tra-cuu"
+    picked = engine.answer("1", turn, day=DAY)
+    assert (picked.outcome, picked.entry_id) == (ANSWERED, turn.choices[0])

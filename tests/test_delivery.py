@@ -60,7 +60,10 @@ def make(database_url, fake):
     made: list[Delivery] = []
 
     def build(clock=None, **extra) -> Delivery:
-        runtime = Runtime.start(settings(database_url, fake.url, **extra), load_model=False)
+        """`semantic_model="auto"` in `extra`: answer with the bundled model (the engine's scores as shipped), not
+        the lexical signals alone."""
+        model = extra.get("semantic_model", "off") != "off"
+        runtime = Runtime.start(settings(database_url, fake.url, **extra), load_model=model)
         delivery = Delivery(runtime, build_channels(runtime), clock=clock)
         made.append(delivery)
         return delivery
@@ -300,6 +303,62 @@ def test_the_greeting_offers_staff_in_one_tap_on_messenger_and_the_tap_reaches_s
     say("zalo", "greet-zalo", 1, "xin chào ad")
     zalo = fake_sent(fake, "greet-zalo")[-1]
     assert "gặp cán bộ" in zalo["text"] and not zalo.get("quick_replies")
+
+
+def test_a_suggestion_under_an_escalation_is_answered_while_staff_hold_the_conversation(make, fake):
+    """A question the bot is not sure of goes to staff with the nearest entries suggested; picking one (its number on
+    Zalo, a tap on Messenger) is answered although staff hold the conversation, and the request stays open for staff.
+    Anything else the citizen writes is for staff, and once a person has replied a number is for staff too."""
+    delivery = make(semantic_model="auto")
+    question = "co nen chot so lay tien ko hay doi 60 tuoi lanh luong"
+
+    def conversation(user: str) -> tuple[models.Conversation, list[models.Message], list[models.Escalation]]:
+        with Session(delivery.db) as session:
+            conv = session.exec(select(models.Conversation).where(models.Conversation.external_id == user)).one()
+            messages = session.exec(select(models.Message).where(models.Message.conversation_id == conv.id)
+                                    .order_by(models.Message.id)).all()
+            escalations = session.exec(select(models.Escalation)
+                                       .where(models.Escalation.conversation_id == conv.id)).all()
+            return conv, list(messages), list(escalations)
+
+    citizen_says(delivery, "zalo", "wait-zalo", 1, question)
+    conv, messages, escalations = conversation("wait-zalo")
+    assert messages[-2].outcome == "escalated" and [e.status for e in escalations] == ["open"]
+    suggested = list(conv.last_choices or [])
+    assert suggested and suggested[0] == "bhxh1l-so-sanh"
+    sent = fake_sent(fake, "wait-zalo")
+    assert "Trong lúc chờ cán bộ" in sent[-1]["text"] and "\n1. " in sent[-1]["text"]
+    citizen_says(delivery, "zalo", "wait-zalo", 2, "1")
+    conv, messages, escalations = conversation("wait-zalo")
+    assert (messages[-2].outcome, messages[-2].entry_id) == ("answered", "bhxh1l-so-sanh")
+    assert messages[-1].author == "bot" and len(fake_sent(fake, "wait-zalo")) == len(sent) + 1
+    assert [e.status for e in escalations] == ["open"]  # staff still answer the question
+    assert aware(conv.bot_paused_until) > dt.datetime.now(dt.UTC)
+    citizen_says(delivery, "zalo", "wait-zalo", 3, "em muốn hỏi thêm về trường hợp của em")
+    conv, messages, _ = conversation("wait-zalo")
+    assert messages[-1].author == "citizen" and messages[-1].outcome is None  # for staff, unanswered
+    assert len(fake_sent(fake, "wait-zalo")) == len(sent) + 1
+
+    # Messenger: the suggestions are quick replies; a person replies from the Page's inbox, and after that a tap on
+    # an earlier suggestion is a message for staff
+    citizen_says(delivery, "messenger", "wait-fb", 1, question)
+    sent = fake_sent(fake, "wait-fb")
+    taps = sent[-1]["quick_replies"]
+    assert [t["payload"] for t in taps] == suggested
+    citizen_says(delivery, "messenger", "wait-fb", 2, taps[1]["title"], payload=taps[1]["payload"])
+    _, messages, _ = conversation("wait-fb")
+    assert (messages[-2].outcome, messages[-2].entry_id) == ("answered", suggested[1])
+    echo = InboundEvent(channel="messenger", dedupe_key="wait-fb-staff", kind=EventKind.STAFF_ECHO, user_id="wait-fb",
+                        text="Chào bạn, cán bộ BHXH đây ạ.", platform_message_id="wait-fb-staff")
+    assert delivery.submit([echo]).result().new == 1
+    assert delivery.process_pending() == 1
+    conv, _, _ = conversation("wait-fb")
+    assert not conv.last_choices
+    before = len(fake_sent(fake, "wait-fb"))
+    citizen_says(delivery, "messenger", "wait-fb", 3, taps[0]["title"], payload=taps[0]["payload"])
+    _, messages, _ = conversation("wait-fb")
+    assert messages[-1].author == "citizen" and messages[-1].outcome is None
+    assert len(fake_sent(fake, "wait-fb")) == before
 
 
 def test_not_the_right_answer_offers_the_entries_that_came_next_and_staff(make, fake):

@@ -141,6 +141,15 @@ class Answering:
         """The entry a quick reply or postback picked."""
         return record.payload if record.payload and record.payload in self.runtime.engine.kb.entries else None
 
+    def _picks_suggestion(self, record: models.InboundRecord, conv: models.Conversation) -> bool:
+        """Whether the event picks one of the entries the bot offered last (a tap or its number): while staff hold
+        the conversation, the bot still answers a pick of the suggestions it gave with the escalation (staff acting
+        on the conversation withdraws them: ConversationPolicy.hold_for_staff). The escalation stays open."""
+        offered = list(conv.last_choices or [])
+        if record.kind != EventKind.TEXT or not offered or feedback_of(record) is not None:
+            return False
+        return self._chosen(record) in offered or self.runtime.engine.picked(record.text or "", offered) is not None
+
     def _message(self, session: Session, conv_id: int, direction: Direction, author: Author, text: str,
                  **fields) -> models.Message:
         message = models.Message(conversation_id=conv_id, direction=direction, author=author, text=text, **fields)
@@ -176,7 +185,7 @@ class Answering:
             return
         self.policy.citizen_wrote(conv, record.platform_message_id, now)
         session.add(conv)
-        if self.policy.bot_paused(conv, now):
+        if self.policy.bot_paused(conv, now) and not self._picks_suggestion(record, conv):
             message = self._message(session, conv_id, Direction.IN, Author.CITIZEN, record.text or NOT_TEXT,
                                     created_at=now)
             conv.updated_at = now
@@ -216,7 +225,7 @@ class Answering:
             # Messenger the button that asks for staff
             others = self.runtime.engine.alternatives(answered.entry_id, answered.candidates or [])
             if others:
-                conv.last_choices = [c.entry_id for c in others]
+                conv.last_choices, conv.last_choices_suggested = [c.entry_id for c in others], False
             wrong = Reply(CLARIFY, THANKS_WRONG, choices=others, choices_prompt=ALTERNATIVES_PROMPT)
             self._bot_says(session, conv, OutgoingMessage(wrong.body, _choices(wrong), wrong.choices_prompt,
                                                           offer_staff=True), wrong.text)
