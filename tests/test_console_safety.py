@@ -241,6 +241,12 @@ def test_a_pause_with_no_staff_action_returns_to_the_bot_and_is_flagged(app, pla
     assert escalations(app, "9304", "open")  # still open for staff, flagged, and on top with the latest message
     rows = inbox_rows(staff)
     assert rows[0]["conversation_id"] == conv.id and "bhxh tự nguyện" in rows[0]["latest"]
+    # the row says what the bot answered that message with, so staff need not open the conversation to know
+    answered = [m for m in messages(app, conv.id) if m.author == "citizen"][-1]
+    assert answered.outcome == "answered" and answered.entry_id
+    title = rows[0]["latest_answer"]
+    assert title and title in text_of(staff.get("/console/inbox/rows"))
+    assert "Trợ lý đã trả lời: " + title in text_of(staff.get("/console/inbox/rows"))
     # released by staff: no flag
     assert staff.post(f"/console/conversations/{conv.id}/release").status_code == 303
     assert inbox_rows(staff)[0]["returned"] == ""

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from app import models, storage
 from app.conversation import FOLLOWUP_REASON, ConversationPolicy, find
 from app.delivery import NO_RECIPIENT, Delivery, NoSuchConversation, WindowClosed, failure_reason
+from app.engine import ANSWERED
 from app.knowledge import Entry, KnowledgeBase
 from app.models import Author, EscalationStatus, OutboxStatus, utcnow
 from app.privacy import mask
@@ -171,6 +172,9 @@ class InboxItem:
     assigned_to: str = ""
     latest: str = ""  # masked: the citizen's latest message, when it came after the question
     latest_at: str = ""
+    # the title of the entry the bot answered that latest message with: a suggestion the citizen picked while staff
+    # hold the conversation, or a question after the bot took it back
+    latest_answer: str = ""
     returned: str = ""  # why the bot answers again while the request is open
     is_test: bool = False
 
@@ -233,11 +237,18 @@ def inbox(db: Engine, kb: KnowledgeBase, settings: Settings, user_id: int, statu
                 window=window_of(c, settings, now), assigned_to=emails.get(e.assigned_to, "") if e.assigned_to else "",
                 latest=mask(newer.text) if newer is not None else "",
                 latest_at=local(newer.created_at) if newer is not None else "",
+                latest_answer=_answered_title(kb, newer),
                 returned=returned if e.status == EscalationStatus.OPEN and handed_back(c, now) else "", is_test=c.is_test,
             ))
             if len(items) >= limit:
                 break
     return items
+
+
+def _answered_title(kb: KnowledgeBase, msg: models.Message | None) -> str:
+    """The title of the entry the bot answered a citizen's message with; empty when it did not answer it."""
+    entry = kb.entries.get(msg.entry_id or "") if msg is not None and msg.outcome == ANSWERED else None
+    return entry.title if entry is not None else ""
 
 
 def _latest_citizen_messages(session: Session, conversation_ids: set[int]) -> dict[int, models.Message]:
