@@ -443,7 +443,8 @@ class Engine:
         return bool(_WHO_ANSWERS.search(folded)) and not _REQUEST.search(folded)
 
     def _is_handoff(self, key: str, raw: str) -> bool:
-        """Whether the message says a handoff phrase (intents.yaml `handoff.phrases`), on its normalised words, or, when
+        """Whether the message says a handoff phrase (intents.yaml `handoff.phrases`), on its normalised words (a word
+        that folds into a stopword but is typed with other marks stays: `Normalizer.written_key`), or, when
         short, asks for a person in the words of `_ASKS_FOR_PERSON`. In a long message (a letter, which tells what
         happened: "nhiều lần muốn gọi cho cơ quan", "có số còn gọi lại đòi chuyển tiền") a phrase that normalising
         shortens counts only as written ("gọi lại cho tôi"), and none counts after a word of what was done."""
@@ -484,7 +485,7 @@ class Engine:
             chosen.context_text = context.text or ""
             return chosen
 
-        if self._is_handoff(key, raw[:1500]) and not self._asks_who_answers(raw):
+        if self._is_handoff(self.normalizer.written_key(raw[:1500], key), raw[:1500]) and not self._asks_who_answers(raw):
             return Reply(HANDOFF, self._fmt(intents.handoff.reply, province),
                          reason="citizen asked for a person")
 

@@ -126,6 +126,8 @@ class Normalizer:
         words = {" ".join(fold(w).split()) for w in stopwords or set()} - {""}
         # single words are dropped token by token; phrases ("quan tri vien") as whole words, longest first
         self.stopwords = {w for w in words if " " not in w}
+        # the stopwords as written, with their marks ("bạn", "dạ"), to tell them from words that fold alike ("bán")
+        self.written_stopwords = {" ".join(nfc(w).lower().split()) for w in stopwords or set()}
         phrases = sorted((w for w in words if " " in w), key=len, reverse=True)
         self.stop_phrases = (re.compile(rf"(?<![a-z0-9])(?:{'|'.join(map(re.escape, phrases))})(?![a-z0-9])")
                              if phrases else None)
@@ -170,7 +172,7 @@ class Normalizer:
         folded = re.sub(r"(?<!\d)[.,/]|[.,/](?!\d)", " ", folded)
         return re.sub(r"\s+", " ", folded).strip()
 
-    def expand(self, folded: str) -> str:
+    def expand(self, folded: str, keep: frozenset[str] = frozenset()) -> str:
         # repeated letters from chat ("nhieuuu") collapse to one
         # vowels and final letters stretched in chat ("nhieuuu", "oiii") collapse; "cccd" stays
         folded = re.sub(r"([aeiouy])\1{2,}|([a-z])\2{3,}", lambda m: m.group(1) or m.group(2), folded)
@@ -179,12 +181,26 @@ class Normalizer:
         if self.stop_phrases is not None:
             folded = self.stop_phrases.sub(" ", folded)
         if self.stopwords:
-            folded = " ".join(w for w in folded.split() if w not in self.stopwords)
+            folded = " ".join(w for w in folded.split() if w not in self.stopwords or w in keep)
         return re.sub(r"\s+", " ", folded).strip()
 
     def key(self, text: str) -> str:
         """The comparison form of a message: folded, expanded, amounts marked."""
         return self.expand(_replace_money(self.surface(text)))
+
+    def written_key(self, text: str, key: str | None = None) -> str:
+        """The key, except that a word that folds into a stopword but is typed with other marks everywhere in the
+        message stays: "có ai bán hông" keeps "ban" (sell), which `key` drops as "bạn" (you). A word typed without
+        marks ("co ai ban hong") cannot be told apart and is dropped as in `key`. `key`: the text's key, when known."""
+        typed: dict[str, set[str]] = {}
+        for word in re.findall(r"\w+", nfc(text).lower()):
+            if (folded := fold(word)) in self.stopwords:
+                typed.setdefault(folded, set()).add(word)
+        keep = frozenset(f for f, forms in typed.items()
+                         if all(w != f and w not in self.written_stopwords for w in forms))
+        if keep:
+            return self.expand(_replace_money(self.surface(text)), keep)
+        return self.key(text) if key is None else key
 
 
 def tokens(key: str) -> list[str]:

@@ -1033,6 +1033,19 @@ def test_a_letter_telling_of_calls_is_not_a_request_for_a_person_and_asking_to_b
         assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
 
 
+def test_a_word_that_folds_into_a_stopword_does_not_make_a_request_for_a_person(engine):
+    """Folded, "bán" (sell) is the stopword "bạn" (you), which left the handoff phrase "có ai không" in a question
+    where to buy a card; typed with its marks it is a question, while asking whether anyone is there, or saying that
+    no automatic answer is wanted, asks for a person."""
+    text = "Nhà tui ở tận Sơn Hòa, lên Tuy Hòa mua thẻ bảo hiểm y tế xa quá, ở xã có ai bán hông, mua ở mô?"
+    reply = engine.answer(text, Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "hgd-mua-o-dau")
+    for text in ("có ai giúp em không", "bạn ơi có ai không",
+                 "Tôi cần cán bộ nghiệp vụ kiểm tra hồ sơ của tôi, không cần trả lời tự động.",
+                 "ko cần máy trả lời đâu ạ"):
+        assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
+
+
 def test_suggestions_under_an_escalation_are_picked_but_not_a_topic_to_go_on_in(engine):
     """An escalation's suggestions are guesses: a number picks one, but a message that picks none is not read as
     going on in their topic, as it is after a clarifying question of one topic (here the message would get the

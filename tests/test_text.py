@@ -68,6 +68,18 @@ def test_stopwords_of_several_words_are_removed_as_phrases():
     assert n.key("quan tri vienxyz quan tri") == "quan tri vienxyz quan tri"
 
 
+def test_the_written_key_keeps_a_word_typed_with_other_marks_than_a_stopword():
+    """Stopwords are written with their marks: the key drops every word that folds into one, the written key keeps
+    one typed with other marks everywhere in the message ("bán", sell, is not "bạn", you)."""
+    n = Normalizer.from_sections({"stopwords": ["bạn", "ạ", "em"]})
+    assert n.key("ở xã có ai bán hông ạ") == n.key("ở xã có ai bạn hông ạ") == "o xa co ai hong"
+    assert n.written_key("ở xã có ai bán hông ạ") == "o xa co ai ban hong"
+    # the stopword as written, a word typed without marks (which cannot be told apart), or both forms in the
+    # message: dropped as in the key
+    for text in ("ở xã có ai bạn hông ạ", "o xa co ai ban hong a", "bạn ơi ở xã có ai bán hông ạ"):
+        assert n.written_key(text) == n.key(text), text
+
+
 @pytest.mark.parametrize("hidden", ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u200e"])
 def test_invisible_characters_inside_words_are_ignored(hidden):
     norm = Normalizer()
