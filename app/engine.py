@@ -266,6 +266,8 @@ _ASKS_FOR_PERSON = re.compile(
     # giving up on the machine ("thôi không hỏi máy nữa", "em chịu cái bot này rồi"), asking someone to pick up ("ai
     # đấy nghe máy giúp tôi"; "gọi mãi không ai nghe máy" is a complaint)
     r"|(?:khong|ko|k|hong|hok|chang) (?:hoi|noi chuyen voi|chat voi|nhan voi|nhan tin voi) (?:may|bot|robot)"
+    # not wanting an automatic answer ("tôi cần cán bộ xem hồ sơ, không cần trả lời tự động", "ko cần máy trả lời")
+    r"|(?:khong|ko|k|hong|hok|chang) (?:can|muon) (?:(?:may|bot) tra loi|(?:cai )?tra loi tu dong)"
     r"|(?:chiu|chan|met|ghet|bo tay)(?: voi)? (?:cai |con )?(?:bot|robot|may tra loi|tra loi tu dong)"
     r"|(?<!khong )(?<!ko )(?<!k )(?<!hong )(?<!chang )ai (?:do |day |kia )?nghe may"
     # staff to look at one's case ("nhờ anh chị cán bộ xem hồ sơ của bọ em giúp"), waiting for a person, said last
