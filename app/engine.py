@@ -18,8 +18,10 @@ from app.calculators import CALCULATORS, Question, answer_facts, answers, calcul
 from app.corpus import HANDOFF_LABEL, SMALLTALK_PREFIX, chat_examples
 from app.knowledge import GENERAL_TOPIC, Entry, KnowledgeBase, Office, RenderError, format_reply
 from app.letters import (
+    COMPULSORY_PENSION,
     SCHEME_REASONS,
     asked_clauses,
+    asks_of_voluntary,
     benefit_elsewhere,
     main_first,
     marks_main,
@@ -528,7 +530,8 @@ class Engine:
             if not used_context and question_parts(told):
                 told = ""
             reply = self._decide(raw, key, cands, day, previous, province, told,
-                                 follows=bool((context.text or "").strip()))
+                                 follows=bool((context.text or "").strip()),
+                                 voluntary=asks_of_voluntary(context.text or "", raw))
             clauses = main_first(sents, asked_clauses(asked))
             if reply.outcome == CLARIFY and len(clauses) >= 2:
                 reply = self._first_of_several(raw, cands, clauses, day, previous, province) or reply
@@ -879,7 +882,8 @@ class Engine:
                      reason=reason, details=[c.as_dict() for c in cands[:5]])
 
     def _decide(self, raw: str, key: str, cands: list[Candidate], day: dt.date, previous: str = "",
-                province: Province | None = None, told: str = "", follows: bool = False) -> Reply:
+                province: Province | None = None, told: str = "", follows: bool = False,
+                voluntary: bool = False) -> Reply:
         t = self.thresholds
         entries = self._entries(cands)
         if not entries:
@@ -903,7 +907,10 @@ class Engine:
             # "dạ em cảm ơn, em muốn gia hạn thẻ cho con": decided on its words that are not small talk
             cands, entries = beyond, self._entries(beyond)
             top, best = cands[0], entries[0]
-        oos = next((c for c in cands if c.label in self.out_of_scope), None)
+        # a follow-up in a conversation about voluntary insurance that names no employer asks the voluntary pension,
+        # not compulsory insurance's (`asks_of_voluntary`)
+        oos = next((c for c in cands if c.label in self.out_of_scope
+                    and not (voluntary and c.label == "@" + COMPULSORY_PENSION)), None)
         if oos is not None and oos.score + t.out_of_scope_margin >= best.score and oos.score >= t.clarify:
             return self._escalate(cands, self.out_of_scope[oos.label], province)
         second = entries[1].score if len(entries) > 1 else 0.0

@@ -289,6 +289,18 @@ def benefit_elsewhere(text: str, sents: list[str], asked: list[str]) -> str:
     return compulsory_benefit(text, sents, asked) or (MERIT if merit_survivor(text, sents, asked) else "")
 
 
+# the out-of-scope group of compulsory insurance's pension (knowledge_base/intents.yaml)
+COMPULSORY_PENSION = "oos-huu-bat-buoc"
+
+
+def asks_of_voluntary(earlier: str, text: str) -> bool:
+    """Whether a follow-up asks about voluntary insurance because the earlier message of the conversation does and
+    the follow-up names no employer or compulsory insurance: "vậy về hưu em được lĩnh khoảng bao nhiêu 1 tháng ạ"
+    after "Em là nữ, đóng tự nguyện được 15 năm rồi" asks the voluntary pension, although on its own it reads like
+    an employee's pension question (`COMPULSORY_PENSION`)."""
+    return bool(_VOLUNTARY.search(fold(earlier))) and not _EMPLOYER.search(fold(text))
+
+
 def names_employer(text: str) -> bool:
     """Whether a message names an employer or compulsory insurance and nothing in scope: "còn ở công ty thì
     sao" after an answer on voluntary maternity asks about compulsory insurance."""

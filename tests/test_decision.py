@@ -865,6 +865,18 @@ def test_a_follow_up_moving_to_a_company_goes_to_staff(engine):
     assert reply.outcome == ESCALATED and "bắt buộc" in reply.reason
 
 
+def test_a_pension_follow_up_in_a_voluntary_conversation_is_not_an_employees_pension_question(engine):
+    """After voluntary contributions told, "thế nghỉ hưu thì lương em được mấy phần trăm" asks the voluntary pension:
+    it gets the choices with it first (before: staff, as compulsory insurance's pension). Naming an employer, or
+    without the voluntary conversation, it is still compulsory insurance's."""
+    told = "em đóng bảo hiểm tự nguyện được 18 năm rồi, em là nam ạ"
+    reply = _after(engine, told, "thế nghỉ hưu thì lương em được mấy phần trăm")
+    assert reply.outcome == CLARIFY and reply.choices[0].entry_id == "vtn-muc-huong-huu", (reply.outcome, reply.reason)
+    reply = _after(engine, told, "còn bố em là giáo viên về hưu thì lương được mấy phần trăm")
+    assert reply.outcome == ESCALATED and "bắt buộc" in reply.reason
+    assert engine.answer("thế nghỉ hưu thì lương em được mấy phần trăm", Turn(), day=DAY).outcome == ESCALATED
+
+
 def test_a_request_for_the_number_asked_first_is_the_main_question(engine):
     """"cho xin số tổng đài, với lại tra cứu quá trình đóng ở đâu": the request is a question, asked first, so the
     contacts answer and the lookup is offered first (before: the lookup answered)."""
