@@ -248,8 +248,9 @@ _WHO_ANSWERS = re.compile(
 # ("bạn là người thật à?"); one that does is a request ("cho gặp người thật, không phải máy", "có ai là người thật
 # không", "có anh chị nào là người thật thì trả lời em": is anyone there; "cho mình chat vs người thật", "cho hỏi
 # người thật": chat or ask with a person, while "cho hỏi" alone asks a question of whoever answers; "nhân viên đâu"
-# asks where staff are, "ở đâu" where to go)
+# asks where staff are, "ở đâu" where to go; "ai là người thật thì nhắn lại cho tôi": to be contacted back)
 _REQUEST = re.compile(r"(?<![a-z])(?:gap|noi chuyen|trao doi|can|muon|chuyen|ket noi|goi|keu|giup|dum|gium|xu ly|(?<!o )dau|"
+                      r"nhan lai|lien he lai|lien lac lai|"
                       r"co ai|co (?:anh chi|anh|chi|ban|nguoi|can bo|nhan vien|co chu|chu|co) nao|"
                       r"(?:voi|vs|hoi|doi|cho) nguoi|nc|chat (?:voi|vs))(?![a-z])")
 # a request for a person in a short message, beyond the listed phrases: talking with someone ("cho cháu nói chuyện với
@@ -291,12 +292,14 @@ _PARTIAL_CODE = re.compile(r"(?<![a-z])(?:ma the|ma so|so so|so the|cccd|can cuo
 # decision not come ("mẹ em làm đơn hưởng trợ cấp hưu trí xã hội ở phường 3 tháng rồi chưa thấy có quyết định",
 # "bà nội em đang nhận trợ cấp hưu trí xã hội mà 2 tháng nay chưa thấy tiền về"): a personal dossier staff look up.
 # Not having money to pay ("chưa có tiền đóng", "mất mùa 2 tháng nay chưa có tiền") is no payment awaited. Read in
-# messages under two letters' length (a long account tells of money it lacked)
+# messages under two letters' length (a long account tells of money it lacked). Asked the other way round ("em nộp hồ
+# sơ rút bhxh 1 lần từ tháng trước, giờ tiền về chưa ạ"), or of an allowance received ("bà em nhận trợ cấp hưu trí xã
+# hội, tháng này sao chưa có tiền ạ"; 07/12/2026)
 _CLAIM = re.compile(r"(?<![a-z])(?:(?:nop|lam|gui) (?:ho so|don|giay to)|ho so|dang (?:nhan|lanh|linh|huong)|"
-                    r"nghi sinh|sinh (?:con|be|em be))(?![a-z])")
+                    r"(?:nhan|lanh|linh|huong) (?:tro cap|luong huu)|nghi sinh|sinh (?:con|be|em be))(?![a-z])")
 _NOT_PAID = re.compile(r"(?<![a-z])(?:(?:chua|khong|ko|k|hong) (?:thay )?(?:co |nhan duoc |nhan |ve |duoc )?"
                        r"(?:tien|quyet dinh)(?! (?:de |ma )?(?:dong|mua|nop|tham gia|gia han|nhan|noi|lam|hoi))|"
-                       r"chua thay tien)(?![a-z])")
+                       r"chua thay tien|tien (?:da )?(?:ve|co) chua|(?:co|ve|nhan duoc) tien chua)(?![a-z])")
 # a call nobody answered, told as a grievance without asking for a number or an address ("gọi tổng đài mấy chục cuộc
 # không ai nghe máy, làm việc kiểu gì vậy"): a complaint staff answer, not the office's contacts the caller already has.
 # Told plainly ("gọi tổng đài mà ko ai nghe máy", a training text of the contacts entry) it may want another way in

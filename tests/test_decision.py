@@ -488,6 +488,8 @@ def test_asking_to_talk_with_or_ask_a_person_or_to_pass_a_case_to_staff_goes_to_
                  "máy trả lời tự động à? vậy thôi em đợi người",
                  # someone who speaks one's language (06/12/2026; before, the greeting)
                  "có ai nói tiếng Nùng không ạ, mẹ em không rành tiếng Kinh", "co ai biet tieng mong ko",
+                 # whoever is a person, to contact one back (07/12/2026; before, the greeting)
+                 "mệt quá, ai là người thật thì nhắn lại cho em nhé",
                  # an officer to look at cases in person (06/12/2026; before, sent to staff as a question)
                  "thôn tôi có vài hộ cần cán bộ xem cụ thể, ai về được không"):
         assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
@@ -656,11 +658,16 @@ def test_a_payment_awaited_on_a_claim_goes_to_staff(engine):
     for text in ("Mẹ em đang lãnh trợ cấp hưu trí xã hội ở xã mà 2 tháng nay không thấy nhận tiền, ai giải quyết giùm với",
                  "mẹ em làm đơn hưởng trợ cấp hưu trí xã hội ở phường 3 tháng rồi chưa thấy có quyết định, nhờ ad kiểm "
                  "tra giúp",
-                 "e lam o ha tinh, nop ho so rut 1 lan ben bhxh ha tinh 2 thang roi chua co tien, hoi o dau a"):
+                 "e lam o ha tinh, nop ho so rut 1 lan ben bhxh ha tinh 2 thang roi chua co tien, hoi o dau a",
+                 # asked the other way round, or of an allowance received (07/12/2026)
+                 "làm hồ sơ rút bảo hiểm 1 lần được 1 tháng rồi, tiền về chưa ạ",
+                 "nộp hồ sơ rút một lần ở bưu điện 20 ngày rồi, có tiền chưa ad",
+                 "ông ngoại em lĩnh trợ cấp hưu trí xã hội, sao tháng 11 chưa có tiền vậy ạ"):
         reply = engine.answer(text, Turn(), day=DAY)
         assert (reply.outcome, reply.reason) == (ESCALATED, "hồ sơ hoặc khoản tiền đang chờ, cần cán bộ tra cứu"), text
     for text in ("bà nội em 78 tuổi chưa có lương hưu thì có được trợ cấp hưu trí xã hội không",
-                 "đang hưởng trợ cấp hưu trí xã hội mà chưa có tiền đóng bhyt thì có được cấp thẻ không"):
+                 "đang hưởng trợ cấp hưu trí xã hội mà chưa có tiền đóng bhyt thì có được cấp thẻ không",
+                 "lĩnh trợ cấp hưu trí xã hội thì bao lâu có tiền, chưa đủ 75 tuổi có được không"):
         assert engine.answer(text, Turn(), day=DAY).reason != "hồ sơ hoặc khoản tiền đang chờ, cần cán bộ tra cứu", text
 
 
