@@ -671,6 +671,21 @@ def test_a_payment_awaited_on_a_claim_goes_to_staff(engine):
         assert engine.answer(text, Turn(), day=DAY).reason != "hồ sơ hoặc khoản tiền đang chờ, cần cán bộ tra cứu", text
 
 
+def test_a_hospital_bill_to_be_paid_back_goes_to_staff(engine):
+    """A bill paid at a hospital that the citizen wants paid back is a claim for direct payment staff handle with the
+    bills (07/12/2026; before, what a household or a pupil's card covers); what a card covers, and the co-payment after
+    five years, are still answered."""
+    for text in ("mẹ em nằm viện ở tỉnh bên không có giấy chuyển tuyến, tự trả 15 triệu, giờ bhyt có thanh toán lại không",
+                 "con em bị gãy chân ở trường, viện phí 5 triệu, bảo hiểm học sinh trả lại tiền kiểu gì"):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert (reply.outcome, reply.reason) == (
+            ESCALATED, "đề nghị thanh toán lại chi phí khám chữa bệnh, cần cán bộ hướng dẫn theo hồ sơ"), text
+    for text, entry in (("đi khám bệnh có thẻ bhyt hộ gia đình thì được chi trả bao nhiêu phần trăm", "hgd-muc-huong"),
+                        ("đóng 5 năm liên tục thì đi viện được miễn cùng chi trả không", "hgd-5-nam")):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert (reply.outcome, reply.entry_id) == (ANSWERED, entry), text
+
+
 def test_a_call_nobody_answered_is_a_complaint_unless_a_number_is_asked(engine):
     """"Gọi tổng đài không ai nghe máy" told as a grievance ("làm ăn kiểu gì") goes to staff; asking for another number
     or the address after it, or saying it plainly, is still a question the office's contacts answer (05/12/2026)."""
