@@ -260,12 +260,14 @@ _REQUEST = re.compile(r"(?<![a-z])(?:gap|noi chuyen|trao doi|can|muon|chuyen|ket
 # fixed-width lookbehind per word, shared with a letter's handoff phrases
 _NOT_DONE = "".join(rf"(?<!{w} )" for w in ("da", "tung", "vua"))
 _PERSON = r"(?:cac )?(?:co chu|co|chu|anh chi|anh|chi|can bo|nhan vien|nguoi|ai do|ai)"
+# the end of a message, after a closing particle ("e muốn hỏi người cơ", "thôi em đợi cán bộ ạ"; 07/12/2026)
+_LAST = r"(?: (?:co|a|nhe|nha|ay|day|thoi|ma|nhi))?\W*$"
 _ASKS_FOR_PERSON = re.compile(
     rf"(?<![a-z]){_NOT_DONE}(?:(?:noi chuyen|trao doi|chat|nc) (?:truc tiep )?(?:voi|vs|cung) {_PERSON}"
     r"|chuyen (?:giup |dum |gium )?(?:cho|toi|den|sang|qua) (?:can bo|nhan vien|nguoi)"
-    r"|(?:muon|can) hoi (?:truc tiep )?(?:nguoi|can bo|nhan vien)(?: that| nao do)?\W*$"
+    r"|(?:muon|can) hoi (?:truc tiep )?(?:nguoi|can bo|nhan vien)(?: that| nao do)?" + _LAST +
     # needing a person, said last ("bạn có phải chatbot không? tôi cần chuyên viên")
-    r"|(?:muon|can) (?:gap |co )?(?:chuyen vien|can bo|nhan vien|tu van vien|nguoi that)(?: tu van| ho tro)?\W*$"
+    r"|(?:muon|can) (?:gap |co )?(?:chuyen vien|can bo|nhan vien|tu van vien|nguoi that)(?: tu van| ho tro)?" + _LAST +
     # giving up on the machine ("thôi không hỏi máy nữa", "em chịu cái bot này rồi"), asking someone to pick up ("ai
     # đấy nghe máy giúp tôi"; "gọi mãi không ai nghe máy" is a complaint)
     r"|(?:khong|ko|k|hong|hok|chang) (?:hoi|noi chuyen voi|chat voi|nhan voi|nhan tin voi) (?:may|bot|robot)"
@@ -276,7 +278,7 @@ _ASKS_FOR_PERSON = re.compile(
     # staff to look at one's case ("nhờ anh chị cán bộ xem hồ sơ của bọ em giúp"), waiting for a person, said last
     # ("trả lời tự động hả? thôi tui đợi người"), the machine's answers found wanting ("máy trả lời chung chung quá")
     r"|(?:can bo|nhan vien|nguoi) (?:nao )?xem (?:giup |gium |dum |ho )?(?:ho so|truong hop|cu the|truc tiep)"
-    r"|(?:doi|cho) (?:nguoi|can bo|nhan vien)(?: that)?\W*$"
+    r"|(?:doi|cho) (?:nguoi|can bo|nhan vien)(?: that)?" + _LAST +
     r"|(?:may|bot) tra loi (?:chung chung|khong dung|sai|lung tung|vo van|khong ro)"
     # someone who speaks one's language ("có ai nói tiếng Tày không, bà tôi không nói được tiếng Kinh nhiều"): only a
     # person can

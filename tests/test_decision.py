@@ -486,6 +486,8 @@ def test_asking_to_talk_with_or_ask_a_person_or_to_pass_a_case_to_staff_goes_to_
                  # staff to look at one's case, waiting for a person, the machine's answers found wanting
                  "cán bộ nào xem giùm trường hợp của mạ em với", "vậy thôi em chờ cán bộ", "bot trả lời lung tung quá",
                  "máy trả lời tự động à? vậy thôi em đợi người",
+                 # said last before a closing particle (07/12/2026)
+                 "bạn là máy à, thế mình muốn hỏi người cơ", "thôi em đợi cán bộ ạ",
                  # someone who speaks one's language (06/12/2026; before, the greeting)
                  "có ai nói tiếng Nùng không ạ, mẹ em không rành tiếng Kinh", "co ai biet tieng mong ko",
                  # whoever is a person, to contact one back (07/12/2026; before, the greeting)
