@@ -305,11 +305,12 @@ _NOT_PAID = re.compile(r"(?<![a-z])(?:(?:chua|khong|ko|k|hong) (?:thay )?(?:co |
 # a hospital bill to be paid back ("đi khám ở Chợ Rẫy không có giấy chuyển viện, tốn 30 triệu, bhyt có trả lại tiền
 # hông", "quên mang thẻ khi nằm viện, đã trả tiền hết rồi, giờ xin hoàn lại ở đâu"): a claim for direct payment of
 # care costs, which staff handle with the bills, not what a card covers (07/12/2026: over every labelled message under
-# `long_words` the two patterns together matched 112, all labelled out of scope)
+# `long_words` the two patterns together matched 112, all labelled out of scope). "viện" only as a place ("ở viện",
+# "viện thu"): alone it would be the "viên" of "sinh viên", "nhân viên"
 _REFUND = re.compile(r"(?<![a-z])(?:thanh toan lai|hoan lai|hoan tien|(?:lay|xin|tra|nhan|doi) lai (?:tien|phan)|"
                      r"duoc tra lai|tra lai cho)(?![a-z])")
 _CARE = re.compile(r"(?<![a-z])(?:benh vien|vien phi|nam vien|di kham|kham benh|kham o|bv|chuyen tuyen|chuyen vien|"
-                   r"giay chuyen|hoa don|tu tuc|vien)(?![a-z])")
+                   r"giay chuyen|hoa don|tu tuc|(?:o|vao|tai|ra) vien|vien thu)(?![a-z])")
 # a call nobody answered, told as a grievance without asking for a number or an address ("gọi tổng đài mấy chục cuộc
 # không ai nghe máy, làm việc kiểu gì vậy"): a complaint staff answer, not the office's contacts the caller already has.
 # Told plainly ("gọi tổng đài mà ko ai nghe máy", a training text of the contacts entry) it may want another way in

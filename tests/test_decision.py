@@ -686,6 +686,9 @@ def test_a_hospital_bill_to_be_paid_back_goes_to_staff(engine):
                         ("đóng 5 năm liên tục thì đi viện được miễn cùng chi trả không", "hgd-5-nam")):
         reply = engine.answer(text, Turn(), day=DAY)
         assert (reply.outcome, reply.entry_id) == (ANSWERED, entry), text
+    # a student's card paid twice is no hospital bill: the "viên" of "sinh viên" is not a hospital ("viện")
+    reply = engine.answer("sinh viên đóng bhyt 2 lần ở trường, xin hoàn lại tiền ở đâu", Turn(), day=DAY)
+    assert reply.reason != "đề nghị thanh toán lại chi phí khám chữa bệnh, cần cán bộ hướng dẫn theo hồ sơ"
 
 
 def test_a_call_nobody_answered_is_a_complaint_unless_a_number_is_asked(engine):
