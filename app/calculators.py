@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields, replace
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
+from app.letters import fold_employer
 from app.parameters import ParameterView, Quantity, age, date_vn, num, pct, vnd
 from app.text import _replace_money, extract_counts, extract_money, fold, nfc
 
@@ -388,7 +389,7 @@ def read_facts(text: str) -> Facts:
             break
     voluntary = re.search(r"tu nguyen", folded)
     compulsory = re.search(r"bat buoc|cong ty|cty|doanh nghiep|xi nghiep|nha may|cong nhan|cong chuc|vien chuc",
-                           folded)
+                           fold_employer(text or ""))  # "được xã công nhận hộ nghèo" names no worker
     if bool(voluntary) != bool(compulsory):
         f.voluntary = bool(voluntary)
     f.quit = bool(re.search(r"nghi viec|thoi viec|nghi lam|mat viec|nghi o nha|khong di lam|ngung lam|"

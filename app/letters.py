@@ -197,6 +197,22 @@ _EMPLOYER = re.compile(r"(?<![a-z])(?:cong ty|cty|doanh nghiep|nguoi su dung lao
                        r"giao vien|cong an|quan doi|bo doi|si quan|quan nhan|cong chuc|vien chuc|cong nhan|"
                        r"huu (?:ben |o |tu |cua )?nganh|nganh (?:y te|giao duc|cong an|quan doi|dien|duong sat|than))"
                        r"(?![a-z])")
+# "công nhận" (recognised: "nhà tôi được xã công nhận hộ cận nghèo") folds to the "cong nhan" of "công nhân" (a
+# worker, an employer's): told apart by its marks, or without them by the words around it
+_RECOGNISED = re.compile(r"(?i)(?<!\w)công\s+nhận(?!\w)")
+_RECOGNISED_FOLDED = re.compile(
+    r"(?<![a-z])(?:(?:duoc|da|chua|moi|vua)(?: (?:ubnd|uy ban|uy ban nhan dan|chinh quyen))?(?: xa| phuong| thon)?"
+    r"|(?:ubnd|uy ban|chinh quyen|xa|phuong|thon)) cong nhan(?![a-z])"
+    r"|(?<![a-z])cong nhan (?=(?:la )?(?:ho (?:ngheo|can ngheo)|thoat ngheo|ra khoi|dat chuan|hoan thanh)(?![a-z]))")
+
+
+def fold_employer(text: str) -> str:
+    """`fold(text)`, with the verb "công nhận" written "xac nhan", so that `_EMPLOYER`'s "cong nhan" (a worker) reads
+    only a worker: "còn nếu nhà em mới được xã công nhận cận nghèo thì được bớt bao nhiêu" names no employer."""
+    folded = fold(_RECOGNISED.sub("xác nhận", text))
+    return _RECOGNISED_FOLDED.sub(lambda m: m.group(0).replace("cong nhan", "xac nhan"), folded)
+
+
 # what such a message asks about: a benefit of compulsory insurance, or a dispute with the employer
 _EMPLOYER_ASKS = (
     (re.compile(r"(?<![a-z])(?:that nghiep|bhtn)(?![a-z])"), "oos-that-nghiep"),
@@ -252,7 +268,7 @@ def compulsory_benefit(text: str, sents: list[str], asked: list[str]) -> str:
     with a benefit or a dispute ("nghỉ thai sản ở công ty được mấy tháng", "công ty không đóng bhxh cho tôi thì
     sao"), and nothing in scope (`_IN_SCOPE`: voluntary, household or student insurance, the lump sum, keeping or
     joining contribution periods)."""
-    folded = fold(text)
+    folded = fold_employer(text)
     if _VOLUNTARY.search(folded):
         return ""
     if len(sents) >= 2:
@@ -298,11 +314,11 @@ def asks_of_voluntary(earlier: str, text: str) -> bool:
     the follow-up names no employer or compulsory insurance: "vậy về hưu em được lĩnh khoảng bao nhiêu 1 tháng ạ"
     after "Em là nữ, đóng tự nguyện được 15 năm rồi" asks the voluntary pension, although on its own it reads like
     an employee's pension question (`COMPULSORY_PENSION`)."""
-    return bool(_VOLUNTARY.search(fold(earlier))) and not _EMPLOYER.search(fold(text))
+    return bool(_VOLUNTARY.search(fold(earlier))) and not _EMPLOYER.search(fold_employer(text))
 
 
 def names_employer(text: str) -> bool:
     """Whether a message names an employer or compulsory insurance and nothing in scope: "còn ở công ty thì
     sao" after an answer on voluntary maternity asks about compulsory insurance."""
-    folded = fold(text)
+    folded = fold_employer(text)
     return bool(_EMPLOYER.search(folded)) and not _IN_SCOPE.search(folded) and not _VOLUNTARY.search(folded)

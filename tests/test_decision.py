@@ -904,6 +904,20 @@ def test_a_pension_follow_up_in_a_voluntary_conversation_is_not_an_employees_pen
     assert engine.answer("thế nghỉ hưu thì lương em được mấy phần trăm", Turn(), day=DAY).outcome == ESCALATED
 
 
+@pytest.mark.parametrize("follow_up", [
+    "còn nếu nhà em mới được xã công nhận cận nghèo thì được nhà nước bớt cho bao nhiêu ạ",
+    "con neu nha em moi duoc xa cong nhan can ngheo thi duoc nha nuoc bot cho bao nhieu a",
+])
+def test_being_recognised_as_near_poor_names_no_worker(engine, follow_up):
+    """"được xã công nhận cận nghèo" (recognised) folds to the words of "công nhân" (a worker, an employer's): with or
+    without marks it is not read as moving to a company (before: staff, as compulsory insurance). A worker is."""
+    told = "Đóng BHXH tự nguyện mức thấp nhất là bao nhiêu vậy ad?"
+    reply = _after(engine, told, follow_up)
+    assert reply.outcome == ANSWERED and reply.entry_id == "vtn-ho-tro", (reply.outcome, reply.reason)
+    reply = _after(engine, told, "còn em là công nhân thì sao ạ")
+    assert reply.outcome == ESCALATED and "bắt buộc" in reply.reason
+
+
 def test_a_request_for_the_number_asked_first_is_the_main_question(engine):
     """"cho xin số tổng đài, với lại tra cứu quá trình đóng ở đâu": the request is a question, asked first, so the
     contacts answer and the lookup is offered first (before: the lookup answered)."""
