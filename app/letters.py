@@ -228,7 +228,9 @@ _EMPLOYER_ASKS = (
 # lump sum, keeping or joining contribution periods, looking them up ("nghỉ việc ở công ty rồi có rút bhxh 1 lần
 # được không", "đã đóng bắt buộc 8 năm giờ đóng tiếp tự nguyện được không")
 _IN_SCOPE = re.compile(r"(?<![a-z])(?:tu nguyen|bhxhtn|vtn|ho gia dinh|hgd|hoc sinh|sinh vien|hssv|rut|mot lan|1 lan|"
-                       r"bao luu|cong noi|cong don|tra cuu|vssid)(?![a-z])")
+                       r"bao luu|cong noi|cong don|tra cuu|vssid|"
+                       # voluntary insurance in chat shorthand: "đóng tn", "bhxh tn"
+                       r"(?:dong|dong tiep|bhxh|bh|bao hiem|bao hiem xa hoi) tn)(?![a-z])")
 # a letter asking for the survivors' benefit or the funeral grant: when it names an employer or compulsory insurance
 # ("Tổng thời gian đóng BHXH bắt buộc là 8 năm 11 tháng ... có được hưởng trợ cấp mai táng và trợ cấp tuất một lần
 # không?"), the member's survivors are paid by compulsory insurance

@@ -881,7 +881,10 @@ def test_in_scope_questions_naming_a_company_stay_in_scope(engine):
     for text, expected in (("nghỉ việc ở công ty rồi có rút bhxh 1 lần được không", "bhxh1l-"),
                            ("đã đóng bắt buộc 8 năm giờ đóng tiếp tự nguyện được không", "vtn-"),
                            ("học sinh có bắt buộc mua bhyt không", "hssv-bat-buoc"),
-                           ("sinh con có được tiền thai sản không", "vtn-thai-san")):
+                           ("sinh con có được tiền thai sản không", "vtn-thai-san"),
+                           # voluntary insurance in chat shorthand ("đóng tn") beside a past employer
+                           ("e nghi lam cty 2 nam roi gio so bhxh tinh sao, muon dong tiep tn de sau co luong huu",
+                            "vtn-cong-noi")):
         reply = engine.answer(text, Turn(), day=DAY)
         assert reply.outcome == ANSWERED and reply.entry_id.startswith(expected), text
 
