@@ -187,7 +187,8 @@ _COMPULSORY = (
 )
 # voluntary insurance by name, or paying for oneself ("nay tự đóng thêm cho đủ": "tự động", automatic, folds the same,
 # so only before a word of paying on)
-_VOLUNTARY = re.compile(r"(?<![a-z])(?:tu nguyen|bhxhtn|vtn|tu dong (?:them|tiep|cho du|not|bu))(?![a-z])")
+_VOLUNTARY = re.compile(r"(?<![a-z])(?:tu nguyen|bhxhtn|vtn|tu dong (?:them|tiep|cho du|not|bu)|"
+                        r"(?:dong|dong tiep|bhxh|bh|bao hiem|bao hiem xa hoi) tn)(?![a-z])")  # "đóng tn": chat shorthand
 
 
 # a short message's compulsory-insurance context: an employer, compulsory insurance by name, or an occupation that
@@ -228,9 +229,7 @@ _EMPLOYER_ASKS = (
 # lump sum, keeping or joining contribution periods, looking them up ("nghỉ việc ở công ty rồi có rút bhxh 1 lần
 # được không", "đã đóng bắt buộc 8 năm giờ đóng tiếp tự nguyện được không")
 _IN_SCOPE = re.compile(r"(?<![a-z])(?:tu nguyen|bhxhtn|vtn|ho gia dinh|hgd|hoc sinh|sinh vien|hssv|rut|mot lan|1 lan|"
-                       r"bao luu|cong noi|cong don|tra cuu|vssid|"
-                       # voluntary insurance in chat shorthand: "đóng tn", "bhxh tn"
-                       r"(?:dong|dong tiep|bhxh|bh|bao hiem|bao hiem xa hoi) tn)(?![a-z])")
+                       r"bao luu|cong noi|cong don|tra cuu|vssid)(?![a-z])")
 # a letter asking for the survivors' benefit or the funeral grant: when it names an employer or compulsory insurance
 # ("Tổng thời gian đóng BHXH bắt buộc là 8 năm 11 tháng ... có được hưởng trợ cấp mai táng và trợ cấp tuất một lần
 # không?"), the member's survivors are paid by compulsory insurance
