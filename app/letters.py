@@ -201,6 +201,9 @@ _EMPLOYER = re.compile(r"(?<![a-z])(?:cong ty|cty|doanh nghiep|nguoi su dung lao
 # "công nhận" (recognised: "nhà tôi được xã công nhận hộ cận nghèo") folds to the "cong nhan" of "công nhân" (a
 # worker, an employer's): told apart by its marks, or without them by the words around it
 _RECOGNISED = re.compile(r"(?i)(?<!\w)công\s+nhận(?!\w)")
+# "nó" (it, the company: "công ty nó đóng cho em 3 năm") folds to the "no" of "nợ" (owes: "công ty nợ đóng"), a
+# dispute (`_EMPLOYER_ASKS`); with its mark it is read as "người ta" (they)
+_IT = re.compile(r"(?i)(?<!\w)nó(?!\w)")
 _RECOGNISED_FOLDED = re.compile(
     r"(?<![a-z])(?:(?:duoc|da|chua|moi|vua)(?: (?:ubnd|uy ban|uy ban nhan dan|chinh quyen))?(?: xa| phuong| thon)?"
     r"|(?:ubnd|uy ban|chinh quyen|xa|phuong|thon)) cong nhan(?![a-z])"
@@ -208,9 +211,11 @@ _RECOGNISED_FOLDED = re.compile(
 
 
 def fold_employer(text: str) -> str:
-    """`fold(text)`, with the verb "công nhận" written "xac nhan", so that `_EMPLOYER`'s "cong nhan" (a worker) reads
-    only a worker: "còn nếu nhà em mới được xã công nhận cận nghèo thì được bớt bao nhiêu" names no employer."""
-    folded = fold(_RECOGNISED.sub("xác nhận", text))
+    """`fold(text)` for reading an employer and what is asked of it, with the words folding would merge with the
+    rules' kept apart: the verb "công nhận" written "xac nhan", so that `_EMPLOYER`'s "cong nhan" (a worker) reads only
+    a worker ("còn nếu nhà em mới được xã công nhận cận nghèo thì được bớt bao nhiêu" names no employer), and a marked
+    "nó" written "nguoi ta", so that "công ty nó đóng cho em" is no debt ("nợ đóng")."""
+    folded = fold(_IT.sub("người ta", _RECOGNISED.sub("xác nhận", text)))
     return _RECOGNISED_FOLDED.sub(lambda m: m.group(0).replace("cong nhan", "xac nhan"), folded)
 
 
@@ -222,7 +227,9 @@ _EMPLOYER_ASKS = (
     # ("giờ không đóng thêm được nữa": the member cannot pay on, no dispute)
     (re.compile(r"(?<![a-z])(?:(?:khong|ko|k|chua|cham|tron|no) (?:dong(?! them| nua| duoc| noi)|chot|tra so)|"
                 r"no (?:tien )?(?:bhxh|bao hiem)|"
-                r"giu so|khong tra so|khong chot so)(?![a-z])"), "oos-doanh-nghiep"),
+                # ("e ko còn giữ sổ": the member has no book at hand, no dispute)
+                r"(?<!khong )(?<!ko )(?<!k )(?<!chua )(?<!khong con )(?<!ko con )giu so|khong tra so|khong chot so)"
+                r"(?![a-z])"), "oos-doanh-nghiep"),
     (re.compile(r"(?<![a-z])(?:luong huu|nghi huu|huu tri|tu tuat|tuat|mai tang)(?![a-z])"), "bat-buoc"),
 )
 # a short message in scope though it names an employer: voluntary insurance, household or student insurance, the

@@ -877,6 +877,21 @@ def test_a_short_compulsory_insurance_question_goes_to_staff(engine):
     assert reply.outcome == ESCALATED and "bắt buộc" in reply.reason
 
 
+@pytest.mark.parametrize("text", [
+    "công ty nó đóng bảo hiểm cho em mà giờ em muốn xem quá trình đóng thì xem ở đâu",  # "nó" (it), not "nợ" (owes)
+    "muốn tự xem cty cũ có đóng đủ bhxh cho mình ko thì xem ở đâu ạ, e ko còn giữ sổ",  # has no book, no dispute
+])
+def test_words_that_fold_like_a_dispute_with_the_employer_are_no_dispute(engine, text):
+    """Folded, "nó đóng" reads "nợ đóng" and "ko còn giữ sổ" contains "giữ sổ": both went to staff as a dispute with
+    the employer; they ask the lookup. "nợ đóng", "cty no dong" without marks and "công ty giữ sổ" still go to staff."""
+    reply = engine.answer(text, Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "chung-tra-cuu"), (reply.outcome, reply.reason)
+    for dispute in ("công ty nợ đóng bhxh của em 6 tháng thì sao", "cty no dong bhxh cua em 6 thang thi sao",
+                    "công ty giữ sổ không trả"):
+        reply = engine.answer(dispute, Turn(), day=DAY)
+        assert (reply.outcome, reply.reason) == (ESCALATED, engine.out_of_scope["@oos-doanh-nghiep"]), dispute
+
+
 def test_in_scope_questions_naming_a_company_stay_in_scope(engine):
     for text, expected in (("nghỉ việc ở công ty rồi có rút bhxh 1 lần được không", "bhxh1l-"),
                            ("đã đóng bắt buộc 8 năm giờ đóng tiếp tự nguyện được không", "vtn-"),
