@@ -274,10 +274,14 @@ _ASKS_FOR_PERSON = re.compile(
     # not wanting an automatic answer ("tôi cần cán bộ xem hồ sơ, không cần trả lời tự động", "ko cần máy trả lời")
     r"|(?:khong|ko|k|hong|hok|chang) (?:can|muon) (?:(?:may|bot) tra loi|(?:cai )?tra loi tu dong)"
     r"|(?:chiu|chan|met|ghet|bo tay)(?: voi)? (?:cai |con )?(?:bot|robot|may tra loi|tra loi tu dong)"
+    # the machine cannot help, a person should ("thôi bot ko giúp được đâu, để người làm đi"; 07/12/2026)
+    r"|(?:bot|robot|may tra loi)(?: nay)? (?:khong|ko|k|hong|hok|chang) (?:giup|ho tro|tra loi)(?: duoc)?"
+    r"|de (?:nguoi|can bo|nhan vien)(?: that)? (?:lam|tra loi|xu ly|xem)(?: (?:giup|gium|dum|di))*" + _LAST +
     r"|(?<!khong )(?<!ko )(?<!k )(?<!hong )(?<!chang )ai (?:do |day |kia )?nghe may"
     # staff to look at one's case ("nhờ anh chị cán bộ xem hồ sơ của bọ em giúp"), waiting for a person, said last
     # ("trả lời tự động hả? thôi tui đợi người"), the machine's answers found wanting ("máy trả lời chung chung quá")
     r"|(?:can bo|nhan vien|nguoi) (?:nao )?xem (?:giup |gium |dum |ho )?(?:ho so|truong hop|cu the|truc tiep)"
+    r"|ai (?:do |nao )?xem (?:giup|gium|dum|ho) (?:(?:toi|em|e|minh|chau|tui) )?(?:cai )?(?:ho so|truong hop)"
     r"|(?:doi|cho) (?:nguoi|can bo|nhan vien)(?: that)?" + _LAST +
     r"|(?:may|bot) tra loi (?:chung chung|khong dung|sai|lung tung|vo van|khong ro)"
     # someone who speaks one's language ("có ai nói tiếng Tày không, bà tôi không nói được tiếng Kinh nhiều"): only a

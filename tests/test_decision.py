@@ -1117,6 +1117,17 @@ def test_a_word_that_folds_into_a_stopword_does_not_make_a_request_for_a_person(
         assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
 
 
+def test_giving_up_on_the_machine_or_asking_someone_to_look_at_ones_file_asks_for_a_person(engine):
+    """"thôi bot ko giúp được đâu, để người làm đi" got the goodbye and "ai đó xem hộ tôi cái hồ sơ với" went to staff as
+    not sure; both ask for a person. A question who reviews a dossier, or one about letting a relative do the
+    paperwork, asks nothing of staff."""
+    for text in ("thôi bot ko giúp được đâu, để người làm đi", "ai đó xem hộ tôi cái hồ sơ với, tôi gửi ảnh rồi đấy",
+                 "bot này không trả lời được câu của em", "để cán bộ xử lý giúp em nhé"):
+        assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
+    for text in ("ai xem hồ sơ rút bhxh 1 lần ở đâu", "để người nhà làm thủ tục rút bhxh 1 lần thì cần giấy gì"):
+        assert engine.answer(text, Turn(), day=DAY).outcome != HANDOFF, text
+
+
 def test_suggestions_under_an_escalation_are_picked_but_not_a_topic_to_go_on_in(engine):
     """An escalation's suggestions are guesses: a number picks one, but a message that picks none is not read as
     going on in their topic, as it is after a clarifying question of one topic (here the message would get the
