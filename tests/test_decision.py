@@ -922,6 +922,21 @@ def test_a_pension_follow_up_in_a_voluntary_conversation_is_not_an_employees_pen
     assert engine.answer("thế nghỉ hưu thì lương em được mấy phần trăm", Turn(), day=DAY).outcome == ESCALATED
 
 
+@pytest.mark.parametrize(("told", "text"), [
+    ("", "Chồng tui đóng tự nguyện được 11 năm, tháng rồi mất do tai nạn trên biển, tui với hai đứa nhỏ có được hưởng "
+         "chi không?"),
+    ("", "má tui đang lãnh lương hưu tự nguyện, lỡ bả mất thì con cháu được hưởng gì vậy, hỏi trước để biết"),
+    ("lương hưu tự nguyện tính sao vậy ad", "còn lỡ tui chết trước khi lãnh hưu thì vợ con tui có được gì không?"),
+    ("Đóng bảo hiểm tự nguyện thì được những quyền lợi gì ạ",
+     "thế nếu chẳng may đang đóng mà người đấy mất thì người nhà có được nhận lại gì không ạ"),
+])
+def test_a_members_death_asks_what_the_family_gets_over_the_pension_siblings(engine, told, text):
+    """A voluntary member who died, or may die, and what the family gets: the survivors' entry, not the pension's level,
+    age or conditions or the benefits in general, which scored close (before: a clarifying question or staff)."""
+    reply = _after(engine, told, text) if told else engine.answer(text, Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-tu-tuat"), (reply.outcome, reply.candidates[:3])
+
+
 @pytest.mark.parametrize("follow_up", [
     "còn nếu nhà em mới được xã công nhận cận nghèo thì được nhà nước bớt cho bao nhiêu ạ",
     "con neu nha em moi duoc xa cong nhan can ngheo thi duoc nha nuoc bot cho bao nhieu a",
