@@ -922,6 +922,20 @@ def test_a_pension_follow_up_in_a_voluntary_conversation_is_not_an_employees_pen
     assert engine.answer("thế nghỉ hưu thì lương em được mấy phần trăm", Turn(), day=DAY).outcome == ESCALATED
 
 
+@pytest.mark.parametrize("text", [
+    "đang đóng tự nguyện mà năm nay thất mùa không có tiền đóng tiếp, vậy mấy năm đã đóng có mất không",
+    "Tui lỡ bỏ đóng tự nguyện 2 năm rồi, mấy năm đóng trước còn hông?",
+])
+def test_stopping_payments_and_losing_the_years_is_not_a_death(engine, text):
+    """"mất" (lost) brings the survivors' entry close to the one on stopping payments: a message that says it stopped
+    or cannot pay asks the latter (before: a clarifying question between the two); one that tells a death does not."""
+    reply = engine.answer(text, Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-ngung-dong"), (reply.outcome, reply.candidates[:3])
+    reply = engine.answer("chồng em đóng tự nguyện rồi chết, em không có tiền đóng tiếp thì có được nhận gì không",
+                          Turn(), day=DAY)
+    assert reply.entry_id != "vtn-ngung-dong" and "vtn-tu-tuat" in reply.candidates[:2], (reply.outcome, reply.candidates)
+
+
 @pytest.mark.parametrize(("told", "text"), [
     ("", "Chồng tui đóng tự nguyện được 11 năm, tháng rồi mất do tai nạn trên biển, tui với hai đứa nhỏ có được hưởng "
          "chi không?"),
