@@ -922,6 +922,21 @@ def test_a_pension_follow_up_in_a_voluntary_conversation_is_not_an_employees_pen
     assert engine.answer("thế nghỉ hưu thì lương em được mấy phần trăm", Turn(), day=DAY).outcome == ESCALATED
 
 
+def test_pension_age_short_of_years_asking_for_money_every_month_is_the_monthly_allowance(engine):
+    """Of pension age, short of years, asking for money every month: the 2024 law's monthly allowance, not the pension's
+    conditions or keeping the years (before: a clarifying question). Paying the missing years in one go, or month by
+    month, stays the entry on paying them."""
+    reply = _after(engine, "ba e du tuoi huu roi ma chi dong dc 12 nam",
+                   "neu ko dong them thi ba e co dc nhan tien hang thang ko hay chi rut 1 lan")
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "bhxh1l-tro-cap-thang"), (reply.outcome, reply.candidates)
+    text = "nghe nói luật mới. đủ tuổi mà chưa đủ năm đóng. thì được nhận tiền hàng tháng. có đúng ko"
+    reply = engine.answer(text, Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "bhxh1l-tro-cap-thang"), (reply.outcome, reply.candidates)
+    text = "Bố em 61 tuổi rồi, đóng được 12 năm, giờ nộp một cục cho đủ luôn được không hay phải đóng từng tháng tiếp"
+    reply = engine.answer(text, Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-dong-con-thieu"), (reply.outcome, reply.candidates)
+
+
 @pytest.mark.parametrize("text", [
     "đang đóng tự nguyện mà năm nay thất mùa không có tiền đóng tiếp, vậy mấy năm đã đóng có mất không",
     "Tui lỡ bỏ đóng tự nguyện 2 năm rồi, mấy năm đóng trước còn hông?",
