@@ -29,7 +29,7 @@ from app.letters import (
     question_parts,
     reading,
 )
-from app.places import asks_for_office_of, other_province, without_places
+from app.places import asks_for_office_of, names_office_of, other_province, without_places
 from app.privacy import find_personal_numbers
 from app.provinces import Province
 from app.retrieval import Candidate, Document, Index
@@ -571,11 +571,14 @@ class Engine:
             asked_first if reply.outcome == ESCALATED or reply.outcome == SMALLTALK and asked else None
         own = " ".join(filter(None, ((_office(province) or self.kb.office).name,
                                      province.name if province is not None else "")))
-        if about_office in intents.office_entries and other_province(raw[:1500], own) or \
+        if about_office in intents.office_entries and other_province(raw[:1500], own) and \
+                not names_office_of(raw[:1500], own) or \
                 reply.outcome != HANDOFF and asks_for_office_of(raw[:1500], own):
             # "sđt bhxh tỉnh Cà Mau": this office's details do not answer a question about another province's office,
             # nor are they the first choice offered for one ("bhxh tỉnh Bình Dương ở đâu"); nor is "not sure
-            # enough" the reason staff read when they were the nearest
+            # enough" the reason staff read when they were the nearest. A message that names this office by its
+            # province asks about it, wherever else the writer lives or works ("đang làm ở Bắc Ninh, cho số điện thoại
+            # BHXH tỉnh Thanh Hóa" to Thanh Hóa's office), unless it asks where another office is
             reply = self._escalate(cands, intents.other_office_reason or "cơ quan BHXH tỉnh khác", province)
         why = self._for_staff(raw, reply, personal, context)
         if why:

@@ -86,6 +86,29 @@ _WHERE = re.compile(r"(?<![a-z])(?:o dau|dia chi|cho nao|so dien thoai|sdt|hotli
 _NEAR = 12  # characters between the office's name and the question ("BHXH Thái Nguyên ở đâu", "sđt của bhxh tỉnh Cà Mau")
 
 
+def _offices(folded: str):
+    """(province, end) for each office the folded text names by its province ("bhxh tỉnh Thái Nguyên", "bảo hiểm xã
+    hội TP.HCM"), `end` where the name ends."""
+    for m in _OFFICE_OF.finditer(folded):
+        # the office's name is the words right after "bhxh (tỉnh)" ("bhxh ở Hà Nội" is where, not whose)
+        words = m.group(1).lstrip()
+        # a name that is also an everyday word counts only after a prefix: read it as if "tỉnh" came first
+        plain = _NAME.match(words)
+        found = plain or _NAME.match("tinh " + words)
+        if not found:
+            continue
+        name = found.group("plain") or found.group("ambiguous")
+        yield m.start(), _SAME.get(name, name), m.end() - len(words) + found.end() - (0 if plain else len("tinh "))
+
+
+def names_office_of(text: str, own: str) -> bool:
+    """Whether the text names this office (`own`: its name and province name) by its province: "muốn gọi điện hỏi
+    BHXH tỉnh Thanh Hóa nhưng không biết số nào" to the office of Thanh Hóa asks about this office, whatever other
+    province the writer lives or works in."""
+    mine = same_province(provinces_named(own))
+    return bool(mine) and any(name in mine for _, name, _ in _offices(" ".join(re.findall(r"[a-z0-9]+", fold(text)))))
+
+
 def asks_for_office_of(text: str, own: str) -> str:
     """A province other than `own` whose office the text names right beside a question where it is or how to reach
     it ("BHXH Thái Nguyên ở đâu ạ, em cần nộp hồ sơ ở đấy", "sđt bhxh tỉnh Cà Mau"), or "". A province named only
@@ -96,17 +119,7 @@ def asks_for_office_of(text: str, own: str) -> str:
     if not wheres:
         return ""
     mine = same_province(provinces_named(own))
-    for m in _OFFICE_OF.finditer(folded):
-        # the office's name is the words right after "bhxh (tỉnh)" ("bhxh ở Hà Nội" is where, not whose)
-        words = m.group(1).lstrip()
-        # a name that is also an everyday word counts only after a prefix: read it as if "tỉnh" came first
-        plain = _NAME.match(words)
-        found = plain or _NAME.match("tinh " + words)
-        if not found:
-            continue
-        name = found.group("plain") or found.group("ambiguous")
-        name = _SAME.get(name, name)
-        end = m.end() - len(words) + found.end() - (0 if plain else len("tinh "))
-        if name not in mine and any(-_NEAR <= ws - end <= _NEAR or 0 <= m.start() - we <= _NEAR for ws, we in wheres):
+    for start, name, end in _offices(folded):
+        if name not in mine and any(-_NEAR <= ws - end <= _NEAR or 0 <= start - we <= _NEAR for ws, we in wheres):
             return name
     return ""

@@ -1010,6 +1010,16 @@ def test_another_provinces_office_goes_to_staff_not_this_offices_details(engine)
     camau = Province(code="camau", name="Cà Mau", office=Office(name="Bảo hiểm xã hội tỉnh Cà Mau", phone="0290 000"))
     reply = engine.answer("sdt bhxh tinh ca mau la so nao v ad", Turn(), day=DAY, province=camau)
     assert reply.outcome == ANSWERED and reply.entry_id == "chung-lien-he" and "0290 000" in reply.body
+    # this office named by its province, in a message that names where the writer works too (07/12/2026, third
+    # session): to that office it is a question about its own details; to another it is still another office's
+    works_away = ("Tôi đang làm công nhân ở Bắc Ninh, muốn gọi điện hỏi BHXH tỉnh Cà Mau về sổ của mẹ mà không biết "
+                  "số nào, cho tôi xin số điện thoại và địa chỉ")
+    reply = engine.answer(works_away, Turn(), day=DAY, province=camau)
+    assert reply.outcome == ANSWERED and reply.entry_id == "chung-lien-he" and "0290 000" in reply.body
+    assert engine.answer(works_away, Turn(), day=DAY).outcome == ESCALATED
+    # where another province's office is, asked of this one, still goes to staff
+    reply = engine.answer("tôi ở Cà Mau, cho xin số điện thoại bhxh tỉnh Bắc Ninh", Turn(), day=DAY, province=camau)
+    assert reply.outcome == ESCALATED and reply.reason == "Hỏi cơ quan BHXH của tỉnh, thành phố khác"
 
 
 def test_circumstances_told_then_a_question_are_read_as_one_letter(engine):

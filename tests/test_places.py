@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.places import asks_for_office_of, other_province, provinces_named, same_province
+from app.places import asks_for_office_of, names_office_of, other_province, provinces_named, same_province
 
 
 def test_names_with_and_without_diacritics_and_short_forms():
@@ -42,6 +42,17 @@ def test_an_office_asked_about_is_named_beside_where_or_how_to_reach_it():
                  "ở đâu?"):  # the office a letter is addressed to, far from its question
         assert asks_for_office_of(text, own) == "", text
 
+
+def test_an_office_named_by_its_own_province_is_this_office():
+    own = "Bảo hiểm xã hội tỉnh Thanh Hóa"
+    asked = "Tôi làm ở Bắc Ninh, muốn gọi điện hỏi BHXH tỉnh Thanh Hóa nhưng không biết số nào"
+    assert other_province(asked, own) == "bac ninh" and names_office_of(asked, own)
+    assert names_office_of("bhxh thanh hoa lam viec thu 7 ko", own)
+    # another province's office, or this province named only as where one lives, is not this office named
+    assert not names_office_of("tôi ở Thanh Hóa, cho số điện thoại bhxh tỉnh Bắc Ninh", own)
+    assert not names_office_of("BHXH tỉnh Thanh Hóa ở đâu", "")  # no office name configured: nothing is its own
+    # an office merged into this one in 2025 is its own
+    assert names_office_of("sđt bhxh tỉnh Bắc Giang cũ là gì", "Bảo hiểm xã hội tỉnh Bắc Ninh")
 
 
 def test_a_province_merged_into_the_offices_in_2025_is_its_own():
