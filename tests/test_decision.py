@@ -436,11 +436,13 @@ def test_a_letter_needs_a_clear_lead_to_be_answered(engine):
     letter = ("Bố tôi năm nay đã đủ tuổi nghỉ hưu theo quy định, có 13 năm đóng BHXH bắt buộc ở hợp tác xã, "
               "nay gia đình muốn biết ông nên đóng tiếp cho đủ năm hay nhận một lần thì có lợi hơn?")
     assert len(letter.split()) >= engine.thresholds.long_words
-    cands = [Candidate("vtn-dong-con-thieu", 0.62), Candidate("bhxh1l-tro-cap-thang", 0.48),
-             Candidate("vtn-dieu-kien-huu", 0.40)]
+    # (a runner-up the letter's words do not tell apart: "cho đủ" is the sibling cue of paying the missing years over
+    # the monthly allowance, which would settle that pair whatever the lead)
+    cands = [Candidate("vtn-dong-con-thieu", 0.62), Candidate("vtn-dieu-kien-huu", 0.48),
+             Candidate("bhxh1l-tro-cap-thang", 0.40)]
     reply = engine._decide(letter, engine.normalizer.key(letter), [Candidate(c.label, c.score) for c in cands], DAY)
     assert reply.outcome == "clarify"
-    assert [c.entry_id for c in reply.choices][:2] == ["vtn-dong-con-thieu", "bhxh1l-tro-cap-thang"]
+    assert [c.entry_id for c in reply.choices][:2] == ["vtn-dong-con-thieu", "vtn-dieu-kien-huu"]
     short = "đủ tuổi hưu mà thiếu năm đóng thì sao"
     reply = engine._decide(short, engine.normalizer.key(short), [Candidate(c.label, c.score) for c in cands], DAY)
     assert reply.outcome == ANSWERED and reply.entry_id == "vtn-dong-con-thieu"
@@ -448,7 +450,7 @@ def test_a_letter_needs_a_clear_lead_to_be_answered(engine):
     words = len(letter.split())
     assert not t.answers(words, 0.62, 0.14) and t.answers(words, 0.75, 0.14) and t.answers(words, 0.55, 0.25)
     assert not t.answers(words, 0.49, 0.40)  # under the letters' answer level, whatever the lead
-    high = [Candidate("vtn-dong-con-thieu", 0.75), Candidate("bhxh1l-tro-cap-thang", 0.61)]
+    high = [Candidate("vtn-dong-con-thieu", 0.75), Candidate("vtn-dieu-kien-huu", 0.61)]
     reply = engine._decide(letter, engine.normalizer.key(letter), high, DAY)
     assert reply.outcome == ANSWERED and reply.entry_id == "vtn-dong-con-thieu"
 
@@ -935,6 +937,15 @@ def test_pension_age_short_of_years_asking_for_money_every_month_is_the_monthly_
     text = "Bố em 61 tuổi rồi, đóng được 12 năm, giờ nộp một cục cho đủ luôn được không hay phải đóng từng tháng tiếp"
     reply = engine.answer(text, Turn(), day=DAY)
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-dong-con-thieu"), (reply.outcome, reply.candidates)
+    # the monthly allowance first, but the message says it would pay the rest at once: paying them (07/12/2026, third
+    # session; before: a choice between the two); who cannot pay them still asks what is left
+    for text in ("đủ tuổi rồi mà thiếu mấy năm, đóng gộp cho đủ thì có bị giới hạn bao nhiêu năm không",
+                 "Chú tui năm ni đủ tuổi hưu mà mới đóng có 13 năm, giờ đóng thêm một lần 2 năm cho đủ được không hay "
+                 "phải đóng từng tháng?"):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-dong-con-thieu"), (reply.outcome, reply.candidates)
+    reply = engine.answer("đủ tuổi hưu mà thiếu năm đóng, ko có tiền đóng bù 😭 thì làm sao ad", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "bhxh1l-tro-cap-thang"), (reply.outcome, reply.candidates)
 
 
 @pytest.mark.parametrize("text", [
