@@ -280,8 +280,9 @@ _ASKS_FOR_PERSON = re.compile(
     r"|(?<!khong )(?<!ko )(?<!k )(?<!hong )(?<!chang )ai (?:do |day |kia )?nghe may"
     # staff to look at one's case ("nhờ anh chị cán bộ xem hồ sơ của bọ em giúp"), waiting for a person, said last
     # ("trả lời tự động hả? thôi tui đợi người"), the machine's answers found wanting ("máy trả lời chung chung quá")
-    r"|(?:can bo|nhan vien|nguoi) (?:nao )?xem (?:giup |gium |dum |ho )?(?:ho so|truong hop|cu the|truc tiep)"
-    r"|ai (?:do |nao )?xem (?:giup|gium|dum|ho) (?:(?:toi|em|e|minh|chau|tui) )?(?:cai )?(?:ho so|truong hop)"
+    # ("coi", the southern and central "xem": "nhờ cô chú cán bộ coi giúp trường hợp của con"; 07/12/2026, third session)
+    r"|(?:can bo|nhan vien|nguoi) (?:nao )?(?:xem|coi) (?:giup |gium |dum |ho )?(?:ho so|truong hop|cu the|truc tiep)"
+    r"|ai (?:do |nao )?(?:xem|coi) (?:giup|gium|dum|ho) (?:(?:toi|em|e|minh|chau|tui) )?(?:cai )?(?:ho so|truong hop)"
     r"|(?:doi|cho) (?:nguoi|can bo|nhan vien)(?: that)?" + _LAST +
     r"|(?:may|bot) tra loi (?:chung chung|khong dung|sai|lung tung|vo van|khong ro)"
     # someone who speaks one's language ("có ai nói tiếng Tày không, bà tôi không nói được tiếng Kinh nhiều"): only a

@@ -1187,7 +1187,9 @@ def test_giving_up_on_the_machine_or_asking_someone_to_look_at_ones_file_asks_fo
     not sure; both ask for a person. A question who reviews a dossier, or one about letting a relative do the
     paperwork, asks nothing of staff."""
     for text in ("thôi bot ko giúp được đâu, để người làm đi", "ai đó xem hộ tôi cái hồ sơ với, tôi gửi ảnh rồi đấy",
-                 "bot này không trả lời được câu của em", "để cán bộ xử lý giúp em nhé"):
+                 "bot này không trả lời được câu của em", "để cán bộ xử lý giúp em nhé",
+                 # "coi", the southern and central "xem" (final61, read after its run)
+                 "nhờ cô chú cán bộ coi giúp trường hợp của con, rắc rối lắm", "ai coi giùm em cái hồ sơ với"):
         assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
     for text in ("ai xem hồ sơ rút bhxh 1 lần ở đâu", "để người nhà làm thủ tục rút bhxh 1 lần thì cần giấy gì"):
         assert engine.answer(text, Turn(), day=DAY).outcome != HANDOFF, text
