@@ -9,6 +9,7 @@ matched on folded text (no diacritics, lower case) as whole words.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from app.text import fold
 
@@ -53,6 +54,11 @@ _MERGED = (
 _PROVINCE_OF = {name: group for group in _MERGED for name in group}
 
 
+def _folded_words(text: str) -> str:
+    """The text folded (no diacritics, lower case) to its words and numbers, one space apart: what names are matched on."""
+    return " ".join(re.findall(r"[a-z0-9]+", fold(text)))
+
+
 def same_province(names: set[str]) -> set[str]:
     """`names` with every province merged with one of them in 2025, before or after ("bac ninh" -> {"bac ninh",
     "bac giang"}): the places one provincial office serves."""
@@ -61,14 +67,14 @@ def same_province(names: set[str]) -> set[str]:
 
 def provinces_named(text: str) -> set[str]:
     """The provinces and cities a text names (folded, one name for each place)."""
-    folded = " ".join(re.findall(r"[a-z0-9]+", fold(text)))
+    folded = _folded_words(text)
     return {_SAME.get(name, name) for m in _NAME.finditer(folded) for name in (m.group("plain") or m.group("ambiguous"),)}
 
 
 def without_places(text: str) -> str:
     """The folded text with the provinces and cities it names left out ("bao hiem xa hoi tinh lam dong" ->
     "bao hiem xa hoi tinh"): a greeting that addresses an office by its province asks nothing more."""
-    folded = " ".join(re.findall(r"[a-z0-9]+", fold(text)))
+    folded = _folded_words(text)
     return " ".join(_NAME.sub(" ", folded).split())
 
 
@@ -86,9 +92,9 @@ _WHERE = re.compile(r"(?<![a-z])(?:o dau|dia chi|cho nao|so dien thoai|sdt|hotli
 _NEAR = 12  # characters between the office's name and the question ("BHXH Thái Nguyên ở đâu", "sđt của bhxh tỉnh Cà Mau")
 
 
-def _offices(folded: str):
-    """(province, end) for each office the folded text names by its province ("bhxh tỉnh Thái Nguyên", "bảo hiểm xã
-    hội TP.HCM"), `end` where the name ends."""
+def _offices(folded: str) -> Iterator[tuple[int, str, int]]:
+    """(start, province, end) for each office the folded text names by its province ("bhxh tỉnh Thái Nguyên", "bảo hiểm
+    xã hội TP.HCM"): where its mention starts, the province (one name for each place) and where the name ends."""
     for m in _OFFICE_OF.finditer(folded):
         # the office's name is the words right after "bhxh (tỉnh)" ("bhxh ở Hà Nội" is where, not whose)
         words = m.group(1).lstrip()
@@ -106,7 +112,7 @@ def names_office_of(text: str, own: str) -> bool:
     BHXH tỉnh Thanh Hóa nhưng không biết số nào" to the office of Thanh Hóa asks about this office, whatever other
     province the writer lives or works in."""
     mine = same_province(provinces_named(own))
-    return bool(mine) and any(name in mine for _, name, _ in _offices(" ".join(re.findall(r"[a-z0-9]+", fold(text)))))
+    return bool(mine) and any(name in mine for _, name, _ in _offices(_folded_words(text)))
 
 
 def asks_for_office_of(text: str, own: str) -> str:
@@ -114,7 +120,7 @@ def asks_for_office_of(text: str, own: str) -> str:
     it ("BHXH Thái Nguyên ở đâu ạ, em cần nộp hồ sơ ở đấy", "sđt bhxh tỉnh Cà Mau"), or "". A province named only
     as where one lives ("tôi ở Thái Nguyên, bhxh tự nguyện đăng ký ở đâu") or an office a letter is addressed to,
     far from its question ("Kính gửi BHXH tỉnh …"), is not asked about."""
-    folded = " ".join(re.findall(r"[a-z0-9]+", fold(text)))
+    folded = _folded_words(text)
     wheres = [(w.start(), w.end()) for w in _WHERE.finditer(folded)]
     if not wheres:
         return ""

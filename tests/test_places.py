@@ -55,6 +55,7 @@ def test_an_office_named_by_its_own_province_is_this_office():
     assert names_office_of("sđt bhxh tỉnh Bắc Giang cũ là gì", "Bảo hiểm xã hội tỉnh Bắc Ninh")
 
 
+
 def test_a_province_merged_into_the_offices_in_2025_is_its_own():
     own = "Bảo hiểm xã hội tỉnh Bắc Ninh"
     assert same_province({"bac ninh"}) == same_province({"bac giang"}) == {"bac ninh", "bac giang"}
