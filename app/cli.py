@@ -173,6 +173,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if g.wrong:
         print(f"  right one offered:   {_rate(g.wrong_offered, g.wrong)} of the wrong answers, "
               f"first choice {g.wrong_offered_first}")
+        print(f"  answer another question asked: {_rate(g.wrong_other_question, g.wrong)} of the wrong answers "
+              f"(the message's `also`)")
     print(f"top-3 recall:          {_rate(g.top3, g.in_scope)}")
     print(f"out-of-scope answered: {_rate(g.oos_answered, g.oos)}")
     print(f"handoff recall:        {_rate(g.handoff_right, g.handoff)}")
@@ -187,7 +189,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if report.letters.n:
         lt = report.letters
         print(f"letters accuracy:      {_rate(lt.correct, lt.in_scope)}")
-        print(f"letters wrong:         {_rate(lt.wrong, lt.in_scope)}")
+        print(f"letters wrong:         {_rate(lt.wrong, lt.in_scope)}"
+              + (f", {lt.wrong_other_question} of them answering another question asked" if lt.wrong else ""))
     if report.styles:
         print("by style:              n  right outcome   in-scope acc   wrong   clarify-right  top-3")
         for style, sg in report.styles.items():

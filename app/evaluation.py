@@ -71,6 +71,7 @@ class Group:
     wrong: int = 0  # in scope, answered with another entry
     wrong_offered: int = 0  # of those, the expected entry among the answer's choices (one tap away)
     wrong_offered_first: int = 0  # ... as the first choice
+    wrong_other_question: int = 0  # of the wrong answers, the entry of another question the message asks (`also`)
     clarify_right: int = 0  # in scope, a clarifying question with the expected entry among its choices
     clarify: int = 0
     escalated: int = 0  # in scope, sent to staff
@@ -102,6 +103,8 @@ class Group:
             self.wrong += wrong
             self.wrong_offered += wrong and expect in offered
             self.wrong_offered_first += wrong and offered[:1] == [expect]
+            also = row.get("also")
+            self.wrong_other_question += bool(wrong and also and answers_topic(reply.entry_id, also, finer))
             self.clarify += reply.outcome == CLARIFY
             self.clarify_right += reply.outcome == CLARIFY and expect in offered
             self.escalated += reply.outcome == ESCALATED

@@ -47,6 +47,20 @@ def test_eval_counts_wrong_answers_whose_right_entry_is_offered(cli, tmp_path):
     assert "right one offered:   100.0% (1/1) of the wrong answers, first choice 1" in result.stdout
 
 
+def test_eval_counts_wrong_answers_that_answer_another_question_asked(cli, tmp_path):
+    """A wrong answer whose entry is the one of the message's other question (its `also`) is counted apart: the
+    citizen got a true answer to something asked, not to the main question; the same answer without an `also`
+    is not."""
+    data = tmp_path / "set.jsonl"
+    text = "muốn mua bhyt cho con 15 tuổi thì ra đâu mua"
+    for also, counted in (("hgd-mua-o-dau", "100.0% (1/1)"), ("vtn-khai-niem", "  0.0% (0/1)")):
+        data.write_text(json.dumps({"text": text, "expect": "hssv-bat-buoc", "style": "two", "also": also},
+                                   ensure_ascii=False) + "\n", encoding="utf-8")
+        result = cli("eval", str(data))
+        assert "wrong answers:         100.0% (1/1)" in result.stdout
+        assert f"answer another question asked: {counted} of the wrong answers" in result.stdout
+
+
 def test_eval_answers_as_the_named_office(cli, tmp_path):
     """--office-name: a set written for one province is run as that province's deployment; Bắc Giang was merged
     into Bắc Ninh in 2025, so its office is the one asked about; Cà Mau's is another province's."""
