@@ -45,7 +45,12 @@ _QUESTION = re.compile(
     r"hay la|hay (?:cho|doi|rut|dong)|giai dap|tu van giup|huong dan giup|giup (?:em|toi|minh)|"
     r"(?:muon|can|xin cho|cho (?:em|toi|minh)) biet(?! nhat)|chi giup|nho (?:ad|anh|chi|ban)|"
     # a request for the office's details asks for them ("cho em xin số tổng đài", "xin địa chỉ bhxh tỉnh")
-    r"xin (?:so|sdt|dia chi|tong dai|hotline|email|thong tin lien he)"
+    r"xin (?:so|sdt|dia chi|tong dai|hotline|email|thong tin lien he)|"
+    # a second question announced as one ("tiện hỏi luôn ...", "sẵn hỏi luôn ...", not "đã hỏi thêm"; "thêm câu
+    # nữa: ..."), what two things differ in ("nó khác gì bhxh bắt buộc"), which number it is ("số tổng đài là số nào"; "không biết
+    # gọi số nào" tells), what to bring
+    r"(?:tien|san|nhan tien) (?:hoi|xin)|(?<!da )(?<!di )(?<!tung )hoi (?:luon|them)|them (?:cau|cai|viec) nua|"
+    r"khac (?:gi|j|cho nao|o dau|nhau (?:gi|the nao|ra sao|cho nao|o dau))|la (?:so|sdt) nao|mang (?:theo )?(?:gi|j)"
     r")(?![a-z])|(?<![a-z])(?:khong|ko|k|hok|hong|chua)(?: a| ad| vay| nhi)?\s*[.!]*\s*$"
     # what one gets closing a sentence ("nhà được hưởng gì."; "không hưởng trợ cấp gì" tells, it does not ask)
     r"|(?<![a-z])(?:duoc|dc|huong|lam|mat|can|phai|bi) gi(?: a| ad| vay| nhi| ha)?\s*[.!]*\s*$"
@@ -113,6 +118,17 @@ _CLAUSE = re.compile(r"\s*[,;:]\s*|\s+(?=(?:và|với|vs|còn|hay|ngoài ra|thê
                      re.IGNORECASE)
 
 
+# a clause that only announces the question after it ("Mà sẵn hỏi luôn, vssid quên mật khẩu lấy lại sao", "À tiện cho
+# em hỏi thêm:", "thêm câu nữa:"): it goes with what follows, as "Cho em hỏi về vấn đề:" does
+_ANNOUNCES_ONLY = re.compile(
+    r"^(?:(?:a|ma|va|voi|con|vay|the|em|e|toi|tui|minh)\s+)*(?:(?:tien|san|nhan tien)\s+)?(?:cho\s+[a-z]+\s+)?"
+    r"(?:hoi|xin)(?:\s+(?:luon|them|tiep))?(?:\s+(?:a|ad|nhe|nha|la|ve))*$|^(?:(?:a|ma|va)\s+)?them (?:cau|cai|viec) nua$")
+
+
+def _announces_only(clause: str) -> bool:
+    return bool(_ANNOUNCES_ONLY.match(" ".join(re.findall(r"[a-z]+", fold(clause)))))
+
+
 def asked_clauses(asked: list[str]) -> list[str]:
     """The question parts cut at commas and at a joining word that starts a new question ("..., và
     hồ sơ nộp ở đâu?", "rút được bao nhiêu, rút rồi có thiệt gì không"): the clauses that ask
@@ -125,7 +141,7 @@ def asked_clauses(asked: list[str]) -> list[str]:
             if not clause or not clause.strip():
                 continue
             pending = f"{pending} {clause}".strip()
-            if is_question(clause):
+            if is_question(clause) and not _announces_only(clause):
                 own.append(pending)
                 pending = ""
         if pending:

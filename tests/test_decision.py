@@ -106,6 +106,34 @@ def test_a_second_question_after_a_comma_is_offered_not_answered(engine):
     assert (reply.outcome, reply.entry_id, reply.choices[0].entry_id) == (ANSWERED, "hssv-thoi-han", "chung-vssid")
 
 
+def test_a_second_question_less_sure_alone_is_still_offered_first(engine):
+    """A second question whose part alone scores under the clarify level but enough to be offered (`offer_floor`) is
+    offered first, unless the entry already offered first is among that part's own best."""
+    reply = engine.answer("rút bhxh một lần có thiệt gì không ạ, mà nộp hồ sơ ở đâu luôn", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id, reply.choices[0].entry_id) == (ANSWERED, "bhxh1l-rui-ro", "bhxh1l-thu-tuc")
+    # "nếu bắt buộc thì ..." alone is nearest to the comparison of the two schemes, unsure; the amount, offered first
+    # from the whole message, is among its own best and stays first
+    reply = engine.answer("sv co bat buoc mua bhyt khong vay? neu bat buoc thi nam nay dong bao nhieu tien", Turn(),
+                          day=DAY)
+    assert (reply.outcome, reply.entry_id, reply.choices[0].entry_id) == (ANSWERED, "hssv-bat-buoc", "hssv-muc-dong")
+
+
+def test_a_second_question_asking_a_difference_a_number_or_what_to_bring_is_read_as_one(engine):
+    """"với lại nó khác gì bhxh ở công ty", "còn số tổng đài bhxh là số nào", "mà thẻ bị mất thì đi khám mang gì" are
+    questions: the first question is answered and the second offered first (before, the number's question was answered
+    and a question about the years to a pension got the survivors' entry, read from "mất")."""
+    for text, main, second in (
+            ("tham gia bhxh tự nguyện có lợi gì ạ? với lại nó khác gì bhxh ở công ty", "vtn-quyen-loi",
+             "chung-bat-buoc-vs-tu-nguyen"),
+            ("đóng bhxh tự nguyện được hưởng những gì, còn số tổng đài bhxh là số nào ạ", "vtn-quyen-loi",
+             "chung-lien-he"),
+            ("đóng bhxh tự nguyện bao nhiêu năm thì có lương hưu, mà thẻ bị mất thì đi khám mang gì",
+             "vtn-dieu-kien-huu", "chung-the-bhyt")):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert (reply.outcome, reply.entry_id) == (ANSWERED, main), (text, reply.outcome, reply.entry_id)
+        assert reply.choices[0].entry_id == second, (text, [c.entry_id for c in reply.choices])
+
+
 def test_only_a_calculation_won_by_a_later_question_gives_way_to_the_first(engine):
     """The first question takes over only from a later question whose figures made its calculation the answer; an
     answer the whole message chose on its words stands (the first clause alone can be misread)."""

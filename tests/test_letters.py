@@ -111,6 +111,30 @@ def test_dialect_and_short_forms_of_asking():
         assert not is_question(tells), tells
 
 
+def test_an_announced_second_question_a_difference_a_number_and_what_to_bring_ask():
+    """"tiện hỏi luôn ...", "sẵn hỏi luôn ...", "thêm câu nữa: ..." announce a question without a question word; "nó
+    khác gì ...", "là số nào" and "mang gì" ask. Telling that one asked more, that two things differ, or that one did
+    not know which number to call does not."""
+    for asks in ("tiện hỏi luôn mua bhyt hộ gia đình một năm bao tiền", "sẵn hỏi luôn tổng đài bhxh",
+                 "con hỏi thêm là mẹ em mới nghỉ ở công ty may", "thêm câu nữa: thẻ của con em hết hạn",
+                 "với lại nó khác gì bhxh ở công ty", "số tổng đài bhxh là số nào ạ", "thẻ bị mất thì đi khám mang gì",
+                 "đi đăng ký thì mang theo gì"):
+        assert is_question(asks), asks
+    for tells in ("tôi đã hỏi thêm cán bộ xã nhưng chưa rõ", "em từng hỏi luôn ở bưu điện rồi",
+                  "hai loại này khác nhau nhiều lắm",
+                  "bà nhiều lần muốn gọi cho cơ quan nhưng không biết gọi số nào cho đúng"):
+        assert not is_question(tells), tells
+
+
+def test_a_clause_that_only_announces_a_question_goes_with_the_question_after_it():
+    """"Mà sẵn hỏi luôn, vssid ..." : the announcement alone is no question part of its own (searched alone, it found
+    any entry); it opens the clause after it, as "Cho em hỏi về vấn đề:" does."""
+    text = "thẻ bhyt của con em còn hạn không ạ? Mà sẵn hỏi luôn, vssid quên mật khẩu thì lấy lại sao"
+    assert asked_clauses(question_parts(text)) == [
+        "thẻ bhyt của con em còn hạn không ạ?", "Mà sẵn hỏi luôn vssid quên mật khẩu thì lấy lại sao"]
+    assert asked_clauses(["À tiện cho em hỏi thêm: đăng ký ở đâu"]) == ["À tiện cho em hỏi thêm đăng ký ở đâu"]
+
+
 def test_a_second_question_after_a_joining_word_and_a_particle_is_its_own_part():
     for text in ("bhyt học sinh đóng bao nhiêu vậy ad còn em tự mua bhyt hộ gia đình thì nhiêu",
                  "đóng bao lâu thì có lương hưu vậy ad mà lương hưu được nhiêu tiền",
