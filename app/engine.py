@@ -244,12 +244,17 @@ _ABOUT_ASSISTANT = re.compile(r"(?<![a-z])(?:(?:la|hay|phai|voi|nhan voi) may|ng
 _WHO_ANSWERS = re.compile(
     r"(?<![a-z])(?:(?:ban|ad|em|e|day|page|ben kia|minh|bot|may) (?:co phai )?la (?:nguoi (?:that|hay|a|ha|khong|ko|hok)"
     r"|may|bot|robot|chat ?bot|tro ly)|la nguoi that|tu dong (?:a|ha|phai khong|phai ko|khong|ko|hok|k|hay))(?![a-z])")
+# not wanting the machine if it is one ("máy thì e k hỏi nữa", "nếu là bot thì thôi"): a question who answers that says
+# so asks for a person
+_REFUSES_MACHINE = (r"(?:may|bot|robot|tu dong) thi (?:(?:em|e|toi|tui|minh|chau|con) )?(?:(?:khong|ko|k|hong|hok|chang) "
+                    r"(?:hoi|nhan|chat|noi chuyen)|thoi)")
 # words of a request for a person: a message that asks who answers and names none of them asks nothing of staff
 # ("bạn là người thật à?"); one that does is a request ("cho gặp người thật, không phải máy", "có ai là người thật
 # không", "có anh chị nào là người thật thì trả lời em": is anyone there; "cho mình chat vs người thật", "cho hỏi
 # người thật": chat or ask with a person, while "cho hỏi" alone asks a question of whoever answers; "nhân viên đâu"
 # asks where staff are, "ở đâu" where to go; "ai là người thật thì nhắn lại cho tôi": to be contacted back)
 _REQUEST = re.compile(r"(?<![a-z])(?:gap|noi chuyen|trao doi|can|muon|chuyen|ket noi|goi|keu|giup|dum|gium|xu ly|(?<!o )dau|"
+                      + _REFUSES_MACHINE + "|"
                       r"nhan lai|lien he lai|lien lac lai|"
                       r"co ai|co (?:anh chi|anh|chi|ban|nguoi|can bo|nhan vien|co chu|chu|co) nao|"
                       r"(?:voi|vs|hoi|doi|cho) nguoi|nc|chat (?:voi|vs))(?![a-z])")
@@ -274,6 +279,10 @@ _ASKS_FOR_PERSON = re.compile(
     # not wanting an automatic answer ("tôi cần cán bộ xem hồ sơ, không cần trả lời tự động", "ko cần máy trả lời")
     r"|(?:khong|ko|k|hong|hok|chang) (?:can|muon) (?:(?:may|bot) tra loi|(?:cai )?tra loi tu dong)"
     r"|(?:chiu|chan|met|ghet|bo tay)(?: voi)? (?:cai |con )?(?:bot|robot|may tra loi|tra loi tu dong)"
+    # refusing the machine if it is one ("ad là người hay máy vậy, máy thì e k hỏi nữa"), asking for the page's admin
+    # ("gặp admin"; 07/12/2026, fourth session)
+    r"|" + _REFUSES_MACHINE +
+    r"|gap (?:ad|admin|quan tri vien|nguoi quan tri)" + _LAST +
     # the machine cannot help, a person should ("thôi bot ko giúp được đâu, để người làm đi"; 07/12/2026)
     r"|(?:bot|robot|may tra loi)(?: nay)? (?:khong|ko|k|hong|hok|chang) (?:giup|ho tro|tra loi)(?: duoc)?"
     r"|de (?:nguoi|can bo|nhan vien)(?: that)? (?:lam|tra loi|xu ly|xem)(?: (?:giup|gium|dum|di))*" + _LAST +
@@ -283,6 +292,7 @@ _ASKS_FOR_PERSON = re.compile(
     # ("coi", the southern and central "xem": "nhờ cô chú cán bộ coi giúp trường hợp của con"; 07/12/2026, third session)
     r"|(?:can bo|nhan vien|nguoi) (?:nao )?(?:xem|coi) (?:giup |gium |dum |ho )?(?:ho so|truong hop|cu the|truc tiep)"
     r"|ai (?:do |nao )?(?:xem|coi) (?:giup|gium|dum|ho) (?:(?:toi|em|e|minh|chau|tui) )?(?:cai )?(?:ho so|truong hop)"
+    r"|ai (?:do |nao )?(?:xem|coi) (?:ho so|truong hop)(?: (?:cua|cho) (?:toi|em|e|minh|chau|tui|con))? (?:giup|gium|dum|ho)"
     r"|(?:doi|cho) (?:nguoi|can bo|nhan vien)(?: that)?" + _LAST +
     r"|(?:may|bot) tra loi (?:chung chung|khong dung|sai|lung tung|vo van|khong ro)"
     # someone who speaks one's language ("có ai nói tiếng Tày không, bà tôi không nói được tiếng Kinh nhiều"): only a

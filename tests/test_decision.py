@@ -1223,6 +1223,23 @@ def test_giving_up_on_the_machine_or_asking_someone_to_look_at_ones_file_asks_fo
         assert engine.answer(text, Turn(), day=DAY).outcome != HANDOFF, text
 
 
+def test_refusing_the_machine_asking_for_the_admin_or_someone_to_look_at_ones_file_asks_for_a_person(engine):
+    """Read after `final62` and `final63` ran: "…máy thì e k hỏi nữa" says the writer wants a person if a machine answers
+    (the question alone, who answers, still gets the greeting); "gặp admin" asks for the page's admin (all its words are
+    small-talk words once "admin" is normalised); "nhờ ai đó xem hồ sơ giúp" puts the dossier before "giúp"."""
+    for text in ("bạn là máy hay người vậy, nếu là máy thì tôi không hỏi nữa", "ad là bot à, bot thì thôi",
+                 "gặp admin", "cho em gặp ad với ạ", "nhờ ai đó xem hồ sơ giúp em với, em không biết làm sao",
+                 "có ai coi trường hợp của tui giùm không"):
+        assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
+    for text in ("ad là người hay máy thế", "đây là máy trả lời tự động à"):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert (reply.outcome, reply.reason) == (SMALLTALK, "greeting"), text
+    # a machine in a story is not the assistant ("máy thì em không biết dùng": a phone)
+    reply = engine.answer("con em đóng giúp qua vssid chứ máy thì em không biết dùng, vậy đóng ở bưu điện được không",
+                          Turn(), day=DAY)
+    assert reply.outcome != HANDOFF
+
+
 def test_suggestions_under_an_escalation_are_picked_but_not_a_topic_to_go_on_in(engine):
     """An escalation's suggestions are guesses: a number picks one, but a message that picks none is not read as
     going on in their topic, as it is after a clarifying question of one topic (here the message would get the
