@@ -293,6 +293,15 @@ _ASKS_FOR_PERSON = re.compile(
     r"|(?:can bo|nhan vien|nguoi) (?:nao )?(?:xem|coi) (?:giup |gium |dum |ho )?(?:ho so|truong hop|cu the|truc tiep)"
     r"|ai (?:do |nao )?(?:xem|coi) (?:giup|gium|dum|ho) (?:(?:toi|em|e|minh|chau|tui) )?(?:cai )?(?:ho so|truong hop)"
     r"|ai (?:do |nao )?(?:xem|coi) (?:ho so|truong hop)(?: (?:cua|cho) (?:toi|em|e|minh|chau|tui|con))? (?:giup|gium|dum|ho)"
+    # an officer to consider one's case, someone addressed as "chị nào đó" to look at it ("cử cán bộ xem xét trường hợp
+    # cụ thể của tôi", "nhờ chị nào đó coi giùm trường hợp của má em"), asking a person at the office or privately ("cho
+    # tôi hỏi người ở cơ quan", "cho em hỏi riêng"), said last (07/12/2026, fourth session, read after `final64` ran)
+    r"|(?:cu|nho|de nghi|mong|xin|can|muon) (?:mot |mot vi |vi )?(?:can bo|nhan vien|nguoi) (?:nao )?(?:xem|coi) xet "
+    r"(?:giup |gium |dum |ho )?(?:ho so|truong hop)"
+    r"|(?:anh chi|anh|chi|co chu|co|chu) nao(?: do)? (?:xem|coi)(?: xet)? (?:giup |gium |dum |ho )?(?:cai )?"
+    r"(?:ho so|truong hop)"
+    r"|(?:cho (?:toi|em|e|minh|tui|chau|con) (?:hoi|gap|noi chuyen voi) (?:nguoi|can bo|nhan vien)(?: that)?"
+    r"(?: (?:o|ben|cua) (?:co quan|bhxh|bao hiem))?|hoi rieng)" + _LAST +
     r"|(?:doi|cho) (?:nguoi|can bo|nhan vien)(?: that)?" + _LAST +
     r"|(?:may|bot) tra loi (?:chung chung|khong dung|sai|lung tung|vo van|khong ro)"
     # someone who speaks one's language ("có ai nói tiếng Tày không, bà tôi không nói được tiếng Kinh nhiều"): only a

@@ -1234,6 +1234,15 @@ def test_refusing_the_machine_asking_for_the_admin_or_someone_to_look_at_ones_fi
     for text in ("ad là người hay máy thế", "đây là máy trả lời tự động à"):
         reply = engine.answer(text, Turn(), day=DAY)
         assert (reply.outcome, reply.reason) == (SMALLTALK, "greeting"), text
+    # read after `final64` ran: someone addressed as "chị nào đó" to look at one's case, an officer to consider it,
+    # asking a person at the office or privately, said last
+    for text in ("nhờ chị nào đó coi giùm trường hợp của mẹ em với, mẹ em già rồi", "em cần một cán bộ xem xét hồ sơ giúp",
+                 "máy trả lời thì tôi không tin, cho tôi hỏi người ở cơ quan", "có anh chị nào trực không, cho em hỏi riêng"):
+        assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
+    # what an officer did, and a question put to an officer, ask nothing of staff
+    for text in ("cán bộ xem xét hồ sơ của tôi rồi bảo thiếu giấy, giờ bổ sung ở đâu",
+                 "cho em hỏi cán bộ về thủ tục rút bhxh một lần"):
+        assert engine.answer(text, Turn(), day=DAY).outcome != HANDOFF, text
     # a machine in a story is not the assistant ("máy thì em không biết dùng": a phone)
     reply = engine.answer("con em đóng giúp qua vssid chứ máy thì em không biết dùng, vậy đóng ở bưu điện được không",
                           Turn(), day=DAY)
