@@ -771,7 +771,8 @@ class Engine:
         entry); the best entry of another question part is offered first among the choices when it scores enough to be
         offered (`offer_floor`), unless the part alone is unsure (under the clarify level) and the entry already offered
         first is among its own three best (07/12/2026, fourth session: over the 1,427 labelled two-question messages the
-        second question offered first went from 1,190 to 1,213; the clarify level before)."""
+        second question offered first went from 1,190 to 1,213, and to 1,217 with the ways of asking `app.letters` read as
+        questions the same day; the clarify level before)."""
         t = self.thresholds
         answered = self.kb.entries.get(reply.entry_id or "")
         for part in asked:

@@ -46,9 +46,9 @@ _QUESTION = re.compile(
     r"(?:muon|can|xin cho|cho (?:em|toi|minh)) biet(?! nhat)|chi giup|nho (?:ad|anh|chi|ban)|"
     # a request for the office's details asks for them ("cho em xin số tổng đài", "xin địa chỉ bhxh tỉnh")
     r"xin (?:so|sdt|dia chi|tong dai|hotline|email|thong tin lien he)|"
-    # a second question announced as one ("tiện hỏi luôn ...", "sẵn hỏi luôn ...", not "đã hỏi thêm"; "thêm câu
-    # nữa: ..."), what two things differ in ("nó khác gì bhxh bắt buộc"), which number it is ("số tổng đài là số nào"; "không biết
-    # gọi số nào" tells), what to bring
+    # a second question announced as one ("tiện hỏi luôn ...", "sẵn hỏi luôn ...", not "đã hỏi thêm"; "thêm câu nữa:
+    # ..."), what two things differ in ("nó khác gì bhxh bắt buộc"), which number it is ("số tổng đài là số nào";
+    # "không biết gọi số nào" tells), what to bring ("đi khám mang gì")
     r"(?:tien|san|nhan tien) (?:hoi|xin)|(?<!da )(?<!di )(?<!tung )hoi (?:luon|them)|them (?:cau|cai|viec) nua|"
     r"khac (?:gi|j|cho nao|o dau|nhau (?:gi|the nao|ra sao|cho nao|o dau))|la (?:so|sdt) nao|mang (?:theo )?(?:gi|j)"
     r")(?![a-z])|(?<![a-z])(?:khong|ko|k|hok|hong|chua)(?: a| ad| vay| nhi)?\s*[.!]*\s*$"
@@ -126,6 +126,7 @@ _ANNOUNCES_ONLY = re.compile(
 
 
 def _announces_only(clause: str) -> bool:
+    """Whether a clause only announces the question after it (`_ANNOUNCES_ONLY`), on its folded words."""
     return bool(_ANNOUNCES_ONLY.match(" ".join(re.findall(r"[a-z]+", fold(clause)))))
 
 
