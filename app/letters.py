@@ -15,6 +15,12 @@ from app.text import fold, nfc
 # sentence ends: . ! ? … ; and line breaks (a decimal point "1.5" or "2.000.000" is not an end; a dot after
 # a number followed by a space and a capital is: "từ năm 2019. Vậy ...")
 _SENTENCE_END = re.compile(r"(?<=[?!…;])\s*|(?<=[^\d\s][.])\s+|(?<=\d[.])\s+(?=[A-ZÀ-ỸĐ])|\n+")
+# a second question announced as one ("tiện hỏi luôn ...", "sẵn cho em hỏi ...", "hỏi thêm ..." but not "đã hỏi thêm",
+# "thêm câu nữa: ..."): it asks, and like a courtesy word it is no subject (`_has_subject`), so a clause that is only the
+# announcement ("Mà sẵn hỏi luôn, vssid quên mật khẩu lấy lại sao") goes with the question after it
+_ANNOUNCE = (r"(?:(?:tien|san|nhan tien) (?:cho [a-z]+ )?(?:hoi|xin)(?: luon| them| tiep)?"
+             r"|(?<!da )(?<!di )(?<!tung )hoi (?:luon|them)|them (?:cau|cai|viec) nua)")
+_ANNOUNCED = re.compile(rf"(?<![a-z]){_ANNOUNCE}(?![a-z])")
 # question words and particles, on folded text
 _QUESTION = re.compile(
     r"\?|(?<![a-z])(?:"
@@ -46,10 +52,9 @@ _QUESTION = re.compile(
     r"(?:muon|can|xin cho|cho (?:em|toi|minh)) biet(?! nhat)|chi giup|nho (?:ad|anh|chi|ban)|"
     # a request for the office's details asks for them ("cho em xin số tổng đài", "xin địa chỉ bhxh tỉnh")
     r"xin (?:so|sdt|dia chi|tong dai|hotline|email|thong tin lien he)|"
-    # a second question announced as one ("tiện hỏi luôn ...", "sẵn hỏi luôn ...", not "đã hỏi thêm"; "thêm câu nữa:
-    # ..."), what two things differ in ("nó khác gì bhxh bắt buộc"), which number it is ("số tổng đài là số nào";
-    # "không biết gọi số nào" tells), what to bring ("đi khám mang gì")
-    r"(?:tien|san|nhan tien) (?:hoi|xin)|(?<!da )(?<!di )(?<!tung )hoi (?:luon|them)|them (?:cau|cai|viec) nua|"
+    # a second question announced as one (`_ANNOUNCE`), what two things differ in ("nó khác gì bhxh bắt buộc"), which
+    # number it is ("số tổng đài là số nào"; "không biết gọi số nào" tells), what to bring ("đi khám mang gì")
+    + _ANNOUNCE + r"|"
     r"khac (?:gi|j|cho nao|o dau|nhau (?:gi|the nao|ra sao|cho nao|o dau))|la (?:so|sdt) nao|mang (?:theo )?(?:gi|j)"
     r")(?![a-z])|(?<![a-z])(?:khong|ko|k|hok|hong|chua)(?: a| ad| vay| nhi)?\s*[.!]*\s*$"
     # what one gets closing a sentence ("nhà được hưởng gì."; "không hưởng trợ cấp gì" tells, it does not ask)
@@ -80,8 +85,10 @@ _ADDRESSEE = re.compile(
 
 
 def _has_subject(folded: str) -> bool:
-    """Whether a folded sentence has two words or more beyond courtesy and addressing words."""
-    return sum(1 for w in re.findall(r"[a-z]+", _ADDRESSEE.sub(" ", folded)) if w not in _COURTESY) >= 2
+    """Whether a folded sentence has two words or more beyond courtesy and addressing words and the announcement of a
+    question."""
+    rest = _ANNOUNCED.sub(" ", _ADDRESSEE.sub(" ", folded))
+    return sum(1 for w in re.findall(r"[a-z]+", rest) if w not in _COURTESY) >= 2
 
 
 # question words that folding would confuse with other words, on the sentence as written (lower case): the south's
@@ -118,18 +125,6 @@ _CLAUSE = re.compile(r"\s*[,;:]\s*|\s+(?=(?:và|với|vs|còn|hay|ngoài ra|thê
                      re.IGNORECASE)
 
 
-# a clause that only announces the question after it ("Mà sẵn hỏi luôn, vssid quên mật khẩu lấy lại sao", "À tiện cho
-# em hỏi thêm:", "thêm câu nữa:"): it goes with what follows, as "Cho em hỏi về vấn đề:" does
-_ANNOUNCES_ONLY = re.compile(
-    r"^(?:(?:a|ma|va|voi|con|vay|the|em|e|toi|tui|minh)\s+)*(?:(?:tien|san|nhan tien)\s+)?(?:cho\s+[a-z]+\s+)?"
-    r"(?:hoi|xin)(?:\s+(?:luon|them|tiep))?(?:\s+(?:a|ad|nhe|nha|la|ve))*$|^(?:(?:a|ma|va)\s+)?them (?:cau|cai|viec) nua$")
-
-
-def _announces_only(clause: str) -> bool:
-    """Whether a clause only announces the question after it (`_ANNOUNCES_ONLY`), on its folded words."""
-    return bool(_ANNOUNCES_ONLY.match(" ".join(re.findall(r"[a-z]+", fold(clause)))))
-
-
 def asked_clauses(asked: list[str]) -> list[str]:
     """The question parts cut at commas and at a joining word that starts a new question ("..., và
     hồ sơ nộp ở đâu?", "rút được bao nhiêu, rút rồi có thiệt gì không"): the clauses that ask
@@ -142,7 +137,7 @@ def asked_clauses(asked: list[str]) -> list[str]:
             if not clause or not clause.strip():
                 continue
             pending = f"{pending} {clause}".strip()
-            if is_question(clause) and not _announces_only(clause):
+            if is_question(clause):
                 own.append(pending)
                 pending = ""
         if pending:
