@@ -1106,6 +1106,17 @@ def test_thanks_that_say_what_the_person_makes_of_the_answer_are_small_talk(engi
     assert reply.outcome != SMALLTALK
 
 
+def test_the_clipped_thanks_mon_is_small_talk_and_a_dish_is_not(engine):
+    """"mơn ad", the centre's and the highlands' short thanks, was sent to staff as an unsure question: folded it is
+    "món" (a dish), so it is a small-talk filler word (intents.yaml), not a thanks phrase the model learns; a message
+    about a dish has other words and is not small talk."""
+    for text in ("mơn ad", "dạ mơn nhé", "MƠN AD NHIỀU"):
+        assert engine.answer(text, Turn(), day=DAY).outcome == SMALLTALK, text
+    assert engine.answer("ad chỉ em cách làm món thịt kho với", Turn(), day=DAY).outcome == ESCALATED
+    reply = engine.answer("thẻ bhyt bị mòn chữ có dùng được không", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "chung-the-bhyt")
+
+
 def test_when_one_may_withdraw_after_leaving_a_job_is_the_leaving_work_entry(engine):
     """"tới khi nào em mới rút được" asks how long after leaving a job (the sibling cue of intents.yaml), not the
     general conditions; asking for the other cases still gets the conditions."""
