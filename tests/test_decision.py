@@ -1260,6 +1260,26 @@ def test_refusing_the_machine_asking_for_the_admin_or_someone_to_look_at_ones_fi
     assert reply.outcome != HANDOFF
 
 
+def test_asking_the_office_to_assign_an_officer_asks_for_a_person_at_any_length(engine):
+    """A formal request that the office assign an officer ("đề nghị cơ quan cử/bố trí một cán bộ …") asks for a person,
+    a letter's too: long messages were read only against the handoff phrases, so a letter that ended so went to staff
+    as an unsure question. Asking privately ("hỏi riêng") asks for a person anywhere in a short message. Read on
+    training lines a new author wrote on 07/12/2026 (fifth session), which did not enter training; over every labelled
+    message only requests for a person say either."""
+    letter = ("Kính gửi quý cơ quan. Tôi năm nay 67 tuổi, trước làm ở hợp tác xã rồi ở công ty gạch, sổ bảo hiểm thất "
+              "lạc hai lần, giấy tờ mỗi nơi ghi một kiểu nên tôi không biết mình còn quyền lợi gì. Kính mong quý cơ quan "
+              "sắp xếp một cán bộ xem hồ sơ của tôi và hẹn ngày để tôi mang giấy tờ lên. Xin cảm ơn.")
+    for text in (letter, "Đề nghị cơ quan phân công một chuyên viên gọi lại cho tôi, nhắn tin tôi không rành",
+                 "ad ơi cho tui hỏi riêng cán bộ một chút được hông",
+                 "em muốn hỏi riêng anh chị ở cơ quan, chuyện nhà em khó nói"):
+        assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
+    # what the office did ("đã cử cán bộ về xã"), and a letter that will ask something else privately, ask no person
+    for text in ("Năm ngoái BHXH đã cử cán bộ về xã tuyên truyền, cho tôi hỏi đóng bhxh tự nguyện thấp nhất bao nhiêu một tháng",
+                 "Chào ad, chồng tôi sinh tháng 3 năm 1966, đóng tự nguyện đã đủ 15 năm. Chúng tôi muốn biết năm nào thì "
+                 "ông ấy đủ tuổi nghỉ hưu, còn chuyện giấy tờ thì tôi sẽ hỏi riêng sau."):
+        assert engine.answer(text, Turn(), day=DAY).outcome != HANDOFF, text
+
+
 def test_suggestions_under_an_escalation_are_picked_but_not_a_topic_to_go_on_in(engine):
     """An escalation's suggestions are guesses: a number picks one, but a message that picks none is not read as
     going on in their topic, as it is after a clarifying question of one topic (here the message would get the
