@@ -305,6 +305,9 @@ _ASKS_FOR_PERSON = re.compile(
     # asking privately, anywhere in a short message ("cho e hoi rieng can bo nha, ko tien noi cong khai"; 07/12/2026,
     # fifth session)
     r"|hoi rieng" +
+    # whether anyone is there to talk or answer ("tui hong biết xài cái này, có ai nói chuyện được hông"; 07/12/2026,
+    # fifth session, read after `final66` ran): all 12 labelled messages that say it ask for a person
+    r"|co ai (?:o day |dang |do |day |kia |truc |con )?(?:noi chuyen|tra loi|chat|nhan tin|tu van|giai dap|rep|ho tro)" +
     r"|(?:doi|cho) (?:nguoi|can bo|nhan vien)(?: that)?" + _LAST +
     r"|(?:may|bot) tra loi (?:chung chung|khong dung|sai|lung tung|vo van|khong ro)"
     # someone who speaks one's language ("có ai nói tiếng Tày không, bà tôi không nói được tiếng Kinh nhiều"): only a

@@ -1265,13 +1265,16 @@ def test_asking_the_office_to_assign_an_officer_asks_for_a_person_at_any_length(
     a letter's too: long messages were read only against the handoff phrases, so a letter that ended so went to staff
     as an unsure question. Asking privately ("hỏi riêng") asks for a person anywhere in a short message. Read on
     training lines a new author wrote on 07/12/2026 (fifth session), which did not enter training; over every labelled
-    message only requests for a person say either."""
+    message only requests for a person say either. Whether anyone is there to talk or answer ("có ai giải đáp được
+    ko") was read after `final66` ran."""
     letter = ("Kính gửi quý cơ quan. Tôi năm nay 67 tuổi, trước làm ở hợp tác xã rồi ở công ty gạch, sổ bảo hiểm thất "
               "lạc hai lần, giấy tờ mỗi nơi ghi một kiểu nên tôi không biết mình còn quyền lợi gì. Kính mong quý cơ quan "
               "sắp xếp một cán bộ xem hồ sơ của tôi và hẹn ngày để tôi mang giấy tờ lên. Xin cảm ơn.")
     for text in (letter, "Đề nghị cơ quan phân công một chuyên viên gọi lại cho tôi, nhắn tin tôi không rành",
                  "ad ơi cho tui hỏi riêng cán bộ một chút được hông",
-                 "em muốn hỏi riêng anh chị ở cơ quan, chuyện nhà em khó nói"):
+                 "em muốn hỏi riêng anh chị ở cơ quan, chuyện nhà em khó nói",
+                 # whether anyone is there to talk or answer (read after `final66` ran)
+                 "có ai giải đáp được ko vậy", "em ko rành mấy cái app này, có ai nói chuyện với em được không"):
         assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
     # what the office did ("đã cử cán bộ về xã"), and a letter that will ask something else privately, ask no person
     for text in ("Năm ngoái BHXH đã cử cán bộ về xã tuyên truyền, cho tôi hỏi đóng bhxh tự nguyện thấp nhất bao nhiêu một tháng",
