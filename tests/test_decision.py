@@ -1276,8 +1276,11 @@ def test_asking_the_office_to_assign_an_officer_asks_for_a_person_at_any_length(
                  # whether anyone is there to talk or answer (read after `final66` ran)
                  "có ai giải đáp được ko vậy", "em ko rành mấy cái app này, có ai nói chuyện với em được không"):
         assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
-    # what the office did ("đã cử cán bộ về xã"), and a letter that will ask something else privately, ask no person
+    # what the office did ("đã cử cán bộ về xã") or was asked before, and a letter that will ask something else
+    # privately, ask no person
     for text in ("Năm ngoái BHXH đã cử cán bộ về xã tuyên truyền, cho tôi hỏi đóng bhxh tự nguyện thấp nhất bao nhiêu một tháng",
+                 "Tháng trước tôi đã đề nghị cơ quan cử cán bộ về xã hướng dẫn bà con, nay cho tôi hỏi đóng bhxh tự "
+                 "nguyện thấp nhất bao nhiêu một tháng",
                  "Chào ad, chồng tôi sinh tháng 3 năm 1966, đóng tự nguyện đã đủ 15 năm. Chúng tôi muốn biết năm nào thì "
                  "ông ấy đủ tuổi nghỉ hưu, còn chuyện giấy tờ thì tôi sẽ hỏi riêng sau."):
         assert engine.answer(text, Turn(), day=DAY).outcome != HANDOFF, text
