@@ -504,10 +504,11 @@ class Engine:
         officer (`_ASSIGNS_OFFICER`). In a long message (a letter, which tells what
         happened: "nhiều lần muốn gọi cho cơ quan", "có số còn gọi lại đòi chuyển tiền") a phrase that normalising
         shortens counts only as written ("gọi lại cho tôi"), and none counts after a word of what was done."""
-        folded = " ".join(fold(raw).split()) if len(raw.split()) >= self.thresholds.long_words else None
-        if folded is None and _ASKS_FOR_PERSON.search(" ".join(fold(raw).split())):
+        whole = " ".join(fold(raw).split())  # folded once, for the rules and, in a long message, the phrases
+        folded = whole if len(raw.split()) >= self.thresholds.long_words else None
+        if folded is None and _ASKS_FOR_PERSON.search(whole):
             return True
-        if _ASSIGNS_OFFICER.search(folded or " ".join(fold(raw).split())):
+        if _ASSIGNS_OFFICER.search(whole):
             return True
         for phrase, written in self.handoff_phrases:
             phrase, text = (written, folded) if written and folded is not None else (phrase, key)
