@@ -200,3 +200,71 @@ def test_a_finer_entry_that_fully_answers_counts_as_right():
     assert is_right("bhxh1l-dieu-kien", reply, finer) and not is_wrong_answer("bhxh1l-dieu-kien", reply, finer)
     assert not is_right("bhxh1l-muc-huong", reply, finer) and is_wrong_answer("bhxh1l-muc-huong", reply, finer)
     assert not is_right("bhxh1l-dieu-kien", reply)  # without the file: the exact entry only
+
+
+def test_label_agreement_compares_labellers_and_measures_the_engine_against_each(database_url, tmp_path):
+    """scripts/label_agreement.py: agreement between the first labels and two second labellers, and the engine's
+    figures against each labelling, the majority, the messages all agree on, and leniently."""
+    import hashlib
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import base_env
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "label_agreement.py"
+    first = [
+        {"text": "bhxh tự nguyện là gì vậy ạ", "expect": "vtn-khai-niem"},
+        # the first labeller took it for who may buy; one second labeller accepts where to buy as well
+        {"text": "mua thẻ bhyt hộ gia đình ở đâu", "expect": "hgd-doi-tuong"},
+        {"text": "giá vàng hôm nay thế nào", "expect": "@escalate"},
+    ]
+    (tmp_path / "set.jsonl").write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in first) + "\n",
+                                        encoding="utf-8")
+    second = tmp_path / "second"
+    second.mkdir()
+
+    def labels(name: str, rows: list[tuple[str, list[str]]]) -> None:
+        lines = [json.dumps({"sha": hashlib.sha256(x["text"].encode()).hexdigest()[:16], "expect": expect,
+                             "acceptable": accept, "also": "", "sure": True})
+                 for x, (expect, accept) in zip(first, rows, strict=True)]
+        (second / f"{name}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    labels("x", [("vtn-khai-niem", []), ("hgd-mua-o-dau", []), ("@escalate", [])])
+    labels("y", [("vtn-khai-niem", []), ("hgd-doi-tuong", ["hgd-mua-o-dau"]), ("vtn-muc-dong", [])])
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=300,
+                              env=base_env(database_url))
+
+    result = run(str(tmp_path / "set.jsonl"), "--second", str(second))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "messages: 3 with first labels, 3 of them with a second label (x: 3, y: 3)" in out
+    assert ("first / x: 3 messages; same label  66.7% (2/3); same side of the scope 100.0% (3/3); both in scope 2, "
+            "of which compatible  50.0% (1/2)") in out
+    assert "first / y: 3 messages; same label  66.7% (2/3); same side of the scope  66.7% (2/3)" in out
+    # y accepts x's main label: compatible, though not the same
+    assert ("x / y: 3 messages; same label  33.3% (1/3); same side of the scope  66.7% (2/3); both in scope 2, "
+            "of which compatible 100.0% (2/2)") in out
+    import re
+
+    def counts(name: str) -> tuple[str, ...]:
+        """(right, in scope, wrong, out of scope answered, out of scope) on the line of that reference."""
+        line = next(x for x in out.splitlines() if x.strip().startswith(name))
+        got = re.search(r"right +[\d.]+% \((\d+)/(\d+)\) +wrong +[\d.]+% \((\d+)/\d+\) +out of scope answered +"
+                        r"(?:[\d.]+% \((\d+)/(\d+)\)|n/a)", line)
+        assert got, line
+        return tuple(x or "0" for x in got.groups())
+
+    assert counts("first's labels") == ("1", "2", "1", "0", "1")
+    assert counts("x's labels") == ("2", "2", "0", "0", "1")
+    assert counts("y's labels") == ("2", "3", "0", "0", "0")  # where to buy is acceptable to y
+    assert counts("the majority label") == ("2", "2", "0", "0", "1") and "(no majority: 0)" in out
+    assert counts("messages every labeller agrees on") == ("1", "1", "0", "0", "0")
+    assert counts("leniently (any labeller accepts)") == ("2", "2", "0", "0", "1")
+
+    (second / "z.jsonl").write_text('{"sha": "abc", "expect": "vtn-khai-niem"}\n["not", "a", "row"]\n',
+                                    encoding="utf-8")
+    refused = run(str(tmp_path / "set.jsonl"), "--second", str(second))
+    assert refused.returncode == 2 and "z.jsonl:2" in refused.stderr
