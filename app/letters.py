@@ -195,7 +195,9 @@ _COMPULSORY = (
     (re.compile(r"(?<![a-z])(?:tai nan lao dong|benh nghe nghiep|tnld)(?![a-z])"), "oos-om-dau-bat-buoc"),
     (re.compile(r"(?<![a-z])(?:(?:che do|tro cap|tien|huong|nghi) om dau|nghi om|duong suc)(?![a-z])"),
      "oos-om-dau-bat-buoc"),
-    (re.compile(r"(?<![a-z])(?:che do|tro cap|tien|huong|nghi) thai san(?![a-z])"), "oos-om-dau-bat-buoc"),
+    # ("có được hưởng tiền bảo hiểm thai sản không": the benefit by the insurance's name, read since 07/12/2026)
+    (re.compile(r"(?<![a-z])(?:che do|tro cap|tien|huong|nghi|bao hiem|bh|bhxh) thai san(?![a-z])"),
+     "oos-om-dau-bat-buoc"),
 )
 # voluntary insurance by name, or paying for oneself ("nay tự đóng thêm cho đủ": "tự động", automatic, folds the same,
 # so only before a word of paying on)

@@ -193,6 +193,10 @@ def test_a_letter_asking_for_a_compulsory_insurance_benefit():
                  "Em muốn hỏi hồ sơ hưởng trợ cấp thất nghiệp gồm những gì?") == "oos-that-nghiep"
     assert group("Vợ tôi đóng BHXH ở doanh nghiệp, vừa sinh con. Chồng có được hưởng chế độ thai sản không?") == (
         "oos-om-dau-bat-buoc")
+    # the benefit by the insurance's name (a letter of the thirteenth real letters, 07/12/2026)
+    assert group("Tôi đang đi làm tại công ty và đang mang thai tháng thứ 5. Đến tháng 6 tôi hết hợp đồng lao động. "
+                 "Đến lúc sinh con tôi đã nghỉ việc thì có được hưởng tiền bảo hiểm thai sản không?") == (
+        "oos-om-dau-bat-buoc")
     # the survivors of a member insured by an employer, asked in a letter (the lump-sum survivors' benefit is no
     # lump sum); the same letter of a voluntary member is in scope
     assert group("Chồng tôi đi làm ở công ty từ năm 2004 đến năm 2013, đóng BHXH bắt buộc 8 năm 11 tháng. Nay chồng "
