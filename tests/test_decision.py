@@ -239,6 +239,17 @@ def test_paying_online_gets_the_entry_on_paying_online_and_buying_online_where_t
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "chung-dong-online")
     reply = engine.answer("mua bhyt hộ gia đình online được không", Turn(), day=DAY)
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "hgd-mua-o-dau")
+    # ... and not registering for voluntary insurance, unless the message registers (07/12/2026, sixth session, from
+    # `final69`, where "ĐÓNG … TRÊN VSSID" got the registration)
+    register_first = [Candidate("vtn-dang-ky", 0.76), Candidate("chung-dong-online", 0.74)]
+    assert engine._cued_sibling("DONG BHXH TU NGUYEN TREN VSSID DUOC KHONG AD", register_first).label == (
+        "chung-dong-online")
+    assert engine._cued_sibling("đk đóng tự nguyện trên app VssID đc ko hay phải lên bưu điện làm",
+                                register_first) is None
+    reply = engine.answer("DONG BHXH TU NGUYEN TREN VSSID DUOC KHONG AD", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "chung-dong-online")
+    reply = engine.answer("đk đóng tự nguyện trên app VssID đc ko hay phải lên bưu điện làm", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-dang-ky")
 
 
 def test_what_a_member_receives_gets_the_pension_and_the_second_member_the_reductions(engine):
