@@ -113,9 +113,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_message_file(path: Path) -> list[dict]:
+def read_message_file(path: Path, keys: tuple[str, ...] = ("text",)) -> list[dict]:
     """The rows of a JSON-lines message file (`eval`, scripts/noisy_copy.py): each a JSON object
-    with a string `text` (and optionally `expect`); blank lines skipped. ValueError names the line."""
+    with a string `text` (and optionally `expect`), or with the string `keys` given; blank lines skipped.
+    ValueError names the line."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -128,8 +129,8 @@ def read_message_file(path: Path) -> list[dict]:
             row = json.loads(line)
         except ValueError:
             row = None
-        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-            raise ValueError(f"{path}:{n}: expected a JSON object with a 'text' string")
+        if not isinstance(row, dict) or not all(isinstance(row.get(key), str) for key in keys):
+            raise ValueError(f"{path}:{n}: expected a JSON object with " + " and ".join(f"a '{k}' string" for k in keys))
         rows.append(row)
     return rows
 

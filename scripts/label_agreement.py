@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import itertools
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -44,19 +43,11 @@ def text_key(text: str) -> str:
 
 def read_second(path: Path) -> dict[str, dict]:
     """A second labeller's rows by text key; ValueError names the bad line."""
-    labels = {}
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError:
-            row = None
-        if not (isinstance(row, dict) and isinstance(row.get("sha"), str) and isinstance(row.get("expect"), str)
-                and isinstance(row.get("acceptable", []), list)):
-            raise ValueError(f"{path}:{n}: expected a JSON object with 'sha' and 'expect' strings")
-        labels[row["sha"]] = row
-    return labels
+    rows = read_message_file(path, keys=("sha", "expect"))
+    for n, row in enumerate(rows, 1):
+        if not isinstance(row.get("acceptable", []), list):
+            raise ValueError(f"{path}: row {n}: 'acceptable' must be a list")
+    return {row["sha"]: row for row in rows}
 
 
 def _in_scope(label: str) -> bool:
