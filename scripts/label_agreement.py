@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.cli import read_message_file  # noqa: E402
 from app.engine import ANSWERED  # noqa: E402
-from app.evaluation import answer_row, answers_topic, read_finer  # noqa: E402
+from app.evaluation import Group, answer_row, answers_topic, read_finer  # noqa: E402
 
 ESCALATE = "@escalate"
 FIRST = "first"
@@ -80,27 +80,19 @@ def _pct(num: int, den: int) -> str:
     return f"{100.0 * num / den:5.1f}% ({num}/{den})" if den else "  n/a"
 
 
-def measure(pairs, finer) -> tuple[int, int, int, int, int]:
-    """(in scope, right, wrong, out of scope, out of scope answered) over (reply, main, acceptable) triples."""
-    n = right = wrong = oos = oos_answered = 0
+def measure(pairs, finer) -> Group:
+    """`bhxh-bot eval`'s counts (`app.evaluation.Group`) over (reply, main, acceptable) triples: an answer with an
+    acceptable entry counts as one with the main label (the main label says whether the message is in scope)."""
+    group = Group()
     for reply, main, accept in pairs:
-        answered = reply.outcome == ANSWERED
-        if not _in_scope(main):
-            oos += 1
-            oos_answered += answered
-            continue
-        n += 1
-        if answered and (answers_topic(reply.entry_id, main, finer) or reply.entry_id in accept):
-            right += 1
-        elif answered:
-            wrong += 1
-    return n, right, wrong, oos, oos_answered
+        answered_accepted = _in_scope(main) and reply.outcome == ANSWERED and reply.entry_id in accept
+        group.add({"expect": reply.entry_id if answered_accepted else main}, reply, finer)
+    return group
 
 
-def report_line(name: str, figures: tuple[int, int, int, int, int]) -> str:
-    n, right, wrong, oos, oos_answered = figures
-    return (f"  {name:34} in scope {n:4}  right {_pct(right, n):>17}  wrong {_pct(wrong, n):>15}  "
-            f"out of scope answered {_pct(oos_answered, oos)}")
+def report_line(name: str, g: Group) -> str:
+    return (f"  {name:34} in scope {g.in_scope:4}  right {_pct(g.correct, g.in_scope):>17}  "
+            f"wrong {_pct(g.wrong, g.in_scope):>15}  out of scope answered {_pct(g.oos_answered, g.oos)}")
 
 
 def main(argv: list[str] | None = None) -> int:
