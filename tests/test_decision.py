@@ -1182,6 +1182,17 @@ def test_kept_years_joined_with_later_work_are_the_keeping_entry(engine):
     assert (reply.outcome, reply.entry_id) == (ANSWERED, "bhxh1l-bao-luu"), (reply.outcome, reply.choices)
 
 
+def test_compulsory_and_voluntary_years_added_together_are_the_joining_entry(engine):
+    """"bắt buộc với tự nguyện có cộng dồn lại với nhau k ad" asks whether the years are joined (`vtn-cong-noi`, the
+    sibling cue of intents.yaml), not how the two schemes differ; asking how they differ still gets the comparison
+    (08/12/2026, from `final70`, read after its run)."""
+    for text in ("bắt buộc với tự nguyện có cộng dồn lại với nhau k ad", "BHXH BAT BUOC VA TU NGUYEN CO DUOC CONG DON KHONG"):
+        reply = engine.answer(text, Turn(), day=DAY)
+        assert (reply.outcome, reply.entry_id) == (ANSWERED, "vtn-cong-noi"), (text, reply.outcome, reply.entry_id)
+    reply = engine.answer("bhxh bắt buộc với tự nguyện khác nhau chỗ nào vậy ad", Turn(), day=DAY)
+    assert (reply.outcome, reply.entry_id) == (ANSWERED, "chung-bat-buoc-vs-tu-nguyen")
+
+
 def test_a_request_for_a_person_after_an_answer_is_a_handoff(engine):
     """"vẫn chưa rõ, chuyển em qua nhân viên được không ạ" after an answer asks for a person, as it does alone; the
     previous topic used to turn it into that topic's entry (final45, read after its run)."""
