@@ -1296,7 +1296,10 @@ def test_asking_the_office_to_assign_an_officer_asks_for_a_person_at_any_length(
                  "ad ơi cho tui hỏi riêng cán bộ một chút được hông",
                  "em muốn hỏi riêng anh chị ở cơ quan, chuyện nhà em khó nói",
                  # whether anyone is there to talk or answer (read after `final66` ran)
-                 "có ai giải đáp được ko vậy", "em ko rành mấy cái app này, có ai nói chuyện với em được không"):
+                 "có ai giải đáp được ko vậy", "em ko rành mấy cái app này, có ai nói chuyện với em được không",
+                 # an officer asked to consider one's dossier, at a letter's length (read after `final71` ran)
+                 "Kính nhờ anh chị cán bộ xem xét giúp hồ sơ của gia đình tôi, tôi đã nhắn nhiều lần mà chỉ nhận được "
+                 "trả lời tự động."):
         assert engine.answer(text, Turn(), day=DAY).outcome == HANDOFF, text
     # what the office did ("đã cử cán bộ về xã") or was asked before, and a letter that will ask something else
     # privately, ask no person
@@ -1304,7 +1307,9 @@ def test_asking_the_office_to_assign_an_officer_asks_for_a_person_at_any_length(
                  "Tháng trước tôi đã đề nghị cơ quan cử cán bộ về xã hướng dẫn bà con, nay cho tôi hỏi đóng bhxh tự "
                  "nguyện thấp nhất bao nhiêu một tháng",
                  "Chào ad, chồng tôi sinh tháng 3 năm 1966, đóng tự nguyện đã đủ 15 năm. Chúng tôi muốn biết năm nào thì "
-                 "ông ấy đủ tuổi nghỉ hưu, còn chuyện giấy tờ thì tôi sẽ hỏi riêng sau."):
+                 "ông ấy đủ tuổi nghỉ hưu, còn chuyện giấy tờ thì tôi sẽ hỏi riêng sau.",
+                 "Năm ngoái tôi đã nhờ cán bộ xem hồ sơ rút bhxh 1 lần của tôi, họ nói tôi chưa đủ 12 tháng nghỉ việc. "
+                 "Xin hỏi tôi nghỉ việc từ tháng 3/2024 thì bao giờ được rút?"):
         assert engine.answer(text, Turn(), day=DAY).outcome != HANDOFF, text
 
 
