@@ -320,7 +320,8 @@ _ASKS_FOR_PERSON = re.compile(
 # message and the training corpus, all 27 that say it ask for a person (07/12/2026, fifth session)
 # Also asking an officer to consider one's dossier or case ("Kính nhờ anh chị cán bộ xem xét giúp hồ sơ của gia đình tôi,
 # tôi đã nhắn nhiều lần mà chỉ nhận được trả lời tự động"; 08/12/2026, read after `final71` ran: all 38 labelled
-# messages that say it ask for a person)
+# messages that say it ask for a person; two training lines on a personal dossier say it after their question, "…, nhờ
+# cán bộ xem hồ sơ giúp", and reach staff either way)
 _ASSIGNS_OFFICER = re.compile(rf"(?<![a-z]){_NOT_DONE}(?:(?:de nghi|mong|nho|xin|co the|vui long|lam on)(?: [a-z0-9]+){{0,4}} "
                               r"(?:cu|bo tri|giao cho|phan cong|sap xep) (?:mot |1 )?(?:vi )?"
                               r"(?:can bo|nhan vien|chuyen vien)"
