@@ -322,11 +322,11 @@ _ASKS_FOR_PERSON = re.compile(
 # tôi đã nhắn nhiều lần mà chỉ nhận được trả lời tự động"; 08/12/2026, read after `final71` ran: all 38 labelled
 # messages that say it ask for a person; two training lines on a personal dossier say it after their question, "…, nhờ
 # cán bộ xem hồ sơ giúp", and reach staff either way)
-_ASSIGNS_OFFICER = re.compile(rf"(?<![a-z]){_NOT_DONE}(?:(?:de nghi|mong|nho|xin|co the|vui long|lam on)(?: [a-z0-9]+){{0,4}} "
-                              r"(?:cu|bo tri|giao cho|phan cong|sap xep) (?:mot |1 )?(?:vi )?"
+_ASSIGNS_OFFICER = re.compile(rf"(?<![a-z]){_NOT_DONE}(?:de nghi|mong|nho|xin|co the|vui long|lam on)(?: [a-z0-9]+){{0,4}} "
+                              r"(?:(?:cu|bo tri|giao cho|phan cong|sap xep) (?:mot |1 )?(?:vi )?"
                               r"(?:can bo|nhan vien|chuyen vien)"
-                              r"|(?:de nghi|mong|nho|xin|vui long|lam on)(?: [a-z]+){0,3} (?:can bo|nhan vien|chuyen vien) "
-                              r"(?:xem xet|xem|coi) (?:giup |gium |dum |ho )?(?:ho so|truong hop))(?![a-z])")
+                              r"|(?:can bo|nhan vien|chuyen vien) (?:xem xet|xem|coi) (?:giup |gium |dum |ho )?"
+                              r"(?:ho so|truong hop))(?![a-z])")
 # an identifier given in part, its last digits hidden ("mã thẻ GD4313xxxxxx", "cccd 020085xxxxxx", "số sổ 8213xxxxxx"):
 # a short message giving one asks about a personal dossier as a whole code does (app/privacy.py finds whole ones);
 # a letter as a newspaper printed it hides the code it quotes and may ask a general question
